@@ -1,0 +1,1 @@
+"""Build tooling: the freestanding kernel (`kernel`) and bootable images (`image`)."""
