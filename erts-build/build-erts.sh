@@ -1,0 +1,133 @@
+#!/bin/bash
+# Build (or reuse) a static-musl beam.smp + erl_child_setup from Debian trixie's
+# unmodified OTP source tarball, and the version-matched .beam trees.
+#
+#   erts-build/build-erts.sh          prints the ERTS cache directory on stdout
+#   TYN_ERTS_JIT=1 ...                BeamAsm flavour instead of the interpreter
+#   TYN_CACHE=DIR ...                 cache root (default ~/.cache/tyn)
+#   TYN_ERTS_KEEP_BUILD=1 ...         keep the unpacked build tree
+#
+# Result: $TYN_CACHE/otp-<vsn>/erts-<flavor>-<hash>/ with bin/beam.smp, bin/erl_child_setup
+# (both stripped), debug/beam.smp (unstripped), MANIFEST, logs/, and symlinks otp -> ../beams/otp,
+# elixir -> ../beams/elixir.  No source patches: only configure flags.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+erts_key() {
+    local h
+    h=$( { echo "otp=$OTP_VERSION"; echo "script=$BUILD_SCRIPT_VERSION";
+           printf 'env=%s\n' "${CONFIGURE_ENV[@]}"; printf 'flag=%s\n' "${CONFIGURE_FLAGS[@]}"; } \
+         | sha256sum | cut -c1-12)
+    echo "$ERTS_EMU_FLAVOR-$h"
+}
+
+KEY=$(erts_key)
+OUT="$OTP_CACHE/erts-$KEY"
+
+mkdir -p "$OTP_CACHE"
+exec 9>"$OTP_CACHE/.lock"
+flock 9
+
+if [ -e "$OUT/MANIFEST" ] && [ -x "$OUT/bin/beam.smp" ] && [ -e "$OTP_CACHE/beams/.complete" ]; then
+    log "cache hit: $OUT"
+    echo "$OUT"
+    exit 0
+fi
+T0=$SECONDS
+log "cache miss for OTP $OTP_VERSION ($KEY): building"
+
+# ---- tools ----
+missing=()
+for tool in musl-gcc make perl xz gcc apt-get dpkg-deb flock strip readelf; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} != 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing tools: ${missing[*]} (install musl-tools make perl xz-utils binutils)"
+    step "apt-get install build tools" "$OTP_CACHE/apt-install.log" \
+        apt-get install -y -q --no-install-recommends musl-tools make perl xz-utils gcc binutils dpkg-dev
+fi
+
+"$ERTS_BUILD_DIR/apt-trixie.sh"
+
+# ---- beams (cheap; also makes the trixie index current) ----
+"$ERTS_BUILD_DIR/fetch-beams.sh" >/dev/null
+
+if [ ! -e "$OUT/MANIFEST" ]; then
+    # ---- source ----
+    SRC="$OTP_CACHE/src"
+    SRC_VERSION=$(trixie_source_version "$DEB_SOURCE" "$DEB_UPSTREAM")
+    DSC="$SRC/${DEB_SOURCE}_${SRC_VERSION#*:}.dsc"
+    ORIG="$SRC/${DEB_SOURCE}_${DEB_UPSTREAM}.orig.tar.xz"
+    mkdir -p "$SRC"
+    if [ ! -e "$DSC" ] || [ ! -e "$ORIG" ]; then
+        # apt-get source checks each file against the signed Sources index.
+        step "download $DEB_SOURCE $SRC_VERSION source" "$SRC/download.log" \
+            bash -c "cd '$SRC' && apt-get source -q --download-only '$DEB_SOURCE=$SRC_VERSION'"
+    fi
+    # Check every file the .dsc lists (at least the orig tarball) against its SHA-256.
+    awk '/^Checksums-Sha256:/ { on = 1; next } /^[^ ]/ { on = 0 } on && NF == 3 { print $1, $3 }' "$DSC" \
+        >"$SRC/dsc.sha256"
+    grep -q " ${ORIG##*/}\$" "$SRC/dsc.sha256" || die "${DSC##*/} does not list ${ORIG##*/}"
+    while read -r sum name; do
+        [ -e "$SRC/$name" ] || continue
+        [ "$(sha256_of "$SRC/$name")" = "$sum" ] \
+            || { rm -f "$SRC/$name"; die "$name: SHA-256 does not match ${DSC##*/} (deleted; rerun to fetch again)"; }
+    done <"$SRC/dsc.sha256"
+    log "source verified against ${DSC##*/} (sha256 ${ORIG##*/})"
+
+    # ---- unpack the unmodified upstream tree (the Debian patches are not applied) ----
+    BUILD="$OTP_CACHE/build-$KEY"
+    rm -rf "$BUILD" "$OUT.tmp"
+    mkdir -p "$BUILD" "$OUT.tmp/logs"
+    step "unpack ${ORIG##*/}" "$OUT.tmp/logs/unpack.log" tar -C "$BUILD" --strip-components=1 -xf "$ORIG"
+    [ "$(cat "$BUILD/OTP_VERSION")" = "$OTP_VERSION" ] \
+        || die "tarball holds OTP $(cat "$BUILD/OTP_VERSION"), expected $OTP_VERSION"
+
+    cd "$BUILD"
+    export ERL_TOP="$BUILD" MAKEFLAGS="-j$(nproc)"
+    step "configure (${CONFIGURE_FLAGS[*]})" "$OUT.tmp/logs/configure.log" \
+        env "${CONFIGURE_ENV[@]}" ./configure "${CONFIGURE_FLAGS[@]}"
+
+    # `make emulator` goes on to erl_interface's erl_call, which may fail under musl; the
+    # emulator is built by then, so judge by the artifacts, not by make's status alone.
+    make_emulator() { local rc=0; make emulator || rc=$?; echo "make emulator exited $rc"; }
+    step "make emulator" "$OUT.tmp/logs/make.log" make_emulator
+    BIN="$BUILD/bin/$TARGET_TRIPLE"
+    for f in beam.smp erl_child_setup; do
+        if [ ! -x "$BIN/$f" ]; then
+            echo "---- last lines of $OUT.tmp/logs/make.log ----" >&2
+            tail -n 40 "$OUT.tmp/logs/make.log" >&2
+            die "make emulator did not produce $BIN/$f"
+        fi
+        if readelf -l "$BIN/$f" | grep -q INTERP; then die "$f is dynamically linked"; fi
+    done
+
+    # ---- install into the cache ----
+    mkdir -p "$OUT.tmp/bin" "$OUT.tmp/debug"
+    cp "$BIN/beam.smp" "$OUT.tmp/debug/beam.smp"
+    strip -o "$OUT.tmp/bin/beam.smp" "$BIN/beam.smp"
+    strip -o "$OUT.tmp/bin/erl_child_setup" "$BIN/erl_child_setup"
+    {
+        echo "otp_version=$OTP_VERSION"
+        echo "erts_version=$ERTS_VERSION"
+        echo "key=$KEY"
+        echo "flavor=$ERTS_EMU_FLAVOR"
+        echo "source=$DEB_SOURCE $SRC_VERSION (orig tarball, no patches)"
+        echo "orig_sha256=$(sha256_of "$ORIG")"
+        echo "configure_env=${CONFIGURE_ENV[*]}"
+        echo "configure_flags=${CONFIGURE_FLAGS[*]}"
+        echo "musl=$(dpkg-query -W -f='${Version}' musl-tools 2>/dev/null || echo unknown)"
+        echo "beam.smp_sha256=$(sha256_of "$OUT.tmp/bin/beam.smp")"
+        echo "erl_child_setup_sha256=$(sha256_of "$OUT.tmp/bin/erl_child_setup")"
+        echo "build_seconds=$((SECONDS - T0))"
+    } >"$OUT.tmp/MANIFEST"
+    cd "$OTP_CACHE"
+    [ "${TYN_ERTS_KEEP_BUILD:-0}" = 1 ] || rm -rf "$BUILD"
+    rm -rf "$OUT"
+    mv "$OUT.tmp" "$OUT"
+fi
+
+ln -sfn ../beams/otp "$OUT/otp"
+ln -sfn ../beams/elixir "$OUT/elixir"
+log "ready in $((SECONDS - T0)) s: $OUT"
+echo "$OUT"

@@ -1,0 +1,31 @@
+# Sourced by the erts-build scripts: the one place that says which OTP is built and how.
+# Changing anything here changes the cache key (see erts_key in build-erts.sh).
+
+OTP_VERSION=27.3.4.1           # upstream OTP release, as in the tree's OTP_VERSION file
+ERTS_VERSION=15.2.7            # erts-<vsn> of that release
+DEB_SOURCE=erlang              # Debian source package holding the unmodified OTP tree
+DEB_UPSTREAM=27.3.4.1+dfsg     # upstream part of its Debian version
+ELIXIR_DEB_UPSTREAM=1.18.3.dfsg
+ELIXIR_VERSION=1.18.3
+TARGET_TRIPLE=x86_64-pc-linux-musl
+
+# Bump when the build procedure changes in a way that changes the binaries.
+BUILD_SCRIPT_VERSION=1
+
+# Static musl, interpreter only.  TYN_ERTS_JIT=1 builds BeamAsm instead: that is the
+# only difference between the two flavours.
+if [ "${TYN_ERTS_JIT:-0}" = 1 ]; then
+    ERTS_EMU_FLAVOR=jit
+else
+    ERTS_EMU_FLAVOR=emu
+fi
+CONFIGURE_ENV=(CC=musl-gcc LDFLAGS=-static)
+CONFIGURE_FLAGS=(
+    "$( [ "$ERTS_EMU_FLAVOR" = jit ] && echo --enable-jit || echo --disable-jit )"
+    --without-termcap
+    --without-ssl
+    --without-javac
+    --without-odbc
+    --without-wx
+    --enable-builtin-zlib
+)

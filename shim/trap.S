@@ -1,0 +1,90 @@
+/*
+ * Interrupt and exception entry: one stub per vector pushes a zero error code
+ * where the CPU does not, then the vector number, then trap_common saves the
+ * general registers (struct trap_frame, tyn/trapframe.h) and calls the Cython
+ * dispatcher trap_dispatch(struct trap_frame *).
+ */
+#define SEGMENT_RPL_MASK 3
+
+    .altmacro
+    .macro TRAP_STUB vector
+    .balign 16
+trap_stub_\vector:
+    /* vectors where the CPU pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX */
+    .if (\vector == 8) || (\vector == 10) || (\vector == 11) || (\vector == 12) || (\vector == 13) || (\vector == 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
+    .else
+    pushq   $0
+    .endif
+    pushq   $\vector
+    jmp     trap_common
+    .endm
+
+    .macro TRAP_STUB_ADDRESS vector
+    .quad trap_stub_\vector
+    .endm
+
+    .text
+    .set vector, 0
+    .rept 256
+    TRAP_STUB %vector
+    .set vector, vector + 1
+    .endr
+
+trap_common:
+    pushq   %r15
+    pushq   %r14
+    pushq   %r13
+    pushq   %r12
+    pushq   %r11
+    pushq   %r10
+    pushq   %r9
+    pushq   %r8
+    pushq   %rbp
+    pushq   %rdi
+    pushq   %rsi
+    pushq   %rdx
+    pushq   %rcx
+    pushq   %rbx
+    pushq   %rax
+    cld
+    mov     %rsp, %rdi
+    call    trap_dispatch
+    popq    %rax
+    popq    %rbx
+    popq    %rcx
+    popq    %rdx
+    popq    %rsi
+    popq    %rdi
+    popq    %rbp
+    popq    %r8
+    popq    %r9
+    popq    %r10
+    popq    %r11
+    popq    %r12
+    popq    %r13
+    popq    %r14
+    popq    %r15
+    add     $16, %rsp                   /* vector and error code */
+    iretq
+
+/* reload_segments(code_selector, data_selector): new CS by far return. */
+    .globl reload_segments
+reload_segments:
+    mov     %si, %ds
+    mov     %si, %es
+    mov     %si, %ss
+    pushq   %rdi
+    leaq    1f(%rip), %rax
+    pushq   %rax
+    lretq
+1:  ret
+
+    .section .rodata
+    .balign 8
+    .globl trap_stub_table
+trap_stub_table:
+    .set vector, 0
+    .rept 256
+    TRAP_STUB_ADDRESS %vector
+    .set vector, vector + 1
+    .endr

@@ -1,0 +1,26 @@
+from libc.stdint cimport uint8_t, uint16_t
+
+# 16550 UART registers (offsets from the port base) and bits.
+cdef enum:
+    COM1_PORT = 0x3F8
+    UART_DATA = 0          # THR on write, RBR on read; DLL when LCR.DLAB
+    UART_IER = 1           # DLM when LCR.DLAB
+    UART_FCR = 2
+    UART_LCR = 3
+    UART_MCR = 4
+    UART_LSR = 5
+    UART_SCR = 7
+    LCR_WORD_8BITS = 0x03
+    LCR_DLAB = 0x80
+    FCR_ENABLE_AND_CLEAR = 0x07
+    MCR_DTR_RTS_OUT2 = 0x0B
+    LSR_DATA_READY = 0x01
+    LSR_THR_EMPTY = 0x20
+    UART_DIVISOR_115200 = 1
+    UART_PROBE_VALUE = 0xA5
+    UART_POLL_LIMIT = 100000
+
+cdef extern bint serial_init() noexcept nogil
+cdef extern void serial_putc(uint8_t c) noexcept nogil
+cdef extern void serial_write(const char *buf, size_t n) noexcept nogil
+cdef extern int serial_getc() noexcept nogil
