@@ -1,0 +1,166 @@
+/* Simulated hardware behind the host build of the arch layer (see tyn/arch.h). */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tyn/arch.h"
+#include "tyn/ksyms.h"
+#include "tyn/trapframe.h"
+
+#define COM1 0x3F8
+#define UART_LSR_THR_EMPTY 0x20
+#define UART_LSR_DATA_READY 0x01
+#define UART_LCR_DLAB 0x80
+#define DEBUG_EXIT_PORT 0xF4
+#define CONSOLE_CAP (1 << 20)
+#define MSR_SLOTS 64
+#define RFLAGS_IF (1 << 9)
+
+struct host_kernel_layout host_layout;
+const uint64_t ksyms_count = 0;
+const struct ksym ksyms_table[1];
+const uint64_t trap_stub_table[256];
+
+static uint8_t *phys_mem;
+static uint64_t phys_size;
+static uint64_t port_value[65536];
+static char console[CONSOLE_CAP];
+static size_t console_len;
+static char rx[4096];
+static size_t rx_head, rx_tail;
+static int exit_status = -1;
+static uint64_t halts, invlpgs;
+static uint32_t msr_key[MSR_SLOTS];
+static uint64_t msr_val[MSR_SLOTS];
+static uint64_t cr0, cr2, cr3, cr4, rflags, fake_rbp;
+static jmp_buf *halt_catcher;
+
+void host_reset(void) {
+    memset(port_value, 0, sizeof port_value);
+    console_len = 0;
+    rx_head = rx_tail = 0;
+    exit_status = -1;
+    halts = invlpgs = 0;
+    memset(msr_key, 0, sizeof msr_key);
+    cr0 = cr2 = cr3 = cr4 = rflags = fake_rbp = 0;
+    memset(&host_layout, 0, sizeof host_layout);
+}
+
+int host_set_phys_memory(uint64_t size) {
+    free(phys_mem);
+    phys_mem = calloc(1, size);
+    phys_size = phys_mem ? size : 0;
+    return phys_mem ? 0 : -1;
+}
+uint64_t host_phys_memory_size(void) { return phys_size; }
+
+void *phys_to_virt(uint64_t pa) {
+    if (pa >= phys_size) {
+        fprintf(stderr, "host arch: physical address %#llx outside simulated RAM (%#llx)\n",
+                (unsigned long long)pa, (unsigned long long)phys_size);
+        abort();
+    }
+    return phys_mem + pa;
+}
+uint64_t virt_to_phys(const void *va) { return (uint64_t)((const uint8_t *)va - phys_mem); }
+
+size_t host_console_take(char *out, size_t cap) {
+    size_t n = console_len < cap ? console_len : cap;
+    memcpy(out, console, n);
+    memmove(console, console + n, console_len - n);
+    console_len -= n;
+    return n;
+}
+void host_uart_feed(const char *data, size_t n) {
+    for (size_t i = 0; i < n && rx_tail - rx_head < sizeof rx; i++)
+        rx[rx_tail++ % sizeof rx] = data[i];
+}
+int host_exit_status(void) { return exit_status; }
+uint64_t host_halt_count(void) { return halts; }
+uint64_t host_port_last_write(uint16_t port) { return port_value[port]; }
+uint64_t host_invlpg_count(void) { return invlpgs; }
+void host_set_rbp(uint64_t rbp) { fake_rbp = rbp; }
+
+static int uart_dlab(void) { return (port_value[COM1 + 3] & UART_LCR_DLAB) != 0; }
+
+void outb(uint16_t port, uint8_t v) {
+    if (port == COM1 && !uart_dlab()) {
+        if (console_len < CONSOLE_CAP)
+            console[console_len++] = (char)v;
+        return;
+    }
+    port_value[port] = v;
+}
+void outw(uint16_t port, uint16_t v) { port_value[port] = v; }
+void outl(uint16_t port, uint32_t v) {
+    port_value[port] = v;
+    if (port == DEBUG_EXIT_PORT)
+        exit_status = (int)v;
+}
+uint8_t inb(uint16_t port) {
+    if (port == COM1 + 5)
+        return UART_LSR_THR_EMPTY | (rx_head != rx_tail ? UART_LSR_DATA_READY : 0);
+    if (port == COM1 && !uart_dlab())
+        return rx_head != rx_tail ? (uint8_t)rx[rx_head++ % sizeof rx] : 0;
+    return (uint8_t)port_value[port];
+}
+uint16_t inw(uint16_t port) { return (uint16_t)port_value[port]; }
+uint32_t inl(uint16_t port) { return (uint32_t)port_value[port]; }
+
+uint64_t rdmsr(uint32_t msr) {
+    for (int i = 0; i < MSR_SLOTS; i++)
+        if (msr_key[i] == msr)
+            return msr_val[i];
+    return 0;
+}
+void wrmsr(uint32_t msr, uint64_t v) {
+    for (int i = 0; i < MSR_SLOTS; i++)
+        if (msr_key[i] == msr || msr_key[i] == 0) {
+            msr_key[i] = msr;
+            msr_val[i] = v;
+            return;
+        }
+}
+uint64_t rdtsc(void) { return __builtin_ia32_rdtsc(); }
+void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out) {
+    __asm__ volatile("cpuid" : "=a"(out[0]), "=b"(out[1]), "=c"(out[2]), "=d"(out[3]) : "a"(leaf), "c"(subleaf));
+}
+uint64_t read_cr0(void) { return cr0; }
+uint64_t read_cr2(void) { return cr2; }
+uint64_t read_cr3(void) { return cr3; }
+uint64_t read_cr4(void) { return cr4; }
+void write_cr0(uint64_t v) { cr0 = v; }
+void write_cr3(uint64_t v) { cr3 = v; }
+void write_cr4(uint64_t v) { cr4 = v; }
+void invlpg(uint64_t va) { (void)va; invlpgs++; }
+void lgdt(uint64_t base, uint16_t limit) { (void)base; (void)limit; }
+void lidt(uint64_t base, uint16_t limit) { (void)base; (void)limit; }
+void ltr(uint16_t selector) { (void)selector; }
+void reload_segments(uint16_t c, uint16_t d) { (void)c; (void)d; }
+void irq_enable(void) { rflags |= RFLAGS_IF; }
+void irq_disable(void) { rflags &= ~(uint64_t)RFLAGS_IF; }
+uint64_t read_rflags(void) { return rflags; }
+uint64_t read_rbp(void) { return fake_rbp; }
+
+void cpu_halt(void) {
+    halts++;
+    if (halt_catcher)
+        longjmp(*halt_catcher, 1);
+    fprintf(stderr, "host arch: the kernel halted the CPU outside host_call_catching_halt\n");
+    abort();
+}
+void cpu_idle(void) { irq_enable(); cpu_halt(); }
+
+int host_call_catching_halt(void (*fn)(void *), void *arg) {
+    jmp_buf here, *outer = halt_catcher;
+    int halted = 0;
+    if (setjmp(here) == 0) {
+        halt_catcher = &here;
+        fn(arg);
+    } else {
+        halted = 1;
+    }
+    halt_catcher = outer;
+    return halted;
+}

@@ -1,0 +1,1 @@
+"""Host twins: Python-callable faces of kernel modules, for pytest only (never in the kernel)."""

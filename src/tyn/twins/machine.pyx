@@ -1,0 +1,35 @@
+# The simulated machine, for tests: console, UART input, exit status, RAM.
+from libc.stdlib cimport malloc, free
+from tyn.twins.hostsim cimport *
+
+def reset():
+    host_reset()
+
+def set_phys_memory(unsigned long long size):
+    if host_set_phys_memory(size) != 0:
+        raise MemoryError(f"cannot simulate {size} bytes of RAM")
+
+def console() -> bytes:
+    """Everything written to COM1 since the last call."""
+    cdef size_t cap = 1 << 20
+    cdef char *buf = <char *>malloc(cap)
+    try:
+        n = host_console_take(buf, cap)
+        return buf[:n]
+    finally:
+        free(buf)
+
+def feed_uart(bytes data):
+    host_uart_feed(data, len(data))
+
+def exit_status():
+    return host_exit_status()
+
+def halt_count():
+    return host_halt_count()
+
+def port_last_write(int port):
+    return host_port_last_write(port)
+
+def invlpg_count():
+    return host_invlpg_count()
