@@ -251,6 +251,20 @@ def text_symbols(elf: Path) -> list[tuple[int, str]]:
     return out
 
 
+def linker_script_markers(script: Path) -> set[str]:
+    """Names the linker script assigns (kernel_text_start, ...): addresses, not functions."""
+    return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", script.read_text(), re.M))
+
+
+def backtrace_symbols(symbols: list[tuple[int, str]], markers: set[str]) -> list[tuple[int, str]]:
+    """One name per address for the symbol table, preferring functions over layout markers."""
+    by_address: dict[int, str] = {}
+    for addr, name in symbols:
+        if addr not in by_address or by_address[addr] in markers:
+            by_address[addr] = name
+    return sorted(by_address.items())
+
+
 # ---------------------------------------------------------- 5. link check
 
 def _referencing_objects(map_file: Path, symbol: str) -> list[str]:
@@ -342,7 +356,8 @@ def build_kernel(b: KernelBuild | None = None) -> Path:
     link(b, objects, assemble_ksyms(b, [], "ksyms_empty"), pass1, map_file)
     link_check(pass1, map_file)
     symbols = text_symbols(pass1)
-    link(b, objects, assemble_ksyms(b, symbols, "ksyms"), elf, map_file)
+    table = backtrace_symbols(symbols, linker_script_markers(b.linker_script))
+    link(b, objects, assemble_ksyms(b, table, "ksyms"), elf, map_file)
     if text_symbols(elf) != symbols:
         raise BuildError("internal: code moved between link passes (is .ksyms still last in linker.ld?)")
     link_check(elf, map_file)

@@ -1,0 +1,33 @@
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.arch.trapframe cimport trap_frame
+
+cdef enum:
+    IDT_VECTORS = 256
+    EXCEPTION_VECTORS = 32
+    VECTOR_DIVIDE_ERROR = 0
+    VECTOR_NMI = 2
+    VECTOR_BREAKPOINT = 3
+    VECTOR_INVALID_OPCODE = 6
+    VECTOR_DOUBLE_FAULT = 8
+    VECTOR_GENERAL_PROTECTION = 13
+    VECTOR_PAGE_FAULT = 14
+    VECTOR_MACHINE_CHECK = 18
+    VECTOR_TIMER = 32           # local APIC timer
+    VECTOR_SPURIOUS = 0xFF      # local APIC spurious interrupts (no EOI)
+
+ctypedef void (*trap_handler)(trap_frame *frame) noexcept nogil
+
+cdef packed struct idt_gate:
+    uint16_t offset_low
+    uint16_t selector
+    uint8_t ist
+    uint8_t type_attr
+    uint16_t offset_mid
+    uint32_t offset_high
+    uint32_t reserved
+
+cdef extern void trap_init() noexcept nogil
+cdef extern void trap_set_handler(int vector, trap_handler handler) noexcept nogil
+cdef extern void trap_dispatch(trap_frame *frame) noexcept nogil
+cdef extern uint64_t trap_unexpected_count() noexcept nogil
+cdef extern const idt_gate *trap_gate(int vector) noexcept nogil
