@@ -1,0 +1,266 @@
+"""python -m tyn.build image: one bootable Tyn image (kernel + beam.smp + root filesystem).
+
+    python -m tyn.build image -o FILE                      the demo echo server (port 5555)
+    python -m tyn.build image -o FILE --eval EXPR          run Erlang expressions
+    python -m tyn.build image -o FILE --release DIR        an OTP release (rebar3/mix)
+        [--elixir] [--otp-app NAME]... [--add HOST:GUEST]... [--format boot|cpio]
+
+Every error is one line on stderr with a non-zero exit, and leaves no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tyn.build import erts, otp, release, rootfs
+from tyn.build.rootfs import APP_ROOT, ARGV_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
+
+DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
+DEMO_MODULE = "tyn_demo"
+DEMO_PORT = 5555
+
+ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTNAME} {erts.GUEST_HOSTNAME.split('.')[0]}\n"
+# A domain keeps kernel's inet_config from resolving the bare host name natively in
+# longnames mode; the node name itself (/etc/hostname) carries one for all modes.
+ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST_HOSTNAME.split('.', 1)[1]}\n"
+
+
+class ImageError(Exception):
+    pass
+
+
+@dataclass
+class Plan:
+    """What goes into the image; turned into a Rootfs by `compose`."""
+    erts_dir: Path
+    erts_vsn: str
+    apps: list[otp.App]
+    app_files: list[tuple[Path, str]] = field(default_factory=list)   # (host, guest) trees or files
+    pa: list[str] = field(default_factory=list)
+    emu_args: list[str] = field(default_factory=list)
+    init_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    release: release.Release | None = None
+
+    @property
+    def erts_bin(self) -> str:
+        return f"{OTP_ROOT}/erts-{self.erts_vsn}/bin"
+
+    def argv(self) -> list[str]:
+        pa = [a for p in self.pa for a in ("-pa", p)]
+        return [f"{self.erts_bin}/beam.smp", *self.emu_args, "--",
+                "-root", OTP_ROOT, "-bindir", self.erts_bin, "-progname", "erl", "-home", "/",
+                *pa, *self.init_args]
+
+    def environment(self) -> dict[str, str]:
+        return {"BINDIR": self.erts_bin, "ROOTDIR": OTP_ROOT, "EMU": "beam", "PROGNAME": "erl",
+                "HOME": "/", "PATH": f"{self.erts_bin}:{OTP_ROOT}/bin", **self.env}
+
+
+def compose(plan: Plan) -> Rootfs:
+    fs = Rootfs()
+    e = plan.erts_dir
+    fs.add_file(f"{plan.erts_bin}/beam.smp", e / "bin" / "beam.smp", "beam.smp")
+    fs.add_file(f"{plan.erts_bin}/erl_child_setup", e / "bin" / "erl_child_setup", "erl_child_setup")
+    for boot in sorted((e / "otp" / "bin").glob("*.boot")):
+        fs.add_file(f"{OTP_ROOT}/bin/{boot.name}", boot, "boot scripts")
+    fs.add_tree(f"{OTP_ROOT}/releases", e / "otp" / "releases", "boot scripts")
+    for app in plan.apps:
+        part = "elixir" if app.name in otp.ELIXIR_APPS or "elixir" in str(app.path) else "otp lib"
+        for sub in ("ebin", "priv"):
+            if (app.path / sub).is_dir():
+                fs.add_tree(f"{OTP_ROOT}/lib/{app.dirname}/{sub}", app.path / sub, part)
+    if plan.release:
+        r = plan.release
+        for d in r.lib_dirs:
+            for sub in ("ebin", "priv"):
+                if (d / sub).is_dir():
+                    fs.add_tree(f"{OTP_ROOT}/lib/{d.name}/{sub}", d / sub, "release")
+        fs.add_tree(f"{OTP_ROOT}/releases/{r.vsn}", r.boot.parent, "release")
+        start_erl = r.root / "releases" / "start_erl.data"
+        fs.add_bytes(f"{OTP_ROOT}/releases/start_erl.data", f"{plan.erts_vsn} {r.vsn}\n".encode()
+                     if not start_erl.exists() else start_erl.read_bytes(), "release")
+    for host, guest in plan.app_files:
+        if host.is_dir():
+            fs.add_tree(guest, host, "app")
+        else:
+            fs.add_file(guest, host, "app")
+    fs.add_bytes("/etc/hosts", ETC_HOSTS.encode())
+    fs.add_bytes("/etc/resolv.conf", ETC_RESOLV.encode())
+    fs.add_bytes(HOSTNAME_FILE, f"{erts.GUEST_HOSTNAME}\n".encode())
+    fs.add_bytes(ARGV_FILE, rootfs.encode_argv(plan.argv()))
+    fs.add_bytes(ENV_FILE, rootfs.encode_env(plan.environment()))
+    fs.add_dir("/tmp")
+    return fs
+
+
+def parse_add(spec: str) -> tuple[Path, str]:
+    host, sep, guest = spec.rpartition(":")
+    if not sep or not host or not guest.startswith("/"):
+        raise ImageError(f"--add {spec!r}: expected HOSTPATH:/GUEST/PATH")
+    hp = Path(host)
+    if not hp.exists():
+        raise ImageError(f"--add {spec!r}: {host} does not exist")
+    if guest.rstrip("/") in ("", "/etc/tyn") or guest.startswith(f"{ARGV_FILE}") or guest.startswith(ENV_FILE):
+        raise ImageError(f"--add {spec!r}: {guest} is reserved for the image's init configuration")
+    return hp, guest.rstrip("/") or guest
+
+
+def ebin_paths(host: Path, guest: str) -> list[str]:
+    """-pa paths for an added directory: itself if it holds .beam files (an ebin), its ebin/
+    subdirectory if it is an application directory, each lib/*/ebin of a lib tree."""
+    if not host.is_dir():
+        return []
+    if host.name == "ebin" or any(host.glob("*.beam")):
+        return [guest]
+    if (host / "ebin").is_dir():
+        return [f"{guest}/ebin"]
+    return [f"{guest}/{d.parent.name}/ebin" for d in sorted(host.glob("*/ebin")) if d.is_dir()]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):          # one line, not usage + message
+        raise ImageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m tyn.build image", description=__doc__.split("\n")[0],
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-o", "--output", type=Path, required=True, help="image file to write")
+    ap.add_argument("--eval", metavar="EXPR", help="Erlang expressions to run (like erl -eval)")
+    ap.add_argument("--release", type=Path, metavar="DIR", help="an OTP release directory to boot")
+    ap.add_argument("--elixir", action="store_true", help="include Elixir (elixir, logger)")
+    ap.add_argument("--otp-app", action="append", default=[], metavar="NAME",
+                    help="include another OTP application (and what it requires); repeatable")
+    ap.add_argument("--add", action="append", default=[], metavar="HOST:GUEST",
+                    help="add a file or directory; ebin directories get -pa; repeatable")
+    ap.add_argument("--format", choices=("boot", "cpio"), default="boot",
+                    help="boot: kernel + rootfs in one multiboot ELF (default); cpio: the rootfs alone")
+    ap.add_argument("--jit", action="store_true", help="use the BeamAsm (JIT) ERTS flavour")
+    return ap
+
+
+def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.TemporaryDirectory]:
+    adds = [parse_add(s) for s in args.add]
+    erts_dir = erts.ensure_erts(jit=args.jit)
+    erts_vsn = erts.manifest(erts_dir)["erts_version"]
+    hb = hb_factory(erts_dir)
+    catalog = otp.AppCatalog(erts_dir)
+    wanted = list(otp.BASE_APPS) + (list(otp.ELIXIR_APPS) if args.elixir else []) + args.otp_app
+    try:
+        apps = catalog.closure(wanted)
+    except otp.AppError as e:
+        raise ImageError(str(e)) from None
+    plan = Plan(erts_dir, erts_vsn, apps)
+    work = tempfile.TemporaryDirectory(prefix="tyn-image-")
+
+    if args.eval is not None:
+        problem = erts.check_erlang_exprs(hb, args.eval)
+        if problem:
+            raise ImageError(f"--eval is not valid Erlang: {problem}")
+    if args.release is not None:
+        otp_apps = {a.name: a.vsn for a in catalog.apps.values()}
+        try:
+            r = release.load_release(args.release, erts_vsn, otp_apps)
+            vm = release.read_args_file(r.vm_args) if r.vm_args else []
+        except release.ReleaseError as e:
+            raise ImageError(str(e)) from None
+        plan.release = r
+        emu, init, env = release.split_vm_args(vm)
+        vdir = f"{OTP_ROOT}/releases/{r.vsn}"
+        plan.emu_args += emu
+        plan.init_args += ["-boot", f"{vdir}/start", "-boot_var", "RELEASE_LIB", f"{OTP_ROOT}/lib",
+                           "-noshell", "-noinput"]
+        if "-mode" not in init:
+            plan.init_args += ["-mode", "embedded"]
+        if r.sys_config:
+            plan.init_args += ["-config", f"{vdir}/sys"]
+        plan.init_args += init
+        plan.env.update({"RELEASE_ROOT": OTP_ROOT, "RELEASE_NAME": r.name, "RELEASE_VSN": r.vsn,
+                         "RELEASE_LIB": f"{OTP_ROOT}/lib", **env})
+    else:
+        plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", "-noshell"]
+    for host, guest in adds:
+        plan.app_files.append((host, guest))
+        plan.pa += ebin_paths(host, guest)
+    if args.eval is not None:
+        plan.init_args += ["-eval", args.eval]
+    elif args.release is None:
+        ebin = Path(work.name) / "ebin"
+        ebin.mkdir()
+        erts.compile_erlang(hb, DEMO_SRC, ebin)
+        plan.app_files.append((ebin, f"{APP_ROOT}/ebin"))
+        plan.pa.append(f"{APP_ROOT}/ebin")
+        plan.init_args += ["-noinput", "-s", DEMO_MODULE, "main"]
+    return plan, work
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):7.2f} MiB"
+
+
+def build(args) -> dict:
+    out: Path = args.output
+    if out.exists() and out.is_dir():
+        raise ImageError(f"output {out} is a directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plan, work = plan_image(args)
+    with work:
+        fs = compose(plan)
+        if args.format == "cpio":
+            size = fs.write(out)
+            return {"parts": fs.parts, "rootfs": size, "total": size}
+        try:
+            from tyn.build import bootimage, kernel
+        except ImportError as e:
+            raise ImageError(f"cannot build a boot image: kernel builder unavailable ({e}); try --format cpio")
+        fd, cpio_tmp = tempfile.mkstemp(prefix=f".{out.name}.rootfs.", dir=out.parent)
+        os.close(fd)
+        try:
+            rootfs_size = fs.write(Path(cpio_tmp))
+            try:
+                kernel_elf = kernel.build_kernel()
+            except SystemExit as e:
+                raise ImageError(f"kernel build failed (exit {e.code})") from None
+            sizes = bootimage.write_boot_image(kernel_elf, Path(cpio_tmp), out)
+        finally:
+            if os.path.exists(cpio_tmp):
+                os.unlink(cpio_tmp)
+        return {"parts": fs.parts, "rootfs": rootfs_size, "kernel": sizes.get("kernel", 0),
+                "total": sizes.get("total", out.stat().st_size)}
+
+
+def report(out: Path, sizes: dict) -> None:
+    print(f"{out}: {_mib(sizes['total'])}")
+    if "kernel" in sizes:
+        print(f"  kernel            {_mib(sizes['kernel'])}")
+    print(f"  rootfs (cpio)     {_mib(sizes['rootfs'])}")
+    for part, n in sorted(sizes["parts"].items(), key=lambda kv: -kv[1]):
+        print(f"    {part:<16}{_mib(n)}")
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        report(args.output, build(args))
+        return 0
+    except (ImageError, erts.ErtsError, rootfs.RootfsError) as e:
+        msg = str(e)
+    except OSError as e:
+        if rootfs.is_no_space(e):
+            msg = f"no space left on device writing {getattr(args, 'output', '?')}"
+        else:
+            msg = f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
+    except Exception as e:   # e.g. the boot-image writer's own errors
+        msg = f"{type(e).__name__}: {e}"
+    print(f"tyn.build image: {' '.join(msg.split())}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

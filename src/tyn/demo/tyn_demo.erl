@@ -1,0 +1,46 @@
+%% The built-in demo application of a Tyn image: a gen_tcp echo server.
+%% Every connection is first greeted with "Hello from OTP 27 on Tyn!", then whatever the
+%% client sends is echoed back.  A line on stdout marks the moment it listens.
+-module(tyn_demo).
+-export([main/0, main/1]).
+
+-define(PORT, 5555).
+-define(GREETING, <<"Hello from OTP 27 on Tyn!\n">>).
+
+main() -> main([]).
+
+main(Args) ->
+    Port = case Args of
+               [P | _] -> list_to_integer(atom_to_list(P));
+               [] -> ?PORT
+           end,
+    {ok, Listen} = gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true},
+                                         {packet, raw}, {backlog, 16}]),
+    io:format("tyn-demo: listening on ~b (OTP ~s, ERTS ~s)~n",
+              [Port, erlang:system_info(otp_release), erlang:system_info(version)]),
+    accept(Listen).
+
+accept(Listen) ->
+    case gen_tcp:accept(Listen) of
+        {ok, Sock} ->
+            Pid = spawn(fun() -> receive go -> serve(Sock) end end),
+            ok = gen_tcp:controlling_process(Sock, Pid),
+            Pid ! go,
+            accept(Listen);
+        {error, Reason} ->
+            io:format("tyn-demo: accept failed: ~p~n", [Reason]),
+            halt(1)
+    end.
+
+serve(Sock) ->
+    ok = gen_tcp:send(Sock, ?GREETING),
+    echo(Sock).
+
+echo(Sock) ->
+    case gen_tcp:recv(Sock, 0) of
+        {ok, Data} ->
+            ok = gen_tcp:send(Sock, Data),
+            echo(Sock);
+        {error, _} ->
+            gen_tcp:close(Sock)
+    end.
