@@ -33,3 +33,17 @@ def port_last_write(int port):
 
 def invlpg_count():
     return host_invlpg_count()
+
+from tyn.arch.cpu cimport phys_to_virt
+from libc.string cimport memcpy as c_memcpy
+
+def write_phys(unsigned long long address, bytes data):
+    """Store bytes in simulated RAM at a physical address."""
+    if address + len(data) > host_phys_memory_size():
+        raise ValueError("outside simulated RAM")
+    c_memcpy(phys_to_virt(address), <const char *>data, len(data))
+
+def read_phys(unsigned long long address, size_t length) -> bytes:
+    if address + length > host_phys_memory_size():
+        raise ValueError("outside simulated RAM")
+    return (<char *>phys_to_virt(address))[:length]
