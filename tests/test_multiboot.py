@@ -35,7 +35,7 @@ def test_memory_map_keeps_available_ram_page_aligned_sorted_and_merged():
     put_info(INFO_MEM_MAP, mmap=mmap)
     status, regions, usable, highest, _ = mb.parse(MAGIC, INFO_AT)
     assert status == 0
-    assert regions == [(0, 0x9F000), (0x100000, 0x7EE0000 + 0x1000), (0x100001000, 0x1000)]
+    assert regions == [(0, 0x9F000), (0x100000, 0x7EE0000), (0x8000000, 0x1000), (0x100001000, 0x1000)]
     assert usable == sum(length for _, length in regions)
     assert highest == 0x100002000
 
