@@ -171,3 +171,11 @@ kernel_entry64:
 boot_stack_guard:   .skip 4096
 boot_stack_bottom:  .skip BOOT_STACK_SIZE
 boot_stack_top:
+
+/* The root filesystem's location, written into the image file by
+ * tyn.build.bootimage (so it must be file-backed .data, and kept). */
+    .section .data.initfs_descriptor, "aw"
+    .balign 8
+    .globl initfs_descriptor
+initfs_descriptor:
+    .quad 0, 0, 0

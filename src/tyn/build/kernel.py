@@ -73,7 +73,7 @@ class KernelBuild:
     linker_script: Path = layout.LINKER_SCRIPT
     jobs: int = max(1, os.cpu_count() or 1)
     verbose: bool = False
-    log: list[str] = field(default_factory=list)
+    rebuilt: int = 0          # objects compiled by the last build_kernel() (incremental builds: few)
 
     @property
     def variant(self) -> str:
@@ -329,8 +329,7 @@ def line_counts(b: KernelBuild) -> tuple[int, int]:
         if pxd.exists():
             cy += len(pxd.read_text().splitlines())
     for pxd in b.package_dir.rglob("*.pxd"):
-        if not pxd.with_suffix(".pyx").exists() and not any(
-                d == pxd.parent or d in pxd.parents for d in layout.TOOLING_DIRS):
+        if not pxd.with_suffix(".pyx").exists() and layout.is_kernel_source(pxd, b.package_dir):
             cy += len(pxd.read_text().splitlines())
     return shim, cy
 
@@ -349,6 +348,7 @@ def build_kernel(b: KernelBuild | None = None) -> Path:
     sources = [(c, GENERATED_C_FLAGS) for _, c in pairs]
     sources += [(p, []) for p in sorted(b.shim_dir.glob("*.S")) + sorted(b.shim_dir.glob("*.c"))]
     objects, rebuilt = compile_objects(b, sources)
+    b.rebuilt = rebuilt
 
     elf = b.work_dir / "tyn64.elf"
     pass1 = b.work_dir / "tyn64.pass1.elf"

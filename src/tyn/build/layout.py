@@ -13,18 +13,18 @@ DEFAULT_BUILD_DIR = REPO_DIR / "build"
 
 # Host-only Python faces of kernel modules (tests import these); never in the kernel.
 TWINS_DIR = PACKAGE_DIR / "twins"
-# Python tooling packages: no .pyx in here belongs to the kernel.
-TOOLING_DIRS = (PACKAGE_DIR / "build", TWINS_DIR)
+# Subpackages (relative to src/tyn) whose .pyx/.pxd files are not kernel code.
+NOT_KERNEL = ("build", "twins", "arch/host")
+
+
+def is_kernel_source(path: Path, root: Path = PACKAGE_DIR) -> bool:
+    rel = path.relative_to(root).as_posix()
+    return not any(rel.startswith(d + "/") for d in NOT_KERNEL)
 
 
 def kernel_module_sources(root: Path = PACKAGE_DIR) -> list[Path]:
     """Every .pyx under src/tyn that is kernel code, sorted for stable output."""
-    out = []
-    for pyx in sorted(root.rglob("*.pyx")):
-        if any(d == pyx.parent or d in pyx.parents for d in TOOLING_DIRS):
-            continue
-        out.append(pyx)
-    return out
+    return [p for p in sorted(root.rglob("*.pyx")) if is_kernel_source(p, root)]
 
 
 def module_name(pyx: Path, src_dir: Path = SRC_DIR) -> str:
