@@ -111,7 +111,7 @@ def run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
 
 def cythonize(b: KernelBuild) -> list[tuple[Path, Path]]:
     """Returns (pyx, generated C) pairs; regenerates only what changed."""
-    from Cython.Build import cythonize as cy_cythonize
+    from Cython.Build import Dependencies, cythonize as cy_cythonize
     from Cython.Compiler import Errors
     from setuptools import Extension
 
@@ -120,6 +120,8 @@ def cythonize(b: KernelBuild) -> list[tuple[Path, Path]]:
         raise BuildError(f"no kernel modules (.pyx) under {b.package_dir}")
     gen_dir = b.work_dir / "gen"
     exts = [Extension(layout.module_name(p, b.src_dir), [str(p.relative_to(b.src_dir))]) for p in pyx_files]
+    # Cython caches source timestamps per process: forget them, or a second build sees no change.
+    Dependencies._dep_tree = None
     with contextlib.chdir(b.src_dir):
         try:
             cy_cythonize(exts, build_dir=str(gen_dir), compiler_directives=COMPILER_DIRECTIVES,
