@@ -47,3 +47,21 @@ def read_phys(unsigned long long address, size_t length) -> bytes:
     if address + length > host_phys_memory_size():
         raise ValueError("outside simulated RAM")
     return (<char *>phys_to_virt(address))[:length]
+
+def hide_cpuid_bits(unsigned int leaf, int reg, unsigned int bits):
+    """Make CPUID leaf report bits of register reg (0..3 = eax..edx) clear, until reset()."""
+    if host_cpuid_clear_bits(leaf, reg, bits) != 0:
+        raise ValueError("bad register or too many CPUID masks")
+
+def set_kernel_layout(**addresses):
+    """Set the host build's linker symbols: text_start=... stands for kernel_text_start, etc."""
+    global host_layout
+    cdef dict fields = host_layout
+    for name, value in addresses.items():
+        if name not in fields:
+            raise KeyError(name)
+        fields[name] = value
+    host_layout = fields
+
+def kernel_layout() -> dict:
+    return host_layout

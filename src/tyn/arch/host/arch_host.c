@@ -35,6 +35,10 @@ static uint32_t msr_key[MSR_SLOTS];
 static uint64_t msr_val[MSR_SLOTS];
 static uint64_t cr0, cr2, cr3, cr4, rflags, fake_rbp;
 static jmp_buf *halt_catcher;
+/* CPUID bits a test hides (e.g. NX), per leaf and register (0..3 = eax..edx). */
+#define CPUID_MASK_SLOTS 8
+static struct { uint32_t leaf; int reg; uint32_t bits; } cpuid_masks[CPUID_MASK_SLOTS];
+static int cpuid_mask_count;
 
 void host_reset(void) {
     memset(port_value, 0, sizeof port_value);
@@ -45,6 +49,7 @@ void host_reset(void) {
     memset(msr_key, 0, sizeof msr_key);
     cr0 = cr2 = cr3 = cr4 = rflags = fake_rbp = 0;
     memset(&host_layout, 0, sizeof host_layout);
+    cpuid_mask_count = 0;
 }
 
 int host_set_phys_memory(uint64_t size) {
@@ -125,6 +130,18 @@ void wrmsr(uint32_t msr, uint64_t v) {
 uint64_t rdtsc(void) { return __builtin_ia32_rdtsc(); }
 void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out) {
     __asm__ volatile("cpuid" : "=a"(out[0]), "=b"(out[1]), "=c"(out[2]), "=d"(out[3]) : "a"(leaf), "c"(subleaf));
+    for (int i = 0; i < cpuid_mask_count; i++)
+        if (cpuid_masks[i].leaf == leaf)
+            out[cpuid_masks[i].reg] &= ~cpuid_masks[i].bits;
+}
+int host_cpuid_clear_bits(uint32_t leaf, int reg, uint32_t bits) {
+    if (reg < 0 || reg > 3 || cpuid_mask_count == CPUID_MASK_SLOTS)
+        return -1;
+    cpuid_masks[cpuid_mask_count].leaf = leaf;
+    cpuid_masks[cpuid_mask_count].reg = reg;
+    cpuid_masks[cpuid_mask_count].bits = bits;
+    cpuid_mask_count++;
+    return 0;
 }
 uint64_t read_cr0(void) { return cr0; }
 uint64_t read_cr2(void) { return cr2; }
