@@ -1,0 +1,403 @@
+# 4-level page tables and the kernel address space: see paging.pxd.
+from libc.stdint cimport uint32_t, uint64_t
+from tyn.arch.cpu cimport (phys_to_virt, memset, cpuid, read_cr3, write_cr3, invlpg, linker_symbol,
+                           KERNEL_VMA_BASE, PHYS_MAP_BASE, kernel_text_start, kernel_text_end,
+                           kernel_rodata_start, kernel_rodata_end, kernel_data_start, kernel_data_end,
+                           kernel_end, boot_stack_guard, boot_stack_top)
+from tyn.lib.kprint cimport kputs, kput_hex, kput_dec
+from tyn.mm.pmm cimport (pmm_alloc_frame, pmm_free_frame, pmm_set_ceiling, pmm_total_count,
+                         pmm_region_count, pmm_region, pmm_range, PMM_NO_FRAME, PMM_LOW_MEMORY_END,
+                         PAGE_SIZE, PAGE_SHIFT)
+
+cdef enum:
+    LEVEL_PT = 1        # entries map 4 KiB pages
+    LEVEL_PD = 2        # entries map 2 MiB pages or point to a PT
+    LEVEL_PDPT = 3      # entries map 1 GiB pages (never created here) or point to a PD
+    LEVEL_PML4 = 4
+    INDEX_BITS = 9
+
+cdef uint64_t kernel_root
+cdef uint64_t mmio_used            # bytes of the MMIO window handed out
+cdef bint features_known
+cdef uint64_t nx_mask              # PTE_NX if the CPU has it, else 0
+
+# ------------------------------------------------------------------ helpers
+
+cdef inline uint64_t *table_at(uint64_t entry_or_phys) noexcept nogil:
+    return <uint64_t *>phys_to_virt(entry_or_phys & PTE_ADDR_MASK)
+
+cdef inline int index_at(uint64_t va, int level) noexcept nogil:
+    return <int>((va >> (PAGE_SHIFT + INDEX_BITS * (level - 1))) & (PT_ENTRIES - 1))
+
+cdef inline uint64_t level_page_size(int level) noexcept nogil:
+    return (<uint64_t>1) << (PAGE_SHIFT + INDEX_BITS * (level - 1))
+
+cdef inline bint canonical(uint64_t va) noexcept nogil:
+    """Bits 63..47 all equal (SDM 3.3.7.1)."""
+    cdef uint64_t top = va >> 47
+    return top == 0 or top == 0x1FFFF
+
+cdef inline bint kernel_half(uint64_t va) noexcept nogil:
+    return (va >> 63) != 0
+
+cdef inline uint64_t page_align_up(uint64_t v) noexcept nogil:
+    return (v + PAGE_SIZE - 1) & ~(<uint64_t>PAGE_SIZE - 1)
+
+cdef uint64_t alloc_table() noexcept nogil:
+    cdef uint64_t f = pmm_alloc_frame()
+    if f != PMM_NO_FRAME:
+        memset(phys_to_virt(f), 0, PAGE_SIZE)
+    return f
+
+cdef bint table_empty(const uint64_t *table) noexcept nogil:
+    cdef int i
+    for i in range(PT_ENTRIES):
+        if table[i] != 0:
+            return False
+    return True
+
+cdef void flush(uint64_t root, uint64_t va) noexcept nogil:
+    """Drop va's TLB (and paging-structure cache) entries if root is the live address space."""
+    if (read_cr3() & PTE_ADDR_MASK) == root:
+        invlpg(va)
+
+cdef void ensure_features() noexcept nogil:
+    if not features_known:
+        paging_detect_cpu_features()
+
+cdef void paging_detect_cpu_features() noexcept nogil:
+    global features_known, nx_mask
+    cdef uint32_t regs[4]
+    nx_mask = 0
+    cpuid(CPUID_EXT_MAX, 0, regs)
+    if regs[0] >= CPUID_EXT_FEATURES:
+        cpuid(CPUID_EXT_FEATURES, 0, regs)
+        if (regs[3] & CPUID_EDX_NX) != 0:
+            nx_mask = PTE_NX
+    features_known = True
+
+cdef bint paging_nx_supported() noexcept nogil:
+    ensure_features()
+    return nx_mask != 0
+
+# -------------------------------------------------------------------- walks
+
+cdef uint64_t *walk_create(uint64_t root, uint64_t va, int target, bint user, int *err) noexcept nogil:
+    """The entry for va at level target, creating missing tables above it."""
+    cdef uint64_t *table = table_at(root)
+    cdef uint64_t *e
+    cdef uint64_t f
+    cdef int level = LEVEL_PML4
+    while level > target:
+        e = &table[index_at(va, level)]
+        if (e[0] & PTE_PRESENT) == 0:
+            f = alloc_table()
+            if f == PMM_NO_FRAME:
+                err[0] = PAGING_ERR_NO_MEMORY
+                return NULL
+            # Tables grant everything; the leaf decides (NX and W are ANDed down the walk).
+            e[0] = f | PTE_PRESENT | PTE_WRITE | (PTE_USER if user else 0)
+        elif (e[0] & PTE_HUGE) != 0:
+            err[0] = PAGING_ERR_HUGE_CONFLICT
+            return NULL
+        elif user:
+            e[0] |= PTE_USER
+        table = table_at(e[0])
+        level -= 1
+    err[0] = PAGING_OK
+    return &table[index_at(va, target)]
+
+cdef int lookup(uint64_t root, uint64_t va, uint64_t **entries) noexcept nogil:
+    """Walk without changing anything: entries[level] = the entry used at each level.
+
+    Returns the level of the leaf that maps va (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),
+    or 0 if va is not mapped.
+    """
+    cdef uint64_t *table = table_at(root)
+    cdef int level = LEVEL_PML4
+    while True:
+        entries[level] = &table[index_at(va, level)]
+        if (entries[level][0] & PTE_PRESENT) == 0:
+            return 0
+        if level == LEVEL_PT or (level <= LEVEL_PDPT and (entries[level][0] & PTE_HUGE) != 0):
+            return level
+        table = table_at(entries[level][0])
+        level -= 1
+
+# ------------------------------------------------------------ map / unmap
+
+cdef int leaf_flags(uint64_t va, uint64_t flags, uint64_t *out) noexcept nogil:
+    ensure_features()
+    if not canonical(va):
+        return PAGING_ERR_BAD_ADDRESS
+    if kernel_half(va) and (flags & PTE_USER) != 0:
+        return PAGING_ERR_USER_KERNEL
+    flags = (flags & PTE_FLAGS_MASK & ~PTE_HUGE) | PTE_PRESENT
+    out[0] = flags & (~PTE_NX | nx_mask)
+    return PAGING_OK
+
+cdef int map_at(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags, int level) noexcept nogil:
+    cdef uint64_t size = level_page_size(level), leaf
+    cdef uint64_t *e
+    cdef int err
+    if ((va | pa) & (size - 1)) != 0:
+        return PAGING_ERR_UNALIGNED
+    if (pa & ~PTE_ADDR_MASK) != 0:
+        return PAGING_ERR_BAD_ADDRESS
+    err = leaf_flags(va, flags, &leaf)
+    if err != PAGING_OK:
+        return err
+    e = walk_create(root, va, level, (flags & PTE_USER) != 0, &err)
+    if e == NULL:
+        return err
+    if (e[0] & PTE_PRESENT) != 0:
+        if level == LEVEL_PD and (e[0] & PTE_HUGE) == 0:
+            return PAGING_ERR_HUGE_CONFLICT     # a page table of 4 KiB pages is here
+        return PAGING_ERR_ALREADY_MAPPED
+    e[0] = pa | leaf | (PTE_HUGE if level == LEVEL_PD else 0)
+    return PAGING_OK
+
+cdef int paging_map(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+    return map_at(root, va, pa, flags, LEVEL_PT)
+
+cdef int paging_map_huge(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+    return map_at(root, va, pa, flags, LEVEL_PD)
+
+cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
+    cdef uint64_t *entries[LEVEL_PML4 + 1]
+    cdef int leaf, parent
+    if (va & (level_page_size(level) - 1)) != 0:
+        return PAGING_ERR_UNALIGNED
+    if not canonical(va):
+        return PAGING_ERR_BAD_ADDRESS
+    leaf = lookup(root, va, entries)
+    if leaf == 0:
+        return PAGING_ERR_NOT_MAPPED
+    if leaf != level:
+        return PAGING_ERR_HUGE_CONFLICT
+    entries[level][0] = 0
+    # Return emptied PTs and PDs to the pmm; PDPTs stay (see paging.pxd).
+    parent = level + 1
+    while parent <= LEVEL_PDPT:
+        if not table_empty(table_at(entries[parent][0])):
+            break
+        pmm_free_frame(entries[parent][0] & PTE_ADDR_MASK)
+        entries[parent][0] = 0
+        parent += 1
+    flush(root, va)
+    return PAGING_OK
+
+cdef int paging_unmap(uint64_t root, uint64_t va) noexcept nogil:
+    return unmap_at(root, va, LEVEL_PT)
+
+cdef int paging_unmap_huge(uint64_t root, uint64_t va) noexcept nogil:
+    return unmap_at(root, va, LEVEL_PD)
+
+cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
+    cdef uint64_t *entries[LEVEL_PML4 + 1]
+    cdef uint64_t size, e
+    cdef int leaf
+    if not canonical(va):
+        return PAGING_NOT_MAPPED
+    leaf = lookup(root, va, entries)
+    if leaf == 0:
+        return PAGING_NOT_MAPPED
+    e = entries[leaf][0]
+    size = level_page_size(leaf)
+    if flags_out != NULL:
+        flags_out[0] = e & PTE_FLAGS_MASK
+    # In a large-page entry bit 12 is PAT, not address: mask to the page size.
+    return (e & PTE_ADDR_MASK & ~(size - 1)) | (va & (size - 1))
+
+cdef uint64_t paging_new_root() noexcept nogil:
+    cdef uint64_t f = alloc_table()
+    return PAGING_NOT_MAPPED if f == PMM_NO_FRAME else f
+
+# ------------------------------------------------------ the kernel's space
+
+cdef inline uint64_t direct_map_flags() noexcept nogil:
+    """RAM through the direct map: data, never code."""
+    return PTE_WRITE | PTE_GLOBAL | PTE_NX
+
+cdef int map_direct_range(uint64_t root, uint64_t phys, uint64_t length) noexcept nogil:
+    """phys..phys+length at PHYS_MAP_BASE+phys: 2 MiB pages where aligned, else 4 KiB.
+
+    Ranges may overlap earlier ones (same target), so "already mapped" is fine
+    once translate confirms it.
+    """
+    cdef uint64_t start = phys & ~(<uint64_t>PAGE_SIZE - 1)
+    cdef uint64_t end = phys + length
+    cdef uint64_t va
+    cdef int err
+    if end < phys:
+        return PAGING_ERR_BAD_ADDRESS
+    end = page_align_up(end)
+    while start < end:
+        va = PHYS_MAP_BASE + start
+        if (start & (HUGE_PAGE_SIZE - 1)) == 0 and end - start >= HUGE_PAGE_SIZE:
+            err = paging_map_huge(root, va, start, direct_map_flags())
+            if err == PAGING_OK or (err == PAGING_ERR_ALREADY_MAPPED
+                                    and paging_translate(root, va, NULL) == start):
+                start += HUGE_PAGE_SIZE
+                continue
+            if err != PAGING_ERR_HUGE_CONFLICT:
+                return err
+            # 4 KiB pages already live in this 2 MiB slot: continue in 4 KiB steps.
+        err = paging_map(root, va, start, direct_map_flags())
+        if err != PAGING_OK and paging_translate(root, va, NULL) != start:
+            return err
+        start += PAGE_SIZE
+    return PAGING_OK
+
+cdef int map_image_range(uint64_t root, uint64_t start, uint64_t end, uint64_t flags) noexcept nogil:
+    """Kernel image pages [start, end) at their link addresses, skipping the boot stack guard."""
+    cdef uint64_t va = start & ~(<uint64_t>PAGE_SIZE - 1)
+    cdef uint64_t guard = linker_symbol(boot_stack_guard)
+    cdef int err
+    end = page_align_up(end)
+    while va < end:
+        if va != guard:
+            err = paging_map(root, va, va - KERNEL_VMA_BASE, flags | PTE_GLOBAL)
+            if err != PAGING_OK:
+                return err
+        va += PAGE_SIZE
+    return PAGING_OK
+
+cdef int ensure_pdpt(uint64_t root, uint64_t va) noexcept nogil:
+    """Create va's PML4 entry now so copies of the kernel half never go stale."""
+    cdef int err
+    walk_create(root, va, LEVEL_PDPT, False, &err)
+    return err
+
+cdef int build_kernel_space(uint64_t root) noexcept nogil:
+    cdef size_t i
+    cdef pmm_range r
+    cdef int err
+    err = map_direct_range(root, 0, PMM_LOW_MEMORY_END)
+    for i in range(pmm_region_count()):
+        if err == PAGING_OK:
+            r = pmm_region(i)
+            err = map_direct_range(root, r.base, r.length)
+    if err == PAGING_OK:    # text: read + execute
+        err = map_image_range(root, linker_symbol(kernel_text_start), linker_symbol(kernel_text_end), 0)
+    if err == PAGING_OK:    # rodata: read only
+        err = map_image_range(root, linker_symbol(kernel_rodata_start), linker_symbol(kernel_rodata_end),
+                              PTE_NX)
+    if err == PAGING_OK:    # data + bss (with the boot stack): read/write
+        err = map_image_range(root, linker_symbol(kernel_data_start), linker_symbol(kernel_data_end),
+                              PTE_WRITE | PTE_NX)
+    if err == PAGING_OK:    # the symbol table after the data: read only
+        err = map_image_range(root, linker_symbol(kernel_data_end), linker_symbol(kernel_end), PTE_NX)
+    if err == PAGING_OK:
+        err = ensure_pdpt(root, MMIO_VIRT_BASE)
+    if err == PAGING_OK:
+        err = ensure_pdpt(root, KSTACK_VIRT_BASE)
+    return err
+
+cdef int paging_init_kernel_space() noexcept nogil:
+    global kernel_root, mmio_used
+    cdef uint64_t root
+    cdef int err
+    paging_detect_cpu_features()
+    if pmm_total_count() == 0:
+        kputs(b"paging: the pmm has no memory (pmm_init first)\n")
+        return PAGING_ERR_NOT_READY
+    root = paging_new_root()
+    if root == PAGING_NOT_MAPPED:
+        err = PAGING_ERR_NO_MEMORY
+    else:
+        err = build_kernel_space(root)
+    if err != PAGING_OK:
+        kputs(b"paging: cannot build the kernel address space, error ")
+        kput_dec(err)
+        kputs(b"\n")
+        return err
+    write_cr3(root)
+    kernel_root = root
+    mmio_used = 0
+    # The whole direct map is live now: every frame is reachable.
+    pmm_set_ceiling(0)
+    return PAGING_OK
+
+cdef uint64_t paging_kernel_root() noexcept nogil:
+    return kernel_root
+
+cdef int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil:
+    if kernel_root == 0:
+        return PAGING_ERR_NOT_READY
+    return map_direct_range(kernel_root, phys, length)
+
+cdef uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil:
+    global mmio_used
+    cdef uint64_t offset = phys & (PAGE_SIZE - 1)
+    cdef uint64_t base = phys - offset
+    cdef uint64_t pages, va, i, j
+    if kernel_root == 0 or size == 0 or size > MMIO_VIRT_SIZE:
+        return 0
+    pages = page_align_up(offset + size) >> PAGE_SHIFT
+    # One unmapped page after each window, so an overrun faults instead of
+    # touching the next device.
+    if mmio_used + (pages + 1) * PAGE_SIZE > MMIO_VIRT_SIZE:
+        return 0
+    va = MMIO_VIRT_BASE + mmio_used
+    for i in range(pages):
+        if paging_map(kernel_root, va + i * PAGE_SIZE, base + i * PAGE_SIZE,
+                      PTE_WRITE | PTE_PCD | PTE_PWT | PTE_NX | PTE_GLOBAL) != PAGING_OK:
+            for j in range(i):
+                paging_unmap(kernel_root, va + j * PAGE_SIZE)
+            return 0
+    mmio_used += (pages + 1) * PAGE_SIZE
+    return va + offset
+
+# --------------------------------------------------------------- self-check
+
+cdef int count_user_entries(uint64_t table_phys, int level) noexcept nogil:
+    """PTE_USER bits in this table and everything below it."""
+    cdef uint64_t *table = table_at(table_phys)
+    cdef int i, n = 0
+    for i in range(PT_ENTRIES):
+        if (table[i] & PTE_PRESENT) == 0:
+            continue
+        if (table[i] & PTE_USER) != 0:
+            n += 1
+        if level > LEVEL_PT and (table[i] & PTE_HUGE) == 0:
+            n += count_user_entries(table[i], level - 1)
+    return n
+
+cdef int expect(uint64_t va, uint64_t pa, uint64_t want_set, uint64_t want_clear) noexcept nogil:
+    """1 (and a console line) unless va maps pa with want_set bits set and want_clear clear."""
+    cdef uint64_t flags = 0
+    cdef uint64_t got = paging_translate(kernel_root, va, &flags)
+    if got == pa and (pa == PAGING_NOT_MAPPED or
+                      ((flags & want_set) == want_set and (flags & want_clear) == 0)):
+        return 0
+    kputs(b"paging: self-check: ")
+    kput_hex(va)
+    kputs(b" -> ")
+    kput_hex(got)
+    kputs(b" flags ")
+    kput_hex(flags)
+    kputs(b"\n")
+    return 1
+
+cdef int paging_self_check() noexcept nogil:
+    cdef uint64_t text = linker_symbol(kernel_text_start)
+    cdef uint64_t rodata = linker_symbol(kernel_rodata_start)
+    cdef uint64_t data = linker_symbol(kernel_data_start)
+    cdef uint64_t guard = linker_symbol(boot_stack_guard)
+    cdef uint64_t stack = linker_symbol(boot_stack_top) - PAGE_SIZE
+    cdef int problems = 0
+    if kernel_root == 0:
+        return 1
+    if (read_cr3() & PTE_ADDR_MASK) != kernel_root:
+        problems += 1
+    problems += expect(text, text - KERNEL_VMA_BASE, PTE_GLOBAL, PTE_WRITE | PTE_USER | PTE_NX)
+    problems += expect(rodata, rodata - KERNEL_VMA_BASE, nx_mask, PTE_WRITE | PTE_USER)
+    problems += expect(data, data - KERNEL_VMA_BASE, PTE_WRITE | nx_mask, PTE_USER)
+    problems += expect(stack, stack - KERNEL_VMA_BASE, PTE_WRITE | nx_mask, PTE_USER)
+    problems += expect(guard, PAGING_NOT_MAPPED, 0, 0)
+    problems += expect(0, PAGING_NOT_MAPPED, 0, 0)       # no identity map: NULL faults
+    problems += expect(PHYS_MAP_BASE + PMM_LOW_MEMORY_END, PMM_LOW_MEMORY_END, PTE_WRITE | nx_mask, PTE_USER)
+    # The kernel root holds only kernel mappings: no user bit at any level.
+    problems += count_user_entries(kernel_root, LEVEL_PML4)
+    return problems
