@@ -3,6 +3,7 @@
 # unmodified OTP source tarball, and the version-matched .beam trees.
 #
 #   erts-build/build-erts.sh          prints the ERTS cache directory on stdout
+#   erts-build/build-erts.sh --print-key   prints only the cache key of the current flags
 #   TYN_ERTS_JIT=1 ...                BeamAsm flavour instead of the interpreter
 #   TYN_CACHE=DIR ...                 cache root (default ~/.cache/tyn)
 #   TYN_ERTS_KEEP_BUILD=1 ...         keep the unpacked build tree
@@ -23,6 +24,7 @@ erts_key() {
 
 KEY=$(erts_key)
 OUT="$OTP_CACHE/erts-$KEY"
+if [ "${1:-}" = --print-key ]; then echo "$KEY"; exit 0; fi
 
 mkdir -p "$OTP_CACHE"
 exec 9>"$OTP_CACHE/.lock"
@@ -76,7 +78,11 @@ if [ ! -e "$OUT/MANIFEST" ]; then
     log "source verified against ${DSC##*/} (sha256 ${ORIG##*/})"
 
     # ---- unpack the unmodified upstream tree (the Debian patches are not applied) ----
-    BUILD="$OTP_CACHE/build-$KEY"
+    # A fixed build path: the compiler's command line (with -I paths) is embedded in beam.smp,
+    # so building at a path that depends on the cache root would not be reproducible.
+    BUILD="/var/tmp/tyn-erts-build-$OTP_VERSION-$KEY"
+    exec 7>"$BUILD.lock"
+    flock 7
     rm -rf "$BUILD" "$OUT.tmp"
     mkdir -p "$BUILD" "$OUT.tmp/logs"
     step "unpack ${ORIG##*/}" "$OUT.tmp/logs/unpack.log" tar -C "$BUILD" --strip-components=1 -xf "$ORIG"
@@ -123,6 +129,7 @@ if [ ! -e "$OUT/MANIFEST" ]; then
     } >"$OUT.tmp/MANIFEST"
     cd "$OTP_CACHE"
     [ "${TYN_ERTS_KEEP_BUILD:-0}" = 1 ] || rm -rf "$BUILD"
+    exec 7>&-
     rm -rf "$OUT"
     mv "$OUT.tmp" "$OUT"
 fi

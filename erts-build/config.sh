@@ -10,7 +10,7 @@ ELIXIR_VERSION=1.18.3
 TARGET_TRIPLE=x86_64-pc-linux-musl
 
 # Bump when the build procedure changes in a way that changes the binaries.
-BUILD_SCRIPT_VERSION=1
+BUILD_SCRIPT_VERSION=2
 
 # Static musl, interpreter only.  TYN_ERTS_JIT=1 builds BeamAsm instead: that is the
 # only difference between the two flavours.
