@@ -4,8 +4,7 @@ from tyn.arch.cpu cimport phys_to_virt, memset
 from tyn.lib.kprint cimport kputs, kput_hex
 
 cdef extern from *:
-    int __builtin_ctzll(unsigned long long x) nogil
-    int __builtin_popcountll(unsigned long long x) nogil
+    int __builtin_ctzll(unsigned long long x) nogil     # one BSF/TZCNT instruction
 
 cdef enum:
     BITS_PER_WORD = 64
@@ -66,7 +65,7 @@ cdef uint64_t set_bits(uint64_t *bitmap, uint64_t start, uint64_t end) noexcept 
         return 0
     for w in range(start >> WORD_SHIFT, ((end - 1) >> WORD_SHIFT) + 1):
         mask = word_mask(start, end, w)
-        changed += <uint64_t>__builtin_popcountll(~bitmap[w] & mask)
+        changed += popcount64(~bitmap[w] & mask)
         bitmap[w] |= mask
     return changed
 
@@ -77,7 +76,7 @@ cdef uint64_t clear_bits(uint64_t *bitmap, uint64_t start, uint64_t end) noexcep
         return 0
     for w in range(start >> WORD_SHIFT, ((end - 1) >> WORD_SHIFT) + 1):
         mask = word_mask(start, end, w)
-        changed += <uint64_t>__builtin_popcountll(bitmap[w] & mask)
+        changed += popcount64(bitmap[w] & mask)
         bitmap[w] &= ~mask
     return changed
 
@@ -97,6 +96,13 @@ cdef uint64_t find_bit(const uint64_t *bitmap, uint64_t start, uint64_t end, bin
         if (w << WORD_SHIFT) >= end:
             return end
         x = bitmap[w] if want_set else ~bitmap[w]
+
+cdef inline uint64_t popcount64(uint64_t x) noexcept nogil:
+    """Set bits in x.  Not __builtin_popcountll: without -mpopcnt GCC calls libgcc for it."""
+    x = x - ((x >> 1) & <uint64_t>0x5555555555555555)
+    x = (x & <uint64_t>0x3333333333333333) + ((x >> 2) & <uint64_t>0x3333333333333333)
+    x = (x + (x >> 4)) & <uint64_t>0x0F0F0F0F0F0F0F0F
+    return (x * <uint64_t>0x0101010101010101) >> 56
 
 cdef inline bint bit_is_set(const uint64_t *bitmap, uint64_t f) noexcept nogil:
     return (bitmap[f >> WORD_SHIFT] >> (f & (BITS_PER_WORD - 1))) & 1
@@ -209,7 +215,7 @@ cdef int64_t pmm_add_region(uint64_t base, uint64_t length) noexcept nogil:
     for w in range(first >> WORD_SHIFT, ((end - 1) >> WORD_SHIFT) + 1):
         mask = word_mask(first, end, w)
         fresh = mask & ~free_map[w] & ~alloc_map[w]
-        added += <uint64_t>__builtin_popcountll(fresh)
+        added += popcount64(fresh)
         free_map[w] |= fresh
     meta_first = meta_phys >> PAGE_SHIFT
     added -= clear_bits(free_map, meta_first, meta_first + meta_frames)
