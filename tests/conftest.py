@@ -1,0 +1,127 @@
+"""Shared fixtures: kernel images built once per session, accelerators, boots.
+
+  kernel_image    build/tyn.elf-equivalent (normal build), built once per session
+  selftest_image  the selftest build (`python -m tyn.build kernel --selftest`)
+  accel           parametrized "kvm" (skipped with the reason when /dev/kvm does not work) and "tcg"
+  boot            factory: boot(image, accel=..., append=..., timeout=...) -> harness.Boot,
+                  stopped at teardown
+  stub_guest      factory: a tiny multiboot ELF (tyn.qemu.stub_guest) for testing tyn.run itself
+
+Slow tests (@pytest.mark.slow) run only with --run-slow or TYN_SLOW=1.
+Kernels are built into a per-session temporary directory; set TYN_TEST_BUILD_DIR to
+reuse a build directory across sessions (incremental builds).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+from tyn import qemu  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (or set TYN_SLOW=1)")
+
+
+def _slow_enabled(config) -> bool:
+    return config.getoption("--run-slow") or os.environ.get("TYN_SLOW", "") not in ("", "0")
+
+
+def pytest_collection_modifyitems(config, items):
+    if _slow_enabled(config):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or TYN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+# ------------------------------------------------------------------ kernels
+
+@pytest.fixture(scope="session")
+def kernel_build_dir(tmp_path_factory) -> Path:
+    override = os.environ.get("TYN_TEST_BUILD_DIR")
+    if override:
+        Path(override).mkdir(parents=True, exist_ok=True)
+        return Path(override)
+    return tmp_path_factory.mktemp("build")
+
+
+def _build_image(build_dir: Path, selftest: bool) -> Path:
+    from tyn.build import bootimage, kernel
+    b = kernel.KernelBuild(build_dir=build_dir, selftest=selftest)
+    try:
+        elf = kernel.build_kernel(b)
+        out = build_dir / ("tyn-selftest.elf" if selftest else "tyn.elf")
+        bootimage.write_boot_image(elf, None, out)
+    except (kernel.BuildError, bootimage.ImageError) as e:
+        pytest.fail(f"kernel build ({b.variant}) failed: {e}", pytrace=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def kernel_image(kernel_build_dir) -> Path:
+    return _build_image(kernel_build_dir, selftest=False)
+
+
+@pytest.fixture(scope="session")
+def selftest_image(kernel_build_dir) -> Path:
+    return _build_image(kernel_build_dir, selftest=True)
+
+
+# ------------------------------------------------------------ accelerators
+
+_kvm = None
+
+
+def kvm_status() -> tuple[bool, str]:
+    global _kvm
+    if _kvm is None:
+        _kvm = qemu.kvm_status()
+    return _kvm
+
+
+@pytest.fixture(params=[pytest.param("kvm", marks=pytest.mark.kvm), "tcg"])
+def accel(request) -> str:
+    if request.param == "kvm":
+        ok, reason = kvm_status()
+        if not ok:
+            pytest.skip(f"KVM not usable here: {reason}")
+    return request.param
+
+
+# ------------------------------------------------------------------- boots
+
+@pytest.fixture
+def boot():
+    """boot(image, accel=..., append=..., timeout=..., machine=..., args=[...]) -> harness.Boot."""
+    started: list[harness.Boot] = []
+
+    def start(image, **kwargs) -> harness.Boot:
+        vm = harness.boot(image, **kwargs)
+        started.append(vm)
+        return vm
+
+    yield start
+    for vm in started:
+        vm.close()
+
+
+@pytest.fixture
+def stub_guest(tmp_path):
+    """stub_guest(message=b'', status=0, triple_fault=False, echo_until=None) -> Path."""
+    count = [0]
+
+    def make(*args, **kwargs) -> Path:
+        count[0] += 1
+        return qemu.write_stub_guest(tmp_path / f"stub{count[0]}.elf", *args, **kwargs)
+
+    return make
