@@ -40,15 +40,20 @@ def cache_root() -> Path:
     return Path(os.environ.get("TYN_CACHE") or Path.home() / ".cache" / "tyn")
 
 
-def _run_script(script: Path, args: list[str], jit: bool) -> Path:
+def _run_script(script: Path, args: list[str], jit: bool, quiet: bool = False) -> Path:
+    """Run an erts-build script; its progress goes to stderr (or, when quiet, only the last
+    error line, into the exception)."""
     env = dict(os.environ, TYN_CACHE=str(cache_root()))
     if jit:
         env["TYN_ERTS_JIT"] = "1"
-    proc = subprocess.run(["bash", str(script), *args], stdout=subprocess.PIPE, stderr=None,
-                          env=env, text=True)
+    proc = subprocess.run(["bash", str(script), *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE if quiet else None, env=env, text=True)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        raise ErtsError(f"{script.relative_to(REPO_ROOT)} failed (exit {proc.returncode}); see the messages above")
+        why = (proc.stderr or "").strip().splitlines()[-1:] if quiet else ["see the messages above"]
+        raise ErtsError(f"{script.relative_to(REPO_ROOT)} failed (exit {proc.returncode}): {' '.join(why)}")
+    if quiet and proc.stderr:
+        sys.stderr.write(proc.stderr)
     return Path(lines[-1])
 
 
@@ -63,7 +68,7 @@ def ensure_erts(jit: bool = False) -> Path:
 
 def ensure_debian_packages(packages: list[str]) -> Path:
     """Add the .beam content of more trixie packages (erlang-mnesia, ...); returns the beams dir."""
-    return _run_script(FETCH_SCRIPT, list(packages), False)
+    return _run_script(FETCH_SCRIPT, list(packages), False, quiet=True)
 
 
 def manifest(erts_dir: Path) -> dict[str, str]:
@@ -100,7 +105,7 @@ class HostBeam:
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return dict(os.environ, BINDIR=str(self.bindir), ROOTDIR=str(self.root), EMU="beam",
-                    PROGNAME="erl", **(extra or {}))
+                    PROGNAME="erl", ERL_CRASH_DUMP_SECONDS="0", **(extra or {}))
 
     def eval(self, code: str, env: dict[str, str] | None = None, timeout: float = 120,
              cwd: Path | None = None) -> subprocess.CompletedProcess:
