@@ -122,13 +122,22 @@ def prepare(image: Path, extra: list[str]) -> tuple[Path, list[str], dict[str, s
     return root, argv, env, hostname
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when hostrun dies, so no beam.smp outlives it."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def run(image: Path, extra: list[str], keep: bool = False) -> int:
     root, argv, env, hostname = prepare(image, extra)
     try:
         cmd = erts.uts_prefix(hostname) + argv
         if len(cmd) == len(argv):
             print(f"tyn.hostrun: warning: no unshare; node name stays {os.uname().nodename!r}", file=sys.stderr)
-        proc = subprocess.Popen(cmd, env=env, cwd=root)
+        proc = subprocess.Popen(cmd, env=env, cwd=root, preexec_fn=_die_with_parent)
         forward = lambda sig, _frame: proc.send_signal(sig)
         old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
