@@ -97,11 +97,12 @@ class Boot:
     def wait_exit(self, timeout: float | None = None) -> int:
         """Wait for tyn.run to exit; returns its exit status (the guest's, see tyn.run --help)."""
         timeout = self.timeout if timeout is None else timeout
-        try:
-            self.child.expect(pexpect.EOF, timeout=timeout)
-        except pexpect.TIMEOUT:
-            raise self.fail(f"did not exit within {timeout:g}s") from None
-        self._reap()
+        if not self.child.closed:
+            try:
+                self.child.expect(pexpect.EOF, timeout=timeout)
+            except pexpect.TIMEOUT:
+                raise self.fail(f"did not exit within {timeout:g}s") from None
+            self._reap()
         if self.exit_signal is not None:
             raise self.fail(f"tyn.run was killed by signal {self.exit_signal}")
         return self.exit_status
@@ -117,6 +118,8 @@ class Boot:
 
     def close(self) -> None:
         """Stop the run if it is still going (tyn.run stops QEMU on SIGTERM)."""
+        if self.child.closed:
+            return
         if self.child.isalive():
             self.child.kill(signal.SIGTERM)
             deadline = time.monotonic() + 10
@@ -124,8 +127,7 @@ class Boot:
                 time.sleep(0.05)
             if self.child.isalive():
                 self.child.kill(signal.SIGKILL)
-        if not self.child.closed:
-            self.child.close(force=True)
+        self.child.close(force=True)
 
     @property
     def pid(self) -> int:
