@@ -21,3 +21,5 @@ cdef extern from "tyn/arch.h" nogil:
         uint64_t phys_start, phys_end, text_start, text_end, rodata_start, rodata_end
         uint64_t data_start, data_end, end, stack_guard, stack_bottom, stack_top
     host_kernel_layout host_layout
+    int host_user_window_add(uint64_t base, uint64_t size)
+    void host_user_windows_clear()

@@ -181,3 +181,54 @@ int host_call_catching_halt(void (*fn)(void *), void *arg) {
     halt_catcher = outer;
     return halted;
 }
+
+/* ---- user memory (uaccess.h): tests register host buffers as "user" windows. */
+#include "tyn/uaccess.h"
+#define USER_WINDOWS 16
+#define HOST_EFAULT 14
+#define HOST_ENAMETOOLONG 36
+static struct { uint64_t base, size; } user_windows[USER_WINDOWS];
+
+int host_user_window_add(uint64_t base, uint64_t size) {
+    for (int i = 0; i < USER_WINDOWS; i++)
+        if (user_windows[i].size == 0) {
+            user_windows[i].base = base;
+            user_windows[i].size = size;
+            return 0;
+        }
+    return -1;
+}
+void host_user_windows_clear(void) { memset(user_windows, 0, sizeof user_windows); }
+
+static int user_range_ok(uint64_t addr, size_t n) {
+    if (addr + n < addr)
+        return 0;
+    for (int i = 0; i < USER_WINDOWS; i++)
+        if (user_windows[i].size && addr >= user_windows[i].base &&
+            addr + n <= user_windows[i].base + user_windows[i].size)
+            return 1;
+    return n == 0;
+}
+int64_t copy_from_user(void *dst, uint64_t src, size_t n) {
+    if (!user_range_ok(src, n)) return -HOST_EFAULT;
+    memcpy(dst, (const void *)src, n);
+    return 0;
+}
+int64_t copy_to_user(uint64_t dst, const void *src, size_t n) {
+    if (!user_range_ok(dst, n)) return -HOST_EFAULT;
+    memcpy((void *)dst, src, n);
+    return 0;
+}
+int64_t clear_user(uint64_t dst, size_t n) {
+    if (!user_range_ok(dst, n)) return -HOST_EFAULT;
+    memset((void *)dst, 0, n);
+    return 0;
+}
+int64_t strncpy_from_user(char *dst, uint64_t src, size_t max) {
+    for (size_t i = 0; i < max; i++) {
+        if (!user_range_ok(src + i, 1)) return -HOST_EFAULT;
+        dst[i] = ((const char *)src)[i];
+        if (dst[i] == 0) return (int64_t)i;
+    }
+    return -HOST_ENAMETOOLONG;
+}

@@ -16,6 +16,9 @@ int host_call_catching_halt(void (*fn)(void *), void *arg);
 uint64_t host_port_last_write(uint16_t port);
 uint64_t host_invlpg_count(void);
 void host_set_rbp(uint64_t rbp);
+/* Host memory [base, base+size) counts as user memory for copy_*_user. */
+int host_user_window_add(uint64_t base, uint64_t size);
+void host_user_windows_clear(void);
 /* Make cpuid(leaf) report `bits` of register reg (0..3 = eax..edx) as clear, until host_reset. */
 int host_cpuid_clear_bits(uint32_t leaf, int reg, uint32_t bits);
 #endif

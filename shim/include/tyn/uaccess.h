@@ -1,0 +1,21 @@
+/*
+ * User memory access.  Kernel code never dereferences a user pointer: it copies
+ * through these, which return 0 or -EFAULT (bad range, unmapped, no permission).
+ * Kernel build: shim/uaccess.S (faults inside the copy loop are turned into
+ * -EFAULT by the page-fault handler via uaccess_fixup).  Host build: arch_host.c
+ * checks against the simulated user windows tests register.
+ */
+#ifndef TYN_UACCESS_H
+#define TYN_UACCESS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define USER_ADDRESS_LIMIT 0x0000800000000000ULL   /* first non-user (non-canonical) address */
+
+int64_t copy_from_user(void *dst, uint64_t user_src, size_t n);
+int64_t copy_to_user(uint64_t user_dst, const void *src, size_t n);
+int64_t clear_user(uint64_t user_dst, size_t n);
+/* Copies a NUL-terminated string of at most max-1 bytes (plus NUL) into dst.
+ * Returns its length, -EFAULT, or -ENAMETOOLONG if no NUL within max bytes. */
+int64_t strncpy_from_user(char *dst, uint64_t user_src, size_t max);
+#endif
