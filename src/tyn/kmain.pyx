@@ -12,6 +12,12 @@ from tyn.drivers.serial cimport serial_init
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
+from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
+from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
+from tyn.mm.heap cimport heap_init, heap_self_check
+from tyn.mm.paging cimport paging_init_kernel_space, paging_map_mmio, paging_self_check, PAGING_OK
+from tyn.arch.lapic cimport lapic_xapic_phys
+from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
 
 cdef extern from "tyn/version.h":
     const char *TYN_VERSION_STRING
@@ -26,6 +32,9 @@ cdef enum:
     KHZ = 1000
     NS_PER_MS = 1000000
     TIMER_CHECK_TICKS = 10
+    # Page tables, heap, stacks and the BEAM's own needs come out of this much beyond the image.
+    WORKING_MEMORY_MIN = 32 * MIB
+    RESERVED_RANGES = 2
 
 cdef boot_info boot
 cdef char ist_stacks[IST_STACKS][IST_STACK_BYTES]
@@ -36,6 +45,61 @@ cdef void banner() noexcept nogil:
     kputs(b" (")
     kputs(TYN_BUILD_VARIANT)
     kputs(b") booting\n")
+
+cdef uint64_t initfs_bytes() noexcept nogil:
+    if initfs_descriptor.magic == INITFS_MAGIC:
+        return initfs_descriptor.size
+    return 0
+
+cdef void check_minimum_ram() noexcept nogil:
+    """Refuse to run in less RAM than this image needs, saying how much that is."""
+    cdef uint64_t image_end = linker_symbol(kernel_phys_end)
+    cdef uint64_t need
+    if initfs_bytes():
+        image_end = initfs_descriptor.phys + initfs_descriptor.size
+    need = (image_end + WORKING_MEMORY_MIN + MIB - 1) // MIB
+    if boot.usable_bytes // MIB + 1 < need:     # +1: RAM below 1 MiB is usable but never enough
+        kputs(b"tyn: this image needs at least ")
+        kput_udec(need)
+        kputs(b" MiB of RAM (kernel and root filesystem up to ")
+        kput_udec(image_end // MIB)
+        kputs(b" MiB, plus 32 MiB working memory); this machine has ")
+        kput_udec(boot.usable_bytes // MIB)
+        kputs(b" MiB\n")
+        panic(b"too little RAM")
+
+cdef void start_memory() noexcept nogil:
+    cdef pmm_range usable[64]
+    cdef pmm_range reserved[RESERVED_RANGES]
+    cdef int i, n_reserved = 1
+    cdef uint64_t mmio
+    check_minimum_ram()
+    for i in range(boot.region_count):
+        usable[i].base = boot.regions[i].base
+        usable[i].length = boot.regions[i].length
+    reserved[0].base = 0
+    reserved[0].length = linker_symbol(kernel_phys_end)
+    if initfs_bytes():
+        reserved[1].base = initfs_descriptor.phys
+        reserved[1].length = initfs_descriptor.size
+        n_reserved = 2
+    # Until paging_init_kernel_space, only what boot.S mapped is reachable.
+    if pmm_init(usable, boot.region_count, reserved, n_reserved, BOOT_IDENTITY_LIMIT) != PMM_OK:
+        panic(b"no room for the frame allocator's bitmaps")
+    if paging_init_kernel_space() != PAGING_OK:
+        panic(b"cannot build the kernel page tables")
+    pmm_set_ceiling(0)
+    heap_init()
+    if paging_self_check() != 0 or heap_self_check() != 0:
+        panic(b"memory self-check failed")
+    kputs(b"tyn: memory: ")
+    kput_udec(pmm_free_count() * PAGE_SIZE // MIB)
+    kputs(b" MiB free")
+    if initfs_bytes():
+        kputs(b", root filesystem ")
+        kput_udec(initfs_bytes() // 1024)
+        kputs(b" KiB")
+    kputs(b"\n")
 
 cdef void start_clock() noexcept nogil:
     cdef int source = tsc_calibrate()
@@ -48,7 +112,7 @@ cdef void start_clock() noexcept nogil:
     if cmdline_get_u64(b"hz", &hz) and (hz == 0 or hz > CLOCK_MAX_HZ):
         kputs(b"tyn: hz must be 1..10000; using 100\n")
         hz = CLOCK_DEFAULT_HZ
-    if not clock_init(<uint32_t>hz, 0):
+    if not clock_init(<uint32_t>hz, paging_map_mmio(lapic_xapic_phys(), PAGE_SIZE)):
         return
     # Prove the tick: idle (HLT) until it has fired a few times.
     t0 = monotonic_ns()
@@ -72,9 +136,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     if multiboot_parse(multiboot_magic, multiboot_info_phys, &boot) != 0:
         panic(b"no usable boot information")
     cmdline_parse(boot.cmdline, boot.cmdline_length)
-    kputs(b"tyn: ")
-    kput_udec(boot.usable_bytes // MIB)
-    kputs(b" MiB usable RAM\n")
+    start_memory()
 
     for i in range(IST_STACKS):
         ist_tops[i] = <uint64_t>&ist_stacks[i][IST_STACK_BYTES]
@@ -88,5 +150,8 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         if test != NULL:
             selftest_run(test)
     cmdline_report_unknown()
-    kputs(b"tyn: no root filesystem in this image; powering off\n")
+    if initfs_bytes() == 0:
+        kputs(b"tyn: no root filesystem in this image; powering off\n")
+    else:
+        kputs(b"tyn: no init program support yet; powering off\n")
     power_exit(0)

@@ -51,11 +51,20 @@ cdef void print_address(uint64_t address) noexcept nogil:
         kput_hex(offset)
         kputs(b">")
 
+cdef void print_repeats(int repeats) noexcept nogil:
+    if repeats > 0:
+        kputs(b"     ... the same frame ")
+        kput_udec(<uint64_t>repeats)
+        kputs(b" more times\n")
+
 cdef void print_backtrace(uint64_t rbp, int max_frames) noexcept nogil:
-    """Walk the frame-pointer chain (the kernel is built with -fno-omit-frame-pointer)."""
+    """Walk the frame-pointer chain (the kernel is built with -fno-omit-frame-pointer).
+
+    Runs of the same return address (deep recursion) print once with a count.
+    """
     cdef uint64_t *frame
-    cdef uint64_t next_rbp
-    cdef int depth = 0
+    cdef uint64_t next_rbp, previous = 0
+    cdef int depth = 0, repeats = 0
     kputs(b"backtrace:\n")
     while depth < max_frames:
         # Only follow plausible kernel stack frames: aligned, in the kernel half, growing up.
@@ -64,16 +73,23 @@ cdef void print_backtrace(uint64_t rbp, int max_frames) noexcept nogil:
         frame = <uint64_t *>rbp
         if frame[1] == 0:
             break
-        kputs(b"  #")
-        kput_udec(<uint64_t>depth)
-        kputs(b" ")
-        print_address(frame[1])
-        kputs(b"\n")
+        if frame[1] == previous:
+            repeats += 1
+        else:
+            print_repeats(repeats)
+            repeats = 0
+            kputs(b"  #")
+            kput_udec(<uint64_t>depth)
+            kputs(b" ")
+            print_address(frame[1])
+            kputs(b"\n")
+            depth += 1
+        previous = frame[1]
         next_rbp = frame[0]
         if next_rbp <= rbp:
             break
         rbp = next_rbp
-        depth += 1
+    print_repeats(repeats)
 
 cdef void put_register(const char *name, uint64_t value) noexcept nogil:
     kputs(name)

@@ -39,7 +39,7 @@ KERNEL_CFLAGS = [
     "-std=gnu11", "-O2", "-g",
     "-ffreestanding", "-nostdlib", "-fno-builtin-printf",
     "-fno-pic", "-fno-pie", "-mcmodel=kernel", "-mno-red-zone", "-mgeneral-regs-only",
-    "-fno-stack-protector", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables",
+    "-fno-stack-protector", "-fstack-clash-protection", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables",
     "-fno-strict-aliasing", "-fwrapv",
     "-ffunction-sections", "-fdata-sections",
     "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types",
