@@ -1,0 +1,76 @@
+"""The kernel core booted under QEMU: bring-up, timer, command line, panics, RAM check."""
+import re
+
+import pytest
+
+
+def test_boot_brings_up_memory_and_timer(kernel_image, accel, boot):
+    vm = boot(kernel_image, accel=accel, append="hz=250")
+    vm.expect(re.compile(r"Tyn \d+\.\d+\.\d+ \(kernel\) booting"))
+    vm.expect(re.compile(r"tyn: memory: \d+ MiB free"))
+    vm.expect(re.compile(r"tyn: TSC \d+ kHz \((CPUID 15h|hypervisor CPUID 40000010h|PIT|CPUID 16h \(nominal\))\)"))
+    vm.expect(re.compile(r"tyn: local APIC timer \(x?2?APIC\) \d+ kHz input, tick 250 Hz"))
+    line = vm.expect(re.compile(r"tyn: timer: 10 ticks in (\d+) ms"))
+    ms = int(re.search(r"in (\d+) ms", line).group(1))
+    assert 30 <= ms <= 400, f"10 ticks at 250 Hz should take ~40 ms, took {ms} ms\n{vm.log}"
+    vm.expect_exit(0)
+
+
+@pytest.mark.parametrize("machine", ["microvm", "q35", "pc"])
+def test_boot_on_each_machine_type(kernel_image, machine, boot):
+    vm = boot(kernel_image, accel="tcg", machine=machine)
+    vm.expect("tyn: timer: 10 ticks")
+    vm.expect_exit(0)
+
+
+def test_unknown_command_line_keys_are_reported(kernel_image, boot):
+    vm = boot(kernel_image, accel="tcg", append="hz=100 colour=blue")
+    vm.expect("tyn: unknown kernel command line key 'colour' (ignored)")
+    vm.expect_exit(0)
+    assert "'hz'" not in vm.log
+
+
+def test_selftest_key_is_unknown_in_the_normal_build(kernel_image, boot):
+    vm = boot(kernel_image, accel="tcg", append="selftest=pagefault")
+    vm.expect("tyn: unknown kernel command line key 'selftest' (ignored)")
+    vm.expect_exit(0)
+
+
+def panic_report(vm, exception: str) -> str:
+    vm.expect(f"tyn: PANIC: exception {exception}")
+    vm.expect("tyn: kernel panic, exit status 127")
+    vm.expect_exit(127)
+    log = vm.log
+    for field in ("RIP=0x", "CR2=0x", "CR3=0x", "RFLAGS=0x", "RAX=0x", "R15=0x", "CS =0x", "SS =0x",
+                  "backtrace:", "<kmain+0x", "<kernel_entry64+0x"):
+        assert field in log, f"panic report lacks {field!r}\n{log}"
+    return log
+
+
+def test_page_fault_gives_a_full_panic_report(selftest_image, accel, boot):
+    log = panic_report(boot(selftest_image, accel=accel, append="selftest=pagefault"),
+                       "14 #PF page fault, error code 0x2 (write, page not present, kernel mode)")
+    assert "CR2=0x00007000dead0000" in log
+    assert re.search(r"RIP=0xffffffff8[0-9a-f]{7} <selftest_run\+0x[0-9a-f]+>", log)
+
+
+def test_divide_error_panics(selftest_image, boot):
+    panic_report(boot(selftest_image, accel="tcg", append="selftest=divide"), "0 #DE divide error")
+
+
+def test_stack_overflow_hits_the_guard_page_and_double_faults_on_its_own_stack(selftest_image, accel, boot):
+    log = panic_report(boot(selftest_image, accel=accel, append="selftest=stackoverflow"),
+                       "8 #DF double fault")
+    assert "<tyn.selftest.fault_recurse+0x" in log
+    assert re.search(r"the same frame \d+ more times", log)
+
+
+def test_selftest_exit_status_passes_through(selftest_image, boot):
+    vm = boot(selftest_image, accel="tcg", append="selftest=exit:42")
+    vm.expect_exit(42)
+
+
+def test_too_little_ram_names_the_minimum(kernel_image, boot):
+    vm = boot(kernel_image, accel="tcg", args=["-m", "20M"])
+    vm.expect(re.compile(r"this image needs at least \d+ MiB of RAM .* this machine has \d+ MiB"))
+    vm.expect_exit(127)
