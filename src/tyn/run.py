@@ -58,7 +58,8 @@ def _positive_int(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     ap = _Parser(prog=PROG, description="Boot a Tyn image (32-bit multiboot ELF) under QEMU with the "
-                 "serial console on stdin/stdout; exit with the guest's exit status.",
+                 "serial console on stdin/stdout; exit with the guest's exit status. "
+                 "Arguments after `--` go to QEMU unchanged.",
                  epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("image", help="bootable image, e.g. build/tyn.elf")
     ap.add_argument("--accel", choices=qemu.ACCELS, default="auto",
