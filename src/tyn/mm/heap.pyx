@@ -403,12 +403,15 @@ cdef size_t heap_usable_size(const void *p) noexcept nogil:
 cdef void heap_get_stats(heap_stats *out) noexcept nogil:
     cdef heap_arena *a = arenas
     cdef heap_block *b
+    cdef uint64_t end
     memset(out, 0, sizeof(heap_stats))
     while a != NULL:
         out.arenas += 1
         out.arena_bytes += arena_bytes(a)
         b = arena_first_block(a)
-        while b.state != HEAP_STATE_ARENA_END:
+        end = addr_of(a) + arena_bytes(a) - HEAP_HEADER_SIZE
+        # Bounded walk: a damaged size must not send it off the arena (heap_check reports those).
+        while addr_of(b) < end and header_valid(b) and b.size >= HEAP_MIN_BLOCK:
             if b.state == HEAP_STATE_FREE:
                 out.free_blocks += 1
                 out.free_bytes += b.size
