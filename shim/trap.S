@@ -31,7 +31,10 @@ trap_stub_\vector:
     .endr
 
 trap_common:
-    pushq   %r15
+    testb   $3, 24(%rsp)                /* CS of the interrupted context: from user mode? */
+    jz      1f
+    swapgs
+1:  pushq   %r15
     pushq   %r14
     pushq   %r13
     pushq   %r12
@@ -49,23 +52,7 @@ trap_common:
     cld
     mov     %rsp, %rdi
     call    trap_dispatch
-    popq    %rax
-    popq    %rbx
-    popq    %rcx
-    popq    %rdx
-    popq    %rsi
-    popq    %rdi
-    popq    %rbp
-    popq    %r8
-    popq    %r9
-    popq    %r10
-    popq    %r11
-    popq    %r12
-    popq    %r13
-    popq    %r14
-    popq    %r15
-    add     $16, %rsp                   /* vector and error code */
-    iretq
+    jmp     trap_exit                   /* shim/entry.S */
 
 /* reload_segments(code_selector, data_selector): new CS by far return. */
     .globl reload_segments

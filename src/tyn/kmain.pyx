@@ -12,6 +12,14 @@ from tyn.drivers.serial cimport serial_init
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
+from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave
+from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
+from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
+                            trap_set_user_return_hook)
+from tyn.proc.process cimport process_user_fault
+from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
+from tyn.sys.table cimport syscall_table_init, syscall_dispatch
+from tyn.time.walltime cimport walltime_init, walltime_source
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
 from tyn.mm.heap cimport heap_init, heap_self_check
@@ -127,6 +135,29 @@ cdef void start_clock() noexcept nogil:
     kput_udec((monotonic_ns() - t0) // NS_PER_MS)
     kputs(b" ms\n")
 
+cdef void start_processes() noexcept nogil:
+    """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
+    cdef uint64_t epoch = 0
+    cdef uint64_t area = fpu_init()
+    percpu_init()
+    syscall_table_init()
+    sched_init()
+    trap_set_syscall_handler(syscall_dispatch)
+    trap_set_user_fault_handler(process_user_fault)
+    trap_set_user_return_hook(sched_user_return)
+    cmdline_get_u64(b"realtime", &epoch)
+    walltime_init(epoch)
+    kputs(b"tyn: user mode: FPU state ")
+    kput_udec(area)
+    kputs(b" bytes (XSAVE)" if fpu_uses_xsave() else b" bytes (FXSAVE)")
+    kputs(b", SMEP " if True else b"")
+    kputs(b"on" if percpu_has_smep() else b"off")
+    kputs(b", SMAP ")
+    kputs(b"on" if percpu_has_smap() else b"off")
+    kputs(b", wall clock from ")
+    kputs(walltime_source())
+    kputs(b"\n")
+
 cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept nogil:
     cdef uint64_t ist_tops[IST_STACKS]
     cdef int i
@@ -144,6 +175,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     trap_init()
 
     start_clock()
+    start_processes()
 
     if TYN_SELFTEST:
         test = cmdline_get(b"selftest")

@@ -4,10 +4,21 @@ from tyn.arch.cpu cimport compiler_barrier
 from tyn.arch.power cimport power_exit
 from tyn.lib.cmdline cimport cmdline_streq, cmdline_parse_u64
 from tyn.lib.kprint cimport kputs
+from tyn.arch.cpu cimport phys_to_virt, memcpy, memset, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
+from tyn.arch.trapframe cimport trap_frame
+from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
+from tyn.mm.paging cimport paging_map, PTE_PRESENT, PTE_WRITE, PTE_USER, PTE_NX
+from tyn.proc.process cimport process_create
+from tyn.proc.sched cimport sched_make_runnable, sched_idle_loop
+from tyn.proc.task cimport process, thread, task_new_thread
 
 cdef enum:
     # In the user half, where the kernel maps nothing.
     UNMAPPED_ADDRESS = 0x00007000DEAD0000
+    USER_CODE_ADDRESS = 0x400000
+    USER_STACK_PAGE = 0x7FFF0000
+    USER_CODE_BYTES = 21
     RECURSION_FRAME_BYTES = 128
 
 cdef volatile uint64_t zero
@@ -33,6 +44,31 @@ cdef int fault_recurse(int depth) noexcept nogil:
     compiler_barrier()
     return r + frame[0]
 
+cdef void map_user_page(process *p, uint64_t va, const char *content, size_t length, uint64_t flags) noexcept nogil:
+    cdef uint64_t frame = pmm_alloc_frame()
+    memset(phys_to_virt(frame), 0, PAGE_SIZE)
+    memcpy(phys_to_virt(frame), content, length)
+    paging_map(p.page_root, va, frame, PTE_PRESENT | PTE_USER | flags)
+
+cdef void run_user_program() noexcept nogil:
+    """Ring 3 end to end: getpid() through SYSCALL, then exit_group(pid + 40)."""
+    # mov $39,%eax; syscall; mov %eax,%edi; add $40,%edi; mov $231,%eax; syscall
+    cdef const char *code = b"\xb8\x27\x00\x00\x00\x0f\x05\x89\xc7\x83\xc7\x28\xb8\xe7\x00\x00\x00\x0f\x05\xeb\xfe"
+    cdef process *p = process_create()
+    cdef trap_frame regs
+    cdef thread *t
+    map_user_page(p, USER_CODE_ADDRESS, code, USER_CODE_BYTES, 0)
+    map_user_page(p, USER_STACK_PAGE, b"", 0, PTE_WRITE | PTE_NX)
+    memset(&regs, 0, sizeof(regs))
+    regs.rip = USER_CODE_ADDRESS
+    regs.cs = SEL_USER_CODE | SEGMENT_RPL_USER
+    regs.ss = SEL_USER_DATA | SEGMENT_RPL_USER
+    regs.rsp = USER_STACK_PAGE + PAGE_SIZE
+    regs.rflags = RFLAGS_IF | RFLAGS_RESERVED_1
+    t = task_new_thread(p, &regs)
+    sched_make_runnable(t)
+    sched_idle_loop()
+
 cdef void selftest_run(const char *name) noexcept nogil:
     cdef uint64_t status
     kputs(b"tyn: selftest ")
@@ -40,6 +76,8 @@ cdef void selftest_run(const char *name) noexcept nogil:
     kputs(b"\n")
     if cmdline_streq(name, b"pagefault"):
         fault_page()
+    elif cmdline_streq(name, b"usermode"):
+        run_user_program()
     elif cmdline_streq(name, b"divide"):
         fault_divide()
     elif cmdline_streq(name, b"stackoverflow"):
@@ -52,4 +90,4 @@ cdef void selftest_run(const char *name) noexcept nogil:
             power_exit(<int>status)
         kputs(b"tyn: selftest exit:N needs a number\n")
     else:
-        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, exit:N)\n")
+        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, usermode, exit:N)\n")

@@ -70,6 +70,23 @@ static inline void cpu_relax(void) { __asm__ volatile("pause"); }
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 
+/* FPU/SSE/AVX state (per thread, saved on context switch). */
+static inline void xsave64(void *area, uint64_t mask) {
+    __asm__ volatile("xsave64 (%0)" :: "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xrstor64(const void *area, uint64_t mask) {
+    __asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void fxsave64(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static inline void fxrstor64(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+static inline void xsetbv(uint32_t index, uint64_t v) {
+    __asm__ volatile("xsetbv" :: "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+/* Reset the x87 unit (control word 0x37F).  MXCSR is left alone: it is 0x1F80 from CPU
+ * reset, and ldmxcsr from memory trips a KVM emulation failure under nested virtualisation. */
+static inline void fpu_reset(void) { __asm__ volatile("fninit"); }
+static inline void swapgs(void) { __asm__ volatile("swapgs" ::: "memory"); }
+
 /* Memory-mapped I/O with volatile access. */
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }

@@ -1,8 +1,8 @@
 /*
  * User memory access.  Kernel code never dereferences a user pointer: it copies
  * through these, which return 0 or -EFAULT (bad range, unmapped, no permission).
- * Kernel build: shim/uaccess.S (faults inside the copy loop are turned into
- * -EFAULT by the page-fault handler via uaccess_fixup).  Host build: arch_host.c
+ * Kernel build: shim/uaccess.S (faults inside the copy loops are turned into
+ * -EFAULT by the page-fault handler resuming at uaccess_fault).  Host build: arch_host.c
  * checks against the simulated user windows tests register.
  */
 #ifndef TYN_UACCESS_H
@@ -18,4 +18,7 @@ int64_t clear_user(uint64_t user_dst, size_t n);
 /* Copies a NUL-terminated string of at most max-1 bytes (plus NUL) into dst.
  * Returns its length, -EFAULT, or -ENAMETOOLONG if no NUL within max bytes. */
 int64_t strncpy_from_user(char *dst, uint64_t user_src, size_t max);
+/* The fault-fixup window of shim/uaccess.S and whether SMAP's stac/clac are in use. */
+extern char uaccess_begin[], uaccess_end[], uaccess_fault[];
+extern uint8_t uaccess_smap;
 #endif

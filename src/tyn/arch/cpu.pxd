@@ -38,6 +38,12 @@ cdef extern from "tyn/arch.h" nogil:
     void cpu_relax()
     uint64_t read_rbp()
     void compiler_barrier()
+    void xsave64(void *area, uint64_t mask)
+    void xrstor64(const void *area, uint64_t mask)
+    void fxsave64(void *area)
+    void fxrstor64(const void *area)
+    void xsetbv(uint32_t index, uint64_t v)
+    void fpu_reset()
     uint32_t mmio_read32(uint64_t addr)
     void mmio_write32(uint64_t addr, uint32_t v)
     void *phys_to_virt(uint64_t pa)
@@ -70,6 +76,22 @@ cdef enum:
     CR4_OSFXSR = 1 << 9
     CR4_SMEP = 1 << 20
     CR4_SMAP = 1 << 21
+    CR0_MP = 1 << 1
+    CR0_EM = 1 << 2
+    CR0_TS = 1 << 3
+    CR4_OSXMMEXCPT = 1 << 10
+    CR4_OSXSAVE = 1 << 18
     MSR_EFER = 0xC0000080
+    MSR_STAR = 0xC0000081
+    MSR_LSTAR = 0xC0000082
+    MSR_FMASK = 0xC0000084
+    MSR_FS_BASE = 0xC0000100
+    MSR_GS_BASE = 0xC0000101
+    MSR_KERNEL_GS_BASE = 0xC0000102
     EFER_SCE = 1 << 0
     EFER_NXE = 1 << 11
+    RFLAGS_TF = 1 << 8
+    RFLAGS_DF = 1 << 10
+    RFLAGS_AC = 1 << 18
+    RFLAGS_RESERVED_1 = 1 << 1
+    XCR0 = 0

@@ -16,6 +16,8 @@ cdef enum:
     VECTOR_SPURIOUS = 0xFF      # local APIC spurious interrupts (no EOI)
 
 ctypedef void (*trap_handler)(trap_frame *frame) noexcept nogil
+# Resolves a page fault on a user address (demand paging); returns whether it did.
+ctypedef bint (*page_fault_resolver)(uint64_t address, uint64_t error_code) noexcept nogil
 
 cdef packed struct idt_gate:
     uint16_t offset_low
@@ -27,6 +29,14 @@ cdef packed struct idt_gate:
     uint32_t reserved
 
 cdef extern void trap_init() noexcept nogil
+# Hooks filled by higher layers (the arch layer does not depend on them):
+#   syscalls        frames from the SYSCALL entry (vector TRAP_VECTOR_SYSCALL)
+#   user faults     exceptions raised in user mode that the resolver did not fix
+#   user return     runs before every return to user mode (rescheduling)
+cdef extern void trap_set_syscall_handler(trap_handler handler) noexcept nogil
+cdef extern void trap_set_user_fault_handler(trap_handler handler) noexcept nogil
+cdef extern void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil
+cdef extern void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil
 cdef extern void trap_set_handler(int vector, trap_handler handler) noexcept nogil
 cdef extern void trap_dispatch(trap_frame *frame) noexcept nogil
 cdef extern uint64_t trap_unexpected_count() noexcept nogil

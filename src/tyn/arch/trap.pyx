@@ -2,7 +2,9 @@
 # trap_dispatch() for every vector; exceptions in the kernel are fatal
 # (panic report), device interrupts go to the handler registered for them.
 from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport lidt
+from tyn.arch.cpu cimport lidt, read_cr2
+from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
+from tyn.arch.uaccess cimport uaccess_begin, uaccess_end, uaccess_fault, USER_ADDRESS_LIMIT
 from tyn.arch.gdt cimport SEL_KERNEL_CODE, IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK
 from tyn.arch.trapframe cimport trap_frame, trap_stub_table
 from tyn.arch.panic cimport panic_exception
@@ -12,10 +14,41 @@ cdef enum:
     GATE_INTERRUPT_64 = 0xE     # interrupt gate: IF cleared on entry
     GATE_PRESENT = 0x80
     UNEXPECTED_REPORT_LIMIT = 8
+    SEGMENT_RPL_MASK = 3
 
 cdef idt_gate idt[IDT_VECTORS]
 cdef trap_handler handlers[IDT_VECTORS]
 cdef uint64_t unexpected
+cdef trap_handler syscall_handler
+cdef trap_handler user_fault_handler
+cdef void (*user_return_hook)() noexcept nogil
+cdef page_fault_resolver fault_resolver
+
+cdef void trap_set_syscall_handler(trap_handler handler) noexcept nogil:
+    global syscall_handler
+    syscall_handler = handler
+
+cdef void trap_set_user_fault_handler(trap_handler handler) noexcept nogil:
+    global user_fault_handler
+    user_fault_handler = handler
+
+cdef void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil:
+    global user_return_hook
+    user_return_hook = hook
+
+cdef void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil:
+    global fault_resolver
+    fault_resolver = resolver
+
+cdef bint resolve_page_fault(trap_frame *frame) noexcept nogil:
+    """A fault on a user address: demand paging, or a user-copy helper's bad pointer."""
+    cdef uint64_t address = read_cr2()
+    if address < USER_ADDRESS_LIMIT and fault_resolver != NULL and fault_resolver(address, frame.error_code):
+        return True
+    if (frame.cs & SEGMENT_RPL_MASK) == 0 and <uint64_t>uaccess_begin <= frame.rip < <uint64_t>uaccess_end:
+        frame.rip = <uint64_t>uaccess_fault     # copy_*_user returns -EFAULT
+        return True
+    return False
 
 cdef void set_gate(int vector, uint64_t entry, int ist) noexcept nogil:
     idt[vector].offset_low = entry & 0xFFFF
@@ -42,16 +75,26 @@ cdef void trap_set_handler(int vector, trap_handler handler) noexcept nogil:
 cdef void trap_dispatch(trap_frame *frame) noexcept nogil:
     global unexpected
     cdef uint64_t vector = frame.vector
-    if vector < IDT_VECTORS and handlers[vector] != NULL:
+    cdef bint from_user = (frame.cs & SEGMENT_RPL_MASK) != 0
+    if vector == TRAP_VECTOR_SYSCALL and syscall_handler != NULL:
+        syscall_handler(frame)
+    elif vector < IDT_VECTORS and handlers[vector] != NULL:
         handlers[vector](frame)
+    elif vector == VECTOR_PAGE_FAULT and resolve_page_fault(frame):
+        pass
     elif vector < EXCEPTION_VECTORS:
-        panic_exception(frame)
+        if from_user and user_fault_handler != NULL:
+            user_fault_handler(frame)
+        else:
+            panic_exception(frame)
     elif vector != VECTOR_SPURIOUS:
         unexpected += 1
         if unexpected <= UNEXPECTED_REPORT_LIMIT:
             kputs(b"tyn: unexpected interrupt vector ")
             kput_udec(vector)
             kputs(b"\n")
+    if from_user and user_return_hook != NULL:
+        user_return_hook()
 
 cdef uint64_t trap_unexpected_count() noexcept nogil:
     return unexpected

@@ -118,6 +118,12 @@ def cythonize(b: KernelBuild) -> list[tuple[Path, Path]]:
     pyx_files = layout.kernel_module_sources(b.package_dir)
     if not pyx_files:
         raise BuildError(f"no kernel modules (.pyx) under {b.package_dir}")
+    seen: dict[str, Path] = {}
+    for p in pyx_files:
+        if p.stem in seen:
+            raise BuildError(f"{seen[p.stem]} and {p} share the module name {p.stem!r}: Cython's generated "
+                             "C symbols (PyInit_<name>) would collide; rename one")
+        seen[p.stem] = p
     gen_dir = b.work_dir / "gen"
     exts = [Extension(layout.module_name(p, b.src_dir), [str(p.relative_to(b.src_dir))]) for p in pyx_files]
     # Cython caches source timestamps per process: forget them, or a second build sees no change.

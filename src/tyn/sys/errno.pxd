@@ -42,4 +42,5 @@ cdef enum:
     EAFNOSUPPORT = 97
     EADDRINUSE = 98
     EOPNOTSUPP = 95
+    ENOTSUP = 95
     ETIMEDOUT = 110

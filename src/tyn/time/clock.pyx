@@ -4,6 +4,8 @@ from tyn.arch.lapic cimport lapic_init, lapic_eoi, lapic_timer_start, lapic_is_x
 from tyn.arch.trap cimport trap_set_handler, VECTOR_TIMER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.arch.tsc cimport monotonic_ns
+from tyn.proc.sched cimport sched_tick
 
 cdef enum:
     KHZ = 1000
@@ -15,6 +17,7 @@ cdef void clock_tick(trap_frame *frame) noexcept nogil:
     global ticks
     ticks += 1
     lapic_eoi()
+    sched_tick(monotonic_ns())
 
 cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
     global tick_hz

@@ -232,3 +232,16 @@ int64_t strncpy_from_user(char *dst, uint64_t src, size_t max) {
     }
     return -HOST_ENAMETOOLONG;
 }
+
+/* ---- FPU state, entry points: the host never runs user code; these only need to exist. */
+#include "tyn/cpu_local.h"
+char uaccess_begin[1], uaccess_end[1], uaccess_fault[1];
+uint8_t uaccess_smap;
+void xsave64(void *area, uint64_t mask) { (void)area; (void)mask; }
+void xrstor64(const void *area, uint64_t mask) { (void)area; (void)mask; }
+void fxsave64(void *area) { (void)area; }
+void fxrstor64(const void *area) { (void)area; }
+void xsetbv(uint32_t index, uint64_t v) { (void)index; (void)v; }
+void syscall_entry(void) { abort(); }
+void thread_first_return(void) { abort(); }
+void context_switch(uint64_t *save_rsp, uint64_t load_rsp) { (void)save_rsp; (void)load_rsp; abort(); }

@@ -45,6 +45,13 @@ uint64_t read_rbp(void);
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+void xsave64(void *area, uint64_t mask);
+void xrstor64(const void *area, uint64_t mask);
+void fxsave64(void *area);
+void fxrstor64(const void *area);
+void xsetbv(uint32_t index, uint64_t v);
+static inline void fpu_reset(void) {}
+static inline void swapgs(void) {}
 void *phys_to_virt(uint64_t pa);
 uint64_t virt_to_phys(const void *va);
 

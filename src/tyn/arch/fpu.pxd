@@ -1,0 +1,21 @@
+from libc.stdint cimport uint64_t
+
+cdef enum:
+    FPU_AREA_ALIGN = 64
+    FXSAVE_AREA_SIZE = 512
+    # XCR0 state components (Intel SDM vol. 1 13.1).
+    XSTATE_X87 = 1 << 0
+    XSTATE_SSE = 1 << 1
+    XSTATE_AVX = 1 << 2
+    XSTATE_OPMASK = 1 << 5
+    XSTATE_ZMM_HI256 = 1 << 6
+    XSTATE_HI16_ZMM = 1 << 7
+
+# Enable the FPU/SSE (and XSAVE with AVX where present); returns the per-thread area size.
+cdef extern uint64_t fpu_init() noexcept nogil
+cdef extern uint64_t fpu_area_size() noexcept nogil
+cdef extern bint fpu_uses_xsave() noexcept nogil
+cdef extern void fpu_save(void *area) noexcept nogil
+cdef extern void fpu_restore(const void *area) noexcept nogil
+# A fresh thread's state (x87 and MXCSR at their reset values, vector registers zero).
+cdef extern void fpu_init_area(void *area) noexcept nogil

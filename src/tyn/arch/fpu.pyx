@@ -1,0 +1,70 @@
+# User FPU/SSE/AVX state.  The kernel itself never touches these registers
+# (-mgeneral-regs-only), so a thread's state only needs saving when the CPU
+# switches to another thread: sched.pyx calls fpu_save/fpu_restore there.
+from libc.stdint cimport uint32_t, uint64_t
+from tyn.arch.cpu cimport (cpuid, read_cr0, write_cr0, read_cr4, write_cr4, xsave64, xrstor64,
+                           fxsave64, fxrstor64, xsetbv, fpu_reset, memcpy, CR0_MP, CR0_EM, CR0_TS,
+                           CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, XCR0)
+
+cdef enum:
+    CPUID_FEATURES = 1
+    CPUID_ECX_XSAVE = 1 << 26
+    CPUID_XSAVE_LEAF = 0xD
+    FPU_TEMPLATE_MAX = 8192
+
+cdef bint use_xsave
+cdef uint64_t xcr0
+cdef uint64_t area_size
+# The reset state, captured once at boot, copied into every new thread.
+cdef char template[FPU_TEMPLATE_MAX]
+
+cdef void *aligned_template() noexcept nogil:
+    return <void *>((<uint64_t>&template[0] + FPU_AREA_ALIGN - 1) & ~(<uint64_t>FPU_AREA_ALIGN - 1))
+
+cdef uint64_t fpu_init() noexcept nogil:
+    global use_xsave, xcr0, area_size
+    cdef uint32_t r[4]
+    cdef uint64_t supported
+    write_cr0((read_cr0() | CR0_MP) & ~(<uint64_t>(CR0_EM | CR0_TS)))
+    write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT)
+    cpuid(CPUID_FEATURES, 0, r)
+    use_xsave = (r[2] & CPUID_ECX_XSAVE) != 0
+    area_size = FXSAVE_AREA_SIZE
+    if use_xsave:
+        write_cr4(read_cr4() | CR4_OSXSAVE)
+        cpuid(CPUID_XSAVE_LEAF, 0, r)
+        supported = r[0] | (<uint64_t>r[3] << 32)
+        xcr0 = supported & (XSTATE_X87 | XSTATE_SSE | XSTATE_AVX | XSTATE_OPMASK | XSTATE_ZMM_HI256
+                            | XSTATE_HI16_ZMM)
+        xsetbv(XCR0, xcr0)
+        cpuid(CPUID_XSAVE_LEAF, 0, r)       # ebx: area size for the components now enabled
+        area_size = r[1]
+        if area_size + FPU_AREA_ALIGN > FPU_TEMPLATE_MAX:
+            use_xsave = False
+            xcr0 = XSTATE_X87 | XSTATE_SSE
+            xsetbv(XCR0, xcr0)
+            area_size = FXSAVE_AREA_SIZE
+    fpu_reset()
+    fpu_save(aligned_template())
+    return area_size
+
+cdef uint64_t fpu_area_size() noexcept nogil:
+    return area_size
+
+cdef bint fpu_uses_xsave() noexcept nogil:
+    return use_xsave
+
+cdef void fpu_save(void *area) noexcept nogil:
+    if use_xsave:
+        xsave64(area, xcr0)
+    else:
+        fxsave64(area)
+
+cdef void fpu_restore(const void *area) noexcept nogil:
+    if use_xsave:
+        xrstor64(area, xcr0)
+    else:
+        fxrstor64(area)
+
+cdef void fpu_init_area(void *area) noexcept nogil:
+    memcpy(area, aligned_template(), area_size)

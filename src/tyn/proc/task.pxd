@@ -1,0 +1,54 @@
+# Threads and processes (one process for now: the BEAM; many threads).
+from libc.stdint cimport int64_t, uint64_t
+from tyn.arch.trapframe cimport trap_frame
+from tyn.proc.futex cimport futex_waiter
+
+cdef enum:
+    THREAD_RUNNABLE = 1
+    THREAD_RUNNING = 2
+    THREAD_BLOCKED = 3
+    THREAD_DEAD = 4
+    # Why a blocked thread woke up.
+    WAKE_NORMAL = 0
+    WAKE_TIMEOUT = 1
+    WAKE_INTERRUPTED = 2
+    KERNEL_STACK_PAGES = 4          # 16 KiB per thread, plus a guard page
+    TASK_MAX_THREADS = 1024
+    FIRST_PID = 1
+
+cdef struct process:
+    int pid
+    uint64_t page_root              # CR3 of the address space
+    int exit_status
+    bint exiting
+    int thread_count
+    uint64_t brk_start, brk_end
+    uint64_t cpu_time_ns            # user+kernel time of all its threads (exited ones included)
+
+cdef struct thread:
+    uint64_t saved_rsp              # context_switch() slot; keep first
+    uint64_t kstack_top
+    int tid
+    int state
+    int wake_reason
+    uint64_t fs_base
+    void *fpu_area                  # FPU_AREA_ALIGN-aligned, inside fpu_allocation
+    void *fpu_allocation
+    process *proc
+    thread *run_next                # run queue link
+    thread *sleep_next              # timed-wait list link
+    uint64_t wake_deadline_ns       # 0: no timeout
+    uint64_t clear_child_tid        # CLONE_CHILD_CLEARTID / set_tid_address
+    uint64_t robust_list_head
+    uint64_t robust_list_len
+    uint64_t signal_mask
+    futex_waiter futex_wait         # queued on a futex while blocked in FUTEX_WAIT
+    uint64_t cpu_time_ns            # time spent running (CLOCK_THREAD_CPUTIME_ID)
+    uint64_t ran_since_ns           # when it last got the CPU
+    bint is_idle
+
+# A new thread whose first run returns to user mode with the registers in `user`.
+cdef extern thread *task_new_thread(process *proc, const trap_frame *user) noexcept nogil
+cdef extern void task_free_thread(thread *t) noexcept nogil
+cdef extern trap_frame *task_user_frame(thread *t) noexcept nogil
+cdef extern int task_next_tid() noexcept nogil

@@ -1,0 +1,55 @@
+# Thread creation: a kernel stack with the user register frame at its top and,
+# below it, a context_switch() frame whose return address leads to trap_exit.
+from libc.stdint cimport uint64_t
+from tyn.arch.cpu cimport memcpy, memset
+from tyn.arch.entry cimport thread_first_return
+from tyn.arch.fpu cimport fpu_area_size, fpu_init_area, FPU_AREA_ALIGN
+from tyn.arch.trapframe cimport trap_frame
+from tyn.mm.heap cimport kcalloc, kmalloc, kfree
+from tyn.mm.kstack cimport kstack_alloc, kstack_free
+
+cdef enum:
+    CALLEE_SAVED_REGISTERS = 6      # rbp rbx r12 r13 r14 r15 (shim/entry.S context_switch)
+
+cdef int last_tid
+
+cdef int task_next_tid() noexcept nogil:
+    global last_tid
+    last_tid += 1
+    return last_tid
+
+cdef trap_frame *task_user_frame(thread *t) noexcept nogil:
+    return <trap_frame *>(t.kstack_top - sizeof(trap_frame))
+
+cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nogil:
+    cdef thread *t = <thread *>kcalloc(1, sizeof(thread))
+    cdef uint64_t *switch_frame
+    cdef int i
+    if t == NULL:
+        return NULL
+    t.kstack_top = kstack_alloc(KERNEL_STACK_PAGES)
+    t.fpu_allocation = kmalloc(fpu_area_size() + FPU_AREA_ALIGN)
+    if t.kstack_top == 0 or t.fpu_allocation == NULL:
+        task_free_thread(t)
+        return NULL
+    t.fpu_area = <void *>((<uint64_t>t.fpu_allocation + FPU_AREA_ALIGN - 1) & ~(<uint64_t>FPU_AREA_ALIGN - 1))
+    fpu_init_area(t.fpu_area)
+    memcpy(task_user_frame(t), user, sizeof(trap_frame))
+    # context_switch pops six callee-saved registers, then returns.
+    switch_frame = <uint64_t *>(<uint64_t>task_user_frame(t)) - (CALLEE_SAVED_REGISTERS + 1)
+    for i in range(CALLEE_SAVED_REGISTERS):
+        switch_frame[i] = 0
+    switch_frame[CALLEE_SAVED_REGISTERS] = <uint64_t>thread_first_return
+    t.saved_rsp = <uint64_t>switch_frame
+    t.proc = proc
+    t.tid = task_next_tid()
+    t.state = THREAD_RUNNABLE
+    proc.thread_count += 1
+    return t
+
+cdef void task_free_thread(thread *t) noexcept nogil:
+    if t.kstack_top != 0:
+        kstack_free(t.kstack_top)
+    if t.fpu_allocation != NULL:
+        kfree(t.fpu_allocation)
+    kfree(t)

@@ -1,0 +1,16 @@
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern int64_t sys_exit(uint64_t status) noexcept nogil
+cdef extern int64_t sys_exit_group(uint64_t status) noexcept nogil
+cdef extern int64_t sys_getpid() noexcept nogil
+cdef extern int64_t sys_getppid() noexcept nogil
+cdef extern int64_t sys_gettid() noexcept nogil
+cdef extern int64_t sys_getuid() noexcept nogil
+cdef extern int64_t sys_setsid() noexcept nogil
+cdef extern int64_t sys_set_tid_address(uint64_t tidptr) noexcept nogil
+cdef extern int64_t sys_set_robust_list(uint64_t head, uint64_t length) noexcept nogil
+cdef extern int64_t sys_arch_prctl(uint64_t code, uint64_t addr) noexcept nogil
+cdef extern int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
+                              uint64_t tls) noexcept nogil
+cdef extern int64_t sys_sched_yield() noexcept nogil
+cdef extern int64_t sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil

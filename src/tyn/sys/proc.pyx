@@ -1,0 +1,139 @@
+# Process and thread system calls.
+from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
+from tyn.arch.fpu cimport fpu_save
+from tyn.arch.trapframe cimport trap_frame
+from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
+from tyn.proc.process cimport process_exit
+from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
+from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
+from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH
+from tyn.sys.futex_syscall cimport futex_wake_address
+
+cdef enum:
+    ARCH_SET_GS = 0x1001
+    ARCH_SET_FS = 0x1002
+    ARCH_GET_FS = 0x1003
+    ARCH_GET_GS = 0x1004
+    # clone flags (include/uapi/linux/sched.h)
+    CSIGNAL = 0xFF
+    CLONE_VM = 0x100
+    CLONE_FS = 0x200
+    CLONE_FILES = 0x400
+    CLONE_SIGHAND = 0x800
+    CLONE_SETTLS = 0x80000
+    CLONE_PARENT_SETTID = 0x100000
+    CLONE_CHILD_CLEARTID = 0x200000
+    CLONE_DETACHED = 0x400000
+    CLONE_CHILD_SETTID = 0x1000000
+    CLONE_THREAD = 0x10000
+    CLONE_SYSVSEM = 0x40000
+    CLONE_THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+    ROBUST_LIST_HEAD_SIZE = 24          # sizeof(struct robust_list_head)
+    EXIT_STATUS_MASK = 0xFF
+    AFFINITY_MASK_BYTES = 8             # one CPU: bit 0 of an unsigned long
+    PARENT_PID_OF_INIT = 0
+
+cdef int64_t sys_exit(uint64_t status) noexcept nogil:
+    """One thread ends: CLONE_CHILD_CLEARTID's word is zeroed and its waiter woken."""
+    cdef thread *t = sched_current()
+    cdef uint32_t zero = 0
+    cdef process *p = t.proc
+    if t.clear_child_tid != 0 and copy_to_user(t.clear_child_tid, &zero, 4) == 0:
+        futex_wake_address(t.clear_child_tid, 1)
+    p.thread_count -= 1
+    if p.thread_count == 0:
+        process_exit(p, <int>(status & EXIT_STATUS_MASK))
+    sched_exit_current()
+    return 0
+
+cdef int64_t sys_exit_group(uint64_t status) noexcept nogil:
+    process_exit(sched_current().proc, <int>(status & EXIT_STATUS_MASK))
+    return 0
+
+cdef int64_t sys_getpid() noexcept nogil:
+    return sched_current().proc.pid
+
+cdef int64_t sys_getppid() noexcept nogil:
+    return PARENT_PID_OF_INIT
+
+cdef int64_t sys_gettid() noexcept nogil:
+    return sched_current().tid
+
+cdef int64_t sys_getuid() noexcept nogil:
+    """getuid, geteuid, getgid, getegid: everything runs as root (uid 0), as AT_UID says."""
+    return 0
+
+cdef int64_t sys_setsid() noexcept nogil:
+    # Already the leader of its session and group (pid 1): Linux says EPERM.
+    return -EPERM
+
+cdef int64_t sys_set_tid_address(uint64_t tidptr) noexcept nogil:
+    cdef thread *t = sched_current()
+    t.clear_child_tid = tidptr
+    return t.tid
+
+cdef int64_t sys_set_robust_list(uint64_t head, uint64_t length) noexcept nogil:
+    cdef thread *t = sched_current()
+    if length != ROBUST_LIST_HEAD_SIZE:
+        return -EINVAL
+    t.robust_list_head = head
+    t.robust_list_len = length
+    return 0
+
+cdef int64_t sys_arch_prctl(uint64_t code, uint64_t addr) noexcept nogil:
+    cdef thread *t = sched_current()
+    if code == ARCH_SET_FS:
+        if addr >= USER_ADDRESS_LIMIT:
+            return -EPERM
+        t.fs_base = addr
+        wrmsr(MSR_FS_BASE, addr)
+        return 0
+    if code == ARCH_GET_FS:
+        return -EFAULT if copy_to_user(addr, &t.fs_base, 8) != 0 else 0
+    return -EINVAL
+
+cdef int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
+                       uint64_t tls) noexcept nogil:
+    """Threads (musl's pthread_create flags).  New processes (fork) are not supported."""
+    cdef thread *parent = sched_current()
+    cdef trap_frame child_regs
+    cdef thread *child
+    cdef int32_t tid
+    if (flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS:
+        return -ENOSYS if (flags & CLONE_VM) == 0 else -EINVAL
+    memcpy(&child_regs, task_user_frame(parent), sizeof(trap_frame))
+    child_regs.rax = 0                  # clone returns 0 in the child
+    if stack != 0:
+        child_regs.rsp = stack
+    child = task_new_thread(parent.proc, &child_regs)
+    if child == NULL:
+        return -EAGAIN
+    fpu_save(child.fpu_area)            # the parent's live FPU state, inherited
+    child.fs_base = tls if flags & CLONE_SETTLS else parent.fs_base
+    child.signal_mask = parent.signal_mask
+    tid = child.tid
+    if (flags & CLONE_PARENT_SETTID and copy_to_user(parent_tid, &tid, 4) != 0) or \
+            (flags & CLONE_CHILD_SETTID and copy_to_user(child_tid, &tid, 4) != 0):
+        parent.proc.thread_count -= 1
+        task_free_thread(child)
+        return -EFAULT
+    if flags & CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    sched_make_runnable(child)
+    return tid
+
+cdef int64_t sys_sched_yield() noexcept nogil:
+    sched_yield_cpu()
+    return 0
+
+cdef int64_t sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil:
+    """One CPU.  Returns the bytes written, as the raw syscall does."""
+    cdef uint64_t mask = 1
+    if pid != 0 and <int64_t>pid != sched_current().proc.pid and <int64_t>pid != sched_current().tid:
+        return -ESRCH
+    if size < AFFINITY_MASK_BYTES or (size & (AFFINITY_MASK_BYTES - 1)) != 0:
+        return -EINVAL
+    if copy_to_user(user_mask, &mask, AFFINITY_MASK_BYTES) != 0:
+        return -EFAULT
+    return AFFINITY_MASK_BYTES

@@ -1,0 +1,107 @@
+# THE SYSTEM CALL TABLE: Linux x86_64 numbers -> handlers, one line each.  This is
+# the map of what Tyn implements; each handler lives in the module of its subsystem.
+# Anything not here returns -ENOSYS, logged once per number.
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from tyn.arch.trapframe cimport trap_frame
+from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.sys.errno cimport ENOSYS
+from tyn.sys.numbers cimport *
+from tyn.sys.futex_syscall cimport sys_futex
+from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
+                           sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
+                           sys_sched_yield, sys_sched_getaffinity)
+from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
+                           sys_clock_nanosleep)
+
+cdef syscall_fn table[SYSCALL_COUNT]
+cdef uint8_t reported[SYSCALL_COUNT]
+
+cdef void entry(int number, void *handler) noexcept nogil:
+    table[number] = <syscall_fn>handler
+
+cdef void syscall_table_init() noexcept nogil:
+    # processes and threads: sys/proc.pyx
+    entry(SYS_exit, <void *>sys_exit)
+    entry(SYS_exit_group, <void *>sys_exit_group)
+    entry(SYS_getpid, <void *>sys_getpid)
+    entry(SYS_getppid, <void *>sys_getppid)
+    entry(SYS_gettid, <void *>sys_gettid)
+    entry(SYS_getuid, <void *>sys_getuid)
+    entry(SYS_geteuid, <void *>sys_getuid)
+    entry(SYS_getgid, <void *>sys_getuid)
+    entry(SYS_getegid, <void *>sys_getuid)
+    entry(SYS_setsid, <void *>sys_setsid)
+    entry(SYS_set_tid_address, <void *>sys_set_tid_address)
+    entry(SYS_set_robust_list, <void *>sys_set_robust_list)
+    entry(SYS_arch_prctl, <void *>sys_arch_prctl)
+    entry(SYS_clone, <void *>sys_clone)
+    entry(SYS_sched_yield, <void *>sys_sched_yield)
+    entry(SYS_sched_getaffinity, <void *>sys_sched_getaffinity)
+    # futexes: sys/futex.pyx
+    entry(SYS_futex, <void *>sys_futex)
+    # time: sys/time.pyx
+    entry(SYS_clock_gettime, <void *>sys_clock_gettime)
+    entry(SYS_clock_getres, <void *>sys_clock_getres)
+    entry(SYS_gettimeofday, <void *>sys_gettimeofday)
+    entry(SYS_nanosleep, <void *>sys_nanosleep)
+    entry(SYS_clock_nanosleep, <void *>sys_clock_nanosleep)
+
+cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
+    cdef uint64_t number = frame.rax
+    if number < SYSCALL_COUNT and table[number] != NULL:
+        frame.rax = <uint64_t>table[number](frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9)
+        return
+    if number < SYSCALL_COUNT and not reported[number]:
+        reported[number] = 1
+        kputs(b"tyn: syscall ")
+        kput_udec(number)
+        kputs(b" (")
+        kputs(syscall_name(number))
+        kputs(b") is not implemented: ENOSYS\n")
+    frame.rax = <uint64_t>(-ENOSYS)
+
+cdef const char *syscall_name(uint64_t number) noexcept nogil:
+    if number < SYSCALL_NAME_COUNT and SYSCALL_NAMES[number] != NULL:
+        return SYSCALL_NAMES[number]
+    return b"?"
+
+cdef extern from *:
+    """
+    /* Linux x86_64 syscall names, for the ENOSYS log line. */
+    static const char *const SYSCALL_NAMES[] = {
+        [0]="read", [1]="write", [2]="open", [3]="close", [4]="stat", [5]="fstat", [6]="lstat",
+        [7]="poll", [8]="lseek", [9]="mmap", [10]="mprotect", [11]="munmap", [12]="brk",
+        [13]="rt_sigaction", [14]="rt_sigprocmask", [15]="rt_sigreturn", [16]="ioctl",
+        [17]="pread64", [18]="pwrite64", [19]="readv", [20]="writev", [21]="access", [22]="pipe",
+        [23]="select", [24]="sched_yield", [25]="mremap", [26]="msync", [27]="mincore",
+        [28]="madvise", [29]="shmget", [30]="shmat", [31]="shmctl", [32]="dup", [33]="dup2",
+        [34]="pause", [35]="nanosleep", [36]="getitimer", [37]="alarm", [38]="setitimer",
+        [39]="getpid", [40]="sendfile", [41]="socket", [42]="connect", [43]="accept",
+        [44]="sendto", [45]="recvfrom", [46]="sendmsg", [47]="recvmsg", [48]="shutdown",
+        [49]="bind", [50]="listen", [51]="getsockname", [52]="getpeername", [53]="socketpair",
+        [54]="setsockopt", [55]="getsockopt", [56]="clone", [57]="fork", [58]="vfork",
+        [59]="execve", [60]="exit", [61]="wait4", [62]="kill", [63]="uname", [72]="fcntl",
+        [73]="flock", [74]="fsync", [75]="fdatasync", [76]="truncate", [77]="ftruncate",
+        [78]="getdents", [79]="getcwd", [80]="chdir", [81]="fchdir", [82]="rename", [83]="mkdir",
+        [84]="rmdir", [85]="creat", [86]="link", [87]="unlink", [88]="symlink", [89]="readlink",
+        [90]="chmod", [91]="fchmod", [92]="chown", [95]="umask", [96]="gettimeofday",
+        [97]="getrlimit", [98]="getrusage", [99]="sysinfo", [100]="times", [102]="getuid",
+        [104]="getgid", [105]="setuid", [106]="setgid", [107]="geteuid", [108]="getegid",
+        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [131]="sigaltstack",
+        [137]="statfs", [138]="fstatfs", [157]="prctl", [158]="arch_prctl", [160]="setrlimit",
+        [186]="gettid", [200]="tkill", [201]="time", [202]="futex", [203]="sched_setaffinity",
+        [204]="sched_getaffinity", [213]="epoll_create", [217]="getdents64",
+        [218]="set_tid_address", [228]="clock_gettime", [229]="clock_getres",
+        [230]="clock_nanosleep", [231]="exit_group", [232]="epoll_wait", [233]="epoll_ctl",
+        [234]="tgkill", [257]="openat", [258]="mkdirat", [262]="newfstatat", [263]="unlinkat",
+        [264]="renameat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
+        [273]="set_robust_list", [274]="get_robust_list", [281]="epoll_pwait",
+        [283]="timerfd_create", [284]="eventfd", [286]="timerfd_settime", [287]="timerfd_gettime",
+        [288]="accept4", [290]="eventfd2", [291]="epoll_create1", [292]="dup3", [293]="pipe2",
+        [302]="prlimit64", [316]="renameat2", [318]="getrandom", [319]="memfd_create",
+        [332]="statx", [334]="rseq", [435]="clone3", [439]="faccessat2",
+    };
+    #define SYSCALL_NAME_COUNT (sizeof SYSCALL_NAMES / sizeof SYSCALL_NAMES[0])
+    """
+    const char *SYSCALL_NAMES[]
+    const uint64_t SYSCALL_NAME_COUNT
