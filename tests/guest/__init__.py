@@ -1,0 +1,1 @@
+"""Static musl test programs (the Linux-ABI differential suite) and their build helper."""
