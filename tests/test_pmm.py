@@ -283,6 +283,15 @@ def test_metadata_needs_room_and_respects_ceiling():
     assert b"no room" in machine.console()
 
 
+def test_regions_sorted_and_merged():
+    fresh_machine(RAM)
+    usable = [(0x600000, 0x100000), (0x200000, 0x80000), (0x280000, 0x10000), (0x100000, 0x50000),
+              (0x5F0800, 0x20000), (0x140000, 0x20000)]
+    assert pmm.init(usable, []) == pmm.OK
+    assert pmm.regions() == [(0x100000, 0x60000), (0x200000, 0x90000), (0x5F1000, 0x10F000)]
+    assert pmm.total_count() == (0x60000 + 0x90000 + 0x10F000) // PAGE - pmm.stats()["metadata_frames"]
+
+
 def test_regions_remembered_for_the_direct_map():
     fresh_machine(RAM)
     usable = [(0x100123, 0x5000), (0x200000, 0x100000)] + [(0x400000 + i * 0x2000, 0x1000) for i in range(80)]

@@ -170,11 +170,13 @@ cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
         return PAGING_ERR_UNALIGNED
     if not canonical(va):
         return PAGING_ERR_BAD_ADDRESS
+    entries[level] = NULL
     leaf = lookup(root, va, entries)
-    if leaf == 0:
-        return PAGING_ERR_NOT_MAPPED
     if leaf != level:
-        return PAGING_ERR_HUGE_CONFLICT
+        # A present entry at `level` that is not the leaf points to a table of smaller pages.
+        if leaf != 0 or (entries[level] != NULL and (entries[level][0] & PTE_PRESENT) != 0):
+            return PAGING_ERR_HUGE_CONFLICT
+        return PAGING_ERR_NOT_MAPPED
     entries[level][0] = 0
     # Return emptied PTs and PDs to the pmm; PDPTs stay (see paging.pxd).
     parent = level + 1

@@ -55,7 +55,7 @@ cdef struct pmm_stats:
     uint64_t metadata_phys      # where they live
     uint64_t double_frees
     uint64_t invalid_frees      # never-allocated, out-of-range or unaligned frees
-    uint64_t regions_dropped    # usable ranges beyond PMM_MAX_REGIONS (still managed, not remembered)
+    uint64_t regions_dropped    # ranges beyond PMM_MAX_REGIONS (still managed, not remembered)
 
 # usable: RAM the allocator may hand out; reserved: ranges inside it that it
 # must not (kernel image, boot modules, multiboot info).  The low 1 MiB is
@@ -88,7 +88,8 @@ cdef extern int pmm_frame_state(uint64_t phys) noexcept nogil
 cdef extern uint64_t pmm_free_count() noexcept nogil
 cdef extern uint64_t pmm_total_count() noexcept nogil     # free + allocated
 cdef extern void pmm_get_stats(pmm_stats *out) noexcept nogil
-# The usable ranges given to pmm_init (page-clipped), for building the direct map.
+# The usable ranges given to pmm_init (page-clipped, sorted, overlapping and
+# adjacent ones merged), for building the direct map.
 cdef extern size_t pmm_region_count() noexcept nogil
 cdef extern pmm_range pmm_region(size_t i) noexcept nogil
 # Allocate, check and free a few frames; returns the number of problems found.

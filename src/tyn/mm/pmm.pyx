@@ -152,6 +152,41 @@ cdef uint64_t place_metadata(const pmm_range *usable, size_t n, const pmm_range 
             first = skip_to
     return 0
 
+cdef void remember_region(uint64_t base, uint64_t end) noexcept nogil:
+    """Add [base, end) to the sorted list of RAM ranges, merging overlapping and adjacent ones
+    (so the direct map can use 2 MiB pages across firmware's arbitrary splits)."""
+    global region_count, regions_dropped
+    cdef size_t i = 0, j, k, absorbed
+    cdef uint64_t next_end
+    while i < region_count and regions[i].base + regions[i].length < base:
+        i += 1
+    if i < region_count and regions[i].base <= end:
+        if regions[i].base < base:
+            base = regions[i].base
+        j = i
+        while j < region_count and regions[j].base <= end:
+            next_end = regions[j].base + regions[j].length
+            if next_end > end:
+                end = next_end
+            j += 1
+        absorbed = j - i - 1            # regions after i swallowed by the merge
+        regions[i].base = base
+        regions[i].length = end - base
+        for k in range(i + 1, region_count - absorbed):
+            regions[k] = regions[k + absorbed]
+        region_count -= absorbed
+        return
+    if region_count == PMM_MAX_REGIONS:
+        regions_dropped += 1
+        return
+    k = region_count
+    while k > i:
+        regions[k] = regions[k - 1]
+        k -= 1
+    regions[i].base = base
+    regions[i].length = end - base
+    region_count += 1
+
 cdef int pmm_init(const pmm_range *usable, size_t usable_count,
                   const pmm_range *reserved, size_t reserved_count,
                   uint64_t ceiling) noexcept nogil:
@@ -185,12 +220,7 @@ cdef int pmm_init(const pmm_range *usable, size_t usable_count,
         end = end_of(usable[i].base, usable[i].length) >> PAGE_SHIFT
         if first >= end:
             continue
-        if region_count < PMM_MAX_REGIONS:
-            regions[region_count].base = first << PAGE_SHIFT
-            regions[region_count].length = (end - first) << PAGE_SHIFT
-            region_count += 1
-        else:
-            regions_dropped += 1
+        remember_region(first << PAGE_SHIFT, end << PAGE_SHIFT)
         free_frames += set_bits(free_map, first, end)
     free_frames -= clear_bits(free_map, 0, min_frame(PMM_LOW_MEMORY_END >> PAGE_SHIFT, frame_limit))
     for i in range(reserved_count):
