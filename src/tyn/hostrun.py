@@ -118,7 +118,8 @@ def prepare(image: Path, extra: list[str]) -> tuple[Path, list[str], dict[str, s
     tops = {p.name for p in root.iterdir()}
     argv = [translate(a, root, tops) for a in argv]
     env = {k: translate(v, root, tops) for k, v in env.items()}
-    env["ERL_INET_ETC_DIR"] = str(root / "etc")
+    if Path(argv[0]).name.startswith("beam"):      # not for --init images (no BEAM)
+        env["ERL_INET_ETC_DIR"] = str(root / "etc")
     return root, argv, env, hostname
 
 

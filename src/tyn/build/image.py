@@ -4,6 +4,8 @@
     python -m tyn.build image -o FILE --eval EXPR          run Erlang expressions
     python -m tyn.build image -o FILE --release DIR        an OTP release (rebar3/mix)
         [--elixir] [--otp-app NAME]... [--add HOST:GUEST]... [--format boot|cpio]
+    python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
+        [--add HOST:GUEST]... [--format boot|cpio]
 
 Every error is one line on stderr with a non-zero exit, and leaves no output file.
 """
@@ -11,7 +13,9 @@ Every error is one line on stderr with a non-zero exit, and leaves no output fil
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import struct
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -30,8 +34,40 @@ ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTN
 ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST_HOSTNAME.split('.', 1)[1]}\n"
 
 
+# --init images: the executable, its argv and environment (no BEAM).
+INIT_PATH = "/init"
+INIT_ENV = {"HOME": "/", "PATH": "/bin"}
+# Options that describe a BEAM image and make no sense with --init.
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit")
+
+
 class ImageError(Exception):
     pass
+
+
+def check_static_executable(path: Path) -> None:
+    """A static x86_64 ELF executable (ET_EXEC or static-PIE, no PT_INTERP), or ImageError."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ImageError(f"--init {path}: is a directory") from None
+    except OSError as e:
+        raise ImageError(f"--init {path}: {e.strerror}") from None
+    if data[:4] != b"\x7fELF":
+        raise ImageError(f"--init {path}: not an ELF executable")
+    if len(data) < 64 or data[4] != 2 or data[5] != 1:
+        raise ImageError(f"--init {path}: not a 64-bit little-endian ELF file")
+    e_type, machine = struct.unpack_from("<HH", data, 16)
+    if machine != 62 or e_type not in (2, 3):
+        raise ImageError(f"--init {path}: not an x86_64 executable (e_type {e_type}, e_machine {machine})")
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    if phentsize != 56 or phoff + phnum * 56 > len(data):
+        raise ImageError(f"--init {path}: bad or truncated program header table")
+    for i in range(phnum):
+        if struct.unpack_from("<I", data, phoff + 56 * i)[0] == 3:      # PT_INTERP
+            raise ImageError(f"--init {path}: dynamically linked (has an interpreter); "
+                             "link it statically (e.g. musl-gcc -static)")
 
 
 @dataclass
@@ -99,6 +135,28 @@ def compose(plan: Plan) -> Rootfs:
     return fs
 
 
+def compose_init(init: Path, adds: list[tuple[Path, str]]) -> Rootfs:
+    """The root filesystem of an --init image: the executable as /init, run with no
+    arguments (the kernel command line's `-- ARGS` append to them) and INIT_ENV."""
+    check_static_executable(init)
+    fs = Rootfs()
+    for host, guest in adds:
+        if guest == INIT_PATH:
+            raise ImageError(f"--add {host}:{guest}: {INIT_PATH} is the --init executable")
+        if host.is_dir():
+            fs.add_tree(guest, host, "app")
+        else:
+            fs.add_file(guest, host, "app")
+    fs.add_bytes(INIT_PATH, init.read_bytes(), "init", mode=rootfs.EXEC_MODE)
+    fs.add_bytes("/etc/hosts", ETC_HOSTS.encode())
+    fs.add_bytes("/etc/resolv.conf", ETC_RESOLV.encode())
+    fs.add_bytes(HOSTNAME_FILE, f"{erts.GUEST_HOSTNAME}\n".encode())
+    fs.add_bytes(ARGV_FILE, rootfs.encode_argv([INIT_PATH]))
+    fs.add_bytes(ENV_FILE, rootfs.encode_env(INIT_ENV))
+    fs.add_dir("/tmp")
+    return fs
+
+
 def parse_add(spec: str) -> tuple[Path, str]:
     host, sep, guest = spec.rpartition(":")
     if not sep or not host or not guest.startswith("/"):
@@ -142,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", choices=("boot", "cpio"), default="boot",
                     help="boot: kernel + rootfs in one multiboot ELF (default); cpio: the rootfs alone")
     ap.add_argument("--jit", action="store_true", help="use the BeamAsm (JIT) ERTS flavour")
+    ap.add_argument("--init", type=Path, metavar="HOSTPATH",
+                    help="no BEAM: a static x86_64 executable becomes /init and is run instead")
     return ap
 
 
@@ -208,10 +268,19 @@ def build(args) -> dict:
     out: Path = args.output
     if out.exists() and out.is_dir():
         raise ImageError(f"output {out} is a directory")
+    if getattr(args, "init", None) is not None:
+        clash = [f"--{o.replace('_', '-')}" for o in BEAM_ONLY if getattr(args, o, None)]
+        if clash:
+            raise ImageError(f"--init cannot be combined with {', '.join(clash)}")
+        fs = compose_init(args.init, [parse_add(s) for s in args.add])
+        work = contextlib.nullcontext()
+    else:
+        fs = None
+        plan, work = plan_image(args)
     out.parent.mkdir(parents=True, exist_ok=True)
-    plan, work = plan_image(args)
     with work:
-        fs = compose(plan)
+        if fs is None:
+            fs = compose(plan)
         if args.format == "cpio":
             size = fs.write(out)
             return {"parts": fs.parts, "rootfs": size, "total": size}
