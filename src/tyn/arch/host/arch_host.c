@@ -7,6 +7,7 @@
 #include "tyn/arch.h"
 #include "tyn/ksyms.h"
 #include "tyn/trapframe.h"
+#include "tyn/initfs.h"
 
 #define COM1 0x3F8
 #define UART_LSR_THR_EMPTY 0x20
@@ -19,6 +20,8 @@
 
 struct host_kernel_layout host_layout;
 const uint64_t ksyms_count = 0;
+/* The boot image patches this in the kernel; on the host it stays empty (no root filesystem). */
+struct initfs_descriptor initfs_descriptor;
 const struct ksym ksyms_table[1];
 const uint64_t trap_stub_table[256];
 
