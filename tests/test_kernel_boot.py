@@ -74,3 +74,17 @@ def test_too_little_ram_names_the_minimum(kernel_image, boot):
     vm = boot(kernel_image, accel="tcg", args=["-m", "20M"])
     vm.expect(re.compile(r"this image needs at least \d+ MiB of RAM .* this machine has \d+ MiB"))
     vm.expect_exit(127)
+
+
+def test_ring3_program_makes_system_calls(selftest_image, accel, boot):
+    """A user-mode program calls getpid() through SYSCALL and exits with pid + 40."""
+    vm = boot(selftest_image, accel=accel, append="selftest=usermode")
+    vm.expect(re.compile(r"tyn: user mode: FPU state \d+ bytes \((XSAVE|FXSAVE)\)"))
+    vm.expect_exit(41)
+
+
+@pytest.mark.parametrize("mode,name", [("xsave", "XSAVE"), ("fxsave", "FXSAVE")])
+def test_fpu_mode_can_be_chosen(selftest_image, boot, mode, name):
+    vm = boot(selftest_image, accel="tcg", append=f"selftest=usermode fpu={mode}")   # TCG: -cpu max
+    vm.expect(f"bytes ({name})")
+    vm.expect_exit(41)

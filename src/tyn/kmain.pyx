@@ -12,7 +12,8 @@ from tyn.drivers.serial cimport serial_init
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
-from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave
+from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, FPU_MODE_AUTO, FPU_MODE_XSAVE, FPU_MODE_FXSAVE
+from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
                             trap_set_user_return_hook)
@@ -138,7 +139,16 @@ cdef void start_clock() noexcept nogil:
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
     cdef uint64_t epoch = 0
-    cdef uint64_t area = fpu_init()
+    cdef int fpu_mode = FPU_MODE_AUTO
+    cdef const char *fpu = cmdline_get(b"fpu")
+    if fpu != NULL:
+        if cmdline_streq(fpu, b"xsave"):
+            fpu_mode = FPU_MODE_XSAVE
+        elif cmdline_streq(fpu, b"fxsave"):
+            fpu_mode = FPU_MODE_FXSAVE
+        elif not cmdline_streq(fpu, b"auto"):
+            kputs(b"tyn: fpu= must be auto, xsave or fxsave; using auto\n")
+    cdef uint64_t area = fpu_init(fpu_mode)
     percpu_init()
     syscall_table_init()
     sched_init()
@@ -150,7 +160,7 @@ cdef void start_processes() noexcept nogil:
     kputs(b"tyn: user mode: FPU state ")
     kput_udec(area)
     kputs(b" bytes (XSAVE)" if fpu_uses_xsave() else b" bytes (FXSAVE)")
-    kputs(b", SMEP " if True else b"")
+    kputs(b", SMEP ")
     kputs(b"on" if percpu_has_smep() else b"off")
     kputs(b", SMAP ")
     kputs(b"on" if percpu_has_smap() else b"off")

@@ -11,8 +11,13 @@ cdef enum:
     XSTATE_ZMM_HI256 = 1 << 6
     XSTATE_HI16_ZMM = 1 << 7
 
-# Enable the FPU/SSE (and XSAVE with AVX where present); returns the per-thread area size.
-cdef extern uint64_t fpu_init() noexcept nogil
+    FPU_MODE_AUTO = 0
+    FPU_MODE_XSAVE = 1
+    FPU_MODE_FXSAVE = 2
+
+# Enable the FPU/SSE, and with XSAVE also AVX (mode FPU_MODE_*; auto avoids XSAVE under
+# the KVM hypervisor, see fpu.pyx); returns the per-thread area size.
+cdef extern uint64_t fpu_init(int mode) noexcept nogil
 cdef extern uint64_t fpu_area_size() noexcept nogil
 cdef extern bint fpu_uses_xsave() noexcept nogil
 cdef extern void fpu_save(void *area) noexcept nogil

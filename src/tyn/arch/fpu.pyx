@@ -1,4 +1,10 @@
-# User FPU/SSE/AVX state.  The kernel itself never touches these registers
+# User FPU/SSE/AVX state.
+#
+# XSAVE (x87, SSE, AVX, AVX-512 state) where the CPU has it; FXSAVE (x87 and SSE;
+# AVX then stays disabled, and CPUID tells user programs so via OSXSAVE) otherwise.
+# "auto" also picks FXSAVE under a KVM hypervisor: the PVM-based nested KVM on our
+# build machines traps XSAVE in the guest kernel and cannot emulate it (the VM dies
+# with a KVM internal error).  fpu=xsave on the command line overrides.  The kernel itself never touches these registers
 # (-mgeneral-regs-only), so a thread's state only needs saving when the CPU
 # switches to another thread: sched.pyx calls fpu_save/fpu_restore there.
 from libc.stdint cimport uint32_t, uint64_t
@@ -10,6 +16,10 @@ cdef enum:
     CPUID_FEATURES = 1
     CPUID_ECX_XSAVE = 1 << 26
     CPUID_XSAVE_LEAF = 0xD
+    CPUID_HYPERVISOR_BASE = 0x40000000
+    KVM_SIGNATURE_EBX = 0x4B4D564B      # "KVMK"
+    KVM_SIGNATURE_ECX = 0x564B4D56      # "VMKV"
+    KVM_SIGNATURE_EDX = 0x0000004D      # "M\0\0\0"
     FPU_TEMPLATE_MAX = 8192
 
 cdef bint use_xsave
@@ -21,14 +31,21 @@ cdef char template[FPU_TEMPLATE_MAX]
 cdef void *aligned_template() noexcept nogil:
     return <void *>((<uint64_t>&template[0] + FPU_AREA_ALIGN - 1) & ~(<uint64_t>FPU_AREA_ALIGN - 1))
 
-cdef uint64_t fpu_init() noexcept nogil:
+cdef bint under_kvm() noexcept nogil:
+    cdef uint32_t r[4]
+    cpuid(CPUID_HYPERVISOR_BASE, 0, r)
+    return r[1] == KVM_SIGNATURE_EBX and r[2] == KVM_SIGNATURE_ECX and r[3] == KVM_SIGNATURE_EDX
+
+cdef uint64_t fpu_init(int mode) noexcept nogil:
     global use_xsave, xcr0, area_size
     cdef uint32_t r[4]
     cdef uint64_t supported
     write_cr0((read_cr0() | CR0_MP) & ~(<uint64_t>(CR0_EM | CR0_TS)))
     write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT)
     cpuid(CPUID_FEATURES, 0, r)
-    use_xsave = (r[2] & CPUID_ECX_XSAVE) != 0
+    use_xsave = (r[2] & CPUID_ECX_XSAVE) != 0 and mode != FPU_MODE_FXSAVE
+    if mode == FPU_MODE_AUTO and under_kvm():
+        use_xsave = False
     area_size = FXSAVE_AREA_SIZE
     if use_xsave:
         write_cr4(read_cr4() | CR4_OSXSAVE)

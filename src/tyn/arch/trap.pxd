@@ -40,4 +40,5 @@ cdef extern void trap_set_page_fault_resolver(page_fault_resolver resolver) noex
 cdef extern void trap_set_handler(int vector, trap_handler handler) noexcept nogil
 cdef extern void trap_dispatch(trap_frame *frame) noexcept nogil
 cdef extern uint64_t trap_unexpected_count() noexcept nogil
+cdef extern uint64_t trap_syscall_erratum_count() noexcept nogil
 cdef extern const idt_gate *trap_gate(int vector) noexcept nogil

@@ -3,7 +3,8 @@
 # (panic report), device interrupts go to the handler registered for them.
 from libc.stdint cimport uint64_t
 from tyn.arch.cpu cimport lidt, read_cr2
-from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
+from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL, syscall_entry
+from tyn.arch.cpu cimport RFLAGS_RESERVED_1
 from tyn.arch.uaccess cimport uaccess_begin, uaccess_end, uaccess_fault, USER_ADDRESS_LIMIT
 from tyn.arch.gdt cimport SEL_KERNEL_CODE, IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK
 from tyn.arch.trapframe cimport trap_frame, trap_stub_table
@@ -15,6 +16,7 @@ cdef enum:
     GATE_PRESENT = 0x80
     UNEXPECTED_REPORT_LIMIT = 8
     SEGMENT_RPL_MASK = 3
+    PF_USER_INSTRUCTION_FETCH = (1 << 2) | (1 << 4)     # PF_USER | PF_INSTRUCTION_FETCH
 
 cdef idt_gate idt[IDT_VECTORS]
 cdef trap_handler handlers[IDT_VECTORS]
@@ -40,9 +42,40 @@ cdef void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept no
     global fault_resolver
     fault_resolver = resolver
 
+cdef uint64_t syscall_erratum_count
+
+cdef bint syscall_without_privilege_change(trap_frame *frame) noexcept nogil:
+    """Finish a SYSCALL that did not leave ring 3.
+
+    Under the PVM-based nested KVM on our build machines, SYSCALL saves RCX/R11 and
+    jumps to LSTAR but leaves CPL at 3, so fetching syscall_entry (a supervisor page)
+    faults from user mode.  The fault frame then holds exactly the registers SYSCALL
+    would have handed us: run the system call and return to RCX with R11's flags, as
+    SYSRET would.  On correct CPUs this path is never taken.
+    """
+    global syscall_erratum_count
+    if frame.rip != <uint64_t>syscall_entry or (frame.cs & SEGMENT_RPL_MASK) == 0 or \
+            (frame.error_code & PF_USER_INSTRUCTION_FETCH) != PF_USER_INSTRUCTION_FETCH or \
+            syscall_handler == NULL:
+        return False
+    if syscall_erratum_count == 0:
+        kputs(b"tyn: SYSCALL did not leave ring 3 (nested-virtualisation erratum); "
+              b"completing system calls from the page-fault path\n")
+    syscall_erratum_count += 1
+    frame.rip = frame.rcx
+    frame.rflags = frame.r11 | RFLAGS_RESERVED_1
+    frame.vector = TRAP_VECTOR_SYSCALL
+    syscall_handler(frame)
+    return True
+
+cdef uint64_t trap_syscall_erratum_count() noexcept nogil:
+    return syscall_erratum_count
+
 cdef bint resolve_page_fault(trap_frame *frame) noexcept nogil:
     """A fault on a user address: demand paging, or a user-copy helper's bad pointer."""
     cdef uint64_t address = read_cr2()
+    if syscall_without_privilege_change(frame):
+        return True
     if address < USER_ADDRESS_LIMIT and fault_resolver != NULL and fault_resolver(address, frame.error_code):
         return True
     if (frame.cs & SEGMENT_RPL_MASK) == 0 and <uint64_t>uaccess_begin <= frame.rip < <uint64_t>uaccess_end:
