@@ -253,7 +253,11 @@ cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *l
                     return 0
                 return -ENOENT
             nxt = cross_mounts(nxt)
-            if is_lnk(nxt) and (not last or (flags & VFS_FOLLOW) or trailing):
+            # The last component: VFS_FOLLOW follows it; a trailing slash does too, except for
+            # operations on the parent (create/remove/rename act on the link itself).
+            if is_lnk(nxt) and (not last or
+                                ((flags & VFS_FOLLOW) and not (trailing and (flags & VFS_PARENT))) or
+                                (trailing and not (flags & VFS_PARENT))):
                 links[0] += 1
                 if links[0] > VFS_MAXSYMLINKS:
                     return -ELOOP
@@ -368,9 +372,9 @@ cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t f
     if rc < 0:
         return rc
     n = r.node
+    if (flags & O_CREAT) and r.trailing_slash and r.last_type == VFS_LAST_NORM:
+        return -EISDIR              # Linux: O_CREAT with a trailing slash, existing or not
     if n == NULL:
-        if r.trailing_slash:
-            return -EISDIR
         if vfs_node_readonly(r.parent):
             return -EROFS
         rc = tmpfs_create(r.parent, r.last, r.lastlen, S_IFREG | (mode & S_IALLUGO), NULL, 0, &n)
