@@ -479,6 +479,18 @@ cdef int64_t vfs_ftruncate(vfs_file *f, int64_t length) noexcept nogil:
 
 # ------------------------------------------------------------------ node files (cpio, tmpfs)
 
+cdef uint64_t copy_out_paged(uint64_t ubuf, const uint8_t *src, uint64_t count) noexcept nogil:
+    # Bytes copied before the first fault (all of count if none).
+    cdef uint64_t done = 0, chunk
+    while done < count:
+        chunk = 4096 - ((ubuf + done) & 4095)
+        if chunk > count - done:
+            chunk = count - done
+        if copy_to_user(ubuf + done, src + done, chunk) < 0:
+            break
+        done += chunk
+    return done
+
 cdef int64_t node_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, bint user) noexcept nogil:
     cdef fs_node *n = f.node
     cdef uint64_t off = pos[0]
@@ -493,9 +505,11 @@ cdef int64_t node_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos,
         if count > n.size - off:
             count = n.size - off
         if user:
-            r = copy_to_user(buf, n.data + off, count)
-            if r < 0:
+            # Page by page of the user buffer, so a fault part-way returns what was copied.
+            r = <int64_t>copy_out_paged(buf, n.data + off, count)
+            if r == 0:
                 return -EFAULT
+            count = <uint64_t>r
         else:
             memcpy(<void *>buf, n.data + off, count)
         r = <int64_t>count
