@@ -8,8 +8,8 @@
   stub_guest      factory: a tiny multiboot ELF (tyn.qemu.stub_guest) for testing tyn.run itself
 
 Slow tests (@pytest.mark.slow) run only with --run-slow or TYN_SLOW=1.
-Kernels are built into a per-session temporary directory; set TYN_TEST_BUILD_DIR to
-reuse a build directory across sessions (incremental builds).
+Kernels are built (incrementally, under a lock, so concurrent sessions are safe) in
+build/test/ beside the developer's build/kernel; TYN_TEST_BUILD_DIR overrides the place.
 """
 
 from __future__ import annotations
@@ -47,34 +47,38 @@ def pytest_collection_modifyitems(config, items):
 # ------------------------------------------------------------------ kernels
 
 @pytest.fixture(scope="session")
-def kernel_build_dir(tmp_path_factory) -> Path:
-    override = os.environ.get("TYN_TEST_BUILD_DIR")
-    if override:
-        Path(override).mkdir(parents=True, exist_ok=True)
-        return Path(override)
-    return tmp_path_factory.mktemp("build")
+def kernel_build_dir() -> Path:
+    from tyn.build import layout
+    d = Path(os.environ.get("TYN_TEST_BUILD_DIR") or layout.DEFAULT_BUILD_DIR / "test")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
-def _build_image(build_dir: Path, selftest: bool) -> Path:
+def _build_image(build_dir: Path, selftest: bool, out_dir: Path) -> Path:
+    """Build into build_dir (shared, locked); the boot image goes to this session's out_dir."""
     from tyn.build import bootimage, kernel
-    b = kernel.KernelBuild(build_dir=build_dir, selftest=selftest)
+    out = out_dir / ("tyn-selftest.elf" if selftest else "tyn.elf")
     try:
-        elf = kernel.build_kernel(b)
-        out = build_dir / ("tyn-selftest.elf" if selftest else "tyn.elf")
+        elf = harness.build_kernel(build_dir, selftest)
         bootimage.write_boot_image(elf, None, out)
     except (kernel.BuildError, bootimage.ImageError) as e:
-        pytest.fail(f"kernel build ({b.variant}) failed: {e}", pytrace=False)
+        pytest.fail(f"kernel build ({'selftest' if selftest else 'kernel'}) failed: {e}", pytrace=False)
     return out
 
 
 @pytest.fixture(scope="session")
-def kernel_image(kernel_build_dir) -> Path:
-    return _build_image(kernel_build_dir, selftest=False)
+def _images_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("images")
 
 
 @pytest.fixture(scope="session")
-def selftest_image(kernel_build_dir) -> Path:
-    return _build_image(kernel_build_dir, selftest=True)
+def kernel_image(kernel_build_dir, _images_dir) -> Path:
+    return _build_image(kernel_build_dir, False, _images_dir)
+
+
+@pytest.fixture(scope="session")
+def selftest_image(kernel_build_dir, _images_dir) -> Path:
+    return _build_image(kernel_build_dir, True, _images_dir)
 
 
 # ------------------------------------------------------------ accelerators

@@ -46,7 +46,7 @@ def test_banner(kernel_image, accel, boot):
     vm = boot(kernel_image, accel=accel, timeout=30)
     vm.expect(BANNER)
     assert f"tyn.run: accel={accel} machine=microvm" in vm.log
-    assert vm.wait_exit() == 0
+    vm.expect_exit(0)
 
 
 @pytest.mark.parametrize("machine,firmware", [("pc", "qboot"), ("q35", "qboot"), ("pc", "seabios"),
@@ -57,7 +57,7 @@ def test_banner_other_machines(kernel_image, accel, boot, machine, firmware):
     vm = boot(kernel_image, accel=accel, machine=machine, args=["--firmware", firmware])
     vm.expect(BANNER)
     assert f"machine={machine} firmware={firmware}" in vm.log
-    assert vm.wait_exit() == 0
+    vm.expect_exit(0)
 
 
 def test_auto_picks_kvm_when_usable(kernel_image, boot):
@@ -65,14 +65,14 @@ def test_auto_picks_kvm_when_usable(kernel_image, boot):
     vm = boot(kernel_image, accel="auto")
     vm.expect(BANNER)
     assert f"accel={'kvm' if ok else 'tcg'}" in vm.log, reason
-    assert vm.wait_exit() == 0
+    vm.expect_exit(0)
 
 
 def test_auto_falls_back_to_tcg(kernel_image, boot):
     vm = boot(kernel_image, accel="auto", env={"TYN_KVM_DEVICE": "/nonexistent/kvm"})
     vm.expect(BANNER)
     assert "accel=tcg machine=microvm (kvm unavailable: /nonexistent/kvm" in vm.log
-    assert vm.wait_exit() == 0
+    vm.expect_exit(0)
 
 
 @pytest.mark.parametrize("status", [0, 1, 42, 125, 126, 127, 200, 300])
@@ -181,7 +181,7 @@ def test_stdin_reaches_the_guest(stub_guest, boot):
     vm.send("hello")
     vm.expect("hello")
     vm.send("q")
-    assert vm.wait_exit() == 7
+    vm.expect_exit(7)
 
 
 def _qemu_child(vm) -> int:
@@ -206,7 +206,7 @@ def test_ctrl_c_stops_qemu(stub_guest, boot):
     vm.expect("ready")
     qemu_pid = _qemu_child(vm)
     vm.interrupt()
-    assert vm.wait_exit() == qemu.EXIT_INTERRUPTED
+    vm.expect_exit(qemu.EXIT_INTERRUPTED)
     assert "tyn.run: interrupted (SIGINT); QEMU stopped" in vm.log
     assert _gone(qemu_pid)
 
@@ -216,7 +216,7 @@ def test_sigterm_stops_qemu(stub_guest, boot):
     vm.expect("ready")
     qemu_pid = _qemu_child(vm)
     os.kill(vm.pid, signal.SIGTERM)
-    assert vm.wait_exit() == qemu.EXIT_INTERRUPTED
+    vm.expect_exit(qemu.EXIT_INTERRUPTED)
     assert _gone(qemu_pid)
 
 
