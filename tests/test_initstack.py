@@ -138,8 +138,8 @@ text = st.text(st.characters(min_codepoint=1, max_codepoint=0x2ff), max_size=40)
 @given(st.lists(text, max_size=12), st.lists(text, max_size=12), text.filter(bool),
        st.sampled_from([TOP, 0x7fff0000, 0x400000]), st.integers(0, 1))
 def test_random_inputs(argv, envp, execfn, top, mss):
-    rsp, mem, lay = build(argv, envp, execfn, stack_top=top, minsigstksz=mss * 2048)
-    base = top - (1 << 20)
+    rsp, mem, lay = build(argv, envp, execfn, stack_top=top, minsigstksz=mss * 2048, buf_size=1 << 16)
+    base = top - (1 << 16)
     argc, av, ev, auxv, end = decode(mem, base, rsp)
     assert rsp % 16 == 0 and (argc, av, ev) == (len(argv), [a.encode() for a in argv], [e.encode() for e in envp])
     d = dict(auxv)

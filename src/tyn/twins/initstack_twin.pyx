@@ -1,6 +1,7 @@
 # Host face of proc/initstack for tests.
 from libc.stdint cimport uint8_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from tyn.proc.initstack cimport *
 
 E2BIG = INITSTACK_E2BIG
@@ -57,8 +58,7 @@ def build(argv, envp, execfn, bytes random=bytes(16), *, unsigned long long stac
         size = 1 << 20 if buf_size is None else buf_size
         if not dry_run:
             buf = <uint8_t *>malloc(size if size else 1)
-            for i in range(size):
-                buf[i] = 0xAA          # poison: the builder must write everything it uses
+            memset(buf, 0xAA, size)    # poison: the builder must write everything it uses
         rc = initstack_build(&a, buf, size, stack_top, &lay)
         data = None
         if buf != NULL:
