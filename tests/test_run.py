@@ -166,6 +166,19 @@ def test_interpret_exit(returncode, console, status, error):
         assert error in out.error
 
 
+def test_interpret_exit_qemu_stopped_by_signal():
+    out = qemu.interpret_exit(0, b"hi\n", qemu_stderr="qemu-system-x86_64: terminating on signal 15 from pid 7\n")
+    assert out.status == qemu.EXIT_NO_GUEST_STATUS and "SIGTERM" in out.error
+
+
+def test_qemu_killed_outside(stub_guest, boot):
+    vm = boot(stub_guest(b"ready\n", None), accel="tcg", timeout=20)
+    vm.expect("ready")
+    os.kill(_qemu_child(vm), signal.SIGTERM)
+    vm.expect_exit(qemu.EXIT_NO_GUEST_STATUS)
+    assert "tyn.run: error: QEMU was stopped by SIGTERM before the guest exited" in vm.log
+
+
 def test_interpret_exit_startup_failure():
     out = qemu.interpret_exit(1, b"", console_seen=False, qemu_stderr="qemu: could not load PC BIOS 'x'\n")
     assert out.status == qemu.EXIT_QEMU_FAILED and "could not load PC BIOS" in out.error

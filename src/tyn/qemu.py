@@ -268,6 +268,13 @@ def interpret_exit(returncode: int, console_tail: bytes | str = b"", *,
         first = next(line for line in qemu_stderr.splitlines() if line.strip())
         return Outcome(EXIT_QEMU_FAILED, f"QEMU failed to start: {first.strip()}")
     if returncode % 2 == 0:
+        m = re.search(r"terminating on signal (\d+)", qemu_stderr)
+        if m:
+            try:
+                name = signal.Signals(int(m.group(1))).name
+            except ValueError:
+                name = f"signal {m.group(1)}"
+            return Outcome(EXIT_NO_GUEST_STATUS, f"QEMU was stopped by {name} before the guest exited")
         why = ("the guest reset (triple fault?) under -no-reboot, or QEMU quit on its own"
                if returncode == 0 else "QEMU failed")
         return Outcome(EXIT_NO_GUEST_STATUS,
