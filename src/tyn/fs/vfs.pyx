@@ -888,16 +888,17 @@ cdef int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen,
         return -EEXIST if (flags & RENAME_NOREPLACE) else -EBUSY
     if vfs_node_readonly(ro.parent):
         return -EROFS
+    # Linux's order: old missing, NOREPLACE target, trailing slashes, the two ancestry traps.
     old = ro.node
     if old == NULL:
         return -ENOENT
+    new = rn.node
+    if (flags & RENAME_NOREPLACE) and new != NULL:
+        return -EEXIST
     if not is_dir(old) and (ro.trailing_slash or rn.trailing_slash):
         return -ENOTDIR
     if ro.parent != rn.parent and ancestor_or_self(old, rn.parent):
         return -EINVAL
-    new = rn.node
-    if (flags & RENAME_NOREPLACE) and new != NULL:
-        return -EEXIST
     if ro.parent != rn.parent and new != NULL and ancestor_or_self(new, ro.parent):
         return -ENOTEMPTY
     if old == new:
