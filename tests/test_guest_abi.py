@@ -71,10 +71,11 @@ def init_rootfs(exe: Path, out: Path) -> Path:
 
 def boot_image(exe: Path, kernel_build_dir: Path, out: Path) -> Path:
     """A bootable --init image, with the session's kernel build (incremental)."""
+    import harness
     from tyn.build import bootimage, kernel
     cpio = init_rootfs(exe, out.with_suffix(".cpio"))
     try:
-        elf = kernel.build_kernel(kernel.KernelBuild(build_dir=kernel_build_dir))
+        elf = harness.build_kernel(kernel_build_dir)       # shared build dir, file-locked
     except (kernel.BuildError, SystemExit) as e:
         pytest.fail(f"kernel build failed: {e}", pytrace=False)
     bootimage.write_boot_image(elf, cpio, out)
