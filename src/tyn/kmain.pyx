@@ -1,6 +1,6 @@
 # The kernel's main line: bring up each subsystem in order, then idle.
-from libc.stdint cimport uint32_t, uint64_t
-from tyn.arch.cpu cimport linker_symbol, kernel_phys_end, irq_enable, irq_disable, cpu_idle
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport linker_symbol, kernel_phys_end, irq_enable, irq_disable, cpu_idle, phys_to_virt
 from tyn.arch.tsc cimport tsc_calibrate, tsc_hz, tsc_source_name, monotonic_ns
 from tyn.time.clock cimport clock_init, clock_ticks, CLOCK_DEFAULT_HZ, CLOCK_MAX_HZ
 from tyn.arch.gdt cimport gdt_init, IST_STACKS
@@ -12,7 +12,7 @@ from tyn.drivers.serial cimport serial_init
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
-from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, FPU_MODE_AUTO, FPU_MODE_XSAVE, FPU_MODE_FXSAVE
+from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_AUTO, FPU_MODE_XSAVE, FPU_MODE_FXSAVE
 from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
@@ -21,6 +21,14 @@ from tyn.proc.process cimport process_user_fault
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
 from tyn.sys.table cimport syscall_table_init, syscall_dispatch
 from tyn.time.walltime cimport walltime_init, walltime_source
+from tyn.arch.trap cimport trap_set_page_fault_resolver
+from tyn.fs.context cimport fs_boot_context_init
+from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
+from tyn.lib.cmdline cimport cmdline_init_args
+from tyn.proc.exec cimport exec_start_init
+from tyn.proc.process cimport process_page_fault
+from tyn.proc.sched cimport sched_idle_loop
+from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
 from tyn.mm.heap cimport heap_init, heap_self_check
@@ -39,6 +47,7 @@ cdef enum:
     MIB = 1024 * 1024
     IST_STACK_BYTES = 16384
     KHZ = 1000
+    EXIT_STATUS_NO_INIT = 125       # what a shell says when a command cannot run (126) is taken
     NS_PER_MS = 1000000
     TIMER_CHECK_TICKS = 10
     # Page tables, heap, stacks and the BEAM's own needs come out of this much beyond the image.
@@ -149,12 +158,22 @@ cdef void start_processes() noexcept nogil:
         elif not cmdline_streq(fpu, b"auto"):
             kputs(b"tyn: fpu= must be auto, xsave or fxsave; using auto\n")
     cdef uint64_t area = fpu_init(fpu_mode)
-    percpu_init()
+    cdef bint smap = not hypervisor_is_kvm()
+    cdef const char *smap_key = cmdline_get(b"smap")
+    if smap_key != NULL:
+        if cmdline_streq(smap_key, b"on"):
+            smap = True
+        elif cmdline_streq(smap_key, b"off"):
+            smap = False
+        elif not cmdline_streq(smap_key, b"auto"):
+            kputs(b"tyn: smap= must be auto, on or off; using auto\n")
+    percpu_init(smap)
     syscall_table_init()
     sched_init()
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(sched_user_return)
+    trap_set_page_fault_resolver(process_page_fault)
     cmdline_get_u64(b"realtime", &epoch)
     walltime_init(epoch)
     kputs(b"tyn: user mode: FPU state ")
@@ -167,6 +186,21 @@ cdef void start_processes() noexcept nogil:
     kputs(b", wall clock from ")
     kputs(walltime_source())
     kputs(b"\n")
+
+cdef void start_init() noexcept nogil:
+    """Mount the root filesystem and start its init program (proc/exec.pyx)."""
+    cdef vfs_lookup res
+    cdef int64_t rc = vfs_init(<const uint8_t *>phys_to_virt(initfs_descriptor.phys), initfs_descriptor.size)
+    if rc < 0:
+        panic(b"the root filesystem is not a valid newc cpio archive")
+    vfs_set_random_source(info_random_bytes)
+    if fs_boot_context_init() < 0:
+        panic(b"cannot open the console for init")
+    if vfs_walk(vfs_root(), b"/etc/hostname", 13, VFS_FOLLOW, &res) == 0 and res.node != NULL \
+            and res.node.data != NULL:
+        info_set_hostname(<const char *>res.node.data, res.node.size)
+    if exec_start_init(cmdline_init_args()) != 0:
+        power_exit(EXIT_STATUS_NO_INIT)
 
 cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept nogil:
     cdef uint64_t ist_tops[IST_STACKS]
@@ -191,9 +225,10 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         test = cmdline_get(b"selftest")
         if test != NULL:
             selftest_run(test)
-    cmdline_report_unknown()
     if initfs_bytes() == 0:
+        cmdline_report_unknown()
         kputs(b"tyn: no root filesystem in this image; powering off\n")
-    else:
-        kputs(b"tyn: no init program support yet; powering off\n")
-    power_exit(0)
+        power_exit(0)
+    start_init()
+    cmdline_report_unknown()
+    sched_idle_loop()

@@ -21,4 +21,6 @@ int64_t strncpy_from_user(char *dst, uint64_t user_src, size_t max);
 /* The fault-fixup window of shim/uaccess.S and whether SMAP's stac/clac are in use. */
 extern char uaccess_begin[], uaccess_end[], uaccess_fault[];
 extern uint8_t uaccess_smap;
+/* Bracket user accesses with stac/clac from now on (CR4.SMAP is being enabled). */
+static inline void uaccess_use_smap(void) { uaccess_smap = 1; }
 #endif

@@ -24,3 +24,6 @@ cdef extern void fpu_save(void *area) noexcept nogil
 cdef extern void fpu_restore(const void *area) noexcept nogil
 # A fresh thread's state (x87 and MXCSR at their reset values, vector registers zero).
 cdef extern void fpu_init_area(void *area) noexcept nogil
+# CPUID says we run under KVM.  The PVM-based nested KVM of our build machines runs the
+# guest kernel deprivileged and cannot emulate XSAVE, STAC or CLAC: "auto" choices avoid them.
+cdef extern bint hypervisor_is_kvm() noexcept nogil

@@ -31,7 +31,7 @@ cdef char template[FPU_TEMPLATE_MAX]
 cdef void *aligned_template() noexcept nogil:
     return <void *>((<uint64_t>&template[0] + FPU_AREA_ALIGN - 1) & ~(<uint64_t>FPU_AREA_ALIGN - 1))
 
-cdef bint under_kvm() noexcept nogil:
+cdef bint hypervisor_is_kvm() noexcept nogil:
     cdef uint32_t r[4]
     cpuid(CPUID_HYPERVISOR_BASE, 0, r)
     return r[1] == KVM_SIGNATURE_EBX and r[2] == KVM_SIGNATURE_ECX and r[3] == KVM_SIGNATURE_EDX
@@ -44,7 +44,7 @@ cdef uint64_t fpu_init(int mode) noexcept nogil:
     write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT)
     cpuid(CPUID_FEATURES, 0, r)
     use_xsave = (r[2] & CPUID_ECX_XSAVE) != 0 and mode != FPU_MODE_FXSAVE
-    if mode == FPU_MODE_AUTO and under_kvm():
+    if mode == FPU_MODE_AUTO and hypervisor_is_kvm():
         use_xsave = False
     area_size = FXSAVE_AREA_SIZE
     if use_xsave:

@@ -5,7 +5,7 @@ from tyn.arch.cpu cimport (cpuid, rdmsr, wrmsr, read_cr4, write_cr4, MSR_EFER, M
                            RFLAGS_IF, RFLAGS_TF, RFLAGS_DF, RFLAGS_AC)
 from tyn.arch.entry cimport cpu_local, syscall_entry
 from tyn.arch.gdt cimport gdt_set_kernel_stack, SEL_KERNEL_CODE, SEL_USER_CODE32, SEGMENT_RPL_USER
-from tyn.arch.uaccess cimport uaccess_smap
+from tyn.arch.uaccess cimport uaccess_use_smap
 
 cdef enum:
     CPUID_STRUCTURED = 7
@@ -17,7 +17,7 @@ cdef enum:
 cdef cpu_local boot_cpu
 cdef bint smep, smap
 
-cdef void percpu_init() noexcept nogil:
+cdef void percpu_init(bint allow_smap) noexcept nogil:
     global smep, smap
     cdef uint32_t r[4]
     boot_cpu.self = <uint64_t>&boot_cpu
@@ -34,11 +34,11 @@ cdef void percpu_init() noexcept nogil:
     if r[0] >= CPUID_STRUCTURED:
         cpuid(CPUID_STRUCTURED, 0, r)
         smep = (r[1] & CPUID_EBX_SMEP) != 0
-        smap = (r[1] & CPUID_EBX_SMAP) != 0
+        smap = (r[1] & CPUID_EBX_SMAP) != 0 and allow_smap
     if smep:
         write_cr4(read_cr4() | CR4_SMEP)
     if smap:
-        uaccess_smap = 1
+        uaccess_use_smap()
         write_cr4(read_cr4() | CR4_SMAP)
 
 cdef cpu_local *percpu_this() noexcept nogil:

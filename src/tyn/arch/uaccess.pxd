@@ -11,3 +11,4 @@ cdef extern from "tyn/uaccess.h" nogil:
     char uaccess_end[]
     char uaccess_fault[]
     uint8_t uaccess_smap
+    void uaccess_use_smap()

@@ -13,6 +13,8 @@ cdef enum:
 # The first process: an empty user address space sharing the kernel half.
 cdef extern process *process_create() noexcept nogil
 cdef extern process *process_current() noexcept nogil
+# trap.pyx's page-fault resolver: demand paging in the current process.
+cdef extern bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nogil
 # The process ends with `status` (exit_group, or killed): with one process, the machine ends.
 cdef extern void process_exit(process *p, int status) noexcept nogil
 # Hook for trap.pyx: an exception in user mode nobody resolved kills the process, as Linux's

@@ -9,6 +9,7 @@ from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES
 from tyn.proc.sched cimport sched_current
 from tyn.proc.task cimport process, FIRST_PID
+from tyn.mm.vma cimport vma_fault
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
@@ -28,11 +29,15 @@ cdef process *process_create() noexcept nogil:
     # Share the kernel half: the same lower-level tables, so later kernel mappings appear too.
     for i in range(KERNEL_HALF_FIRST_ENTRY, PT_ENTRIES):
         root[i] = kernel_root[i]
+    init_process.mm.root = init_process.page_root
     created = True
     return &init_process
 
 cdef process *process_current() noexcept nogil:
     return &init_process
+
+cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nogil:
+    return created and vma_fault(&init_process.mm, address, error_code)
 
 cdef void process_exit(process *p, int status) noexcept nogil:
     irq_disable()

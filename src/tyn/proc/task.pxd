@@ -2,6 +2,7 @@
 from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.futex cimport futex_waiter
+from tyn.mm.vma cimport mm_space
 
 cdef enum:
     THREAD_RUNNABLE = 1
@@ -18,7 +19,8 @@ cdef enum:
 
 cdef struct process:
     int pid
-    uint64_t page_root              # CR3 of the address space
+    uint64_t page_root              # CR3 of the address space (= mm.root)
+    mm_space mm
     int exit_status
     bint exiting
     int thread_count

@@ -67,6 +67,7 @@ cdef enum:
     SYS_rmdir = 84
     SYS_creat = 85
     SYS_unlink = 87
+    SYS_symlink = 88
     SYS_readlink = 89
     SYS_umask = 95
     SYS_gettimeofday = 96
@@ -99,6 +100,7 @@ cdef enum:
     SYS_newfstatat = 262
     SYS_unlinkat = 263
     SYS_renameat = 264
+    SYS_symlinkat = 266
     SYS_readlinkat = 267
     SYS_faccessat = 269
     SYS_pselect6 = 270
@@ -114,6 +116,8 @@ cdef enum:
     SYS_eventfd2 = 290
     SYS_epoll_create1 = 291
     SYS_dup3 = 292
+    SYS_preadv = 295
+    SYS_pwritev = 296
     SYS_pipe2 = 293
     SYS_prlimit64 = 302
     SYS_renameat2 = 316

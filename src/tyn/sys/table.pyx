@@ -10,6 +10,10 @@ from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
                            sys_sched_yield, sys_sched_getaffinity)
+from tyn.sys.fs cimport *
+from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
+from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
+from tyn.sys.signal cimport sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack
 from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
                            sys_clock_nanosleep)
 
@@ -20,6 +24,69 @@ cdef void entry(int number, void *handler) noexcept nogil:
     table[number] = <syscall_fn>handler
 
 cdef void syscall_table_init() noexcept nogil:
+    # files: sys/fs.pyx
+    entry(SYS_read, <void *>sys_read)
+    entry(SYS_write, <void *>sys_write)
+    entry(SYS_open, <void *>sys_open)
+    entry(SYS_close, <void *>sys_close)
+    entry(SYS_stat, <void *>sys_stat)
+    entry(SYS_fstat, <void *>sys_fstat)
+    entry(SYS_lstat, <void *>sys_lstat)
+    entry(SYS_lseek, <void *>sys_lseek)
+    entry(SYS_ioctl, <void *>sys_ioctl)
+    entry(SYS_pread64, <void *>sys_pread64)
+    entry(SYS_pwrite64, <void *>sys_pwrite64)
+    entry(SYS_readv, <void *>sys_readv)
+    entry(SYS_writev, <void *>sys_writev)
+    entry(SYS_access, <void *>sys_access)
+    entry(SYS_dup, <void *>sys_dup)
+    entry(SYS_dup2, <void *>sys_dup2)
+    entry(SYS_fcntl, <void *>sys_fcntl)
+    entry(SYS_truncate, <void *>sys_truncate)
+    entry(SYS_ftruncate, <void *>sys_ftruncate)
+    entry(SYS_getcwd, <void *>sys_getcwd)
+    entry(SYS_chdir, <void *>sys_chdir)
+    entry(SYS_fchdir, <void *>sys_fchdir)
+    entry(SYS_rename, <void *>sys_rename)
+    entry(SYS_mkdir, <void *>sys_mkdir)
+    entry(SYS_rmdir, <void *>sys_rmdir)
+    entry(SYS_creat, <void *>sys_creat)
+    entry(SYS_unlink, <void *>sys_unlink)
+    entry(SYS_symlink, <void *>sys_symlink)
+    entry(SYS_readlink, <void *>sys_readlink)
+    entry(SYS_umask, <void *>sys_umask)
+    entry(SYS_getdents64, <void *>sys_getdents64)
+    entry(SYS_openat, <void *>sys_openat)
+    entry(SYS_mkdirat, <void *>sys_mkdirat)
+    entry(SYS_newfstatat, <void *>sys_newfstatat)
+    entry(SYS_unlinkat, <void *>sys_unlinkat)
+    entry(SYS_renameat, <void *>sys_renameat)
+    entry(SYS_symlinkat, <void *>sys_symlinkat)
+    entry(SYS_readlinkat, <void *>sys_readlinkat)
+    entry(SYS_faccessat, <void *>sys_faccessat)
+    entry(SYS_dup3, <void *>sys_dup3)
+    entry(SYS_preadv, <void *>sys_preadv)
+    entry(SYS_pwritev, <void *>sys_pwritev)
+    entry(SYS_renameat2, <void *>sys_renameat2)
+    entry(SYS_statx, <void *>sys_statx)
+    entry(SYS_faccessat2, <void *>sys_faccessat2)
+    # memory: sys/mm.pyx
+    entry(SYS_mmap, <void *>sys_mmap)
+    entry(SYS_munmap, <void *>sys_munmap)
+    entry(SYS_mprotect, <void *>sys_mprotect)
+    entry(SYS_mremap, <void *>sys_mremap)
+    entry(SYS_madvise, <void *>sys_madvise)
+    entry(SYS_brk, <void *>sys_brk)
+    # system information: sys/info.pyx
+    entry(SYS_uname, <void *>sys_uname)
+    entry(SYS_getrandom, <void *>sys_getrandom)
+    entry(SYS_prlimit64, <void *>sys_prlimit64)
+    entry(SYS_getrlimit, <void *>sys_getrlimit)
+    entry(SYS_prctl, <void *>sys_prctl)
+    # signals: sys/signal.pyx
+    entry(SYS_rt_sigaction, <void *>sys_rt_sigaction)
+    entry(SYS_rt_sigprocmask, <void *>sys_rt_sigprocmask)
+    entry(SYS_sigaltstack, <void *>sys_sigaltstack)
     # processes and threads: sys/proc.pyx
     entry(SYS_exit, <void *>sys_exit)
     entry(SYS_exit_group, <void *>sys_exit_group)

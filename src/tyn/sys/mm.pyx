@@ -1,0 +1,111 @@
+# Memory system calls over the current process's address space (mm/vma.pyx).
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from tyn.fs.context cimport fs_current
+from tyn.fs.fdtable cimport fdtable_get
+from tyn.fs.vfs cimport vfs_file
+from tyn.mm.pmm cimport PAGE_SIZE
+from tyn.mm.vma cimport (mm_space, vma_map, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
+                         PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
+                         MAP_FIXED_NOREPLACE)
+from tyn.proc.sched cimport sched_current
+from tyn.sys.errno cimport EINVAL, ENOMEM, EBADF, ENODEV, EACCES, EAGAIN
+
+cdef enum:
+    PAGE_MASK = PAGE_SIZE - 1
+    MAP_SHARED_VALIDATE = 0x03
+    MAP_TYPE = 0x0F
+    PROT_VALID = PROT_READ | PROT_WRITE | PROT_EXEC
+    MREMAP_MAYMOVE = 1
+    MREMAP_FIXED = 2
+    MREMAP_DONTUNMAP = 4
+    # madvise(2) advice values
+    MADV_NORMAL = 0
+    MADV_RANDOM = 1
+    MADV_SEQUENTIAL = 2
+    MADV_WILLNEED = 3
+    MADV_DONTNEED = 4
+    MADV_FREE = 8
+    MADV_REMOVE = 9
+    MADV_DONTFORK = 10
+    MADV_DOFORK = 11
+    MADV_MERGEABLE = 12
+    MADV_UNMERGEABLE = 13
+    MADV_HUGEPAGE = 14
+    MADV_NOHUGEPAGE = 15
+    MADV_DONTDUMP = 16
+    MADV_DODUMP = 17
+    O_ACCMODE = 3
+    O_WRONLY = 1
+    S_IFMT = 0o170000
+    S_IFREG = 0o100000
+
+cdef inline mm_space *current_mm() noexcept nogil:
+    return &sched_current().proc.mm
+
+cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd,
+                      uint64_t offset) noexcept nogil:
+    cdef uint32_t kind = flags & MAP_TYPE
+    cdef vfs_file *f
+    cdef const unsigned char *data = NULL
+    cdef uint64_t available = 0
+    if length == 0 or offset & PAGE_MASK or (prot & ~(<uint64_t>PROT_VALID)) != 0:
+        return -EINVAL
+    if kind != MAP_PRIVATE and kind != MAP_SHARED and kind != MAP_SHARED_VALIDATE:
+        return -EINVAL
+    if not (flags & MAP_ANONYMOUS):
+        f = fdtable_get(&fs_current().fdt, fd)
+        if f == NULL:
+            return -EBADF
+        if (f.flags & O_ACCMODE) == O_WRONLY:
+            return -EACCES
+        if f.node == NULL or (f.node.mode & S_IFMT) != S_IFREG or f.node.data == NULL:
+            return -ENODEV      # only the root filesystem's files can be mapped
+        if kind != MAP_PRIVATE and prot & PROT_WRITE:
+            return -EACCES      # the root filesystem is read-only
+        if offset < f.node.size:
+            data = f.node.data + offset
+            available = f.node.size - offset
+    # One process and no fork: a shared anonymous mapping behaves as a private one.
+    return vma_map(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags, data, available)
+
+cdef int64_t sys_munmap(uint64_t addr, uint64_t length) noexcept nogil:
+    return vma_unmap(current_mm(), addr, length)
+
+cdef int64_t sys_mprotect(uint64_t addr, uint64_t length, uint64_t prot) noexcept nogil:
+    if (prot & ~(<uint64_t>PROT_VALID)) != 0:
+        return -EINVAL
+    return vma_protect(current_mm(), addr, length, <uint32_t>prot)
+
+cdef int64_t sys_mremap(uint64_t old_addr, uint64_t old_length, uint64_t new_length, uint64_t flags,
+                        uint64_t new_addr) noexcept nogil:
+    if flags & ~(<uint64_t>(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)):
+        return -EINVAL
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return -EINVAL          # not supported (ERTS and musl use MREMAP_MAYMOVE only)
+    return vma_remap(current_mm(), old_addr, old_length, new_length, (flags & MREMAP_MAYMOVE) != 0)
+
+cdef int64_t sys_madvise(uint64_t addr, uint64_t length, uint64_t advice) noexcept nogil:
+    if addr & PAGE_MASK:
+        return -EINVAL
+    if advice == MADV_DONTNEED or advice == MADV_FREE:
+        # FREE may drop the pages at any time; dropping them now is one valid choice.
+        return vma_discard(current_mm(), addr, length)
+    if advice <= MADV_WILLNEED or (MADV_DONTFORK <= advice <= MADV_DODUMP):
+        return 0
+    return -EINVAL
+
+cdef int64_t sys_brk(uint64_t addr) noexcept nogil:
+    """Returns the new break, or the old one when the request cannot be met (Linux's ABI)."""
+    cdef mm_space *mm = current_mm()
+    cdef uint64_t old_top = (mm.brk + PAGE_MASK) & ~(<uint64_t>PAGE_MASK)
+    cdef uint64_t new_top = (addr + PAGE_MASK) & ~(<uint64_t>PAGE_MASK)
+    if addr < mm.brk_start:
+        return <int64_t>mm.brk
+    if new_top > old_top:
+        if vma_map(mm, old_top, new_top - old_top, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, NULL, 0) < 0:
+            return <int64_t>mm.brk
+    elif new_top < old_top:
+        vma_unmap(mm, new_top, old_top - new_top)
+    mm.brk = addr
+    return <int64_t>addr
