@@ -39,6 +39,8 @@ cdef struct thread:
     process *proc
     thread *run_next                # run queue link
     thread *sleep_next              # timed-wait list link
+    thread *wait_next               # waitq link (proc/waitq.pyx)
+    void *waiting_on                # the waitq it is queued on, or NULL
     uint64_t wake_deadline_ns       # 0: no timeout
     uint64_t clear_child_tid        # CLONE_CHILD_CLEARTID / set_tid_address
     uint64_t robust_list_head
