@@ -247,3 +247,16 @@ def test_self_check():
     assert heap.self_check() == 0
     assert pmm.free_count() == baseline - heap.ARENA_FRAMES
     assert machine.console() == b""
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_entry_points_restore_the_interrupt_flag(enabled):
+    start_heap()
+    heap.set_interrupts(enabled)
+    p = heap.malloc(100)
+    q = heap.malloc(100_000)                               # heap -> pmm: nested lock
+    p = heap.realloc(p, 5000)
+    assert heap.free(p) == heap.OK and heap.free(q) == heap.OK
+    assert heap.free(q) == heap.ERR_DOUBLE_FREE            # error paths unlock too
+    assert heap.interrupts_enabled() == enabled
+    machine.console()

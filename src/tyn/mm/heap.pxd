@@ -13,7 +13,7 @@
 # kfree never corrupts silently: a double free, a pointer the heap did not
 # hand out, or a damaged header is reported on the console, counted, and
 # returned as a HEAP_ERR_* code; the heap is left unchanged.
-# Not interrupt-safe (like the pmm).
+# Entry points run with interrupts disabled (mm_lock.pxd), like the pmm's.
 from libc.stdint cimport uint32_t, uint64_t
 
 cdef extern from *:

@@ -4,6 +4,7 @@ from tyn.arch.cpu cimport phys_to_virt, virt_to_phys, memset, memcpy
 from tyn.lib.kprint cimport kputs, kput_hex
 from tyn.mm.pmm cimport (pmm_alloc_frames, pmm_free_frames, pmm_frame_state, PMM_NO_FRAME, PMM_OK,
                          PMM_FRAME_FREE, PMM_FRAME_ALLOCATED, PAGE_SIZE, PAGE_SHIFT)
+from tyn.mm.mm_lock cimport mm_lock, mm_unlock
 
 cdef extern from *:
     int __builtin_clzll(unsigned long long x) nogil
@@ -290,7 +291,7 @@ cdef void *large_alloc(size_t size) noexcept nogil:
     large_bytes += b.size
     return payload(b)
 
-cdef void *kmalloc(size_t size) noexcept nogil:
+cdef void * kmalloc_locked(size_t size) noexcept nogil:
     cdef uint64_t need
     cdef heap_block *b
     if size == 0 or size > HEAP_MAX_REQUEST:
@@ -316,7 +317,7 @@ cdef void *kcalloc(size_t count, size_t size) noexcept nogil:
         memset(p, 0, count * size)
     return p
 
-cdef int kfree(void *p) noexcept nogil:
+cdef int kfree_locked(void *p) noexcept nogil:
     global large_allocations, large_bytes
     cdef int code
     cdef heap_block *b
@@ -350,7 +351,7 @@ cdef bint grow_in_place(heap_block *b, uint64_t need) noexcept nogil:
     split(b, need)
     return True
 
-cdef void *krealloc(void *p, size_t size) noexcept nogil:
+cdef void * krealloc_locked(void *p, size_t size) noexcept nogil:
     cdef int code
     cdef heap_block *b
     cdef uint64_t need, keep
@@ -382,7 +383,7 @@ cdef void *krealloc(void *p, size_t size) noexcept nogil:
     kfree(p)
     return q
 
-cdef size_t heap_usable_size(const void *p) noexcept nogil:
+cdef size_t usable_size_locked(const void *p) noexcept nogil:
     """Quiet lookup: no report for invalid pointers (it is a query, not a free)."""
     cdef uint64_t addr = addr_of(p), phys
     cdef heap_block *b
@@ -428,7 +429,7 @@ cdef void heap_get_stats(heap_stats *out) noexcept nogil:
     out.invalid_frees = invalid_frees
     out.corruptions = corruptions
 
-cdef int heap_check() noexcept nogil:
+cdef int check_locked() noexcept nogil:
     cdef heap_arena *a = arenas
     cdef heap_arena *prev_arena = NULL
     cdef heap_block *b
@@ -517,3 +518,35 @@ cdef int heap_self_check() noexcept nogil:
             problems += 1
     problems += heap_check()
     return problems
+
+# ------------------------------------------------ locked entry points (mm_lock.pxd)
+
+cdef void *kmalloc(size_t size) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef void *result = kmalloc_locked(size)
+    mm_unlock(irq)
+    return result
+
+cdef int kfree(void *p) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = kfree_locked(p)
+    mm_unlock(irq)
+    return result
+
+cdef void *krealloc(void *p, size_t size) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef void *result = krealloc_locked(p, size)
+    mm_unlock(irq)
+    return result
+
+cdef size_t heap_usable_size(const void *p) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef size_t result = usable_size_locked(p)
+    mm_unlock(irq)
+    return result
+
+cdef int heap_check() noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = check_locked()
+    mm_unlock(irq)
+    return result

@@ -6,6 +6,7 @@ from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
 from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, paging_kernel_root,
                             KSTACK_VIRT_BASE, PAGING_OK, PAGING_NOT_MAPPED, PTE_WRITE, PTE_NX,
                             PTE_GLOBAL, PTE_USER)
+from tyn.mm.mm_lock cimport mm_lock, mm_unlock
 
 cdef enum:
     SLOT_NEVER_USED = 0     # zero at boot
@@ -37,7 +38,7 @@ cdef void unmap_pages(uint64_t root, uint64_t bottom, uint64_t pages) noexcept n
             paging_unmap(root, va)
             pmm_free_frame(pa)
 
-cdef uint64_t kstack_alloc(uint64_t pages) noexcept nogil:
+cdef uint64_t alloc_locked(uint64_t pages) noexcept nogil:
     global next_slot, live_stacks
     cdef uint64_t root = paging_kernel_root()
     cdef uint64_t slot, n, i, f, bottom
@@ -84,7 +85,7 @@ cdef int64_t slot_of(uint64_t top) noexcept nogil:
         return -1
     return <int64_t>((top - KSTACK_VIRT_BASE) // SLOT_BYTES - 1)
 
-cdef int kstack_free(uint64_t top) noexcept nogil:
+cdef int free_locked(uint64_t top) noexcept nogil:
     global live_stacks
     cdef uint64_t root = paging_kernel_root()
     cdef int64_t slot = slot_of(top)
@@ -135,3 +136,17 @@ cdef int kstack_self_check() noexcept nogil:
     if paging_translate(root, top - 8, NULL) != PAGING_NOT_MAPPED:
         problems += 1
     return problems
+
+# ------------------------------------------------ locked entry points (mm_lock.pxd)
+
+cdef uint64_t kstack_alloc(uint64_t pages) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t result = alloc_locked(pages)
+    mm_unlock(irq)
+    return result
+
+cdef int kstack_free(uint64_t top) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = free_locked(top)
+    mm_unlock(irq)
+    return result

@@ -3,7 +3,8 @@
 # Tables are 4 KiB frames from the pmm, reached through the direct map.
 # Every function takes the physical address of a PML4 ("root") so the same
 # code will serve user address spaces later; the kernel's own root is built
-# by paging_init_kernel_space().
+# by paging_init_kernel_space().  Map/unmap/translate run with interrupts
+# disabled (mm_lock.pxd).
 #
 # Kernel virtual layout (upper half; PML4 slots never shared with user space):
 #   PHYS_MAP_BASE     0xffff800000000000  direct map of RAM (RW, NX, 2 MiB pages where aligned)

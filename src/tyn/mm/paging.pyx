@@ -8,6 +8,7 @@ from tyn.lib.kprint cimport kputs, kput_hex, kput_dec
 from tyn.mm.pmm cimport (pmm_alloc_frame, pmm_free_frame, pmm_set_ceiling, pmm_total_count,
                          pmm_region_count, pmm_region, pmm_range, PMM_NO_FRAME, PMM_LOW_MEMORY_END,
                          PAGE_SIZE, PAGE_SHIFT)
+from tyn.mm.mm_lock cimport mm_lock, mm_unlock
 
 cdef enum:
     LEVEL_PT = 1        # entries map 4 KiB pages
@@ -157,10 +158,10 @@ cdef int map_at(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags, int lev
     e[0] = pa | leaf | (PTE_HUGE if level == LEVEL_PD else 0)
     return PAGING_OK
 
-cdef int paging_map(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+cdef int map_locked(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
     return map_at(root, va, pa, flags, LEVEL_PT)
 
-cdef int paging_map_huge(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+cdef int map_huge_locked(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
     return map_at(root, va, pa, flags, LEVEL_PD)
 
 cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
@@ -189,13 +190,13 @@ cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
     flush(root, va)
     return PAGING_OK
 
-cdef int paging_unmap(uint64_t root, uint64_t va) noexcept nogil:
+cdef int unmap_locked(uint64_t root, uint64_t va) noexcept nogil:
     return unmap_at(root, va, LEVEL_PT)
 
-cdef int paging_unmap_huge(uint64_t root, uint64_t va) noexcept nogil:
+cdef int unmap_huge_locked(uint64_t root, uint64_t va) noexcept nogil:
     return unmap_at(root, va, LEVEL_PD)
 
-cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
+cdef uint64_t translate_locked(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
     cdef uint64_t *entries[LEVEL_PML4 + 1]
     cdef uint64_t size, e
     cdef int leaf
@@ -324,12 +325,12 @@ cdef int paging_init_kernel_space() noexcept nogil:
 cdef uint64_t paging_kernel_root() noexcept nogil:
     return kernel_root
 
-cdef int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil:
+cdef int map_direct_locked(uint64_t phys, uint64_t length) noexcept nogil:
     if kernel_root == 0:
         return PAGING_ERR_NOT_READY
     return map_direct_range(kernel_root, phys, length)
 
-cdef uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil:
+cdef uint64_t map_mmio_locked(uint64_t phys, uint64_t size) noexcept nogil:
     global mmio_used
     cdef uint64_t offset = phys & (PAGE_SIZE - 1)
     cdef uint64_t base = phys - offset
@@ -403,3 +404,47 @@ cdef int paging_self_check() noexcept nogil:
     # The kernel root holds only kernel mappings: no user bit at any level.
     problems += count_user_entries(kernel_root, LEVEL_PML4)
     return problems
+
+# ------------------------------------------------ locked entry points (mm_lock.pxd)
+
+cdef int paging_map(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = map_locked(root, va, pa, flags)
+    mm_unlock(irq)
+    return result
+
+cdef int paging_map_huge(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = map_huge_locked(root, va, pa, flags)
+    mm_unlock(irq)
+    return result
+
+cdef int paging_unmap(uint64_t root, uint64_t va) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = unmap_locked(root, va)
+    mm_unlock(irq)
+    return result
+
+cdef int paging_unmap_huge(uint64_t root, uint64_t va) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = unmap_huge_locked(root, va)
+    mm_unlock(irq)
+    return result
+
+cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t result = translate_locked(root, va, flags_out)
+    mm_unlock(irq)
+    return result
+
+cdef uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t result = map_mmio_locked(phys, size)
+    mm_unlock(irq)
+    return result
+
+cdef int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = map_direct_locked(phys, length)
+    mm_unlock(irq)
+    return result

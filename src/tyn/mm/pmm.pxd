@@ -9,7 +9,8 @@
 #
 # Allocation is lowest-address-first (single frames and runs alike), which
 # makes the allocator's choices predictable (the host tests rely on that).
-# Not interrupt-safe: callers in interrupt context must disable interrupts.
+# Updates run with interrupts disabled (mm_lock.pxd): safe against preemption
+# and interrupt handlers on one CPU (an SMP kernel will need a real lock).
 from libc.stdint cimport uint64_t, int64_t
 
 cdef extern from *:

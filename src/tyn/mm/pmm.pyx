@@ -2,6 +2,7 @@
 from libc.stdint cimport uint64_t, int64_t
 from tyn.arch.cpu cimport phys_to_virt, memset
 from tyn.lib.kprint cimport kputs, kput_hex
+from tyn.mm.mm_lock cimport mm_lock, mm_unlock
 
 cdef extern from *:
     int __builtin_ctzll(unsigned long long x) nogil     # one BSF/TZCNT instruction
@@ -231,7 +232,7 @@ cdef int pmm_init(const pmm_range *usable, size_t usable_count,
     ready = True
     return PMM_OK
 
-cdef int64_t pmm_add_region(uint64_t base, uint64_t length) noexcept nogil:
+cdef int64_t add_region_locked(uint64_t base, uint64_t length) noexcept nogil:
     global free_frames
     cdef uint64_t first, end, w, mask, fresh, meta_first, added = 0
     if not ready:
@@ -258,7 +259,7 @@ cdef inline void lowest_free_update(uint64_t f) noexcept nogil:
     if f < lowest_free:
         lowest_free = f
 
-cdef int64_t pmm_reserve(uint64_t base, uint64_t length) noexcept nogil:
+cdef int64_t reserve_locked(uint64_t base, uint64_t length) noexcept nogil:
     global free_frames
     cdef uint64_t first, end, taken
     if not ready:
@@ -277,7 +278,7 @@ cdef void pmm_set_ceiling(uint64_t phys_limit) noexcept nogil:
 
 # -------------------------------------------------------------- allocation
 
-cdef uint64_t pmm_alloc_frames(uint64_t count, uint64_t align_frames) noexcept nogil:
+cdef uint64_t alloc_frames_locked(uint64_t count, uint64_t align_frames) noexcept nogil:
     global lowest_free, free_frames, allocated_frames
     cdef uint64_t end, candidate, used, f
     if not ready or count == 0:
@@ -320,7 +321,7 @@ cdef int report_bad_free(const char *what, uint64_t phys, int code) noexcept nog
     kputs(b"\n")
     return code
 
-cdef int pmm_free_frames(uint64_t phys, uint64_t count) noexcept nogil:
+cdef int free_frames_locked(uint64_t phys, uint64_t count) noexcept nogil:
     global free_frames, allocated_frames
     cdef uint64_t first, bad
     if not ready:
@@ -425,3 +426,29 @@ cdef int pmm_self_check() noexcept nogil:
     if free_frames != before:
         problems += 1
     return problems
+
+# ------------------------------------------------ locked entry points (mm_lock.pxd)
+
+cdef uint64_t pmm_alloc_frames(uint64_t count, uint64_t align_frames) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t result = alloc_frames_locked(count, align_frames)
+    mm_unlock(irq)
+    return result
+
+cdef int pmm_free_frames(uint64_t phys, uint64_t count) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int result = free_frames_locked(phys, count)
+    mm_unlock(irq)
+    return result
+
+cdef int64_t pmm_add_region(uint64_t base, uint64_t length) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int64_t result = add_region_locked(base, length)
+    mm_unlock(irq)
+    return result
+
+cdef int64_t pmm_reserve(uint64_t base, uint64_t length) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef int64_t result = reserve_locked(base, length)
+    mm_unlock(irq)
+    return result

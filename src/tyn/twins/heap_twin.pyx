@@ -47,3 +47,15 @@ def check() -> int:
 
 def self_check() -> int:
     return heap_self_check()
+
+from tyn.arch.cpu cimport read_rflags, irq_enable, irq_disable, RFLAGS_IF
+
+def set_interrupts(bint enabled):
+    """The simulated RFLAGS.IF (the mm lock saves and restores it)."""
+    if enabled:
+        irq_enable()
+    else:
+        irq_disable()
+
+def interrupts_enabled() -> bool:
+    return (read_rflags() & RFLAGS_IF) != 0
