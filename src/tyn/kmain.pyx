@@ -29,6 +29,7 @@ from tyn.proc.exec cimport exec_start_init
 from tyn.proc.process cimport process_page_fault
 from tyn.proc.sched cimport sched_idle_loop
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
+from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
 from tyn.mm.heap cimport heap_init, heap_self_check
@@ -145,6 +146,10 @@ cdef void start_clock() noexcept nogil:
     kput_udec((monotonic_ns() - t0) // NS_PER_MS)
     kputs(b" ms\n")
 
+cdef void return_to_user() noexcept nogil:
+    sched_user_return()
+    signal_deliver_pending()
+
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
     cdef uint64_t epoch = 0
@@ -172,7 +177,7 @@ cdef void start_processes() noexcept nogil:
     sched_init()
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
-    trap_set_user_return_hook(sched_user_return)
+    trap_set_user_return_hook(return_to_user)
     trap_set_page_fault_resolver(process_page_fault)
     cmdline_get_u64(b"realtime", &epoch)
     walltime_init(epoch)

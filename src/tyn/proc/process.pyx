@@ -10,6 +10,7 @@ from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES
 from tyn.proc.sched cimport sched_current
 from tyn.proc.task cimport process, FIRST_PID
 from tyn.mm.vma cimport vma_fault
+from tyn.sys.signal cimport signal_fault
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
@@ -58,6 +59,8 @@ cdef int fault_signal(uint64_t vector) noexcept nogil:
 
 cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     cdef int sig = fault_signal(frame.vector)
+    if signal_fault(sig):
+        return                          # the program's handler runs on the way out
     kputs(b"tyn: pid ")
     kput_udec(<uint64_t>init_process.pid)
     kputs(b" tid ")

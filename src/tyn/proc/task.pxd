@@ -45,7 +45,11 @@ cdef struct thread:
     uint64_t clear_child_tid        # CLONE_CHILD_CLEARTID / set_tid_address
     uint64_t robust_list_head
     uint64_t robust_list_len
-    uint64_t signal_mask
+    uint64_t signal_mask            # blocked signals (bit n-1 = signal n)
+    uint64_t signal_pending         # raised for this thread, not yet delivered
+    uint64_t altstack_sp            # sigaltstack (0 size: none)
+    uint64_t altstack_size
+    int altstack_flags
     futex_waiter futex_wait         # queued on a futex while blocked in FUTEX_WAIT
     uint64_t cpu_time_ns            # time spent running (CLOCK_THREAD_CPUTIME_ID)
     uint64_t ran_since_ns           # when it last got the CPU

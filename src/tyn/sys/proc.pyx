@@ -111,7 +111,7 @@ cdef int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint
         return -EAGAIN
     fpu_save(child.fpu_area)            # the parent's live FPU state, inherited
     child.fs_base = tls if flags & CLONE_SETTLS else parent.fs_base
-    child.signal_mask = parent.signal_mask
+    child.signal_mask = parent.signal_mask     # the alternate stack is not inherited (Linux)
     tid = child.tid
     if (flags & CLONE_PARENT_SETTID and copy_to_user(parent_tid, &tid, 4) != 0) or \
             (flags & CLONE_CHILD_SETTID and copy_to_user(child_tid, &tid, 4) != 0):

@@ -1,23 +1,61 @@
-# Signal state: dispositions (process-wide), blocked masks and alternate stacks
-# (per thread).  The kernel raises no asynchronous signals yet; synchronous faults
-# end the process as the default action would (proc/process.pyx).
-from libc.stdint cimport int64_t, uint64_t
+# Signals: dispositions (process-wide), blocked masks, pending sets and alternate
+# stacks (per thread), delivery on the way back to user mode with Linux's x86_64
+# rt_sigframe, rt_sigreturn, and the default actions.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport memset, memcpy, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.fpu cimport fpu_save, fpu_restore, fpu_area_size
+from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
+from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
-from tyn.proc.sched cimport sched_current
-from tyn.proc.task cimport thread
-from tyn.sys.errno cimport EFAULT, EINVAL, EPERM, ENOMEM
+from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.proc.process cimport process_exit, SIGNAL_EXIT_BASE
+from tyn.proc.sched cimport sched_current, sched_wake
+from tyn.proc.task cimport thread, process, task_user_frame, THREAD_BLOCKED, WAKE_INTERRUPTED
+from tyn.sys.errno cimport EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN
 
 cdef enum:
     NSIG = 64
+    SIGHUP = 1
+    SIGINT = 2
+    SIGQUIT = 3
+    SIGILL = 4
+    SIGTRAP = 5
+    SIGABRT = 6
+    SIGBUS = 7
+    SIGFPE = 8
     SIGKILL = 9
+    SIGSEGV = 11
+    SIGPIPE = 13
+    SIGCHLD = 17
+    SIGCONT = 18
     SIGSTOP = 19
+    SIGTSTP = 20
+    SIGTTIN = 21
+    SIGTTOU = 22
+    SIGURG = 23
+    SIGWINCH = 28
+    SIG_DFL = 0
+    SIG_IGN = 1
     SIG_BLOCK = 0
     SIG_UNBLOCK = 1
     SIG_SETMASK = 2
     SIGSET_SIZE = 8
+    SA_SIGINFO = 0x4
+    SA_ONSTACK = 0x08000000
+    SA_RESTART = 0x10000000
+    SA_NODEFER = 0x40000000
+    SA_RESETHAND = 0x80000000
+    SA_RESTORER = 0x04000000
     SS_ONSTACK = 1
     SS_DISABLE = 2
     MINSIGSTKSZ = 2048
+    SI_TKILL = -6
+    SI_USER = 0
+    UC_FP_XSTATE = 1
+    REDZONE = 128
+    FPSTATE_ALIGN = 64
+    FPU_AREA_MAX = 4096
+    RFLAGS_USER_CHANGEABLE = 0x3F7FD5   # what sigreturn may restore (Linux's FIX_EFLAGS)
 
 # struct k_sigaction as the raw syscall sees it (x86_64).
 cdef struct kernel_sigaction:
@@ -28,17 +66,92 @@ cdef struct kernel_sigaction:
 
 cdef struct stack_t:
     uint64_t sp
-    int flags
-    int pad
+    int32_t flags
+    int32_t pad
     uint64_t size
 
+# struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h, 64-bit).
+cdef struct sigcontext:
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags
+    uint16_t cs, gs, fs, ss
+    uint64_t err, trapno, oldmask, cr2
+    uint64_t fpstate
+    uint64_t reserved1[8]
+
+cdef struct ucontext:
+    uint64_t uc_flags
+    uint64_t uc_link
+    stack_t uc_stack
+    sigcontext uc_mcontext
+    uint64_t uc_sigmask
+
+cdef struct siginfo:
+    int32_t si_signo
+    int32_t si_errno
+    int32_t si_code
+    int32_t pad
+    int32_t si_pid              # _kill: sender pid, uid; _sigfault: the address (8 bytes)
+    uint32_t si_uid
+    uint8_t rest[104]
+
+# What the handler finds at its RSP: the return address (sa_restorer), then uc, then info.
+cdef struct rt_sigframe:
+    uint64_t pretcode
+    ucontext uc
+    siginfo info
+
 cdef kernel_sigaction actions[NSIG + 1]
-# One alternate stack (a per-thread property; one kept per thread would need the thread
-# struct: ERTS installs it only on the signal-dispatcher thread).
-cdef stack_t altstack
+
+cdef inline uint64_t bit(int sig) noexcept nogil:
+    return <uint64_t>1 << (sig - 1)
 
 cdef uint64_t unblockable() noexcept nogil:
-    return (<uint64_t>1 << (SIGKILL - 1)) | (<uint64_t>1 << (SIGSTOP - 1))
+    return bit(SIGKILL) | bit(SIGSTOP)
+
+cdef bint ignored_by_default(int sig) noexcept nogil:
+    return sig == SIGCHLD or sig == SIGURG or sig == SIGWINCH or sig == SIGCONT \
+        or sig == SIGSTOP or sig == SIGTSTP or sig == SIGTTIN or sig == SIGTTOU
+
+# ------------------------------------------------------------ raising
+
+cdef void signal_raise(thread *t, int sig) noexcept nogil:
+    """Make sig pending for t; a blocked thread wakes up (its wait returns EINTR)."""
+    if actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig)):
+        if sig != SIGKILL:
+            return                      # discarded at generation, as Linux does
+    t.signal_pending |= bit(sig)
+    if t.state == THREAD_BLOCKED and (t.signal_mask & bit(sig)) == 0:
+        sched_wake(t, WAKE_INTERRUPTED)
+
+cdef int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil:
+    return sys_tgkill(<uint64_t>sched_current().proc.pid, tid, sig)
+
+cdef int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil:
+    cdef thread *t = sched_current()
+    if <int64_t>tid <= 0 or <int64_t>tgid <= 0 or sig > NSIG:
+        return -EINVAL
+    if <int64_t>tgid != t.proc.pid:
+        return -ESRCH
+    if <int64_t>tid != t.tid:
+        # Other threads of this process: found through the scheduler when needed; ERTS
+        # signals itself (abort) and its own threads only from this thread so far.
+        return -ESRCH
+    if sig != 0:
+        signal_raise(t, <int>sig)
+    return 0
+
+cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
+    cdef thread *t = sched_current()
+    if sig > NSIG:
+        return -EINVAL
+    if <int64_t>pid != t.proc.pid and <int64_t>pid != 0 and <int64_t>pid != -1:
+        return -ESRCH
+    if sig != 0:
+        signal_raise(t, <int>sig)
+    return 0
+
+# --------------------------------------------------------- dispositions
 
 cdef int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old, uint64_t size) noexcept nogil:
     cdef kernel_sigaction act
@@ -76,22 +189,173 @@ cdef int64_t sys_rt_sigprocmask(uint64_t how, uint64_t user_set, uint64_t user_o
         return -EFAULT
     return 0
 
+cdef bint on_altstack(thread *t, uint64_t sp) noexcept nogil:
+    return t.altstack_size != 0 and t.altstack_sp <= sp < t.altstack_sp + t.altstack_size
+
 cdef int64_t sys_sigaltstack(uint64_t user_ss, uint64_t user_old) noexcept nogil:
-    global altstack
-    cdef stack_t ss, old = altstack
-    if old.size == 0:
-        old.flags = SS_DISABLE
+    cdef thread *t = sched_current()
+    cdef stack_t ss, old
+    old.sp = t.altstack_sp
+    old.size = t.altstack_size
+    old.pad = 0
+    old.flags = SS_DISABLE if t.altstack_size == 0 else (
+        SS_ONSTACK if on_altstack(t, task_user_frame(t).rsp) else 0)
     if user_ss != 0:
         if copy_from_user(&ss, user_ss, sizeof(ss)) != 0:
             return -EFAULT
-        if ss.flags & ~(SS_DISABLE):
+        if on_altstack(t, task_user_frame(t).rsp):
+            return -EPERM
+        if ss.flags & ~(<int32_t>SS_DISABLE):
             return -EINVAL
-        if not (ss.flags & SS_DISABLE) and ss.size < MINSIGSTKSZ:
-            return -ENOMEM
-        altstack = ss
         if ss.flags & SS_DISABLE:
-            altstack.size = 0
-            altstack.sp = 0
+            t.altstack_sp = 0
+            t.altstack_size = 0
+        else:
+            if ss.size < MINSIGSTKSZ:
+                return -ENOMEM
+            t.altstack_sp = ss.sp
+            t.altstack_size = ss.size
     if user_old != 0 and copy_to_user(user_old, &old, sizeof(old)) != 0:
         return -EFAULT
     return 0
+
+# ------------------------------------------------------------- delivery
+
+cdef void die(thread *t, int sig) noexcept nogil:
+    kputs(b"tyn: pid ")
+    kput_udec(<uint64_t>t.proc.pid)
+    kputs(b" killed by signal ")
+    kput_udec(<uint64_t>sig)
+    kputs(b"\n")
+    process_exit(t.proc, SIGNAL_EXIT_BASE + sig)
+
+cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *act) noexcept nogil:
+    """Push an rt_sigframe (and the FPU state) and point regs at the handler."""
+    cdef rt_sigframe frame
+    cdef uint64_t sp = regs.rsp - REDZONE
+    cdef uint64_t fp_size = fpu_area_size(), fp_addr, frame_addr
+    if act.flags & SA_ONSTACK and t.altstack_size != 0 and not on_altstack(t, regs.rsp):
+        sp = t.altstack_sp + t.altstack_size
+    fp_addr = (sp - fp_size) & ~(<uint64_t>FPSTATE_ALIGN - 1)
+    # The handler starts as if called: RSP + 8 is 16-byte aligned.
+    frame_addr = ((fp_addr - sizeof(rt_sigframe)) & ~(<uint64_t>15)) - 8
+    fpu_save(t.fpu_area)
+    if copy_to_user(fp_addr, t.fpu_area, fp_size) != 0:
+        return False
+    memset(&frame, 0, sizeof(frame))
+    frame.pretcode = act.restorer
+    frame.uc.uc_stack.sp = t.altstack_sp
+    frame.uc.uc_stack.size = t.altstack_size
+    frame.uc.uc_stack.flags = SS_DISABLE if t.altstack_size == 0 else 0
+    frame.uc.uc_mcontext.r8 = regs.r8
+    frame.uc.uc_mcontext.r9 = regs.r9
+    frame.uc.uc_mcontext.r10 = regs.r10
+    frame.uc.uc_mcontext.r11 = regs.r11
+    frame.uc.uc_mcontext.r12 = regs.r12
+    frame.uc.uc_mcontext.r13 = regs.r13
+    frame.uc.uc_mcontext.r14 = regs.r14
+    frame.uc.uc_mcontext.r15 = regs.r15
+    frame.uc.uc_mcontext.rdi = regs.rdi
+    frame.uc.uc_mcontext.rsi = regs.rsi
+    frame.uc.uc_mcontext.rbp = regs.rbp
+    frame.uc.uc_mcontext.rbx = regs.rbx
+    frame.uc.uc_mcontext.rdx = regs.rdx
+    frame.uc.uc_mcontext.rax = regs.rax
+    frame.uc.uc_mcontext.rcx = regs.rcx
+    frame.uc.uc_mcontext.rsp = regs.rsp
+    frame.uc.uc_mcontext.rip = regs.rip
+    frame.uc.uc_mcontext.eflags = regs.rflags
+    frame.uc.uc_mcontext.cs = <uint16_t>regs.cs
+    frame.uc.uc_mcontext.ss = <uint16_t>regs.ss
+    frame.uc.uc_mcontext.fpstate = fp_addr
+    frame.uc.uc_sigmask = t.signal_mask
+    frame.info.si_signo = sig
+    frame.info.si_code = SI_TKILL
+    frame.info.si_pid = t.proc.pid
+    if copy_to_user(frame_addr, &frame, sizeof(frame)) != 0:
+        return False
+    regs.rsp = frame_addr
+    regs.rip = act.handler
+    regs.rdi = <uint64_t>sig
+    regs.rsi = frame_addr + <uint64_t>(<char *>&frame.info - <char *>&frame)
+    regs.rdx = frame_addr + <uint64_t>(<char *>&frame.uc - <char *>&frame)
+    regs.rax = 0
+    regs.rflags &= ~(<uint64_t>(1 << 8 | 1 << 10))      # TF and DF clear in the handler
+    t.signal_mask |= act.mask
+    if not (act.flags & SA_NODEFER):
+        t.signal_mask |= bit(sig)
+    return True
+
+cdef void signal_deliver_pending() noexcept nogil:
+    """On the way back to user mode: act on one deliverable pending signal."""
+    cdef thread *t = sched_current()
+    cdef uint64_t deliverable
+    cdef int sig
+    cdef kernel_sigaction act
+    if t.is_idle:
+        return
+    deliverable = t.signal_pending & ~t.signal_mask
+    if deliverable == 0:
+        return
+    sig = 1
+    while not (deliverable & bit(sig)):
+        sig += 1
+    t.signal_pending &= ~bit(sig)
+    act = actions[sig]
+    if act.handler == SIG_IGN:
+        return
+    if act.handler == SIG_DFL:
+        if not ignored_by_default(sig):
+            die(t, sig)
+        return
+    if act.flags & SA_RESETHAND:
+        actions[sig].handler = SIG_DFL
+    if not (act.flags & SA_RESTORER) or not build_frame(t, task_user_frame(t), sig, &act):
+        die(t, SIGSEGV)                  # Linux: an unwritable signal stack is fatal
+
+cdef int signal_fault(int sig) noexcept nogil:
+    """A synchronous fault in user mode: handled by the program, or fatal.  Returns 1 if
+    a handler will run."""
+    cdef thread *t = sched_current()
+    if actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
+        t.signal_pending |= bit(sig)
+        return 1
+    return 0
+
+cdef int64_t sys_rt_sigreturn() noexcept nogil:
+    cdef thread *t = sched_current()
+    cdef trap_frame *regs = task_user_frame(t)
+    cdef ucontext uc
+    # The handler's `ret` popped pretcode: the ucontext is at the user RSP now.
+    if copy_from_user(&uc, regs.rsp, sizeof(uc)) != 0:
+        die(t, SIGSEGV)
+        return 0
+    if uc.uc_mcontext.fpstate != 0:
+        if copy_from_user(t.fpu_area, uc.uc_mcontext.fpstate, fpu_area_size()) != 0:
+            die(t, SIGSEGV)
+            return 0
+        fpu_restore(t.fpu_area)
+    regs.r8 = uc.uc_mcontext.r8
+    regs.r9 = uc.uc_mcontext.r9
+    regs.r10 = uc.uc_mcontext.r10
+    regs.r11 = uc.uc_mcontext.r11
+    regs.r12 = uc.uc_mcontext.r12
+    regs.r13 = uc.uc_mcontext.r13
+    regs.r14 = uc.uc_mcontext.r14
+    regs.r15 = uc.uc_mcontext.r15
+    regs.rdi = uc.uc_mcontext.rdi
+    regs.rsi = uc.uc_mcontext.rsi
+    regs.rbp = uc.uc_mcontext.rbp
+    regs.rbx = uc.uc_mcontext.rbx
+    regs.rdx = uc.uc_mcontext.rdx
+    regs.rcx = uc.uc_mcontext.rcx
+    regs.rsp = uc.uc_mcontext.rsp
+    regs.rip = uc.uc_mcontext.rip
+    regs.rflags = (regs.rflags & ~(<uint64_t>RFLAGS_USER_CHANGEABLE)) \
+        | (uc.uc_mcontext.eflags & RFLAGS_USER_CHANGEABLE) | RFLAGS_IF | RFLAGS_RESERVED_1
+    regs.cs = SEL_USER_CODE | SEGMENT_RPL_USER
+    regs.ss = SEL_USER_DATA | SEGMENT_RPL_USER
+    t.signal_mask = uc.uc_sigmask & ~unblockable()
+    # The restored RAX is the interrupted code's; returning it keeps the dispatcher's
+    # store of our result from overwriting it.
+    return <int64_t>uc.uc_mcontext.rax

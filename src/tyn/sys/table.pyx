@@ -13,7 +13,8 @@ from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sy
 from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
-from tyn.sys.signal cimport sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack
+from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
+                             sys_tkill, sys_tgkill, sys_kill)
 from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
                            sys_clock_nanosleep)
 
@@ -87,6 +88,10 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_rt_sigaction, <void *>sys_rt_sigaction)
     entry(SYS_rt_sigprocmask, <void *>sys_rt_sigprocmask)
     entry(SYS_sigaltstack, <void *>sys_sigaltstack)
+    entry(SYS_rt_sigreturn, <void *>sys_rt_sigreturn)
+    entry(SYS_tkill, <void *>sys_tkill)
+    entry(SYS_tgkill, <void *>sys_tgkill)
+    entry(SYS_kill, <void *>sys_kill)
     # processes and threads: sys/proc.pyx
     entry(SYS_exit, <void *>sys_exit)
     entry(SYS_exit_group, <void *>sys_exit_group)
