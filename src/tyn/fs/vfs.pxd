@@ -140,6 +140,7 @@ cdef struct vfs_file:
     const vfs_file_ops *ops
     fs_node *node               # may be NULL for files without a node
     void *priv                  # the file kind's own state
+    void *epoll_links           # epoll registrations of this file (tyn.fs.epoll; no references)
 
 cdef struct vfs_lookup:
     fs_node *node               # the result (NULL: last component missing, VFS_PARENT)

@@ -9,6 +9,7 @@ from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user
 from tyn.drivers.serial cimport serial_write, serial_getc
 from tyn.lib.kprint cimport kputs
 from tyn.sys.errno cimport *
+from tyn.fs.epoll cimport epoll_file_release
 
 cdef enum:
     BOGO_DIRENT_SIZE = 20           # tmpfs' st_size per directory entry
@@ -321,6 +322,8 @@ cdef void vfs_file_put(vfs_file *f) noexcept nogil:
     f.refs -= 1
     if f.refs != 0:
         return
+    if f.epoll_links != NULL:
+        epoll_file_release(f)
     if f.ops != NULL and f.ops.close != NULL:
         f.ops.close(f)
     vfs_node_put(f.node)

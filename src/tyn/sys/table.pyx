@@ -6,6 +6,10 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.sys.errno cimport ENOSYS
 from tyn.sys.numbers cimport *
+from tyn.fs.epoll cimport (sys_epoll_create, sys_epoll_create1, sys_epoll_ctl, sys_epoll_wait,
+                          sys_epoll_pwait)
+from tyn.sys.poll cimport sys_poll, sys_ppoll, sys_select, sys_pselect6
+from tyn.fs.timerfd cimport sys_timerfd_create, sys_timerfd_settime, sys_timerfd_gettime
 from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
@@ -92,6 +96,19 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_tkill, <void *>sys_tkill)
     entry(SYS_tgkill, <void *>sys_tgkill)
     entry(SYS_kill, <void *>sys_kill)
+    # polling and timers: fs/epoll.pyx, sys/poll.pyx, fs/timerfd.pyx
+    entry(SYS_poll, <void *>sys_poll)
+    entry(SYS_select, <void *>sys_select)
+    entry(SYS_epoll_create, <void *>sys_epoll_create)
+    entry(SYS_epoll_wait, <void *>sys_epoll_wait)
+    entry(SYS_epoll_ctl, <void *>sys_epoll_ctl)
+    entry(SYS_pselect6, <void *>sys_pselect6)
+    entry(SYS_ppoll, <void *>sys_ppoll)
+    entry(SYS_epoll_pwait, <void *>sys_epoll_pwait)
+    entry(SYS_timerfd_create, <void *>sys_timerfd_create)
+    entry(SYS_timerfd_settime, <void *>sys_timerfd_settime)
+    entry(SYS_timerfd_gettime, <void *>sys_timerfd_gettime)
+    entry(SYS_epoll_create1, <void *>sys_epoll_create1)
     # processes and threads: sys/proc.pyx
     entry(SYS_exit, <void *>sys_exit)
     entry(SYS_exit_group, <void *>sys_exit_group)

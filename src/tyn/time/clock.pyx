@@ -6,6 +6,7 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.arch.tsc cimport monotonic_ns
 from tyn.proc.sched cimport sched_tick
+from tyn.time.ktimer cimport ktimer_run
 
 cdef enum:
     KHZ = 1000
@@ -17,6 +18,7 @@ cdef void clock_tick(trap_frame *frame) noexcept nogil:
     global ticks
     ticks += 1
     lapic_eoi()
+    ktimer_run(monotonic_ns())
     sched_tick(monotonic_ns())
 
 cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
