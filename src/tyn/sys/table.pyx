@@ -19,6 +19,10 @@ from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madv
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
                              sys_tkill, sys_tgkill, sys_kill)
+from tyn.fs.pipe cimport sys_pipe, sys_pipe2
+from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
+from tyn.net.unix cimport (sys_socket, sys_socketpair, sys_sendto, sys_recvfrom, sys_sendmsg, sys_recvmsg,
+                           sys_shutdown, sys_getsockname, sys_getpeername, sys_setsockopt, sys_getsockopt)
 from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
                            sys_clock_nanosleep)
 
@@ -96,6 +100,22 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_tkill, <void *>sys_tkill)
     entry(SYS_tgkill, <void *>sys_tgkill)
     entry(SYS_kill, <void *>sys_kill)
+    # pipes, eventfd, unix sockets: fs/pipe.pyx, fs/eventfd.pyx, net/unix.pyx
+    entry(SYS_pipe, <void *>sys_pipe)
+    entry(SYS_pipe2, <void *>sys_pipe2)
+    entry(SYS_eventfd, <void *>sys_eventfd)
+    entry(SYS_eventfd2, <void *>sys_eventfd2)
+    entry(SYS_socket, <void *>sys_socket)
+    entry(SYS_socketpair, <void *>sys_socketpair)
+    entry(SYS_sendto, <void *>sys_sendto)
+    entry(SYS_recvfrom, <void *>sys_recvfrom)
+    entry(SYS_sendmsg, <void *>sys_sendmsg)
+    entry(SYS_recvmsg, <void *>sys_recvmsg)
+    entry(SYS_shutdown, <void *>sys_shutdown)
+    entry(SYS_getsockname, <void *>sys_getsockname)
+    entry(SYS_getpeername, <void *>sys_getpeername)
+    entry(SYS_setsockopt, <void *>sys_setsockopt)
+    entry(SYS_getsockopt, <void *>sys_getsockopt)
     # polling and timers: fs/epoll.pyx, sys/poll.pyx, fs/timerfd.pyx
     entry(SYS_poll, <void *>sys_poll)
     entry(SYS_select, <void *>sys_select)
