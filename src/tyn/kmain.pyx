@@ -32,7 +32,9 @@ from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
-from tyn.mm.heap cimport heap_init, heap_self_check
+from tyn.mm.heap cimport heap_init
+from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
+from tyn.mm.mm_check cimport mm_self_check
 from tyn.mm.paging cimport paging_init_kernel_space, paging_map_mmio, paging_self_check, PAGING_OK
 from tyn.arch.lapic cimport lapic_xapic_phys
 from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
@@ -46,7 +48,7 @@ cdef extern from *:
 
 cdef enum:
     MIB = 1024 * 1024
-    IST_STACK_BYTES = 16384
+    IST_STACK_PAGES = 4
     KHZ = 1000
     EXIT_STATUS_NO_INIT = 125       # what a shell says when a command cannot run (126) is taken
     NS_PER_MS = 1000000
@@ -56,7 +58,6 @@ cdef enum:
     RESERVED_RANGES = 2
 
 cdef boot_info boot
-cdef char ist_stacks[IST_STACKS][IST_STACK_BYTES]
 
 cdef void banner() noexcept nogil:
     kputs(b"Tyn ")
@@ -109,7 +110,8 @@ cdef void start_memory() noexcept nogil:
         panic(b"cannot build the kernel page tables")
     pmm_set_ceiling(0)
     heap_init()
-    if paging_self_check() != 0 or heap_self_check() != 0:
+    kstack_init()
+    if mm_self_check() != 0:
         panic(b"memory self-check failed")
     kputs(b"tyn: memory: ")
     kput_udec(pmm_free_count() * PAGE_SIZE // MIB)
@@ -219,7 +221,10 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     start_memory()
 
     for i in range(IST_STACKS):
-        ist_tops[i] = <uint64_t>&ist_stacks[i][IST_STACK_BYTES]
+        # Double fault, NMI and machine check each get a guarded stack of their own.
+        ist_tops[i] = kstack_alloc(IST_STACK_PAGES)
+        if ist_tops[i] == KSTACK_NONE:
+            panic(b"no memory for the interrupt stacks")
     gdt_init(ist_tops)
     trap_init()
 

@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +207,19 @@ def machine_args(machine: str, firmware: str) -> list[str]:
     return args
 
 
+def kernel_cmdline(append: str | None) -> str:
+    """The user's command line plus realtime=<ns since the epoch>, the guest's wall clock
+    (microvm has no RTC).  A realtime= the user gave wins; init arguments after ` -- ` stay last."""
+    user = append or ""
+    if user.startswith("-- "):
+        head, sep, tail = "", " -- ", user[3:]
+    else:
+        head, sep, tail = user.partition(" -- ")
+    if re.search(r"(^|\s)realtime=", head):
+        return user
+    return f"{head} realtime={time.time_ns()}".strip() + (sep + tail if sep else "")
+
+
 def command(cfg: Config) -> list[str]:
     """The full QEMU command line for `cfg` (accel already resolved to kvm or tcg)."""
     cmd = [cfg.qemu]
@@ -219,8 +233,7 @@ def command(cfg: Config) -> list[str]:
             "-serial", "stdio",
             "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
             "-kernel", str(cfg.image)]
-    if cfg.append is not None:
-        cmd += ["-append", cfg.append]
+    cmd += ["-append", kernel_cmdline(cfg.append)]
     if cfg.forwards:
         fwd = ",".join(f"hostfwd=tcp::{h}-:{g}" for h, g in cfg.forwards)
         nic = "virtio-net-device" if cfg.machine == "microvm" else "virtio-net-pci"

@@ -56,12 +56,6 @@ static inline void lidt(uint64_t base, uint16_t limit) {
     struct descriptor_pointer p = { limit, base };
     __asm__ volatile("lidt %0" :: "m"(p));
 }
-static inline uint64_t sgdt_base(void) {
-    struct descriptor_pointer p;
-    __asm__ volatile("sgdt %0" : "=m"(p));
-    return p.base;
-}
-static inline uint16_t read_cs(void) { uint16_t v; __asm__ volatile("mov %%cs, %0" : "=r"(v)); return v; }
 static inline void ltr(uint16_t selector) { __asm__ volatile("ltr %0" :: "r"(selector)); }
 /* Reload CS (far return) and the data segment registers after lgdt. */
 void reload_segments(uint16_t code_selector, uint16_t data_selector);

@@ -29,8 +29,6 @@ cdef extern from "tyn/arch.h" nogil:
     void lgdt(uint64_t base, uint16_t limit)
     void lidt(uint64_t base, uint16_t limit)
     void ltr(uint16_t selector)
-    uint64_t sgdt_base()
-    uint16_t read_cs()
     void reload_segments(uint16_t code_selector, uint16_t data_selector)
     void irq_enable()
     void irq_disable()

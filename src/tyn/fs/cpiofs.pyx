@@ -28,7 +28,7 @@ cdef int64_t fail(const char *msg, uint64_t off) noexcept nogil:
     global last_error, last_error_offset
     last_error = msg
     last_error_offset = off
-    kputs(b"cpiofs: ")
+    kputs(b"tyn: cpiofs: ")
     kputs(msg)
     kputs(b" at offset ")
     kput_udec(off)

@@ -196,7 +196,7 @@ cdef int report(const char *what, const void *p, int code) noexcept nogil:
         invalid_frees += 1
     else:
         corruptions += 1
-    kputs(b"heap: ")
+    kputs(b"tyn: heap: ")
     kputs(what)
     kputs(b" ")
     kput_hex(addr_of(p))

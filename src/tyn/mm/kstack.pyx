@@ -70,7 +70,7 @@ cdef uint64_t alloc_locked(uint64_t pages) noexcept nogil:
 cdef int bad_free(const char *what, uint64_t top, int code) noexcept nogil:
     global bad_frees
     bad_frees += 1
-    kputs(b"kstack: ")
+    kputs(b"tyn: kstack: ")
     kputs(what)
     kputs(b" ")
     kput_hex(top)

@@ -15,7 +15,7 @@ cdef int mm_self_check() noexcept nogil:
     cdef int heap_problems = heap_self_check()
     cdef int kstack_problems = kstack_self_check()
     cdef int problems = pmm_problems + paging_problems + heap_problems + kstack_problems
-    kputs(b"mm: ")
+    kputs(b"tyn: mm: ")
     kput_udec(pmm_free_count() * (PAGE_SIZE // KIB))
     kputs(b" KiB free of ")
     kput_udec(pmm_total_count() * (PAGE_SIZE // KIB))

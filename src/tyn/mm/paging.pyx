@@ -303,7 +303,7 @@ cdef int paging_init_kernel_space() noexcept nogil:
     cdef int err
     paging_detect_cpu_features()
     if pmm_total_count() == 0:
-        kputs(b"paging: the pmm has no memory (pmm_init first)\n")
+        kputs(b"tyn: paging: the pmm has no memory (pmm_init first)\n")
         return PAGING_ERR_NOT_READY
     root = paging_new_root()
     if root == PAGING_NOT_MAPPED:
@@ -311,7 +311,7 @@ cdef int paging_init_kernel_space() noexcept nogil:
     else:
         err = build_kernel_space(root)
     if err != PAGING_OK:
-        kputs(b"paging: cannot build the kernel address space, error ")
+        kputs(b"tyn: paging: cannot build the kernel address space, error ")
         kput_dec(err)
         kputs(b"\n")
         return err
@@ -374,7 +374,7 @@ cdef int expect(uint64_t va, uint64_t pa, uint64_t want_set, uint64_t want_clear
     if got == pa and (pa == PAGING_NOT_MAPPED or
                       ((flags & want_set) == want_set and (flags & want_clear) == 0)):
         return 0
-    kputs(b"paging: self-check: ")
+    kputs(b"tyn: paging: self-check: ")
     kput_hex(va)
     kputs(b" -> ")
     kput_hex(got)

@@ -202,13 +202,13 @@ cdef int pmm_init(const pmm_range *usable, size_t usable_count,
         if end > frames_up(usable[i].base) and end > frame_limit:
             frame_limit = end
     if frame_limit == 0:
-        kputs(b"pmm: no usable memory\n")
+        kputs(b"tyn: pmm: no usable memory\n")
         return PMM_ERR_NO_MEMORY
     map_words = (frame_limit + BITS_PER_WORD - 1) >> WORD_SHIFT
     meta_frames = frames_up(2 * map_words * 8)
     meta_first = place_metadata(usable, usable_count, reserved, reserved_count, meta_frames)
     if meta_first == 0:
-        kputs(b"pmm: no room for the frame bitmaps\n")
+        kputs(b"tyn: pmm: no room for the frame bitmaps\n")
         reset_state()
         return PMM_ERR_NO_MEMORY
     meta_phys = meta_first << PAGE_SHIFT
@@ -314,7 +314,7 @@ cdef int report_bad_free(const char *what, uint64_t phys, int code) noexcept nog
         double_frees += 1
     else:
         invalid_frees += 1
-    kputs(b"pmm: ")
+    kputs(b"tyn: pmm: ")
     kputs(what)
     kputs(b" at ")
     kput_hex(phys)

@@ -34,8 +34,6 @@ void invlpg(uint64_t va);
 void lgdt(uint64_t base, uint16_t limit);
 void lidt(uint64_t base, uint16_t limit);
 void ltr(uint16_t selector);
-uint64_t sgdt_base(void);
-static inline uint16_t read_cs(void) { return 8; }
 void reload_segments(uint16_t code_selector, uint16_t data_selector);
 void irq_enable(void);
 void irq_disable(void);
