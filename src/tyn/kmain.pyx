@@ -26,7 +26,7 @@ from tyn.fs.context cimport fs_boot_context_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
-from tyn.proc.process cimport process_page_fault
+from tyn.proc.process cimport process_page_fault, process_set_limit
 from tyn.proc.sched cimport sched_idle_loop
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
@@ -197,12 +197,13 @@ cdef void start_processes() noexcept nogil:
 cdef void start_init() noexcept nogil:
     """Mount the root filesystem and start its init program (proc/exec.pyx)."""
     cdef vfs_lookup res
+    cdef uint64_t nproc = 0
     cdef int64_t rc = vfs_init(<const uint8_t *>phys_to_virt(initfs_descriptor.phys), initfs_descriptor.size)
     if rc < 0:
         panic(b"the root filesystem is not a valid newc cpio archive")
     vfs_set_random_source(info_random_bytes)
-    if fs_boot_context_init() < 0:
-        panic(b"cannot open the console for init")
+    if cmdline_get_u64(b"nproc", &nproc):
+        process_set_limit(<int>nproc if nproc > 0 else 1)
     if vfs_walk(vfs_root(), b"/etc/hostname", 13, VFS_FOLLOW, &res) == 0 and res.node != NULL \
             and res.node.data != NULL:
         info_set_hostname(<const char *>res.node.data, res.node.size)

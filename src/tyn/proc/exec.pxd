@@ -1,3 +1,5 @@
+from libc.stdint cimport int64_t, uint64_t
+
 # Starting the init program: the executable and arguments named in the root
 # filesystem (/etc/tyn/argv, /etc/tyn/env: docs/IMAGE.md), plus init arguments
 # from the kernel command line (after ` -- `).
@@ -10,3 +12,4 @@ cdef enum:
 # Load and queue the init program's first thread.  0, or a negative code after a
 # one-line explanation on the console.
 cdef extern int exec_start_init(const char *extra_args) noexcept nogil
+cdef extern int64_t sys_execve(uint64_t user_path, uint64_t user_argv, uint64_t user_envp) noexcept nogil

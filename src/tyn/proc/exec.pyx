@@ -17,6 +17,15 @@ from tyn.proc.process cimport process_create
 from tyn.proc.sched cimport sched_make_runnable
 from tyn.proc.task cimport process, thread, task_new_thread
 from tyn.sys.info cimport info_random_bytes
+from tyn.sys.errno cimport ENOMEM, ENOEXEC, E2BIG, EFAULT, ENAMETOOLONG, EACCES, ENOENT, EBUSY
+from tyn.arch.cpu cimport memcpy, wrmsr, MSR_FS_BASE
+from tyn.arch.uaccess cimport copy_from_user, strncpy_from_user
+from tyn.arch.fpu cimport fpu_init_area, fpu_restore
+from tyn.fs.context cimport fs_current
+from tyn.fs.fdtable cimport fdtable_close_on_exec
+from tyn.proc.process cimport release_process_memory
+from tyn.proc.sched cimport sched_current
+from tyn.proc.task cimport task_user_frame, SIGNAL_SLOTS
 
 cdef enum:
     ASCII_NEWLINE = 10
@@ -25,6 +34,10 @@ cdef enum:
     ASCII_SPACE = 32
     STACK_BUILD_BYTES = 256 * 1024      # argv, envp, auxv and strings must fit here
     EXEC_ERR = -1
+    EXEC_STRINGS_MAX = 256 * 1024       # argv + envp bytes execve accepts (Linux: 1/4 of the stack)
+    PATH_MAX = 4096
+    SIG_DFL = 0
+    SIG_IGN = 1
 
 cdef struct string_list:
     int count
@@ -117,6 +130,61 @@ cdef int map_segments(process *p, const fs_node *exe, elf_plan *plan) noexcept n
     p.mm.brk = plan.brk
     return 0
 
+cdef int exec_image(process *p, const fs_node *exe, const char *path, string_list *argv,
+                    string_list *env, trap_frame *regs) noexcept nogil:
+    """Replace p's memory with the program `exe` and set regs for its first instruction.
+    The caller runs on p's page tables.  0, or -errno (-ENOEXEC: not a loadable ELF)."""
+    cdef elf_plan *plan = <elf_plan *>kmalloc(sizeof(elf_plan))
+    cdef uint8_t *stack_image = <uint8_t *>kmalloc(STACK_BUILD_BYTES)
+    cdef initstack_args args
+    cdef initstack_layout layout
+    cdef uint8_t random[INITSTACK_RANDOM_BYTES]
+    cdef int64_t rsp, mapped
+    cdef int rc = 0
+    if plan == NULL or stack_image == NULL:
+        rc = -ENOMEM
+    elif elf_parse(exe.data, exe.size, 0, plan) != ELF_OK:
+        rc = -ENOEXEC
+    else:
+        memset(&args, 0, sizeof(args))
+        info_random_bytes(random, INITSTACK_RANDOM_BYTES)     # AT_RANDOM
+        args.argc = <uint64_t>argv.count
+        args.argv = argv.items
+        args.envc = <uint64_t>env.count
+        args.envp = env.items
+        args.execfn = path
+        args.random = random
+        args.phdr = plan.phdr_addr
+        args.phent = plan.phent
+        args.phnum = plan.phnum
+        args.entry = plan.entry
+        args.hwcap = initstack_cpu_hwcap()
+        rsp = initstack_build(&args, stack_image, STACK_BUILD_BYTES, EXEC_STACK_TOP, &layout)
+        if rsp < 0:
+            rc = -E2BIG
+    if rc == 0:
+        # The point of no return: the old image goes.
+        release_process_memory(p)
+        mapped = map_segments(p, exe, plan)
+        if mapped == 0:
+            mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)
+        if mapped < 0 or copy_to_user(<uint64_t>rsp, stack_image + (STACK_BUILD_BYTES - layout.size),
+                                      layout.size) != 0:
+            rc = -ENOMEM
+        else:
+            memset(regs, 0, sizeof(trap_frame))
+            regs.rip = plan.entry
+            regs.rsp = <uint64_t>rsp
+            regs.cs = SEL_USER_CODE | SEGMENT_RPL_USER
+            regs.ss = SEL_USER_DATA | SEGMENT_RPL_USER
+            regs.rflags = RFLAGS_IF | RFLAGS_RESERVED_1
+    if plan != NULL:
+        kfree(plan)
+    if stack_image != NULL:
+        kfree(stack_image)
+    return rc
+
 cdef int exec_start_init(const char *extra_args) noexcept nogil:
     cdef uint64_t argv_size = 0, env_size = 0, extra_len = 0, old_cr3
     cdef char *argv_text = read_config(b"/etc/tyn/argv", &argv_size)
@@ -125,90 +193,47 @@ cdef int exec_start_init(const char *extra_args) noexcept nogil:
     cdef string_list *argv
     cdef string_list *env
     cdef const fs_node *exe
-    cdef elf_plan *plan
-    cdef initstack_args args
-    cdef initstack_layout layout
-    cdef uint8_t random[INITSTACK_RANDOM_BYTES]
-    cdef uint8_t *stack_image
-    cdef int64_t rsp, mapped
-    cdef int rc
     cdef process *p
     cdef thread *t
     cdef trap_frame regs
+    cdef int rc
     if argv_text == NULL:
         return fail(b"/etc/tyn/argv is missing from the root filesystem", NULL)
     env_text = read_config(b"/etc/tyn/env", &env_size)
     argv = <string_list *>kmalloc(sizeof(string_list))
     env = <string_list *>kmalloc(sizeof(string_list))
-    plan = <elf_plan *>kmalloc(sizeof(elf_plan))
-    stack_image = <uint8_t *>kmalloc(STACK_BUILD_BYTES)
-    if argv == NULL or env == NULL or plan == NULL or stack_image == NULL:
+    while extra_args[extra_len] != 0:
+        extra_len += 1
+    extra = <char *>kmalloc(extra_len + 1)
+    if argv == NULL or env == NULL or extra == NULL:
         return fail(b"out of memory", NULL)
     argv.count = 0
     env.count = 0
     split_lines(argv_text, argv_size, argv)
     if env_text != NULL:
         split_lines(env_text, env_size, env)
-    while extra_args[extra_len] != 0:
-        extra_len += 1
-    extra = <char *>kmalloc(extra_len + 1)
-    if extra == NULL:
-        return fail(b"out of memory", NULL)
-    for rc in range(<int>extra_len + 1):
-        extra[rc] = extra_args[rc]
+    memcpy(extra, extra_args, extra_len + 1)
     split_words(extra, argv)
     if argv.count == 0:
         return fail(b"/etc/tyn/argv names no program", NULL)
     exe = lookup(argv.items[0])
     if exe == NULL:
         return fail(b"no such file in the root filesystem", argv.items[0])
-    rc = elf_parse(exe.data, exe.size, 0, plan)
-    if rc != ELF_OK:
-        return fail(argv.items[0], elf_strerror(rc))
-
     p = process_create()
-    mapped = map_segments(p, exe, plan)
-    if mapped == 0:
-        mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)
-    if mapped < 0:
-        return fail(b"cannot map the program", NULL)
-
-    info_random_bytes(random, INITSTACK_RANDOM_BYTES)     # AT_RANDOM
-    memset(&args, 0, sizeof(args))
-    args.argc = <uint64_t>argv.count
-    args.argv = argv.items
-    args.envc = <uint64_t>env.count
-    args.envp = env.items
-    args.execfn = argv.items[0]
-    args.random = random
-    args.phdr = plan.phdr_addr
-    args.phent = plan.phent
-    args.phnum = plan.phnum
-    args.entry = plan.entry
-    args.hwcap = initstack_cpu_hwcap()
-    rsp = initstack_build(&args, stack_image, STACK_BUILD_BYTES, EXEC_STACK_TOP, &layout)
-    if rsp < 0:
-        return fail(b"arguments and environment do not fit on the stack", NULL)
-    # Write the stack through the process's own page tables (pages arrive on demand).
+    if p == NULL:
+        return fail(b"out of memory", NULL)
+    # Build the image through the new process's own page tables (pages arrive on demand).
     old_cr3 = read_cr3()
     write_cr3(p.page_root)
-    rc = <int>copy_to_user(<uint64_t>rsp, stack_image + (STACK_BUILD_BYTES - layout.size), layout.size)
+    rc = exec_image(p, exe, argv.items[0], argv, env, &regs)
     write_cr3(old_cr3)
-    if rc != 0:
-        return fail(b"cannot write the initial stack", NULL)
-
-    memset(&regs, 0, sizeof(regs))
-    regs.rip = plan.entry
-    regs.rsp = <uint64_t>rsp
-    regs.cs = SEL_USER_CODE | SEGMENT_RPL_USER
-    regs.ss = SEL_USER_DATA | SEGMENT_RPL_USER
-    regs.rflags = RFLAGS_IF | RFLAGS_RESERVED_1
+    if rc == -ENOEXEC:
+        return fail(argv.items[0], b"not a static x86_64 executable")
+    if rc < 0:
+        return fail(b"cannot load the program", argv.items[0])
     t = task_new_thread(p, &regs)
     if t == NULL:
         return fail(b"out of memory", NULL)
-    kfree(plan)
-    kfree(stack_image)
     kfree(argv)                         # the strings now live on the user stack
     kfree(env)
     kfree(argv_text)
@@ -217,3 +242,79 @@ cdef int exec_start_init(const char *extra_args) noexcept nogil:
         kfree(env_text)
     sched_make_runnable(t)
     return 0
+
+cdef int64_t copy_string_array(uint64_t user_array, string_list *out, char *space, uint64_t *used) noexcept nogil:
+    """argv/envp from user memory into `space` (EXEC_STRINGS_MAX bytes in all)."""
+    cdef uint64_t ptr
+    cdef int64_t n
+    out.count = 0
+    if user_array == 0:
+        return 0
+    while True:
+        if copy_from_user(&ptr, user_array + <uint64_t>out.count * 8, 8) != 0:
+            return -EFAULT
+        if ptr == 0:
+            return 0
+        if out.count >= EXEC_MAX_ARGS - 1:
+            return -E2BIG
+        n = strncpy_from_user(space + used[0], ptr, EXEC_STRINGS_MAX - used[0])
+        if n < 0:
+            return -E2BIG if n == -ENAMETOOLONG else n
+        out.items[out.count] = space + used[0]
+        out.count += 1
+        used[0] += <uint64_t>n + 1
+
+cdef int64_t sys_execve(uint64_t user_path, uint64_t user_argv, uint64_t user_envp) noexcept nogil:
+    cdef thread *t = sched_current()
+    cdef char *space = <char *>kmalloc(EXEC_STRINGS_MAX)
+    cdef string_list *argv = <string_list *>kmalloc(sizeof(string_list))
+    cdef string_list *env = <string_list *>kmalloc(sizeof(string_list))
+    cdef char path[PATH_MAX]
+    cdef uint64_t used = 0
+    cdef int64_t rc
+    cdef vfs_lookup res
+    cdef int i
+    if space == NULL or argv == NULL or env == NULL:
+        rc = -ENOMEM
+    else:
+        rc = strncpy_from_user(path, user_path, PATH_MAX)
+        if rc >= 0:
+            rc = copy_string_array(user_argv, argv, space, &used)
+        if rc >= 0:
+            rc = copy_string_array(user_envp, env, space, &used)
+        if rc >= 0:
+            rc = vfs_walk(fs_current().cwd, path, <uint64_t>strlen_k(path), VFS_FOLLOW, &res)
+            if rc >= 0 and (res.node == NULL or res.node.data == NULL):
+                rc = -EACCES if res.node != NULL else -ENOENT
+        if rc >= 0:
+            if t.proc.thread_count > 1:
+                rc = -EBUSY             # other threads would have to die first: not supported
+            else:
+                rc = exec_image(t.proc, res.node, path, argv, env, task_user_frame(t))
+        if rc >= 0:
+            # A new image: handlers reset, close-on-exec files closed, fresh TLS and FPU state.
+            for i in range(SIGNAL_SLOTS):
+                if t.proc.actions[i].handler > SIG_IGN:
+                    t.proc.actions[i].handler = SIG_DFL
+                t.proc.actions[i].flags = 0
+            fdtable_close_on_exec(&t.proc.fs.fdt)
+            t.fs_base = 0
+            wrmsr(MSR_FS_BASE, 0)
+            t.altstack_size = 0
+            fpu_init_area(t.fpu_area)
+            fpu_restore(t.fpu_area)
+            t.clear_child_tid = 0
+    if space != NULL:
+        kfree(space)
+    if argv != NULL:
+        kfree(argv)
+    if env != NULL:
+        kfree(env)
+    # Success returns into the new program through the frame exec_image wrote (RAX 0).
+    return 0 if rc >= 0 else rc
+
+cdef int64_t strlen_k(const char *s) noexcept nogil:
+    cdef int64_t n = 0
+    while s[n] != 0:
+        n += 1
+    return n

@@ -1,22 +1,29 @@
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.task cimport process, thread
 
 cdef enum:
-    SIGNAL_EXIT_BASE = 128          # a process killed by signal N exits QEMU with 128 + N
+    SIGNAL_EXIT_BASE = 128          # a process killed by signal N ends with status 128 + N
     SIGSEGV = 11
     SIGBUS = 7
     SIGILL = 4
     SIGFPE = 8
     SIGTRAP = 5
 
-# The first process: an empty user address space sharing the kernel half.
+# The first process (pid 1): an empty address space, the console on fds 0-2.
 cdef extern process *process_create() noexcept nogil
 cdef extern process *process_current() noexcept nogil
+cdef extern process *process_find(int pid) noexcept nogil
+# Most processes alive at once (fork beyond it: EAGAIN).
+cdef extern void process_set_limit(int limit) noexcept nogil
+cdef extern int64_t process_fork() noexcept nogil
+# wait4's core: a zombie child's pid (its status stored at user_status), 0 with WNOHANG, -errno.
+cdef extern int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) noexcept nogil
+# The process ends with `status`; pid 1 ending powers the machine off.
+cdef extern void process_exit(process *p, int status) noexcept nogil
+# Drop a process's memory (execve keeps the process and maps a new image).
+cdef extern void release_process_memory(process *p) noexcept nogil
 # trap.pyx's page-fault resolver: demand paging in the current process.
 cdef extern bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nogil
-# The process ends with `status` (exit_group, or killed): with one process, the machine ends.
-cdef extern void process_exit(process *p, int status) noexcept nogil
-# Hook for trap.pyx: an exception in user mode nobody resolved kills the process, as Linux's
-# default action for SIGSEGV/SIGILL/SIGFPE... would.
+# An exception in user mode nobody resolved: the program's signal handler, or death.
 cdef extern void process_user_fault(trap_frame *frame) noexcept nogil

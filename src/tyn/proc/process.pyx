@@ -1,50 +1,265 @@
-# Processes.  One for now (the BEAM); the kernel powers off when it exits.
-from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport phys_to_virt, read_cr2, irq_disable
-from tyn.arch.panic cimport exception_name, print_address
+# Processes: the table, fork (an eager copy of the address space), exit and wait.
+#
+# The BEAM is process 1; its fork+exec of erl_child_setup (the port program
+# forker) is process 2.  More processes than the limit (nproc=, default 2) are
+# refused with EAGAIN, as Linux does at RLIMIT_NPROC: erl_child_setup then
+# reports that errno to ERTS for each spawn, and open_port/os:cmd fail cleanly
+# in Erlang.  When process 1 exits the machine powers off with its status.
+from libc.stdint cimport int64_t, uint64_t
+from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, irq_disable, memcpy
+from tyn.arch.fpu cimport fpu_save
+from tyn.arch.panic cimport exception_name
 from tyn.arch.power cimport power_exit
 from tyn.arch.trap cimport VECTOR_PAGE_FAULT, VECTOR_DIVIDE_ERROR, VECTOR_INVALID_OPCODE, VECTOR_BREAKPOINT
 from tyn.arch.trapframe cimport trap_frame
+from tyn.arch.uaccess cimport copy_to_user
+from tyn.fs.context cimport fs_context_init, fs_context_release, fs_set_current
+from tyn.fs.fdtable cimport fdtable_clone
+from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
-from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES
-from tyn.proc.sched cimport sched_current
-from tyn.proc.task cimport process, FIRST_PID
-from tyn.mm.vma cimport vma_fault
-from tyn.sys.signal cimport signal_fault
+from tyn.mm.heap cimport kcalloc, kfree
+from tyn.mm.pmm cimport pmm_alloc_frame, PMM_NO_FRAME, PAGE_SIZE
+from tyn.mm.paging cimport (paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
+                            PAGING_NOT_MAPPED, PTE_ADDR_MASK)
+from tyn.mm.vma cimport vma, vma_fault, vma_map, vma_unmap, MAP_FIXED, VMA_USER_LOW, VMA_USER_HIGH
+from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
+from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
+                            task_new_thread, task_user_frame, task_free_thread)
+from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
+from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINVAL, EINTR
+from tyn.sys.signal cimport signal_fault, signal_raise
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
+    PROCESS_TABLE_SIZE = 64
+    DEFAULT_PROCESS_LIMIT = 2           # the BEAM and its forker
+    SIGCHLD = 17
+    SIG_IGN = 1
+    WNOHANG = 1
+    WAIT_ANY = -1
 
-cdef process init_process
-cdef bint created
+cdef process *table[PROCESS_TABLE_SIZE]
+cdef int last_pid
+cdef int process_limit
+cdef waitq child_exits                  # parents in wait4
 
-cdef process *process_create() noexcept nogil:
-    global created
+cdef void process_set_limit(int limit) noexcept nogil:
+    global process_limit
+    process_limit = limit
+
+cdef int live_processes() noexcept nogil:
+    cdef int i, n = 0
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].state == PROCESS_RUNNING:
+            n += 1
+    return n
+
+cdef process *process_find(int pid) noexcept nogil:
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].pid == pid:
+            return table[i]
+    return NULL
+
+cdef process *new_process() noexcept nogil:
+    """An empty process with a fresh address space sharing the kernel half, in the table."""
+    global last_pid
+    cdef process *p
     cdef uint64_t *root
     cdef uint64_t *kernel_root
-    cdef int i
-    init_process.pid = FIRST_PID
-    init_process.page_root = paging_new_root()
-    root = <uint64_t *>phys_to_virt(init_process.page_root)
+    cdef int i, slot = -1
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].state == 0 and table[i].thread_count == 0:
+            process_reap(table[i])      # exited with nobody to wait for it
+        if table[i] == NULL and slot < 0:
+            slot = i
+    if slot < 0:
+        return NULL
+    p = <process *>kcalloc(1, sizeof(process))
+    if p == NULL:
+        return NULL
+    p.page_root = paging_new_root()
+    if p.page_root == PAGING_NOT_MAPPED:
+        kfree(p)
+        return NULL
+    root = <uint64_t *>phys_to_virt(p.page_root)
     kernel_root = <uint64_t *>phys_to_virt(paging_kernel_root())
     # Share the kernel half: the same lower-level tables, so later kernel mappings appear too.
     for i in range(KERNEL_HALF_FIRST_ENTRY, PT_ENTRIES):
         root[i] = kernel_root[i]
-    init_process.mm.root = init_process.page_root
-    created = True
-    return &init_process
+    p.mm.root = p.page_root
+    last_pid += 1
+    p.pid = last_pid
+    p.state = PROCESS_RUNNING
+    table[slot] = p
+    return p
+
+cdef process *process_create() noexcept nogil:
+    """The first process (pid 1), with the console on fds 0, 1 and 2."""
+    global process_limit
+    cdef process *p
+    if process_limit == 0:
+        process_limit = DEFAULT_PROCESS_LIMIT
+    p = new_process()
+    if p == NULL:
+        return NULL
+    p.pgid = p.pid
+    p.sid = p.pid
+    if fs_context_init(&p.fs, True) < 0:
+        return NULL
+    fs_set_current(&p.fs)
+    return p
 
 cdef process *process_current() noexcept nogil:
-    return &init_process
+    return sched_current().proc
 
 cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nogil:
-    return created and vma_fault(&init_process.mm, address, error_code)
+    """Demand paging in the address space that is live (the kernel loads init's image
+    from the idle thread with init's page tables installed)."""
+    cdef uint64_t root = read_cr3() & PTE_ADDR_MASK
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].page_root == root:
+            return vma_fault(&table[i].mm, address, error_code)
+    return False
+
+# ------------------------------------------------------------------ fork
+
+cdef int copy_address_space(process *child, process *parent) noexcept nogil:
+    """Every mapping and every populated page, copied now (the child execs at once)."""
+    cdef vma *v = parent.mm.head
+    cdef uint64_t va, pa, flags, frame
+    cdef int64_t rc
+    while v != NULL:
+        rc = vma_map(&child.mm, v.start, v.end - v.start, v.prot, v.flags | MAP_FIXED, v.file_data,
+                     v.file_length)
+        if rc < 0:
+            return <int>rc
+        va = v.start
+        while va < v.end:
+            pa = paging_translate(parent.mm.root, va, &flags)
+            if pa != PAGING_NOT_MAPPED:
+                frame = pmm_alloc_frame()
+                if frame == PMM_NO_FRAME:
+                    return -ENOMEM
+                memcpy(phys_to_virt(frame), phys_to_virt(pa & PTE_ADDR_MASK), PAGE_SIZE)
+                if paging_map(child.mm.root, va, frame, flags & ~PTE_ADDR_MASK) != 0:
+                    return -ENOMEM
+                child.mm.mapped_pages += 1
+            va += PAGE_SIZE
+        v = v.next
+    child.mm.brk_start = parent.mm.brk_start
+    child.mm.brk = parent.mm.brk
+    return 0
+
+cdef void release_process_memory(process *p) noexcept nogil:
+    vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
+
+cdef int64_t process_fork() noexcept nogil:
+    """fork(): a new process running a copy of the calling thread; its pid, or -errno."""
+    cdef thread *parent_thread = sched_current()
+    cdef process *parent = parent_thread.proc
+    cdef process *child
+    cdef trap_frame regs
+    cdef thread *t
+    cdef int i
+    if live_processes() >= process_limit:
+        return -EAGAIN
+    child = new_process()
+    if child == NULL:
+        return -EAGAIN
+    child.parent_pid = parent.pid
+    child.pgid = parent.pgid
+    child.sid = parent.sid
+    for i in range(SIGNAL_SLOTS):
+        child.actions[i] = parent.actions[i]
+    child.fs.umask = parent.fs.umask
+    child.fs.cwd = parent.fs.cwd
+    if child.fs.cwd != NULL:
+        vfs_node_get(child.fs.cwd)
+    if fdtable_clone(&child.fs.fdt, &parent.fs.fdt) < 0 or copy_address_space(child, parent) < 0:
+        process_reap(child)
+        return -ENOMEM
+    memcpy(&regs, task_user_frame(parent_thread), sizeof(trap_frame))
+    regs.rax = 0                        # fork returns 0 in the child
+    t = task_new_thread(child, &regs)
+    if t == NULL:
+        process_reap(child)
+        return -ENOMEM
+    fpu_save(t.fpu_area)
+    t.fs_base = parent_thread.fs_base
+    t.signal_mask = parent_thread.signal_mask
+    sched_make_runnable(t)
+    return child.pid
+
+# ------------------------------------------------------------- exit, wait
+
+cdef void process_reap(process *p) noexcept nogil:
+    """Free what is left of a process and its table slot."""
+    cdef int i
+    release_process_memory(p)
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] == p:
+            table[i] = NULL
+    kfree(p)
 
 cdef void process_exit(process *p, int status) noexcept nogil:
-    irq_disable()
+    """The process ends with exit status `status` (a signal death: 128 + signal)."""
+    cdef process *parent
+    if p.pid == FIRST_PID:
+        irq_disable()
+        p.exiting = True
+        p.exit_status = status
+        power_exit(status)
+        return
     p.exiting = True
     p.exit_status = status
-    power_exit(status)
+    p.wait_status = (status & 0xFF) << 8 if status < 128 else status - 128
+    fs_context_release(&p.fs)
+    release_process_memory(p)
+    p.state = PROCESS_ZOMBIE
+    parent = process_find(p.parent_pid)
+    if parent == NULL or parent.actions[SIGCHLD].handler == SIG_IGN:
+        p.state = 0                     # nobody will wait: reaped when its thread is gone
+    elif parent != NULL:
+        waitq_wake_all(&child_exits)
+    p.thread_count = 0
+    sched_exit_current()
+
+cdef int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) noexcept nogil:
+    cdef process *me = process_current()
+    cdef process *found
+    cdef bint has_children
+    cdef int i, status, child_pid, reason
+    cdef uint64_t flags = waitq_lock()
+    while True:
+        found = NULL
+        has_children = False
+        for i in range(PROCESS_TABLE_SIZE):
+            if table[i] != NULL and table[i].parent_pid == me.pid and (pid == WAIT_ANY or table[i].pid == pid):
+                has_children = True
+                if table[i].state == PROCESS_ZOMBIE:
+                    found = table[i]
+                    break
+        if found != NULL or not has_children or options & WNOHANG:
+            break
+        reason = waitq_sleep(&child_exits, 0)
+        if reason != 0:
+            waitq_unlock(flags)
+            return -EINTR
+    waitq_unlock(flags)
+    if not has_children:
+        return -ECHILD
+    if found == NULL:
+        return 0
+    status = found.wait_status
+    child_pid = found.pid
+    if user_status != 0 and copy_to_user(user_status, &status, 4) != 0:
+        return -EFAULT
+    process_reap(found)
+    return child_pid
+
+# --------------------------------------------------------- user faults
 
 cdef int fault_signal(uint64_t vector) noexcept nogil:
     if vector == VECTOR_PAGE_FAULT or vector == 13 or vector == 12:
@@ -59,12 +274,13 @@ cdef int fault_signal(uint64_t vector) noexcept nogil:
 
 cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     cdef int sig = fault_signal(frame.vector)
+    cdef thread *t = sched_current()
     if signal_fault(sig):
         return                          # the program's handler runs on the way out
     kputs(b"tyn: pid ")
-    kput_udec(<uint64_t>init_process.pid)
+    kput_udec(<uint64_t>t.proc.pid)
     kputs(b" tid ")
-    kput_udec(<uint64_t>sched_current().tid)
+    kput_udec(<uint64_t>t.tid)
     kputs(b" killed by signal ")
     kput_udec(<uint64_t>sig)
     kputs(b": ")
@@ -77,4 +293,4 @@ cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     kputs(b", RSP ")
     kput_hex(frame.rsp)
     kputs(b"\n")
-    process_exit(&init_process, SIGNAL_EXIT_BASE + sig)
+    process_exit(t.proc, SIGNAL_EXIT_BASE + sig)

@@ -6,6 +6,7 @@ from libc.stdint cimport uint64_t
 from tyn.arch.cpu cimport (read_rflags, irq_disable, irq_enable, cpu_idle, wrmsr, write_cr3, read_cr3,
                            MSR_FS_BASE, RFLAGS_IF)
 from tyn.arch.entry cimport context_switch
+from tyn.fs.context cimport fs_set_current
 from tyn.arch.fpu cimport fpu_save, fpu_restore
 from tyn.arch.percpu cimport percpu_set_kernel_stack
 from tyn.arch.tsc cimport monotonic_ns
@@ -104,6 +105,7 @@ cdef void switch_to(thread *next) noexcept nogil:
         wrmsr(MSR_FS_BASE, next.fs_base)
         if read_cr3() != next.proc.page_root:
             write_cr3(next.proc.page_root)
+            fs_set_current(&next.proc.fs)
     next.state = THREAD_RUNNING
     current = next
     context_switch(&prev.saved_rsp, next.saved_rsp)

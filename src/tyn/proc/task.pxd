@@ -3,6 +3,7 @@ from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.futex cimport futex_waiter
 from tyn.mm.vma cimport mm_space
+from tyn.fs.context cimport fs_context
 
 cdef enum:
     THREAD_RUNNABLE = 1
@@ -17,8 +18,24 @@ cdef enum:
     TASK_MAX_THREADS = 1024
     FIRST_PID = 1
 
+# struct k_sigaction as the raw syscall sees it (x86_64).
+cdef struct kernel_sigaction:
+    uint64_t handler
+    uint64_t flags
+    uint64_t restorer
+    uint64_t mask
+
+cdef enum:
+    PROCESS_RUNNING = 1
+    PROCESS_ZOMBIE = 2              # exited, status not yet collected by wait4
+    SIGNAL_SLOTS = 65               # 1..64
+
 cdef struct process:
     int pid
+    int parent_pid                  # 0 for init
+    int pgid
+    int sid
+    int state
     uint64_t page_root              # CR3 of the address space (= mm.root)
     mm_space mm
     int exit_status
@@ -26,6 +43,9 @@ cdef struct process:
     int thread_count
     uint64_t brk_start, brk_end
     uint64_t cpu_time_ns            # user+kernel time of all its threads (exited ones included)
+    fs_context fs                   # working directory, open files, umask
+    kernel_sigaction actions[SIGNAL_SLOTS]
+    int wait_status                 # Linux wait4 status word, valid when ZOMBIE
 
 cdef struct thread:
     uint64_t saved_rsp              # context_switch() slot; keep first

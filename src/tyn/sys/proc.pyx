@@ -4,10 +4,10 @@ from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
-from tyn.proc.process cimport process_exit
+from tyn.proc.process cimport process_exit, process_fork, process_wait
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
-from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH
+from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD
 from tyn.sys.futex_syscall cimport futex_wake_address
 
 cdef enum:
@@ -32,7 +32,12 @@ cdef enum:
     ROBUST_LIST_HEAD_SIZE = 24          # sizeof(struct robust_list_head)
     EXIT_STATUS_MASK = 0xFF
     AFFINITY_MASK_BYTES = 8             # one CPU: bit 0 of an unsigned long
-    PARENT_PID_OF_INIT = 0
+    WNOHANG = 1
+    WUNTRACED = 2
+    WCONTINUED = 8
+    WCLONE = 0x80000000
+    WALL = 0x40000000
+    RUSAGE_SIZE = 144                   # struct rusage
 
 cdef int64_t sys_exit(uint64_t status) noexcept nogil:
     """One thread ends: CLONE_CHILD_CLEARTID's word is zeroed and its waiter woken."""
@@ -55,7 +60,22 @@ cdef int64_t sys_getpid() noexcept nogil:
     return sched_current().proc.pid
 
 cdef int64_t sys_getppid() noexcept nogil:
-    return PARENT_PID_OF_INIT
+    return sched_current().proc.parent_pid
+
+cdef int64_t sys_fork() noexcept nogil:
+    """fork and vfork (a vfork child may run before or after its parent: a copy is correct)."""
+    return process_fork()
+
+cdef int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uint64_t user_rusage) noexcept nogil:
+    cdef int64_t rc
+    if options & ~(<uint64_t>(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE)):
+        return -EINVAL
+    if <int64_t>pid < -1 or <int64_t>pid == 0:
+        return -ECHILD                  # process groups other than our own: none
+    rc = process_wait(<int64_t>pid, user_status, options)
+    if rc > 0 and user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
+        return -EFAULT
+    return rc
 
 cdef int64_t sys_gettid() noexcept nogil:
     return sched_current().tid
@@ -65,8 +85,12 @@ cdef int64_t sys_getuid() noexcept nogil:
     return 0
 
 cdef int64_t sys_setsid() noexcept nogil:
-    # Already the leader of its session and group (pid 1): Linux says EPERM.
-    return -EPERM
+    cdef process *p = sched_current().proc
+    if p.pgid == p.pid:
+        return -EPERM                   # a process group leader cannot start a session
+    p.sid = p.pid
+    p.pgid = p.pid
+    return p.pid
 
 cdef int64_t sys_set_tid_address(uint64_t tidptr) noexcept nogil:
     cdef thread *t = sched_current()
@@ -100,8 +124,10 @@ cdef int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint
     cdef trap_frame child_regs
     cdef thread *child
     cdef int32_t tid
+    if (flags & ~(<uint64_t>CSIGNAL)) == 0:
+        return process_fork()           # clone(SIGCHLD): fork
     if (flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS:
-        return -ENOSYS if (flags & CLONE_VM) == 0 else -EINVAL
+        return -EINVAL
     memcpy(&child_regs, task_user_frame(parent), sizeof(trap_frame))
     child_regs.rax = 0                  # clone returns 0 in the child
     if stack != 0:

@@ -10,7 +10,8 @@ from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.proc.process cimport process_exit, SIGNAL_EXIT_BASE
 from tyn.proc.sched cimport sched_current, sched_wake
-from tyn.proc.task cimport thread, process, task_user_frame, THREAD_BLOCKED, WAKE_INTERRUPTED
+from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, THREAD_BLOCKED,
+                            WAKE_INTERRUPTED)
 from tyn.sys.errno cimport EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN
 
 cdef enum:
@@ -57,13 +58,6 @@ cdef enum:
     FPU_AREA_MAX = 4096
     RFLAGS_USER_CHANGEABLE = 0x3F7FD5   # what sigreturn may restore (Linux's FIX_EFLAGS)
 
-# struct k_sigaction as the raw syscall sees it (x86_64).
-cdef struct kernel_sigaction:
-    uint64_t handler
-    uint64_t flags
-    uint64_t restorer
-    uint64_t mask
-
 cdef struct stack_t:
     uint64_t sp
     int32_t flags
@@ -101,8 +95,6 @@ cdef struct rt_sigframe:
     ucontext uc
     siginfo info
 
-cdef kernel_sigaction actions[NSIG + 1]
-
 cdef inline uint64_t bit(int sig) noexcept nogil:
     return <uint64_t>1 << (sig - 1)
 
@@ -117,6 +109,7 @@ cdef bint ignored_by_default(int sig) noexcept nogil:
 
 cdef void signal_raise(thread *t, int sig) noexcept nogil:
     """Make sig pending for t; a blocked thread wakes up (its wait returns EINTR)."""
+    cdef kernel_sigaction *actions = t.proc.actions
     if actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig)):
         if sig != SIGKILL:
             return                      # discarded at generation, as Linux does
@@ -155,6 +148,7 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
 
 cdef int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old, uint64_t size) noexcept nogil:
     cdef kernel_sigaction act
+    cdef kernel_sigaction *actions = sched_current().proc.actions
     if size != SIGSET_SIZE or sig < 1 or sig > NSIG:
         return -EINVAL
     if user_act != 0 and (sig == SIGKILL or sig == SIGSTOP):
@@ -301,7 +295,7 @@ cdef void signal_deliver_pending() noexcept nogil:
     while not (deliverable & bit(sig)):
         sig += 1
     t.signal_pending &= ~bit(sig)
-    act = actions[sig]
+    act = t.proc.actions[sig]
     if act.handler == SIG_IGN:
         return
     if act.handler == SIG_DFL:
@@ -309,7 +303,7 @@ cdef void signal_deliver_pending() noexcept nogil:
             die(t, sig)
         return
     if act.flags & SA_RESETHAND:
-        actions[sig].handler = SIG_DFL
+        t.proc.actions[sig].handler = SIG_DFL
     if not (act.flags & SA_RESTORER) or not build_frame(t, task_user_frame(t), sig, &act):
         die(t, SIGSEGV)                  # Linux: an unwritable signal stack is fatal
 
@@ -317,7 +311,7 @@ cdef int signal_fault(int sig) noexcept nogil:
     """A synchronous fault in user mode: handled by the program, or fatal.  Returns 1 if
     a handler will run."""
     cdef thread *t = sched_current()
-    if actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
+    if t.proc.actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
         t.signal_pending |= bit(sig)
         return 1
     return 0

@@ -13,7 +13,8 @@ from tyn.fs.timerfd cimport sys_timerfd_create, sys_timerfd_settime, sys_timerfd
 from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
-                           sys_sched_yield, sys_sched_getaffinity)
+                           sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4)
+from tyn.proc.exec cimport sys_execve
 from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
@@ -144,6 +145,10 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_set_robust_list, <void *>sys_set_robust_list)
     entry(SYS_arch_prctl, <void *>sys_arch_prctl)
     entry(SYS_clone, <void *>sys_clone)
+    entry(SYS_fork, <void *>sys_fork)
+    entry(SYS_vfork, <void *>sys_fork)
+    entry(SYS_execve, <void *>sys_execve)
+    entry(SYS_wait4, <void *>sys_wait4)
     entry(SYS_sched_yield, <void *>sys_sched_yield)
     entry(SYS_sched_getaffinity, <void *>sys_sched_getaffinity)
     # futexes: sys/futex.pyx
