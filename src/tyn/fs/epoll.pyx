@@ -24,7 +24,7 @@ cdef extern from *:
     const int64_t EPOLL_MAX_EVENTS
 
 cdef enum:
-    EXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLEXCLUSIVE
+    EXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLEXCLUSIVE   # | EPOLLET
     EP_SIGSET_SIZE = 8
 
 cdef struct epoll_inst
@@ -250,7 +250,7 @@ cdef int64_t sys_epoll_ctl(uint64_t epfd, uint64_t op, uint64_t fd, uint64_t uev
     if iop != EPOLL_CTL_DEL and (events & EPOLLEXCLUSIVE):
         if iop == EPOLL_CTL_MOD:
             return -EINVAL
-        if iop == EPOLL_CTL_ADD and (epoll_is(tf) or (events & ~(<uint32_t>EXCLUSIVE_OK_BITS)) != 0):
+        if iop == EPOLL_CTL_ADD and (epoll_is(tf) or (events & ~(<uint32_t>EXCLUSIVE_OK_BITS | EPOLL_ET_BIT)) != 0):
             return -EINVAL
     ep = <epoll_inst *>ef.priv
     flags = waitq_lock()

@@ -81,6 +81,10 @@ def fake_set(int fd, uint32_t mask):
         raise ValueError(f"fd {fd} is not a fake file")
     (<fake_state *>f.priv).mask = mask
 
+def fake_reset():
+    global fake_live
+    fake_live = 0
+
 def fake_files_live():
     return fake_live
 
