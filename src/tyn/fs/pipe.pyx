@@ -26,7 +26,7 @@ cdef struct write_wait:
     uint64_t need
 
 cdef void setup_ops() noexcept nogil:
-    global ops_ready
+    global ops_ready, write_ops
     memset(&read_ops, 0, sizeof(vfs_file_ops))
     read_ops.read = pipe_read
     read_ops.stat = pipe_stat
