@@ -19,7 +19,7 @@ from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handle
                             trap_set_user_return_hook)
 from tyn.proc.process cimport process_user_fault
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
-from tyn.sys.table cimport syscall_table_init, syscall_dispatch
+from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace
 from tyn.time.walltime cimport walltime_init, walltime_source
 from tyn.arch.trap cimport trap_set_page_fault_resolver
 from tyn.fs.context cimport fs_boot_context_init
@@ -181,6 +181,9 @@ cdef void start_processes() noexcept nogil:
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)
     trap_set_page_fault_resolver(process_page_fault)
+    cdef uint64_t strace = 0
+    if cmdline_get_u64(b"strace", &strace):
+        syscall_trace(strace != 0)
     cmdline_get_u64(b"realtime", &epoch)
     walltime_init(epoch)
     kputs(b"tyn: user mode: FPU state ")

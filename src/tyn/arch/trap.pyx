@@ -4,7 +4,7 @@
 from libc.stdint cimport uint64_t
 from tyn.arch.cpu cimport lidt, read_cr2
 from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL, syscall_entry
-from tyn.arch.cpu cimport RFLAGS_RESERVED_1
+from tyn.arch.cpu cimport RFLAGS_RESERVED_1, irq_enable
 from tyn.arch.uaccess cimport uaccess_begin, uaccess_end, uaccess_fault, USER_ADDRESS_LIMIT
 from tyn.arch.gdt cimport SEL_KERNEL_CODE, IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK
 from tyn.arch.trapframe cimport trap_frame, trap_stub_table
@@ -65,6 +65,7 @@ cdef bint syscall_without_privilege_change(trap_frame *frame) noexcept nogil:
     frame.rip = frame.rcx
     frame.rflags = frame.r11 | RFLAGS_RESERVED_1
     frame.vector = TRAP_VECTOR_SYSCALL
+    irq_enable()                        # as shim/entry.S does for a real SYSCALL
     syscall_handler(frame)
     return True
 

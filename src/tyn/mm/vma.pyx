@@ -3,7 +3,7 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport phys_to_virt, memcpy, memset
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, PAGING_NOT_MAPPED, PTE_PRESENT,
+from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, paging_next_mapped, PAGING_NOT_MAPPED, PTE_PRESENT,
                             PTE_WRITE, PTE_USER, PTE_NX)
 from tyn.sys.errno cimport ENOMEM, EINVAL, EEXIST, EFAULT
 
@@ -36,17 +36,17 @@ cdef vma *vma_find(mm_space *mm, uint64_t addr) noexcept nogil:
 cdef void release_pages(mm_space *mm, uint64_t start, uint64_t end) noexcept nogil:
     """Unmap and free every populated page in [start, end)."""
     cdef uint64_t va, pa, flags
-    va = start
+    va = paging_next_mapped(mm.root, start, end)
     while va < end:
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
             paging_unmap(mm.root, va)
-            pmm_free_frame(pa)
+            pmm_free_frame(pa & ~(<uint64_t>PAGE_MASK))
             mm.mapped_pages -= 1
-        va += PAGE_SIZE
+        va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 cdef void reprotect_pages(mm_space *mm, uint64_t start, uint64_t end, uint32_t prot) noexcept nogil:
-    cdef uint64_t va = start, pa, flags
+    cdef uint64_t va = paging_next_mapped(mm.root, start, end), pa, flags
     while va < end:
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
@@ -56,7 +56,7 @@ cdef void reprotect_pages(mm_space *mm, uint64_t start, uint64_t end, uint32_t p
                 mm.mapped_pages -= 1    # mprotect(RW) would see zeros -- so keep them instead:
             else:
                 paging_map(mm.root, va, pa & ~(<uint64_t>PAGE_MASK), pte_flags(prot))
-        va += PAGE_SIZE
+        va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 # ------------------------------------------------------------- list edits
 
@@ -219,14 +219,14 @@ cdef int64_t vma_protect(mm_space *mm, uint64_t addr, uint64_t length, uint32_t 
 
 cdef void hide_pages(mm_space *mm, uint64_t start, uint64_t end) noexcept nogil:
     """PROT_NONE keeps the contents (a later mprotect makes them visible again) but no access."""
-    cdef uint64_t va = start, pa, flags
+    cdef uint64_t va = paging_next_mapped(mm.root, start, end), pa, flags
     while va < end:
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
             paging_unmap(mm.root, va)
             # Present bit off, frame remembered in the entry: map as kernel-only, no access.
             paging_map(mm.root, va, pa & ~(<uint64_t>PAGE_MASK), PTE_PRESENT | PTE_NX)
-        va += PAGE_SIZE
+        va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 cdef int64_t vma_discard(mm_space *mm, uint64_t addr, uint64_t length) noexcept nogil:
     cdef uint64_t end = addr + page_up(length)
@@ -267,14 +267,14 @@ cdef int64_t vma_remap(mm_space *mm, uint64_t old_addr, uint64_t old_length, uin
         if moved.file_length > old_size:
             moved.file_length = old_size
     # Move the populated pages; their frames keep their contents.
-    va = 0
-    while va < old_size:
-        pa = paging_translate(mm.root, old_addr + va, &flags)
+    va = paging_next_mapped(mm.root, old_addr, old_addr + old_size)
+    while va < old_addr + old_size:
+        pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
-            paging_unmap(mm.root, old_addr + va)
-            paging_map(mm.root, target + va, pa & ~(<uint64_t>PAGE_MASK), flags & ~(<uint64_t>PAGE_MASK) | PTE_PRESENT
-                       if False else pte_flags(v.prot))
-        va += PAGE_SIZE
+            paging_unmap(mm.root, va)
+            paging_map(mm.root, target + (va - old_addr), pa & ~(<uint64_t>PAGE_MASK),
+                       pte_flags(v.prot) if v.prot != PROT_NONE else PTE_PRESENT | PTE_NX)
+        va = paging_next_mapped(mm.root, va + PAGE_SIZE, old_addr + old_size)
     # The old range is now empty of pages: drop its VMA part without freeing anything.
     split_at_boundaries(mm, old_addr, old_addr + old_size)
     remove_range(mm, old_addr, old_addr + old_size)

@@ -19,7 +19,7 @@ from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.paging cimport (paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
+from tyn.mm.paging cimport (paging_next_mapped, paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
                             PAGING_NOT_MAPPED, PTE_ADDR_MASK)
 from tyn.mm.vma cimport vma, vma_fault, vma_map, vma_unmap, MAP_FIXED, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
@@ -135,7 +135,7 @@ cdef int copy_address_space(process *child, process *parent) noexcept nogil:
                      v.file_length)
         if rc < 0:
             return <int>rc
-        va = v.start
+        va = paging_next_mapped(parent.mm.root, v.start, v.end)
         while va < v.end:
             pa = paging_translate(parent.mm.root, va, &flags)
             if pa != PAGING_NOT_MAPPED:
@@ -146,7 +146,7 @@ cdef int copy_address_space(process *child, process *parent) noexcept nogil:
                 if paging_map(child.mm.root, va, frame, flags & ~PTE_ADDR_MASK) != 0:
                     return -ENOMEM
                 child.mm.mapped_pages += 1
-            va += PAGE_SIZE
+            va = paging_next_mapped(parent.mm.root, va + PAGE_SIZE, v.end)
         v = v.next
     child.mm.brk_start = parent.mm.brk_start
     child.mm.brk = parent.mm.brk

@@ -10,3 +10,4 @@ ctypedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
 cdef extern void syscall_table_init() noexcept nogil
 cdef extern void syscall_dispatch(trap_frame *frame) noexcept nogil
 cdef extern const char *syscall_name(uint64_t number) noexcept nogil
+cdef extern void syscall_trace(bint on) noexcept nogil

@@ -3,7 +3,9 @@
 # Anything not here returns -ENOSYS, logged once per number.
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
-from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.lib.kprint cimport kputs, kput_udec, kput_hex, kput_dec
+from tyn.proc.sched cimport sched_current
+from tyn.proc.task cimport thread
 from tyn.sys.errno cimport ENOSYS
 from tyn.sys.numbers cimport *
 from tyn.fs.epoll cimport (sys_epoll_create, sys_epoll_create1, sys_epoll_ctl, sys_epoll_wait,
@@ -29,6 +31,32 @@ from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday
 
 cdef syscall_fn table[SYSCALL_COUNT]
 cdef uint8_t reported[SYSCALL_COUNT]
+cdef bint tracing
+
+cdef void syscall_trace(bint on) noexcept nogil:
+    """strace=1 on the kernel command line: one console line per system call."""
+    global tracing
+    tracing = on
+
+cdef void trace(trap_frame *frame, uint64_t number, int64_t result) noexcept nogil:
+    cdef thread *t = sched_current()
+    kputs(b"tyn: strace [")
+    kput_udec(<uint64_t>t.proc.pid)
+    kputs(b":")
+    kput_udec(<uint64_t>t.tid)
+    kputs(b"] ")
+    kputs(syscall_name(number))
+    kputs(b"(")
+    kput_hex(frame.rdi)
+    kputs(b", ")
+    kput_hex(frame.rsi)
+    kputs(b", ")
+    kput_hex(frame.rdx)
+    kputs(b", ")
+    kput_hex(frame.r10)
+    kputs(b") = ")
+    kput_dec(result)
+    kputs(b"\n")
 
 cdef void entry(int number, void *handler) noexcept nogil:
     table[number] = <syscall_fn>handler
@@ -162,8 +190,16 @@ cdef void syscall_table_init() noexcept nogil:
 
 cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
+    cdef int64_t result
     if number < SYSCALL_COUNT and table[number] != NULL:
-        frame.rax = <uint64_t>table[number](frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9)
+        if tracing:
+            # Trace before the call for the ones that do not return here.
+            if number == SYS_exit or number == SYS_exit_group or number == SYS_execve:
+                trace(frame, number, 0)
+        result = table[number](frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9)
+        if tracing and number != SYS_rt_sigreturn:
+            trace(frame, number, result)
+        frame.rax = <uint64_t>result
         return
     if number < SYSCALL_COUNT and not reported[number]:
         reported[number] = 1
