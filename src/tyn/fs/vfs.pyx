@@ -132,7 +132,7 @@ cdef int64_t vfs_init(const uint8_t *archive, uint64_t size) noexcept nogil:
         return -ENOMEM
     tmp = cpiofs_add_dir(r, b"tmp", 3, 0o1777, FS_CPIO)
     if tmp == NULL:
-        kputs(b"vfs: /tmp is not a directory in the archive; tmpfs not mounted\n")
+        kputs(b"tyn: vfs: /tmp is not a directory in the archive; tmpfs not mounted\n")
     else:
         rc = tmpfs_new_root(&troot)
         if rc < 0:
@@ -141,7 +141,7 @@ cdef int64_t vfs_init(const uint8_t *archive, uint64_t size) noexcept nogil:
         troot.covers = tmp
     dev = cpiofs_add_dir(r, b"dev", 3, 0o755, FS_DEV)
     if dev == NULL:
-        kputs(b"vfs: /dev is not a directory in the archive; no devices\n")
+        kputs(b"tyn: vfs: /dev is not a directory in the archive; no devices\n")
     else:
         make_dev(dev, b"null", 4, 0o666, DEVKIND_NULL, 1, 3)
         make_dev(dev, b"zero", 4, 0o666, DEVKIND_ZERO, 1, 5)
