@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Set up, build the demo image, boot it under QEMU (KVM when it works, else TCG).
-# Extra arguments go to tyn.run, e.g. ./scripts/demo.sh --accel tcg -p 8080:80
+# Set up (apt, venv, the static OTP 27 ERTS build: cached after the first run), build the
+# demo image -- the unmodified BEAM printing a greeting -- and boot it under QEMU.
+# Extra arguments go to tyn.run, e.g. ./scripts/demo.sh --accel kvm
+# The BEAM boots under TCG; under the nested KVM of our build machines it still stalls
+# (see the issue tracker), so the demo asks for TCG unless you pass --accel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The demo: arguments to `python -m tyn.build`; the image is what its -o names.
-DEMO_BUILD=(kernel -o build/tyn.elf)
+DEMO_BUILD=(image --eval 'io:format("Hello from OTP 27 on Tyn!~n"), halt().' -o build/demo.img)
 
 ./scripts/setup.sh
 PY=.venv/bin/python
@@ -14,4 +17,5 @@ for ((i = 0; i < ${#DEMO_BUILD[@]} - 1; i++)); do
     [ "${DEMO_BUILD[i]}" = -o ] && image=${DEMO_BUILD[i + 1]}
 done
 "$PY" -m tyn.build "${DEMO_BUILD[@]}"
+case " $* " in *" --accel"*) ;; *) set -- --accel tcg "$@" ;; esac
 exec "$PY" -m tyn.run "$image" "$@"
