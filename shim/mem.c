@@ -2,9 +2,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bulk in 8-byte units: a string instruction that a hypervisor has to emulate (PVM traps
+ * writes to frames it tracks as page tables) then costs an eighth of the iterations. */
 void *memcpy(void *dst, const void *src, size_t n) {
     void *ret = dst;
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) :: "memory");
+    size_t words = n >> 3, tail = n & 7;
+    __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) :: "memory");
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(tail) :: "memory");
     return ret;
 }
 
@@ -21,7 +25,10 @@ void *memmove(void *dst, const void *src, size_t n) {
 
 void *memset(void *dst, int c, size_t n) {
     void *ret = dst;
-    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+    uint64_t pattern = 0x0101010101010101ULL * (uint8_t)c;
+    size_t words = n >> 3, tail = n & 7;
+    __asm__ volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(tail) : "a"(pattern) : "memory");
     return ret;
 }
 

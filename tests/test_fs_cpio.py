@@ -149,7 +149,7 @@ def test_corrupt_archives(blob, message):
     assert rc == -errno.EINVAL
     assert message in err
     console = machine.console()
-    assert console.startswith(b"cpiofs: ") and console.endswith(b"\n") and console.count(b"\n") == 1
+    assert console.startswith(b"tyn: cpiofs: ") and console.endswith(b"\n") and console.count(b"\n") == 1
     assert f"at offset {offset}".encode() in console
 
 

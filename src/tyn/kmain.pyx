@@ -35,7 +35,7 @@ from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PM
 from tyn.mm.heap cimport heap_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
-from tyn.mm.paging cimport paging_init_kernel_space, paging_map_mmio, paging_self_check, PAGING_OK
+from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, paging_self_check, PAGING_OK
 from tyn.arch.lapic cimport lapic_xapic_phys
 from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
 
@@ -108,6 +108,7 @@ cdef void start_memory() noexcept nogil:
         panic(b"no room for the frame allocator's bitmaps")
     if paging_init_kernel_space() != PAGING_OK:
         panic(b"cannot build the kernel page tables")
+    paging_keep_spare_tables(True)
     pmm_set_ceiling(0)
     heap_init()
     kstack_init()
@@ -197,14 +198,21 @@ cdef void start_processes() noexcept nogil:
     kputs(walltime_source())
     kputs(b"\n")
 
-cdef void start_init() noexcept nogil:
-    """Mount the root filesystem and start its init program (proc/exec.pyx)."""
-    cdef vfs_lookup res
-    cdef uint64_t nproc = 0
-    cdef int64_t rc = vfs_init(<const uint8_t *>phys_to_virt(initfs_descriptor.phys), initfs_descriptor.size)
+cdef void mount_root() noexcept nogil:
+    """The root filesystem from the image (or an empty root with /tmp and /dev)."""
+    cdef int64_t rc
+    if initfs_bytes():
+        rc = vfs_init(<const uint8_t *>phys_to_virt(initfs_descriptor.phys), initfs_descriptor.size)
+    else:
+        rc = vfs_init(NULL, 0)
     if rc < 0:
         panic(b"the root filesystem is not a valid newc cpio archive")
     vfs_set_random_source(info_random_bytes)
+
+cdef void start_init() noexcept nogil:
+    """Start the root filesystem's init program (proc/exec.pyx)."""
+    cdef vfs_lookup res
+    cdef uint64_t nproc = 0
     if cmdline_get_u64(b"nproc", &nproc):
         process_set_limit(<int>nproc if nproc > 0 else 1)
     if vfs_walk(vfs_root(), b"/etc/hostname", 13, VFS_FOLLOW, &res) == 0 and res.node != NULL \
@@ -234,6 +242,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
 
     start_clock()
     start_processes()
+    mount_root()
 
     if TYN_SELFTEST:
         test = cmdline_get(b"selftest")

@@ -100,6 +100,10 @@ cdef extern uint64_t paging_kernel_root() noexcept nogil
 cdef extern int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil
 # Map device registers uncached (PCD|PWT), NX, kernel-only; returns the virtual
 # address of phys (offset kept), or 0 on failure.
+# Keep emptied page-table frames for page tables only instead of returning them to the pmm
+# (the kernel does: see paging.pyx); how many are kept.
+cdef extern void paging_keep_spare_tables(bint keep) noexcept nogil
+cdef extern uint64_t paging_spare_tables() noexcept nogil
 # The first mapped page in [va, end), or end (skips empty tables: cheap over sparse ranges).
 cdef extern uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexcept nogil
 cdef extern uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil

@@ -44,11 +44,44 @@ cdef inline bint kernel_half(uint64_t va) noexcept nogil:
 cdef inline uint64_t page_align_up(uint64_t v) noexcept nogil:
     return (v + PAGE_SIZE - 1) & ~(<uint64_t>PAGE_SIZE - 1)
 
+# Page-table frames that emptied out are kept for page tables only (a list threaded
+# through their first word) rather than returned to the pmm: a hypervisor that shadows
+# guest page tables (PVM on our build machines) keeps trapping writes to a former table
+# frame, which made every data page carved from one cost thousands of VM exits.
+cdef uint64_t spare_tables
+cdef uint64_t spare_table_count
+cdef bint keep_spares
+
+cdef void paging_keep_spare_tables(bint keep) noexcept nogil:
+    global keep_spares
+    keep_spares = keep
+
 cdef uint64_t alloc_table() noexcept nogil:
-    cdef uint64_t f = pmm_alloc_frame()
+    global spare_tables, spare_table_count
+    cdef uint64_t f
+    if spare_tables != 0:
+        f = spare_tables
+        spare_tables = (<uint64_t *>phys_to_virt(f))[0]
+        spare_table_count -= 1
+        (<uint64_t *>phys_to_virt(f))[0] = 0        # the rest is already zero: it was empty
+        return f
+    f = pmm_alloc_frame()
     if f != PMM_NO_FRAME:
         memset(phys_to_virt(f), 0, PAGE_SIZE)
     return f
+
+cdef uint64_t paging_spare_tables() noexcept nogil:
+    return spare_table_count
+
+cdef void free_table(uint64_t f) noexcept nogil:
+    """An empty (all-zero) table frame goes to the spare list (or back to the pmm)."""
+    global spare_tables, spare_table_count
+    if not keep_spares:
+        pmm_free_frame(f)
+        return
+    (<uint64_t *>phys_to_virt(f))[0] = spare_tables
+    spare_tables = f
+    spare_table_count += 1
 
 cdef bint table_empty(const uint64_t *table) noexcept nogil:
     cdef int i
@@ -184,7 +217,7 @@ cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
     while parent <= LEVEL_PDPT:
         if not table_empty(table_at(entries[parent][0])):
             break
-        pmm_free_frame(entries[parent][0] & PTE_ADDR_MASK)
+        free_table(entries[parent][0] & PTE_ADDR_MASK)
         entries[parent][0] = 0
         parent += 1
     flush(root, va)

@@ -67,3 +67,6 @@ def map_mmio(unsigned long long phys, unsigned long long size) -> int:
 
 def self_check() -> int:
     return paging_self_check()
+
+def spare_tables() -> int:
+    return paging_spare_tables()
