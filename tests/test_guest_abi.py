@@ -30,7 +30,6 @@ GUEST_DIR = Path(__file__).resolve().parent / "guest"
 PROGRAMS = sorted(p.stem for p in GUEST_DIR.glob("*.c"))
 REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 120
-GUEST_XFAIL = "syscall layer not yet landed"
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +124,20 @@ def test_hostrun_matches_reference(musl_ok, name, tmp_path):
     assert r.stdout.decode() == reference(name, tmp_path)
 
 
-@pytest.mark.parametrize("name", PROGRAMS)
-@pytest.mark.xfail(reason=GUEST_XFAIL, run=os.environ.get("TYN_GUEST_ABI", "") not in ("", "0"), strict=False)
+# Programs whose guest output still differs from Linux, and why.
+KNOWN_GAPS = {
+    "memory": "a PROT_NONE page stays readable through write() (kernel user copies reach "
+              "its supervisor-only mapping)",
+    "threads": "thread create/exit churn is too slow under the PVM-based nested KVM "
+               "(page-table writes trap); times out",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_GAPS[n], strict=False,
+                                            run=os.environ.get("TYN_GUEST_ABI", "") not in ("", "0")))
+    if n in KNOWN_GAPS else n
+    for n in PROGRAMS])
 def test_guest_matches_reference(musl_ok, name, tmp_path, kernel_build_dir):
     img = boot_image(program(name), kernel_build_dir, tmp_path / f"{name}.elf")
     status, out, raw = run_guest(img)

@@ -212,6 +212,8 @@ cdef int64_t vma_protect(mm_space *mm, uint64_t addr, uint64_t length, uint32_t 
             if prot != PROT_NONE:
                 reprotect_pages(mm, v.start, v.end, prot)
             else:
+                # Contents kept for a later mprotect, as Linux does.  Known gap: with SMAP
+                # off, the kernel's user copies can still read these supervisor-only pages.
                 hide_pages(mm, v.start, v.end)
             v.prot = prot
         v = v.next

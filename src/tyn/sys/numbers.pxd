@@ -77,7 +77,12 @@ cdef enum:
     SYS_geteuid = 107
     SYS_getegid = 108
     SYS_getppid = 110
+    SYS_getresuid = 118
+    SYS_getresgid = 120
+    SYS_getpgrp = 111
     SYS_setsid = 112
+    SYS_getpgid = 121
+    SYS_getsid = 124
     SYS_sigaltstack = 131
     SYS_prctl = 157
     SYS_arch_prctl = 158

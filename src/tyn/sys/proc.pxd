@@ -16,3 +16,7 @@ cdef extern int64_t sys_sched_yield() noexcept nogil
 cdef extern int64_t sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil
 cdef extern int64_t sys_fork() noexcept nogil
 cdef extern int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uint64_t user_rusage) noexcept nogil
+cdef extern int64_t sys_getresuid(uint64_t ruid, uint64_t euid, uint64_t suid) noexcept nogil
+cdef extern int64_t sys_getpgid(uint64_t pid) noexcept nogil
+cdef extern int64_t sys_getpgrp() noexcept nogil
+cdef extern int64_t sys_getsid(uint64_t pid) noexcept nogil

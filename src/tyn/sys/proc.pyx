@@ -4,7 +4,7 @@ from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
-from tyn.proc.process cimport process_exit, process_fork, process_wait
+from tyn.proc.process cimport process_exit, process_fork, process_wait, process_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
 from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD
@@ -83,6 +83,25 @@ cdef int64_t sys_gettid() noexcept nogil:
 cdef int64_t sys_getuid() noexcept nogil:
     """getuid, geteuid, getgid, getegid: everything runs as root (uid 0), as AT_UID says."""
     return 0
+
+cdef int64_t sys_getresuid(uint64_t ruid, uint64_t euid, uint64_t suid) noexcept nogil:
+    """getresuid and getresgid: real, effective and saved ids, all 0."""
+    cdef uint32_t zero = 0
+    if copy_to_user(ruid, &zero, 4) != 0 or copy_to_user(euid, &zero, 4) != 0 or \
+            copy_to_user(suid, &zero, 4) != 0:
+        return -EFAULT
+    return 0
+
+cdef int64_t sys_getpgid(uint64_t pid) noexcept nogil:
+    cdef process *p = sched_current().proc if pid == 0 else process_find(<int>pid)
+    return p.pgid if p != NULL else -ESRCH
+
+cdef int64_t sys_getpgrp() noexcept nogil:
+    return sched_current().proc.pgid
+
+cdef int64_t sys_getsid(uint64_t pid) noexcept nogil:
+    cdef process *p = sched_current().proc if pid == 0 else process_find(<int>pid)
+    return p.sid if p != NULL else -ESRCH
 
 cdef int64_t sys_setsid() noexcept nogil:
     cdef process *p = sched_current().proc

@@ -15,7 +15,8 @@ from tyn.fs.timerfd cimport sys_timerfd_create, sys_timerfd_settime, sys_timerfd
 from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
-                           sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4)
+                           sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4,
+                           sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid)
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
@@ -168,7 +169,12 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_geteuid, <void *>sys_getuid)
     entry(SYS_getgid, <void *>sys_getuid)
     entry(SYS_getegid, <void *>sys_getuid)
+    entry(SYS_getresuid, <void *>sys_getresuid)
+    entry(SYS_getresgid, <void *>sys_getresuid)
     entry(SYS_setsid, <void *>sys_setsid)
+    entry(SYS_getpgid, <void *>sys_getpgid)
+    entry(SYS_getpgrp, <void *>sys_getpgrp)
+    entry(SYS_getsid, <void *>sys_getsid)
     entry(SYS_set_tid_address, <void *>sys_set_tid_address)
     entry(SYS_set_robust_list, <void *>sys_set_robust_list)
     entry(SYS_arch_prctl, <void *>sys_arch_prctl)

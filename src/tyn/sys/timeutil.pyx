@@ -28,9 +28,10 @@ cdef int64_t clock_now_ns(int64_t clock, uint64_t *out_ns) noexcept nogil:
             or clock == CLOCK_BOOTTIME:
         out_ns[0] = monotonic_ns()
     elif clock == CLOCK_THREAD_CPUTIME_ID:
-        out_ns[0] = sched_current().cpu_time_ns
+        # Accumulated at each switch, plus the slice running now.
+        out_ns[0] = sched_current().cpu_time_ns + (monotonic_ns() - sched_current().ran_since_ns)
     elif clock == CLOCK_PROCESS_CPUTIME_ID:
-        out_ns[0] = sched_current().proc.cpu_time_ns
+        out_ns[0] = sched_current().proc.cpu_time_ns + (monotonic_ns() - sched_current().ran_since_ns)
     else:
         return -EINVAL
     return 0
