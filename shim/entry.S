@@ -5,6 +5,7 @@
  * vector = TRAP_VECTOR_SYSCALL, user RIP from RCX, RFLAGS from R11), so one
  * dispatcher and one exit path (IRETQ) serve both.
  */
+#include "tyn/frame.S.h"
 #include "tyn/cpu_local.h"
 
 #define SEL_USER_DATA_RPL3  (0x20 | 3)
@@ -24,21 +25,7 @@ syscall_entry:
     pushq   %rcx                        /* rip    */
     pushq   $0                          /* error code */
     pushq   $TRAP_VECTOR_SYSCALL
-    pushq   %r15
-    pushq   %r14
-    pushq   %r13
-    pushq   %r12
-    pushq   %r11
-    pushq   %r10
-    pushq   %r9
-    pushq   %r8
-    pushq   %rbp
-    pushq   %rdi
-    pushq   %rsi
-    pushq   %rdx
-    pushq   %rcx
-    pushq   %rbx
-    pushq   %rax
+    PUSH_GENERAL_REGISTERS
     xor     %ebp, %ebp                  /* backtraces stop at the user boundary */
     mov     %rsp, %rdi
     sti

@@ -4,6 +4,7 @@
  * general registers (struct trap_frame, tyn/trapframe.h) and calls the Cython
  * dispatcher trap_dispatch(struct trap_frame *).
  */
+#include "tyn/frame.S.h"
 #define SEGMENT_RPL_MASK 3
 
     .altmacro
@@ -34,21 +35,8 @@ trap_common:
     testb   $3, 24(%rsp)                /* CS of the interrupted context: from user mode? */
     jz      1f
     swapgs
-1:  pushq   %r15
-    pushq   %r14
-    pushq   %r13
-    pushq   %r12
-    pushq   %r11
-    pushq   %r10
-    pushq   %r9
-    pushq   %r8
-    pushq   %rbp
-    pushq   %rdi
-    pushq   %rsi
-    pushq   %rdx
-    pushq   %rcx
-    pushq   %rbx
-    pushq   %rax
+1:
+    PUSH_GENERAL_REGISTERS
     cld
     mov     %rsp, %rdi
     call    trap_dispatch

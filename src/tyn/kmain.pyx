@@ -19,7 +19,8 @@ from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handle
                             trap_set_user_return_hook)
 from tyn.proc.process cimport process_user_fault
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
-from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace
+from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, syscall_note_kernel_entry
+from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source
 from tyn.arch.trap cimport trap_set_page_fault_resolver
 from tyn.fs.context cimport fs_boot_context_init
@@ -222,6 +223,7 @@ cdef void start_init() noexcept nogil:
         power_exit(EXIT_STATUS_NO_INIT)
 
 cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept nogil:
+    syscall_note_kernel_entry(rdtsc())
     cdef uint64_t ist_tops[IST_STACKS]
     cdef int i
     cdef const char *test

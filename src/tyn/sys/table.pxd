@@ -11,3 +11,5 @@ cdef extern void syscall_table_init() noexcept nogil
 cdef extern void syscall_dispatch(trap_frame *frame) noexcept nogil
 cdef extern const char *syscall_name(uint64_t number) noexcept nogil
 cdef extern void syscall_trace(bint on) noexcept nogil
+# The TSC at kmain's entry, for the first-system-call report.
+cdef extern void syscall_note_kernel_entry(uint64_t tsc) noexcept nogil

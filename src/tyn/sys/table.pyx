@@ -4,6 +4,8 @@
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex, kput_dec
+from tyn.arch.cpu cimport rdtsc
+from tyn.arch.tsc cimport tsc_to_ns, tsc_hz
 from tyn.proc.sched cimport sched_current
 from tyn.proc.task cimport thread
 from tyn.sys.errno cimport ENOSYS
@@ -33,6 +35,20 @@ from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday
 cdef syscall_fn table[SYSCALL_COUNT]
 cdef uint8_t reported[SYSCALL_COUNT]
 cdef bint tracing
+cdef uint64_t entry_tsc
+cdef bint first_call_seen
+
+cdef void syscall_note_kernel_entry(uint64_t tsc) noexcept nogil:
+    global entry_tsc
+    entry_tsc = tsc
+
+cdef void report_first_call() noexcept nogil:
+    """One line when init makes its first system call (bench/beam.py reads it)."""
+    global first_call_seen
+    first_call_seen = True
+    kputs(b"tyn: first system call ")
+    kput_udec(tsc_to_ns(rdtsc() - entry_tsc, tsc_hz()) // 1000)
+    kputs(b" us after kernel entry\n")
 
 cdef void syscall_trace(bint on) noexcept nogil:
     """strace=1 on the kernel command line: one console line per system call."""
@@ -197,6 +213,8 @@ cdef void syscall_table_init() noexcept nogil:
 cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
     cdef int64_t result
+    if not first_call_seen:
+        report_first_call()
     if number < SYSCALL_COUNT and table[number] != NULL:
         if tracing:
             # Trace before the call for the ones that do not return here.
