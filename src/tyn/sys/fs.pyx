@@ -196,35 +196,31 @@ cdef int64_t sys_write(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil
         return -EBADF
     return vfs_write(f, buf, count, &f.pos, True)
 
-cdef int64_t sys_pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
+cdef int64_t positional_file(uint64_t fd, uint64_t pos, vfs_file **out) noexcept nogil:
+    """The file for pread/pwrite at pos: 0, or -EINVAL / -EBADF / -ESPIPE as Linux orders them."""
     cdef fs_context *ctx = fs_current()
-    cdef vfs_file *f
-    cdef uint64_t p = pos
     if <int64_t>pos < 0:
         return -EINVAL
     if ctx == NULL:
         return -EBADF
-    f = get_file(ctx, fd)
-    if f == NULL:
+    out[0] = get_file(ctx, fd)
+    if out[0] == NULL:
         return -EBADF
-    if not vfs_file_seekable(f):
+    if not vfs_file_seekable(out[0]):
         return -ESPIPE
-    return vfs_read(f, buf, count, &p, True)
+    return 0
+
+cdef int64_t sys_pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
+    cdef vfs_file *f = NULL
+    cdef uint64_t p = pos
+    cdef int64_t rc = positional_file(fd, pos, &f)
+    return rc if rc < 0 else vfs_read(f, buf, count, &p, True)
 
 cdef int64_t sys_pwrite64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
-    cdef fs_context *ctx = fs_current()
-    cdef vfs_file *f
+    cdef vfs_file *f = NULL
     cdef uint64_t p = pos
-    if <int64_t>pos < 0:
-        return -EINVAL
-    if ctx == NULL:
-        return -EBADF
-    f = get_file(ctx, fd)
-    if f == NULL:
-        return -EBADF
-    if not vfs_file_seekable(f):
-        return -ESPIPE
-    return vfs_write(f, buf, count, &p, True)
+    cdef int64_t rc = positional_file(fd, pos, &f)
+    return rc if rc < 0 else vfs_write(f, buf, count, &p, True)
 
 cdef int64_t rw_vector(uint64_t fd, uint64_t uiov, uint64_t iovcnt, bint writing, bint positional, uint64_t pos) noexcept nogil:
     cdef fs_context *ctx = fs_current()
