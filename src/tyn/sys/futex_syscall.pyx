@@ -55,7 +55,11 @@ cdef int64_t sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeo
     cdef int n
     if cmd < 0:
         return cmd
+    if uaddr & 3:
+        return -EINVAL                  # futex words are 32-bit aligned (Linux's get_futex_key)
     if cmd == FUTEX_WAIT or cmd == FUTEX_WAIT_BITSET:
+        if cmd == FUTEX_WAIT_BITSET and <uint32_t>val3 == 0:
+            return -EINVAL              # Linux checks the bitset before anything else
         if timeout != 0:
             # FUTEX_WAIT: relative (monotonic); WAIT_BITSET: absolute, monotonic or realtime.
             rc = timeout_deadline_ns(timeout, TIMEOUT_RELATIVE if cmd == FUTEX_WAIT else TIMEOUT_ABSOLUTE,
