@@ -132,8 +132,8 @@ def test_hostrun_matches_reference(musl_ok, name, tmp_path):
 
 # Programs whose guest output still differs from Linux, and why.
 KNOWN_GAPS = {
-    "memory": "a PROT_NONE page stays readable through write() (kernel user copies reach "
-              "its supervisor-only mapping)",
+    "memory": "mmap of a /tmp (tmpfs) file: Tyn maps only the root filesystem's files "
+              "(ENODEV for others)",
 }
 
 

@@ -27,6 +27,7 @@ cdef extern from *:
     #define PTE_HUGE      ((uint64_t)1 << 7)    /* PS: this PDE/PDPTE maps a 2 MiB/1 GiB page */
     #define PTE_GLOBAL    ((uint64_t)1 << 8)
     #define PTE_NX        ((uint64_t)1 << 63)   /* XD: needs EFER.NXE */
+    #define PTE_PARKED    ((uint64_t)1 << 9)    /* software bit: absent page keeping its frame */
     #define PTE_ADDR_MASK ((uint64_t)0x000ffffffffff000ULL)
     #define PTE_FLAGS_MASK (PTE_NX | (uint64_t)0xfff)
     #define PAGING_NOT_MAPPED ((uint64_t)-1)
@@ -45,6 +46,7 @@ cdef extern from *:
     const uint64_t PTE_HUGE
     const uint64_t PTE_GLOBAL
     const uint64_t PTE_NX
+    const uint64_t PTE_PARKED
     const uint64_t PTE_ADDR_MASK
     const uint64_t PTE_FLAGS_MASK
     const uint64_t PAGING_NOT_MAPPED      # paging_translate: nothing mapped there
@@ -100,6 +102,11 @@ cdef extern uint64_t paging_kernel_root() noexcept nogil
 cdef extern int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil
 # Map device registers uncached (PCD|PWT), NX, kernel-only; returns the virtual
 # address of phys (offset kept), or 0 on failure.
+# Parked pages: absent (every access faults, the kernel's included) but the frame is kept
+# in the entry, so PROT_NONE keeps a page's contents for a later mprotect, as Linux does.
+cdef extern int paging_park(uint64_t root, uint64_t va, uint64_t frame) noexcept nogil
+cdef extern uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil
+cdef extern void paging_unpark(uint64_t root, uint64_t va) noexcept nogil
 # Keep emptied page-table frames for page tables only instead of returning them to the pmm
 # (the kernel does: see paging.pyx); how many are kept.
 cdef extern void paging_keep_spare_tables(bint keep) noexcept nogil

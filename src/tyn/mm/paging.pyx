@@ -70,6 +70,48 @@ cdef uint64_t alloc_table() noexcept nogil:
         memset(phys_to_virt(f), 0, PAGE_SIZE)
     return f
 
+# ---------------------------------------------------- absent (parked) pages
+
+cdef uint64_t *leaf_entry(uint64_t root, uint64_t va) noexcept nogil:
+    """The 4 KiB leaf entry for va if its page table exists (present or not), else NULL."""
+    cdef uint64_t *table = table_at(root)
+    cdef uint64_t *e
+    cdef int level = LEVEL_PML4
+    while level > LEVEL_PT:
+        e = &table[index_at(va, level)]
+        if (e[0] & PTE_PRESENT) == 0 or (e[0] & PTE_HUGE) != 0:
+            return NULL
+        table = table_at(e[0])
+        level -= 1
+    return &table[index_at(va, LEVEL_PT)]
+
+cdef int paging_park(uint64_t root, uint64_t va, uint64_t frame) noexcept nogil:
+    """Make va absent (every access faults) but remember its frame (PTE_PARKED)."""
+    cdef uint64_t irq = mm_lock()
+    cdef int err = PAGING_OK
+    cdef uint64_t *e = walk_create(root, va, LEVEL_PT, not kernel_half(va), &err)
+    if e != NULL:
+        e[0] = (frame & PTE_ADDR_MASK) | PTE_PARKED
+        flush(root, va)
+    mm_unlock(irq)
+    return err
+
+cdef uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t *e = leaf_entry(root, va)
+    cdef uint64_t result = PAGING_NOT_MAPPED
+    if e != NULL and (e[0] & PTE_PRESENT) == 0 and (e[0] & PTE_PARKED) != 0:
+        result = e[0] & PTE_ADDR_MASK
+    mm_unlock(irq)
+    return result
+
+cdef void paging_unpark(uint64_t root, uint64_t va) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t *e = leaf_entry(root, va)
+    if e != NULL and (e[0] & PTE_PRESENT) == 0 and (e[0] & PTE_PARKED) != 0:
+        e[0] = 0
+    mm_unlock(irq)
+
 cdef uint64_t paging_spare_tables() noexcept nogil:
     return spare_table_count
 
@@ -484,6 +526,9 @@ cdef uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexc
         level = LEVEL_PML4
         while True:
             entries[level] = &table[index_at(va, level)]
+            if level == LEVEL_PT and (entries[level][0] & PTE_PARKED) != 0:
+                mm_unlock(irq)
+                return va                   # a parked page: callers look at it too
             if (entries[level][0] & PTE_PRESENT) == 0:
                 break
             if level == LEVEL_PT or (level <= LEVEL_PDPT and (entries[level][0] & PTE_HUGE) != 0):

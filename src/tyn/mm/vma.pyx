@@ -3,7 +3,8 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport phys_to_virt, memcpy, memset
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, paging_next_mapped, PAGING_NOT_MAPPED, PTE_PRESENT,
+from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, paging_next_mapped,
+                            paging_park, paging_parked_frame, paging_unpark, PAGING_NOT_MAPPED, PTE_PRESENT,
                             PTE_WRITE, PTE_USER, PTE_NX)
 from tyn.sys.errno cimport ENOMEM, EINVAL, EEXIST, EFAULT
 
@@ -43,6 +44,12 @@ cdef void release_pages(mm_space *mm, uint64_t start, uint64_t end) noexcept nog
             paging_unmap(mm.root, va)
             pmm_free_frame(pa & ~(<uint64_t>PAGE_MASK))
             mm.mapped_pages -= 1
+        else:
+            pa = paging_parked_frame(mm.root, va)
+            if pa != PAGING_NOT_MAPPED:
+                paging_unpark(mm.root, va)
+                pmm_free_frame(pa)
+                mm.mapped_pages -= 1
         va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 cdef void reprotect_pages(mm_space *mm, uint64_t start, uint64_t end, uint32_t prot) noexcept nogil:
@@ -51,11 +58,12 @@ cdef void reprotect_pages(mm_space *mm, uint64_t start, uint64_t end, uint32_t p
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
             paging_unmap(mm.root, va)
-            if prot == PROT_NONE:
-                pmm_free_frame(pa)      # PROT_NONE pages are unreachable; re-touch after
-                mm.mapped_pages -= 1    # mprotect(RW) would see zeros -- so keep them instead:
-            else:
-                paging_map(mm.root, va, pa & ~(<uint64_t>PAGE_MASK), pte_flags(prot))
+            paging_map(mm.root, va, pa & ~(<uint64_t>PAGE_MASK), pte_flags(prot))
+        else:
+            pa = paging_parked_frame(mm.root, va)
+            if pa != PAGING_NOT_MAPPED:
+                paging_unpark(mm.root, va)
+                paging_map(mm.root, va, pa, pte_flags(prot))
         va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 # ------------------------------------------------------------- list edits
@@ -212,8 +220,7 @@ cdef int64_t vma_protect(mm_space *mm, uint64_t addr, uint64_t length, uint32_t 
             if prot != PROT_NONE:
                 reprotect_pages(mm, v.start, v.end, prot)
             else:
-                # Contents kept for a later mprotect, as Linux does.  Known gap: with SMAP
-                # off, the kernel's user copies can still read these supervisor-only pages.
+                # Contents kept for a later mprotect, as Linux does; no access meanwhile.
                 hide_pages(mm, v.start, v.end)
             v.prot = prot
         v = v.next
@@ -226,8 +233,8 @@ cdef void hide_pages(mm_space *mm, uint64_t start, uint64_t end) noexcept nogil:
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
             paging_unmap(mm.root, va)
-            # Present bit off, frame remembered in the entry: map as kernel-only, no access.
-            paging_map(mm.root, va, pa & ~(<uint64_t>PAGE_MASK), PTE_PRESENT | PTE_NX)
+            # Absent, frame remembered in the entry: every access faults, the kernel's too.
+            paging_park(mm.root, va, pa & ~(<uint64_t>PAGE_MASK))
         va = paging_next_mapped(mm.root, va + PAGE_SIZE, end)
 
 cdef int64_t vma_discard(mm_space *mm, uint64_t addr, uint64_t length) noexcept nogil:
@@ -274,8 +281,12 @@ cdef int64_t vma_remap(mm_space *mm, uint64_t old_addr, uint64_t old_length, uin
         pa = paging_translate(mm.root, va, &flags)
         if pa != PAGING_NOT_MAPPED:
             paging_unmap(mm.root, va)
-            paging_map(mm.root, target + (va - old_addr), pa & ~(<uint64_t>PAGE_MASK),
-                       pte_flags(v.prot) if v.prot != PROT_NONE else PTE_PRESENT | PTE_NX)
+            paging_map(mm.root, target + (va - old_addr), pa & ~(<uint64_t>PAGE_MASK), pte_flags(v.prot))
+        else:
+            pa = paging_parked_frame(mm.root, va)
+            if pa != PAGING_NOT_MAPPED:
+                paging_unpark(mm.root, va)
+                paging_park(mm.root, target + (va - old_addr), pa)
         va = paging_next_mapped(mm.root, va + PAGE_SIZE, old_addr + old_size)
     # The old range is now empty of pages: drop its VMA part without freeing anything.
     split_at_boundaries(mm, old_addr, old_addr + old_size)
@@ -296,8 +307,9 @@ cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept n
             return False
     elif not (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)):
         return False
-    if paging_translate(mm.root, page, &flags) != PAGING_NOT_MAPPED:
-        return False                    # present and still faulting: a protection fault
+    if paging_translate(mm.root, page, &flags) != PAGING_NOT_MAPPED or \
+            paging_parked_frame(mm.root, page) != PAGING_NOT_MAPPED:
+        return False                    # present (or parked) and still faulting: a protection fault
     frame = pmm_alloc_frame()
     if frame == PMM_NO_FRAME:
         return False

@@ -19,7 +19,7 @@ from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.paging cimport (paging_next_mapped, paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
+from tyn.mm.paging cimport (paging_next_mapped, paging_park, paging_parked_frame, paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
                             PAGING_NOT_MAPPED, PTE_ADDR_MASK)
 from tyn.mm.vma cimport vma, vma_fault, vma_map, vma_unmap, MAP_FIXED, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
@@ -146,6 +146,15 @@ cdef int copy_address_space(process *child, process *parent) noexcept nogil:
                 if paging_map(child.mm.root, va, frame, flags & ~PTE_ADDR_MASK) != 0:
                     return -ENOMEM
                 child.mm.mapped_pages += 1
+            else:
+                pa = paging_parked_frame(parent.mm.root, va)
+                if pa != PAGING_NOT_MAPPED:
+                    frame = pmm_alloc_frame()
+                    if frame == PMM_NO_FRAME:
+                        return -ENOMEM
+                    memcpy(phys_to_virt(frame), phys_to_virt(pa), PAGE_SIZE)
+                    paging_park(child.mm.root, va, frame)
+                    child.mm.mapped_pages += 1
             va = paging_next_mapped(parent.mm.root, va + PAGE_SIZE, v.end)
         v = v.next
     child.mm.brk_start = parent.mm.brk_start
