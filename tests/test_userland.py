@@ -77,3 +77,19 @@ def test_otp27_hello(beam_hello, accel, boot):
     vm = boot(beam_hello, accel=accel, timeout=300)
     vm.expect("Hello from OTP 27 on Tyn!")
     vm.expect_exit(3)
+
+
+def test_spawning_ports_fails_cleanly_and_the_vm_keeps_running(tmp_path, boot):
+    """The BEAM forks erl_child_setup for real (process 2); its own forks meet the process
+    limit (EAGAIN, as at RLIMIT_NPROC), which ERTS turns into an Erlang error."""
+    image = tmp_path / "spawn.img"
+    expr = ('io:format("cmd: ~p~n", [element(1, catch os:cmd("ls"))]), '
+            'io:format("port: ~p~n", [catch element(1, element(2, catch open_port({spawn, "ls"}, [])))]), '
+            'io:format("still running~n"), halt(5).')
+    subprocess.run([sys.executable, "-m", "tyn.build", "image", "--eval", expr, "-o", str(image)],
+                   check=True, capture_output=True)
+    vm = boot(image, accel="tcg", timeout=180)
+    vm.expect("cmd: 'EXIT'")
+    vm.expect("port: eagain")
+    vm.expect("still running")
+    vm.expect_exit(5)
