@@ -93,3 +93,13 @@ def test_spawning_ports_fails_cleanly_and_the_vm_keeps_running(tmp_path, boot):
     vm.expect("port: eagain")
     vm.expect("still running")
     vm.expect_exit(5)
+
+
+def test_elixir_runs(tmp_path, boot):
+    image = tmp_path / "elixir.img"
+    subprocess.run([sys.executable, "-m", "tyn.build", "image", "--elixir", "--eval",
+                    "'Elixir.IO':puts('Elixir.System':version()), halt().", "-o", str(image)],
+                   check=True, capture_output=True)
+    vm = boot(image, accel="tcg", timeout=180)
+    vm.expect("1.18.3")
+    vm.expect_exit(0)
