@@ -28,7 +28,7 @@ def init_image(tmp_path_factory, source: str) -> Path:
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     return {name: init_image(tmp_path_factory, name)
-            for name in ("threads_hello.c", "signals.c", "forkexec.c")}
+            for name in ("threads_hello.c", "signals.c", "forkexec.c", "procsig.c")}
 
 
 def program_output(log: str) -> str:
@@ -50,6 +50,16 @@ def test_signals_match_linux(images, accel, boot):
     vm = boot(images["signals.c"], accel=accel)
     vm.expect_exit(134)                                   # abort(): SIGABRT, 128 + 6
     assert host.returncode == -6
+    assert program_output(vm.log).splitlines() == host.stdout.splitlines()
+
+
+def test_thread_and_process_signals_and_multithreaded_exit_match_linux(images, accel, boot):
+    """pthread_kill to another thread, kill() of pids that exist or not, a child exiting
+    while a second thread of it still runs, and the parent's SIGCHLD."""
+    host = subprocess.run([str(musl.build(USERLAND / "procsig.c"))], capture_output=True, text=True)
+    vm = boot(images["procsig.c"], accel=accel)
+    vm.expect_exit(0)
+    assert host.returncode == 0
     assert program_output(vm.log).splitlines() == host.stdout.splitlines()
 
 

@@ -14,12 +14,14 @@ cdef enum:
 cdef extern process *process_create() noexcept nogil
 cdef extern process *process_current() noexcept nogil
 cdef extern process *process_find(int pid) noexcept nogil
+cdef extern int process_last_pid() noexcept nogil
 # Most processes alive at once (fork beyond it: EAGAIN).
 cdef extern void process_set_limit(int limit) noexcept nogil
 cdef extern int64_t process_fork() noexcept nogil
 # wait4's core: a zombie child's pid (its status stored at user_status), 0 with WNOHANG, -errno.
 cdef extern int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) noexcept nogil
-# The process ends with `status`; pid 1 ending powers the machine off.
+# The calling thread's process ends with `status` (its other threads are killed and
+# leave the same way); pid 1 ending powers the machine off.  Never returns.
 cdef extern void process_exit(process *p, int status) noexcept nogil
 # Drop a process's memory (execve keeps the process and maps a new image).
 cdef extern void release_process_memory(process *p) noexcept nogil

@@ -24,15 +24,16 @@ from tyn.mm.paging cimport (paging_next_mapped, paging_park, paging_parked_frame
 from tyn.mm.vma cimport vma, vma_fault, vma_map, vma_unmap, MAP_FIXED, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
-                            task_new_thread, task_user_frame, task_free_thread)
+                            task_new_thread, task_user_frame, task_free_thread, task_of_process)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINVAL, EINTR
-from tyn.sys.signal cimport signal_fault, signal_raise
+from tyn.sys.signal cimport signal_fault, signal_raise, signal_process
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
     PROCESS_TABLE_SIZE = 64
     DEFAULT_PROCESS_LIMIT = 2           # the BEAM and its forker
+    SIGKILL = 9
     SIGCHLD = 17
     SIG_IGN = 1
     WNOHANG = 1
@@ -69,7 +70,7 @@ cdef process *new_process() noexcept nogil:
     cdef uint64_t *kernel_root
     cdef int i, slot = -1
     for i in range(PROCESS_TABLE_SIZE):
-        if table[i] != NULL and table[i].state == 0 and table[i].thread_count == 0:
+        if table[i] != NULL and table[i].state == 0 and table[i].exiting and table[i].thread_count == 0:
             process_reap(table[i])      # exited with nobody to wait for it
         if table[i] == NULL and slot < 0:
             slot = i
@@ -212,27 +213,46 @@ cdef void process_reap(process *p) noexcept nogil:
             table[i] = NULL
     kfree(p)
 
+cdef int process_last_pid() noexcept nogil:
+    return last_pid
+
 cdef void process_exit(process *p, int status) noexcept nogil:
-    """The process ends with exit status `status` (a signal death: 128 + signal)."""
-    cdef process *parent
+    """The calling thread's process ends with `status` (a signal death: 128 + signal).
+
+    The first caller records the status, frees the memory and files, and kills the
+    other threads; every thread then leaves through here.  The last one out makes the
+    process a zombie for wait4 and signals SIGCHLD to the parent."""
+    cdef thread *t
     if p.pid == FIRST_PID:
         irq_disable()
         p.exiting = True
         p.exit_status = status
         power_exit(status)
         return
-    p.exiting = True
-    p.exit_status = status
-    p.wait_status = (status & 0xFF) << 8 if status < 128 else status - 128
-    fs_context_release(&p.fs)
-    release_process_memory(p)
-    p.state = PROCESS_ZOMBIE
-    parent = process_find(p.parent_pid)
-    if parent == NULL or parent.actions[SIGCHLD].handler == SIG_IGN:
-        p.state = 0                     # nobody will wait: reaped when its thread is gone
-    elif parent != NULL:
-        waitq_wake_all(&child_exits)
-    p.thread_count = 0
+    if not p.exiting:
+        p.exiting = True
+        p.exit_status = status
+        p.wait_status = (status & 0xFF) << 8 if status < SIGNAL_EXIT_BASE else status - SIGNAL_EXIT_BASE
+        fs_context_release(&p.fs)
+        release_process_memory(p)
+        t = task_of_process(p, NULL)
+        while t != NULL:
+            if t != sched_current():
+                signal_raise(t, SIGKILL)
+            t = task_of_process(p, t)
+    thread_leaves(p)
+
+cdef void thread_leaves(process *p) noexcept nogil:
+    cdef process *parent
+    p.thread_count -= 1
+    if p.thread_count == 0:
+        parent = process_find(p.parent_pid)
+        if parent == NULL or parent.actions[SIGCHLD].handler == SIG_IGN:
+            p.state = 0                 # nobody will wait: reaped at the next fork
+        else:
+            p.state = PROCESS_ZOMBIE
+            signal_process(parent, SIGCHLD)
+            waitq_wake_all(&child_exits)
     sched_exit_current()
 
 cdef int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) noexcept nogil:

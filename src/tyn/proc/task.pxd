@@ -80,3 +80,7 @@ cdef extern thread *task_new_thread(process *proc, const trap_frame *user) noexc
 cdef extern void task_free_thread(thread *t) noexcept nogil
 cdef extern trap_frame *task_user_frame(thread *t) noexcept nogil
 cdef extern int task_next_tid() noexcept nogil
+# The live thread with this tid, or NULL.
+cdef extern thread *task_find(int tid) noexcept nogil
+# Iterate a process's live threads: task_of_process(p, NULL), then pass the previous one.
+cdef extern thread *task_of_process(process *p, thread *after) noexcept nogil

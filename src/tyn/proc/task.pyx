@@ -12,6 +12,35 @@ cdef enum:
     CALLEE_SAVED_REGISTERS = 6      # rbp rbx r12 r13 r14 r15 (shim/entry.S context_switch)
 
 cdef int last_tid
+cdef thread *registry[TASK_MAX_THREADS]     # every live thread, for tid lookups
+
+cdef bint register(thread *t) noexcept nogil:
+    cdef int i
+    for i in range(TASK_MAX_THREADS):
+        if registry[i] == NULL:
+            registry[i] = t
+            return True
+    return False
+
+cdef thread *task_find(int tid) noexcept nogil:
+    cdef int i
+    for i in range(TASK_MAX_THREADS):
+        if registry[i] != NULL and registry[i].tid == tid and registry[i].state != THREAD_DEAD:
+            return registry[i]
+    return NULL
+
+cdef thread *task_of_process(process *p, thread *after) noexcept nogil:
+    """The live threads of p one by one: pass NULL first, then the previous result."""
+    cdef int i = 0
+    if after != NULL:
+        while i < TASK_MAX_THREADS and registry[i] != after:
+            i += 1
+        i += 1
+    while i < TASK_MAX_THREADS:
+        if registry[i] != NULL and registry[i].proc == p and registry[i].state != THREAD_DEAD:
+            return registry[i]
+        i += 1
+    return NULL
 
 cdef int task_next_tid() noexcept nogil:
     global last_tid
@@ -41,6 +70,9 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
         switch_frame[i] = 0
     switch_frame[CALLEE_SAVED_REGISTERS] = <uint64_t>thread_first_return
     t.saved_rsp = <uint64_t>switch_frame
+    if not register(t):
+        task_free_thread(t)             # TASK_MAX_THREADS reached
+        return NULL
     t.proc = proc
     t.tid = task_next_tid()
     t.state = THREAD_RUNNABLE
@@ -48,6 +80,10 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
     return t
 
 cdef void task_free_thread(thread *t) noexcept nogil:
+    cdef int i
+    for i in range(TASK_MAX_THREADS):
+        if registry[i] == t:
+            registry[i] = NULL
     if t.kstack_top != 0:
         kstack_free(t.kstack_top)
     if t.fpu_allocation != NULL:

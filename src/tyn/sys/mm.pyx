@@ -65,7 +65,8 @@ cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t fl
         if offset < f.node.size:
             data = f.node.data + offset
             available = f.node.size - offset
-    # One process and no fork: a shared anonymous mapping behaves as a private one.
+    # Known gap: MAP_SHARED is mapped like MAP_PRIVATE -- the same within a process, but
+    # fork copies it instead of sharing (ERTS shares no memory with erl_child_setup).
     return vma_map(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags, data, available)
 
 cdef int64_t sys_munmap(uint64_t addr, uint64_t length) noexcept nogil:

@@ -46,9 +46,9 @@ cdef int64_t sys_exit(uint64_t status) noexcept nogil:
     cdef process *p = t.proc
     if t.clear_child_tid != 0 and copy_to_user(t.clear_child_tid, &zero, 4) == 0:
         futex_wake_address(t.clear_child_tid, 1)
+    if p.thread_count == 1 or p.exiting:
+        process_exit(p, <int>(status & EXIT_STATUS_MASK))    # the last thread: the process ends
     p.thread_count -= 1
-    if p.thread_count == 0:
-        process_exit(p, <int>(status & EXIT_STATUS_MASK))
     sched_exit_current()
     return 0
 

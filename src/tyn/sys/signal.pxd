@@ -1,5 +1,5 @@
 from libc.stdint cimport int64_t, uint64_t
-from tyn.proc.task cimport thread
+from tyn.proc.task cimport thread, process
 
 cdef extern int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old, uint64_t size) noexcept nogil
 cdef extern int64_t sys_rt_sigprocmask(uint64_t how, uint64_t user_set, uint64_t user_old, uint64_t size) noexcept nogil
@@ -10,6 +10,8 @@ cdef extern int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexce
 cdef extern int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil
 # Raise sig for thread t (a blocked t wakes with WAKE_INTERRUPTED).
 cdef extern void signal_raise(thread *t, int sig) noexcept nogil
+# A signal for a process: delivered to one of its threads that does not block it.
+cdef extern void signal_process(process *p, int sig) noexcept nogil
 # On every return to user mode (after rescheduling): deliver a pending signal.
 cdef extern void signal_deliver_pending() noexcept nogil
 # A synchronous user fault raising sig: 1 if the program handles it (delivery follows).

@@ -8,9 +8,10 @@ from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
-from tyn.proc.process cimport process_exit, SIGNAL_EXIT_BASE
+from tyn.proc.process cimport process_exit, process_find, process_last_pid, SIGNAL_EXIT_BASE
 from tyn.proc.sched cimport sched_current, sched_wake
-from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, THREAD_BLOCKED,
+from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, task_find, task_of_process,
+                            THREAD_BLOCKED,
                             WAKE_INTERRUPTED)
 from tyn.sys.errno cimport EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN
 
@@ -118,31 +119,62 @@ cdef void signal_raise(thread *t, int sig) noexcept nogil:
         sched_wake(t, WAKE_INTERRUPTED)
 
 cdef int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil:
-    return sys_tgkill(<uint64_t>sched_current().proc.pid, tid, sig)
+    cdef thread *t = task_find(<int>tid)
+    if <int64_t>tid <= 0 or sig > NSIG:
+        return -EINVAL
+    if t == NULL:
+        return -ESRCH
+    return sys_tgkill(<uint64_t>t.proc.pid, tid, sig)
 
 cdef int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil:
-    cdef thread *t = sched_current()
+    cdef thread *t
     if <int64_t>tid <= 0 or <int64_t>tgid <= 0 or sig > NSIG:
         return -EINVAL
-    if <int64_t>tgid != t.proc.pid:
-        return -ESRCH
-    if <int64_t>tid != t.tid:
-        # Other threads of this process: found through the scheduler when needed; ERTS
-        # signals itself (abort) and its own threads only from this thread so far.
+    t = task_find(<int>tid)
+    if t == NULL or t.proc.pid != <int>tgid:
         return -ESRCH
     if sig != 0:
         signal_raise(t, <int>sig)
     return 0
 
+cdef void signal_process(process *p, int sig) noexcept nogil:
+    """A process-directed signal goes to a thread that does not block it (else the first)."""
+    cdef thread *t = task_of_process(p, NULL)
+    cdef thread *target = t
+    while t != NULL:
+        if not (t.signal_mask & bit(sig)):
+            target = t
+            break
+        t = task_of_process(p, t)
+    if target != NULL:
+        signal_raise(target, sig)
+
 cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
-    cdef thread *t = sched_current()
+    """pid > 0: that process; 0: the caller's process group; -1: every process but init
+    and the caller; < -1: the group -pid.  (As Linux, for the processes Tyn has.)"""
+    cdef process *me = sched_current().proc
+    cdef process *p
+    cdef int64_t target = <int64_t>pid
+    cdef int found = 0, candidate
     if sig > NSIG:
         return -EINVAL
-    if <int64_t>pid != t.proc.pid and <int64_t>pid != 0 and <int64_t>pid != -1:
-        return -ESRCH
-    if sig != 0:
-        signal_raise(t, <int>sig)
-    return 0
+    if target > 0:
+        p = process_find(<int>target)
+        if p == NULL or p.exiting:
+            return -ESRCH
+        if sig != 0:
+            signal_process(p, <int>sig)
+        return 0
+    for candidate in range(1, process_last_pid() + 1):
+        p = process_find(candidate)
+        if p == NULL or p.exiting:
+            continue
+        if (target == 0 and p.pgid == me.pgid) or (target < -1 and p.pgid == <int>(-target)) or \
+                (target == -1 and p.pid != 1 and p != me):
+            found += 1
+            if sig != 0:
+                signal_process(p, <int>sig)
+    return 0 if found else -ESRCH
 
 # --------------------------------------------------------- dispositions
 
@@ -216,6 +248,9 @@ cdef int64_t sys_sigaltstack(uint64_t user_ss, uint64_t user_old) noexcept nogil
 # ------------------------------------------------------------- delivery
 
 cdef void die(thread *t, int sig) noexcept nogil:
+    if t.proc.exiting:
+        process_exit(t.proc, 0)         # a sibling is ending the process: just leave
+        return
     kputs(b"tyn: pid ")
     kput_udec(<uint64_t>t.proc.pid)
     kputs(b" killed by signal ")

@@ -8,7 +8,8 @@ from tyn.proc.task cimport WAKE_TIMEOUT
 from tyn.sys.errno cimport EFAULT, EINVAL, EINTR, ENOTSUP
 from tyn.sys.timeutil cimport (clock_now_ns, timespec_to_user, timeout_deadline_ns, linux_timeval,
                                CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_MONOTONIC_RAW,
-                               CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME,
+                               CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME_COARSE,
+                               CLOCK_MONOTONIC_COARSE, TIMER_ABSTIME,
                                TIMEOUT_RELATIVE, TIMEOUT_ABSOLUTE)
 from tyn.time.walltime cimport walltime_ns
 
@@ -31,7 +32,9 @@ cdef int64_t sys_clock_getres(uint64_t clock, uint64_t user_ts) noexcept nogil:
         return rc
     if user_ts == 0:
         return 0
-    return timespec_to_user(user_ts, COARSE_RESOLUTION_NS if clock == 5 or clock == 6 else CLOCK_RESOLUTION_NS)
+    if clock == CLOCK_REALTIME_COARSE or clock == CLOCK_MONOTONIC_COARSE:
+        return timespec_to_user(user_ts, COARSE_RESOLUTION_NS)
+    return timespec_to_user(user_ts, CLOCK_RESOLUTION_NS)
 
 cdef int64_t sys_gettimeofday(uint64_t user_tv, uint64_t user_tz) noexcept nogil:
     cdef linux_timeval tv
