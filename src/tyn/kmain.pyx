@@ -23,7 +23,6 @@ from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, 
 from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source
 from tyn.arch.trap cimport trap_set_page_fault_resolver
-from tyn.fs.context cimport fs_boot_context_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
@@ -36,7 +35,7 @@ from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PM
 from tyn.mm.heap cimport heap_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
-from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, paging_self_check, PAGING_OK
+from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, PAGING_OK
 from tyn.arch.lapic cimport lapic_xapic_phys
 from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
 

@@ -1,12 +1,12 @@
 # The init program, started the way Linux starts a static executable.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport read_cr3, write_cr3, memset, rdtsc, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.cpu cimport read_cr3, write_cr3, memset, RFLAGS_IF, RFLAGS_RESERVED_1
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user
 from tyn.fs.fsnode cimport fs_node
 from tyn.fs.vfs cimport vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
-from tyn.lib.kprint cimport kputs, kput_dec
+from tyn.lib.kprint cimport kputs
 from tyn.mm.heap cimport kmalloc, kfree
 from tyn.mm.vma cimport (vma_map, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED,
                          MAP_GROWSDOWN)
