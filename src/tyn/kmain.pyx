@@ -18,6 +18,7 @@ from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
                             trap_set_user_return_hook)
 from tyn.proc.process cimport process_user_fault
+from tyn.lib.kprofile cimport profile_enable
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
 from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, syscall_note_kernel_entry
 from tyn.arch.cpu cimport rdtsc
@@ -185,6 +186,9 @@ cdef void start_processes() noexcept nogil:
     cdef uint64_t strace = 0
     if cmdline_get_u64(b"strace", &strace):
         syscall_trace(strace != 0)
+    cdef uint64_t profile = 0
+    if cmdline_get_u64(b"profile", &profile):
+        profile_enable(profile != 0)
     cmdline_get_u64(b"realtime", &epoch)
     walltime_init(epoch)
     kputs(b"tyn: user mode: FPU state ")

@@ -10,6 +10,8 @@ from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, irq_disable, memcpy
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.panic cimport exception_name
 from tyn.arch.power cimport power_exit
+from tyn.lib.kprofile cimport (profile_begin, profile_end_event, profile_report, PROFILE_PAGE_FAULT,
+                               PROFILE_FORK_COPY, PROFILE_ADDRESS_SPACE_FREE)
 from tyn.arch.trap cimport VECTOR_PAGE_FAULT, VECTOR_DIVIDE_ERROR, VECTOR_INVALID_OPCODE, VECTOR_BREAKPOINT
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user
@@ -118,11 +120,15 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
     """Demand paging in the address space that is live (the kernel loads init's image
     from the idle thread with init's page tables installed)."""
     cdef uint64_t root = read_cr3() & PTE_ADDR_MASK
+    cdef uint64_t started = profile_begin()
+    cdef bint resolved = False
     cdef int i
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].page_root == root:
-            return vma_fault(&table[i].mm, address, error_code)
-    return False
+            resolved = vma_fault(&table[i].mm, address, error_code)
+            break
+    profile_end_event(PROFILE_PAGE_FAULT, started)
+    return resolved
 
 # ------------------------------------------------------------------ fork
 
@@ -163,7 +169,9 @@ cdef int copy_address_space(process *child, process *parent) noexcept nogil:
     return 0
 
 cdef void release_process_memory(process *p) noexcept nogil:
+    cdef uint64_t started = profile_begin()
     vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
+    profile_end_event(PROFILE_ADDRESS_SPACE_FREE, started)
 
 cdef int64_t process_fork() noexcept nogil:
     """fork(): a new process running a copy of the calling thread; its pid, or -errno."""
@@ -187,7 +195,10 @@ cdef int64_t process_fork() noexcept nogil:
     child.fs.cwd = parent.fs.cwd
     if child.fs.cwd != NULL:
         vfs_node_get(child.fs.cwd)
-    if fdtable_clone(&child.fs.fdt, &parent.fs.fdt) < 0 or copy_address_space(child, parent) < 0:
+    cdef uint64_t started = profile_begin()
+    cdef bint copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0 and copy_address_space(child, parent) == 0
+    profile_end_event(PROFILE_FORK_COPY, started)
+    if not copied:
         process_reap(child)
         return -ENOMEM
     memcpy(&regs, task_user_frame(parent_thread), sizeof(trap_frame))
@@ -227,6 +238,7 @@ cdef void process_exit(process *p, int status) noexcept nogil:
         irq_disable()
         p.exiting = True
         p.exit_status = status
+        profile_report()
         power_exit(status)
         return
     if not p.exiting:

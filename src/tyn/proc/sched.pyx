@@ -3,6 +3,7 @@
 # entered with interrupts disabled; each thread restores its own interrupt
 # state when its call to schedule() returns.
 from libc.stdint cimport uint64_t
+from tyn.lib.kprofile cimport profile_begin, profile_end_event, PROFILE_CONTEXT_SWITCH
 from tyn.arch.cpu cimport (read_rflags, irq_disable, irq_enable, cpu_idle, wrmsr, write_cr3, read_cr3,
                            MSR_FS_BASE, RFLAGS_IF)
 from tyn.arch.entry cimport context_switch
@@ -88,6 +89,7 @@ cdef void switch_to(thread *next) noexcept nogil:
     global current, slice_end_ns, need_resched, switches, zombie
     cdef thread *prev = current
     cdef uint64_t now = monotonic_ns()
+    cdef uint64_t started = profile_begin()
     need_resched = False
     slice_end_ns = now + SCHED_TIMESLICE_NS
     if next == prev:
@@ -108,6 +110,7 @@ cdef void switch_to(thread *next) noexcept nogil:
             fs_set_current(&next.proc.fs)
     next.state = THREAD_RUNNING
     current = next
+    profile_end_event(PROFILE_CONTEXT_SWITCH, started)
     context_switch(&prev.saved_rsp, next.saved_rsp)
     # Back on prev's stack.  A thread that exited before this switch can go now.
     if zombie != NULL and zombie != current:

@@ -9,6 +9,7 @@ from tyn.arch.tsc cimport tsc_to_ns, tsc_hz
 from tyn.proc.sched cimport sched_current
 from tyn.proc.task cimport thread
 from tyn.sys.errno cimport ENOSYS
+from tyn.lib.kprofile cimport profile_begin, profile_end_syscall
 from tyn.sys.numbers cimport *
 from tyn.fs.epoll cimport (sys_epoll_create, sys_epoll_create1, sys_epoll_ctl, sys_epoll_wait,
                           sys_epoll_pwait)
@@ -213,6 +214,7 @@ cdef void syscall_table_init() noexcept nogil:
 cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
     cdef int64_t result
+    cdef uint64_t started = profile_begin()
     if not first_call_seen:
         report_first_call()
     if number < SYSCALL_COUNT and table[number] != NULL:
@@ -224,6 +226,7 @@ cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
         if tracing and number != SYS_rt_sigreturn:
             trace(frame, number, result)
         frame.rax = <uint64_t>result
+        profile_end_syscall(number, started)
         return
     if number < SYSCALL_COUNT and not reported[number]:
         reported[number] = 1

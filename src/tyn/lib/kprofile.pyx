@@ -1,0 +1,85 @@
+# Kernel profile counters: see kprofile.pxd.
+from libc.stdint cimport uint64_t
+from tyn.arch.cpu cimport rdtsc
+from tyn.arch.tsc cimport tsc_to_ns, tsc_hz
+from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.sys.numbers cimport SYSCALL_COUNT
+from tyn.sys.table cimport syscall_name
+
+cdef bint enabled
+cdef uint64_t event_count[PROFILE_EVENT_COUNT]
+cdef uint64_t event_cycles[PROFILE_EVENT_COUNT]
+cdef uint64_t syscall_count[SYSCALL_COUNT]
+cdef uint64_t syscall_cycles[SYSCALL_COUNT]
+
+cdef void profile_enable(bint on) noexcept nogil:
+    global enabled
+    enabled = on
+
+cdef bint profile_enabled() noexcept nogil:
+    return enabled
+
+cdef uint64_t profile_begin() noexcept nogil:
+    return rdtsc() if enabled else 0
+
+cdef void profile_end_event(int event, uint64_t started) noexcept nogil:
+    if started != 0 and 0 <= event < PROFILE_EVENT_COUNT:
+        event_count[event] += 1
+        event_cycles[event] += rdtsc() - started
+
+cdef void profile_end_syscall(uint64_t number, uint64_t started) noexcept nogil:
+    if started != 0 and number < SYSCALL_COUNT:
+        syscall_count[number] += 1
+        syscall_cycles[number] += rdtsc() - started
+
+cdef const char *event_name(int event) noexcept nogil:
+    if event == PROFILE_PAGE_FAULT:
+        return b"page fault"
+    if event == PROFILE_FORK_COPY:
+        return b"fork copy"
+    if event == PROFILE_CONTEXT_SWITCH:
+        return b"context switch"
+    if event == PROFILE_ADDRESS_SPACE_FREE:
+        return b"address space free"
+    return b"?"
+
+cdef void line(const char *kind, const char *name, uint64_t count, uint64_t cycles) noexcept nogil:
+    kputs(b"tyn: profile: ")
+    kputs(kind)
+    kputs(name)
+    kputs(b" count ")
+    kput_udec(count)
+    kputs(b" total_us ")
+    kput_udec(tsc_to_ns(cycles, tsc_hz()) // 1000)
+    kputs(b"\n")
+
+cdef void profile_report() noexcept nogil:
+    """Events, then system calls, each largest total first (a selection sort: few entries)."""
+    cdef uint64_t i, best
+    cdef bint done[SYSCALL_COUNT]
+    if not enabled:
+        return
+    for i in range(SYSCALL_COUNT):
+        done[i] = False
+    while True:
+        best = PROFILE_EVENT_COUNT
+        for i in range(PROFILE_EVENT_COUNT):
+            if event_count[i] != 0 and not done[i] and (best == PROFILE_EVENT_COUNT or
+                                                        event_cycles[i] > event_cycles[best]):
+                best = i
+        if best == PROFILE_EVENT_COUNT:
+            break
+        done[best] = True
+        line(b"", event_name(<int>best), event_count[best], event_cycles[best])
+    for i in range(SYSCALL_COUNT):
+        done[i] = False
+    while True:
+        best = SYSCALL_COUNT
+        for i in range(SYSCALL_COUNT):
+            if syscall_count[i] != 0 and not done[i] and (best == SYSCALL_COUNT or
+                                                          syscall_cycles[i] > syscall_cycles[best]):
+                best = i
+        if best == SYSCALL_COUNT:
+            break
+        done[best] = True
+        line(b"syscall ", syscall_name(best), syscall_count[best], syscall_cycles[best])
