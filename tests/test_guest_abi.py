@@ -131,10 +131,7 @@ def test_hostrun_matches_reference(musl_ok, name, tmp_path):
 
 
 # Programs whose guest output still differs from Linux, and why.
-KNOWN_GAPS = {
-    "memory": "mmap of a /tmp (tmpfs) file: Tyn maps only the root filesystem's files "
-              "(ENODEV for others)",
-}
+KNOWN_GAPS: dict[str, str] = {}     # program name -> why Tyn differs (none today)
 
 
 @pytest.mark.parametrize("name", [

@@ -34,6 +34,7 @@ from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
 from tyn.mm.heap cimport heap_init
+from tyn.mm.frameref cimport frameref_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
 from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, PAGING_OK
@@ -111,6 +112,8 @@ cdef void start_memory() noexcept nogil:
         panic(b"cannot build the kernel page tables")
     paging_keep_spare_tables(True)
     pmm_set_ceiling(0)
+    if not frameref_init():
+        panic(b"no memory for the frame owner counts")
     heap_init()
     kstack_init()
     if mm_self_check() != 0:

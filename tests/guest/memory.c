@@ -1,12 +1,14 @@
 /* Memory: mmap (anonymous, file-backed, PROT_NONE reservation + MAP_FIXED commit, the
  * ERTS literal-area pattern), munmap (partial), mprotect, mremap (grow in place, MAYMOVE,
- * shrink), brk, madvise (DONTNEED zero-fills, FREE), and the error paths.  Whether a page
+ * shrink), brk, madvise (DONTNEED zero-fills, FREE), tmpfs files mapped private and shared,
+ * fork's sharing (copy-on-write private pages, MAP_SHARED pages), and the error paths.  Whether a page
  * is accessible is probed with write(pipe, addr, 1) -- EFAULT or 1 -- so no signal
  * handling is needed. */
 #include "common.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #define PG 4096L
 /* mmap/mremap: "label: ok" or "label: ERRNAME" */
@@ -166,8 +168,76 @@ int main(void)
     V("offset unaligned", mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 100));
     munmap(f, 2 * PG);
     munmap(f2, PG);
+
+    SECTION("shared file mapping");
+    char *sh = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    V("shared map ok", sh != MAP_FAILED);
+    sh[10] = 'S';
+    R("pread sees mapping write", pread(fd, &one, 1, 10));
+    V("file has S", one == 'S');
+    R("pwrite into file", pwrite(fd, "P", 1, PG + 5));
+    V("mapping sees pwrite", sh[PG + 5] == 'P');
+    char *pv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    V("private sees shared write", pv[10] == 'S');
+    sh[11] = 'T';
+    V("untouched private page follows the file", pv[11] == 'T');
+    pv[12] = 'U';
+    sh[13] = 'V';
+    V("written private page is a copy", pv[13] != 'V' && sh[12] != 'U');
+    munmap(pv, PG);
+    int rdonly = open(path, O_RDONLY);
+    MM("shared writable on O_RDONLY", mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, rdonly, 0));
+    MM("shared read-only on O_RDONLY", mmap(NULL, PG, PROT_READ, MAP_SHARED, rdonly, 0));
+    close(rdonly);
+    R("unlink while mapped", unlink(path));
+    sh[20] = 'W';
+    V("mapping outlives the name", sh[20] == 'W' && sh[10] == 'S');
+    munmap(sh, 2 * PG);
     close(fd);
-    unlink(path);
+
+    SECTION("fork sharing");
+    char *priv = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *shan = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char *ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    priv[0] = 'a';
+    priv[PG] = 'b';
+    shan[0] = 'c';                  /* shan[PG] untouched before the fork */
+    ro[0] = 'r';
+    R("mprotect read-only before fork", mprotect(ro, PG, PROT_READ));
+    int sync_pipe[2];
+    R("pipe", pipe(sync_pipe));
+    pid_t child = fork();
+    if (child == 0) {
+        char verdict[8];
+        verdict[0] = priv[0] == 'a' && priv[PG] == 'b' ? 'y' : 'n';   /* sees the parent's pages */
+        priv[0] = 'A';                                               /* its own copy now */
+        shan[0] = 'C';                                               /* the parent sees it */
+        shan[PG] = 'D';                                              /* even in a page untouched at fork */
+        verdict[1] = mprotect(ro, PG, PROT_READ | PROT_WRITE) == 0 ? 'y' : 'n';
+        ro[0] = 'R';                                                 /* the parent keeps 'r' */
+        verdict[2] = readable(priv) == 1 && writable(priv + PG) == 1 ? 'y' : 'n';
+        if (write(sync_pipe[1], verdict, 3) != 3)
+            _exit(2);
+        _exit(0);
+    }
+    char got[3] = {0};
+    R("child verdict", read(sync_pipe[0], got, 3));
+    int status = 0;
+    R("wait child", waitpid(child, &status, 0) == child ? 0 : -1);
+    V("child exited 0", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    V("child saw the parent's pages", got[0] == 'y');
+    V("child mprotect", got[1] == 'y');
+    V("child kernel copies", got[2] == 'y');
+    V("private page unchanged by the child", priv[0] == 'a' && priv[PG] == 'b');
+    V("private page written after fork", (priv[0] = 'z') == 'z' && priv[PG] == 'b');
+    V("shared page written by the child", shan[0] == 'C');
+    V("shared page first touched by the child", shan[PG] == 'D');
+    V("read-only page kept", ro[0] == 'r' && readable(ro) == 1 && writable(ro) == 0);
+    munmap(priv, 2 * PG);
+    munmap(shan, 2 * PG);
+    munmap(ro, PG);
+    close(sync_pipe[0]);
+    close(sync_pipe[1]);
 
     SECTION("errors");
     MM("length 0", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));

@@ -2,7 +2,8 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from tyn.fs.fsnode cimport *
 from tyn.mm.heap cimport kmalloc, kfree, krealloc, HEAP_MAX_REQUEST
-from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME
+from tyn.mm.pmm cimport pmm_alloc_frame, PMM_NO_FRAME
+from tyn.mm.frameref cimport frameref_put
 from tyn.arch.cpu cimport memcpy, memset, phys_to_virt
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user
 from tyn.sys.errno cimport ENOMEM, ENOENT, EFAULT, ENOSPC, EFBIG, EINVAL
@@ -107,7 +108,7 @@ cdef void free_pages_from(fs_node *n, uint64_t first) noexcept nogil:
     cdef uint64_t i
     for i in range(first, n.npages):
         if n.pages[i] != 0:
-            pmm_free_frame(n.pages[i])
+            frameref_put(n.pages[i])        # a mapping may still own it
             frames_in_use -= 1
             n.pages[i] = 0
 

@@ -114,5 +114,16 @@ cdef extern uint64_t paging_spare_tables() noexcept nogil
 # The first mapped page in [va, end), or end (skips empty tables: cheap over sparse ranges).
 cdef extern uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexcept nogil
 cdef extern uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil
+# Range walks: one pass over the tables instead of a walk per page.  visit() is called
+# for every non-zero 4 KiB leaf entry (present or parked) in [start, end) of the user
+# half, in address order, with the mm lock held; it may rewrite or clear the entry and
+# returns whether it changed it (the TLB entry is then dropped).  Page tables left empty
+# by cleared entries are freed (as paging_unmap does).  visit may map pages in another root.
+ctypedef bint (*paging_visitor)(void *ctx, uint64_t va, uint64_t *entry) noexcept nogil
+cdef extern void paging_visit(uint64_t root, uint64_t start, uint64_t end, paging_visitor visit,
+                              void *ctx) noexcept nogil
+# Replace the present 4 KiB leaf at va with pa | flags (PTE_PRESENT implied).
+# PAGING_ERR_NOT_MAPPED if nothing is mapped there.
+cdef extern int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil
 # After the switch: check the live tables map what they should; returns problems.
 cdef extern int paging_self_check() noexcept nogil

@@ -544,6 +544,64 @@ cdef uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexc
     mm_unlock(irq)
     return end
 
+cdef bint visit_table(uint64_t *table, int level, uint64_t base, uint64_t start, uint64_t end,
+                      paging_visitor visit, void *ctx, bint live) noexcept nogil:
+    """Visit the leaves of [start, end) under `table`, which maps from `base`.  True when
+    an entry of this table was cleared (so the caller checks whether it emptied out)."""
+    cdef uint64_t span = level_page_size(level)
+    cdef uint64_t table_end = base + span * PT_ENTRIES
+    cdef int first = index_at(start, level) if start > base else 0
+    cdef int last = index_at(end - 1, level) if end < table_end else PT_ENTRIES - 1
+    cdef bint cleared = False
+    cdef uint64_t *e
+    cdef uint64_t va
+    cdef int i
+    for i in range(first, last + 1):
+        e = &table[i]
+        if e[0] == 0:
+            continue
+        va = base + <uint64_t>i * span
+        if level == LEVEL_PT:
+            if visit(ctx, va, e):
+                if live:
+                    invlpg(va)
+                if e[0] == 0:
+                    cleared = True
+        elif (e[0] & PTE_PRESENT) != 0 and (e[0] & PTE_HUGE) == 0:
+            if visit_table(table_at(e[0]), level - 1, va, start, end, visit, ctx, live) \
+                    and level <= LEVEL_PDPT and table_empty(table_at(e[0])):
+                # An emptied PT or PD goes (PDPTs stay: see paging.pxd).
+                free_table(e[0] & PTE_ADDR_MASK)
+                e[0] = 0
+                cleared = True
+                if live:
+                    invlpg(va)
+    return cleared
+
+cdef void paging_visit(uint64_t root, uint64_t start, uint64_t end, paging_visitor visit,
+                       void *ctx) noexcept nogil:
+    cdef uint64_t irq
+    if start >= end or kernel_half(end - 1) or not canonical(end - 1):
+        return
+    irq = mm_lock()
+    visit_table(table_at(root), LEVEL_PML4, 0, start, end, visit, ctx,
+                (read_cr3() & PTE_ADDR_MASK) == root)
+    mm_unlock(irq)
+
+cdef int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t *e = leaf_entry(root, va)
+    cdef uint64_t leaf
+    cdef int err = leaf_flags(va, flags, &leaf)
+    if err == PAGING_OK:
+        if e == NULL or (e[0] & PTE_PRESENT) == 0:
+            err = PAGING_ERR_NOT_MAPPED
+        else:
+            e[0] = (pa & PTE_ADDR_MASK) | leaf
+            flush(root, va)
+    mm_unlock(irq)
+    return err
+
 cdef uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil:
     cdef uint64_t irq = mm_lock()
     cdef uint64_t result = map_mmio_locked(phys, size)

@@ -1,10 +1,15 @@
 # A user address space: sorted, non-overlapping mappings (VMAs) over one page table.
 #
 # Pages are populated on first touch (vma_fault): an untouched mapping, however
-# large, costs no frames; PROT_NONE reservations never get any.  File-backed
-# mappings are private copies of immutable bytes (the root filesystem's cpio data
-# lies in memory), so every present user page has exactly one owner: unmapping
-# frees its frame.
+# large, costs no frames; PROT_NONE reservations never get any.  A mapping's pages
+# come from zeros (anonymous), from immutable bytes (a root-filesystem file: the cpio
+# data lies in memory; pages are private copies), or from a memory object (a tmpfs
+# file, see vma_object_ops: MAP_SHARED maps the object's own frames).
+#
+# fork shares every page (vma_fork): private pages become copy-on-write (mapped
+# read-only in both; the first write copies unless the writer is the last owner,
+# mm/frameref), MAP_SHARED pages stay shared and writable.  A frame with other
+# owners is never mapped writable through a MAP_PRIVATE mapping.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 cdef enum:
@@ -28,6 +33,17 @@ cdef enum:
     VMA_USER_HIGH = 0x7FFFFFFFF000
     VMA_MMAP_TOP = 0x7FFFF7FFF000       # top-down allocations start below the stack area
 
+# A memory object behind a mapping (a tmpfs file).  page(obj, index): the frame holding
+# the object's page `index` (created if the object is that long), or 0 beyond its end;
+# the mapping takes its own frame reference for each page it maps.  hold/release count
+# the mappings that refer to obj.
+ctypedef uint64_t (*vma_object_page_fn)(void *obj, uint64_t index) noexcept nogil
+ctypedef void (*vma_object_ref_fn)(void *obj) noexcept nogil
+cdef struct vma_object_ops:
+    vma_object_page_fn page
+    vma_object_ref_fn hold
+    vma_object_ref_fn release
+
 cdef struct vma:
     uint64_t start                  # page-aligned, inclusive
     uint64_t end                    # page-aligned, exclusive
@@ -35,6 +51,9 @@ cdef struct vma:
     uint32_t flags
     const uint8_t *file_data        # private copy-on-touch source, or NULL (anonymous)
     uint64_t file_length            # bytes of file_data readable from `start` onwards
+    const vma_object_ops *object_ops    # or NULL
+    void *object
+    uint64_t object_index           # the object's page at `start`
     vma *next
 
 cdef struct mm_space:
@@ -51,7 +70,14 @@ cdef struct mm_space:
 # Returns the address or -errno (ENOMEM, EINVAL, EEXIST for MAP_FIXED_NOREPLACE).
 cdef extern int64_t vma_map(mm_space *mm, uint64_t addr, uint64_t length, uint32_t prot, uint32_t flags,
                             const uint8_t *file_data, uint64_t file_length) noexcept nogil
+# The same over a memory object's pages from page index `index` on (holds obj).
+cdef extern int64_t vma_map_object(mm_space *mm, uint64_t addr, uint64_t length, uint32_t prot,
+                                   uint32_t flags, const vma_object_ops *ops, void *obj,
+                                   uint64_t index) noexcept nogil
 cdef extern int64_t vma_unmap(mm_space *mm, uint64_t addr, uint64_t length) noexcept nogil
+# fork: give child (empty) every mapping of parent, sharing the pages.  0 or -ENOMEM
+# (the caller then releases the child's space).
+cdef extern int vma_fork(mm_space *child, mm_space *parent) noexcept nogil
 cdef extern int64_t vma_protect(mm_space *mm, uint64_t addr, uint64_t length, uint32_t prot) noexcept nogil
 # mremap: grow/shrink in place, or move (with may_move) keeping the pages.  Address or -errno.
 cdef extern int64_t vma_remap(mm_space *mm, uint64_t old_addr, uint64_t old_length, uint64_t new_length,
@@ -59,6 +85,7 @@ cdef extern int64_t vma_remap(mm_space *mm, uint64_t old_addr, uint64_t old_leng
 # Drop the contents of [addr, addr+length): next touch sees zeros (anonymous) or the file again.
 cdef extern int64_t vma_discard(mm_space *mm, uint64_t addr, uint64_t length) noexcept nogil
 # A page fault at addr (error code bits as the CPU gives them): populate the page if the
-# mapping allows the access.  False: a real fault (the caller signals SIGSEGV or -EFAULT).
+# mapping allows the access, or copy a copy-on-write page.  False: a real fault (the
+# caller signals SIGSEGV or -EFAULT).
 cdef extern bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept nogil
 cdef extern vma *vma_find(mm_space *mm, uint64_t addr) noexcept nogil

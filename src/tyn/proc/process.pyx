@@ -1,4 +1,4 @@
-# Processes: the table, fork (an eager copy of the address space), exit and wait.
+# Processes: the table, fork (the address space shared copy-on-write), exit and wait.
 #
 # The BEAM is process 1; its fork+exec of erl_child_setup (the port program
 # forker) is process 2.  More processes than the limit (nproc=, default 2) are
@@ -20,10 +20,8 @@ from tyn.fs.fdtable cimport fdtable_clone
 from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
-from tyn.mm.pmm cimport pmm_alloc_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.paging cimport (paging_next_mapped, paging_park, paging_parked_frame, paging_new_root, paging_kernel_root, paging_translate, paging_map, PT_ENTRIES,
-                            PAGING_NOT_MAPPED, PTE_ADDR_MASK)
-from tyn.mm.vma cimport vma, vma_fault, vma_map, vma_unmap, MAP_FIXED, VMA_USER_LOW, VMA_USER_HIGH
+from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGING_NOT_MAPPED, PTE_ADDR_MASK
+from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
                             task_new_thread, task_user_frame, task_free_thread, task_of_process)
@@ -132,42 +130,6 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
 
 # ------------------------------------------------------------------ fork
 
-cdef int copy_address_space(process *child, process *parent) noexcept nogil:
-    """Every mapping and every populated page, copied now (the child execs at once)."""
-    cdef vma *v = parent.mm.head
-    cdef uint64_t va, pa, flags, frame
-    cdef int64_t rc
-    while v != NULL:
-        rc = vma_map(&child.mm, v.start, v.end - v.start, v.prot, v.flags | MAP_FIXED, v.file_data,
-                     v.file_length)
-        if rc < 0:
-            return <int>rc
-        va = paging_next_mapped(parent.mm.root, v.start, v.end)
-        while va < v.end:
-            pa = paging_translate(parent.mm.root, va, &flags)
-            if pa != PAGING_NOT_MAPPED:
-                frame = pmm_alloc_frame()
-                if frame == PMM_NO_FRAME:
-                    return -ENOMEM
-                memcpy(phys_to_virt(frame), phys_to_virt(pa & PTE_ADDR_MASK), PAGE_SIZE)
-                if paging_map(child.mm.root, va, frame, flags & ~PTE_ADDR_MASK) != 0:
-                    return -ENOMEM
-                child.mm.mapped_pages += 1
-            else:
-                pa = paging_parked_frame(parent.mm.root, va)
-                if pa != PAGING_NOT_MAPPED:
-                    frame = pmm_alloc_frame()
-                    if frame == PMM_NO_FRAME:
-                        return -ENOMEM
-                    memcpy(phys_to_virt(frame), phys_to_virt(pa), PAGE_SIZE)
-                    paging_park(child.mm.root, va, frame)
-                    child.mm.mapped_pages += 1
-            va = paging_next_mapped(parent.mm.root, va + PAGE_SIZE, v.end)
-        v = v.next
-    child.mm.brk_start = parent.mm.brk_start
-    child.mm.brk = parent.mm.brk
-    return 0
-
 cdef void release_process_memory(process *p) noexcept nogil:
     cdef uint64_t started = profile_begin()
     vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
@@ -196,7 +158,7 @@ cdef int64_t process_fork() noexcept nogil:
     if child.fs.cwd != NULL:
         vfs_node_get(child.fs.cwd)
     cdef uint64_t started = profile_begin()
-    cdef bint copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0 and copy_address_space(child, parent) == 0
+    cdef bint copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0 and vma_fork(&child.mm, &parent.mm) == 0
     profile_end_event(PROFILE_FORK_COPY, started)
     if not copied:
         process_reap(child)

@@ -2,9 +2,11 @@
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_get
-from tyn.fs.vfs cimport vfs_file
-from tyn.mm.pmm cimport PAGE_SIZE
-from tyn.mm.vma cimport (mm_space, vma_map, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
+from tyn.fs.vfs cimport vfs_file, vfs_node_get, vfs_node_put
+from tyn.fs.fsnode cimport fs_node, FS_TMPFS
+from tyn.fs.tmpfs cimport tmpfs_page_phys
+from tyn.mm.pmm cimport PAGE_SIZE, PAGE_SHIFT
+from tyn.mm.vma cimport (mm_space, vma_map, vma_map_object, vma_object_ops, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
                          PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
                          MAP_FIXED_NOREPLACE)
 from tyn.proc.sched cimport sched_current
@@ -36,11 +38,28 @@ cdef enum:
     MADV_DODUMP = 17
     O_ACCMODE = 3
     O_WRONLY = 1
+    O_RDWR = 2
     S_IFMT = 0o170000
     S_IFREG = 0o100000
 
 cdef inline mm_space *current_mm() noexcept nogil:
     return &sched_current().proc.mm
+
+cdef uint64_t tmpfs_mapping_page(void *obj, uint64_t index) noexcept nogil:
+    """A tmpfs file's page for a mapping: created (zeroed) inside the file, none beyond it
+    (Linux raises SIGBUS there; the fault fails)."""
+    cdef fs_node *n = <fs_node *>obj
+    if index >= (n.size + PAGE_MASK) >> PAGE_SHIFT:
+        return 0
+    return tmpfs_page_phys(n, index, True)
+
+cdef void tmpfs_mapping_hold(void *obj) noexcept nogil:
+    vfs_node_get(<fs_node *>obj)
+
+cdef void tmpfs_mapping_release(void *obj) noexcept nogil:
+    vfs_node_put(<fs_node *>obj)
+
+cdef vma_object_ops tmpfs_mapping_ops
 
 cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd,
                       uint64_t offset) noexcept nogil:
@@ -52,21 +71,32 @@ cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t fl
         return -EINVAL
     if kind != MAP_PRIVATE and kind != MAP_SHARED and kind != MAP_SHARED_VALIDATE:
         return -EINVAL
-    if not (flags & MAP_ANONYMOUS):
-        f = fdtable_get(&fs_current().fdt, fd)
-        if f == NULL:
-            return -EBADF
-        if (f.flags & O_ACCMODE) == O_WRONLY:
-            return -EACCES
-        if f.node == NULL or (f.node.mode & S_IFMT) != S_IFREG or f.node.data == NULL:
-            return -ENODEV      # only the root filesystem's files can be mapped
-        if kind != MAP_PRIVATE and prot & PROT_WRITE:
-            return -EACCES      # the root filesystem is read-only
-        if offset < f.node.size:
-            data = f.node.data + offset
-            available = f.node.size - offset
-    # Known gap: MAP_SHARED is mapped like MAP_PRIVATE -- the same within a process, but
-    # fork copies it instead of sharing (ERTS shares no memory with erl_child_setup).
+    if flags & MAP_ANONYMOUS:
+        return vma_map(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags, NULL, 0)
+    f = fdtable_get(&fs_current().fdt, fd)
+    if f == NULL:
+        return -EBADF
+    if (f.flags & O_ACCMODE) == O_WRONLY:
+        return -EACCES
+    if f.node == NULL or (f.node.mode & S_IFMT) != S_IFREG:
+        return -ENODEV
+    if f.node.fs == FS_TMPFS:
+        if kind != MAP_PRIVATE and prot & PROT_WRITE and (f.flags & O_ACCMODE) != O_RDWR:
+            return -EACCES      # a shared writable mapping writes the file
+        tmpfs_mapping_ops.page = tmpfs_mapping_page
+        tmpfs_mapping_ops.hold = tmpfs_mapping_hold
+        tmpfs_mapping_ops.release = tmpfs_mapping_release
+        return vma_map_object(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags,
+                              &tmpfs_mapping_ops, f.node, offset >> PAGE_SHIFT)
+    if f.node.data == NULL:
+        return -ENODEV          # no pages behind it (devices)
+    if kind != MAP_PRIVATE and prot & PROT_WRITE:
+        return -EACCES          # the root filesystem is read-only
+    if offset < f.node.size:
+        data = f.node.data + offset
+        available = f.node.size - offset
+    # A private copy of the immutable bytes on first touch; MAP_SHARED of a read-only
+    # file cannot be told apart from that.
     return vma_map(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags, data, available)
 
 cdef int64_t sys_munmap(uint64_t addr, uint64_t length) noexcept nogil:
