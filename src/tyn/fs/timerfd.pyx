@@ -3,6 +3,7 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_put, O_RDWR, O_NONBLOCK,
                          POLLIN)
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
+from tyn.fs.anoninode cimport anon_inode_stat
 from tyn.fs.context cimport fs_context, fs_current
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy
@@ -140,6 +141,7 @@ cdef void setup_ops() noexcept nogil:
     tfd_ops.read = tfd_read
     tfd_ops.poll = tfd_poll
     tfd_ops.close = tfd_close
+    tfd_ops.stat = anon_inode_stat
     ops_ready = True
 
 cdef bint timerfd_is(vfs_file *f) noexcept nogil:

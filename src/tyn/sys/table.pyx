@@ -213,6 +213,7 @@ cdef void syscall_table_init() noexcept nogil:
 cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
     cdef int64_t result
+    frame.error_code = number           # orig_ax: what a restart re-issues (trapframe.pxd)
     if not first_call_seen:
         report_first_call()
     if number < SYSCALL_COUNT and table[number] != NULL:
