@@ -14,7 +14,7 @@ from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq, io_notify
 from tyn.proc.task cimport WAKE_INTERRUPTED
 from tyn.sys.timeutil cimport CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, linux_timespec
-from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EAGAIN, EINTR, ENOMEM, ENOSYS
+from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EAGAIN, ERESTARTSYS, ENOMEM, ENOSYS
 
 cdef struct linux_itimerspec:
     linux_timespec it_interval
@@ -88,14 +88,14 @@ cdef void expired(ktimer *t) noexcept nogil:
 # ------------------------------------------------------------------ the file
 
 cdef int64_t wait_expiry(timerfd_state *s) noexcept nogil:
-    # Block until an expiration is counted (call with waitq_lock held): 0 or -EINTR.
+    # Block until an expiration is counted (call with waitq_lock held): 0 or -ERESTARTSYS.
     # The only blocking path; host tests do not reach it.
     while True:
         refresh(s)
         if s.ticks != 0:
             return 0
         if waitq_sleep(io_waitq(), 0) == WAKE_INTERRUPTED:
-            return -EINTR
+            return -ERESTARTSYS
 
 cdef int64_t tfd_read(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bint user) noexcept nogil:
     cdef timerfd_state *s = <timerfd_state *>f.priv
