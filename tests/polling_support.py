@@ -28,6 +28,7 @@ class PollKernel(Kernel):
         super().__init__(*args, **kw)
         pt.fake_reset()
         pt.reset_timers()
+        pt.thread_init()
 
     def sys(self, name, *args):
         return pt.call(name, *args)

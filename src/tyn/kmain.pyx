@@ -8,7 +8,9 @@ from tyn.arch.power cimport power_exit
 from tyn.arch.trap cimport trap_init
 from tyn.arch.panic cimport panic
 from tyn.boot.multiboot cimport boot_info, multiboot_parse
-from tyn.drivers.serial cimport serial_init
+from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq
+from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
+from tyn.arch.trap cimport VECTOR_SERIAL
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
@@ -127,7 +129,7 @@ cdef void start_memory() noexcept nogil:
         kputs(b" KiB")
     kputs(b"\n")
 
-cdef void start_clock() noexcept nogil:
+cdef bint start_clock() noexcept nogil:
     cdef int source = tsc_calibrate()
     cdef uint64_t hz = CLOCK_DEFAULT_HZ, start, t0
     kputs(b"tyn: TSC ")
@@ -139,7 +141,7 @@ cdef void start_clock() noexcept nogil:
         kputs(b"tyn: hz must be 1..10000; using 100\n")
         hz = CLOCK_DEFAULT_HZ
     if not clock_init(<uint32_t>hz, paging_map_mmio(lapic_xapic_phys(), PAGE_SIZE)):
-        return
+        return False
     # Prove the tick: idle (HLT) until it has fired a few times.
     t0 = monotonic_ns()
     start = clock_ticks()
@@ -152,6 +154,15 @@ cdef void start_clock() noexcept nogil:
     kputs(b" ticks in ")
     kput_udec((monotonic_ns() - t0) // NS_PER_MS)
     kputs(b" ms\n")
+    return True
+
+cdef void start_console_input() noexcept nogil:
+    """COM1 receive interrupts (the local APIC is up): console reads sleep and poll/epoll
+    on stdin wake when a byte arrives.  Without an I/O APIC the console stays polled."""
+    if ioapic_init(paging_map_mmio(IOAPIC_PHYS_BASE, PAGE_SIZE)) and serial_enable_rx_irq(VECTOR_SERIAL):
+        kputs(b"tyn: console input: COM1 interrupts through the I/O APIC\n")
+    else:
+        kputs(b"tyn: console input: polled (no I/O APIC)\n")
 
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
@@ -248,7 +259,8 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     gdt_init(ist_tops)
     trap_init()
 
-    start_clock()
+    if start_clock():
+        start_console_input()
     start_processes()
     mount_root()
 

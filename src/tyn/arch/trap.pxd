@@ -13,6 +13,7 @@ cdef enum:
     VECTOR_PAGE_FAULT = 14
     VECTOR_MACHINE_CHECK = 18
     VECTOR_TIMER = 32           # local APIC timer
+    VECTOR_SERIAL = 36          # COM1 (ISA IRQ 4) through the I/O APIC
     VECTOR_SPURIOUS = 0xFF      # local APIC spurious interrupts (no EOI)
 
 ctypedef void (*trap_handler)(trap_frame *frame) noexcept nogil

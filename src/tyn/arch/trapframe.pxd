@@ -8,3 +8,9 @@ cdef extern from "tyn/trapframe.h" nogil:
         uint64_t vector, error_code
         uint64_t rip, cs, rflags, rsp, ss
     const uint64_t trap_stub_table[256]
+
+cdef enum:
+    # A SYSCALL frame's error_code holds the system call number while the call runs
+    # (Linux's orig_ax): signal delivery needs it to restart an interrupted call.
+    # rt_sigreturn sets TRAP_NO_SYSCALL so the restored registers are never "restarted".
+    TRAP_NO_SYSCALL = -1

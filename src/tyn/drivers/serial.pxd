@@ -19,8 +19,17 @@ cdef enum:
     UART_DIVISOR_115200 = 1
     UART_PROBE_VALUE = 0xA5
     UART_POLL_LIMIT = 100000
+    IER_RX_AVAILABLE = 0x01
+    COM1_GSI = 4                # ISA IRQ 4
+    SERIAL_RX_RING = 256        # bytes received ahead of the reader (more are dropped, as an overrun)
 
 cdef extern bint serial_init() noexcept nogil
 cdef extern void serial_putc(uint8_t c) noexcept nogil
 cdef extern void serial_write(const char *buf, size_t n) noexcept nogil
 cdef extern int serial_getc() noexcept nogil
+# Whether serial_getc has a byte now.
+cdef extern bint serial_rx_ready() noexcept nogil
+# Receive interrupts on vector via the I/O APIC (ioapic_init done): each drains the UART
+# into a ring and calls io_notify().  False if the line cannot be routed.
+cdef extern bint serial_enable_rx_irq(int vector) noexcept nogil
+cdef extern bint serial_rx_irq_enabled() noexcept nogil

@@ -1,8 +1,18 @@
-# COM1, the kernel console: a polled 16550 UART at 115200 8N1.
-from libc.stdint cimport uint8_t
+# COM1, the kernel console: a 16550 UART at 115200 8N1.  Output is polled; input is
+# polled until serial_enable_rx_irq, then received by the interrupt into a ring.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport outb, inb
+from tyn.arch.trap cimport trap_set_handler
+from tyn.arch.trapframe cimport trap_frame
+from tyn.arch.lapic cimport lapic_eoi
+from tyn.drivers.ioapic cimport ioapic_route
+from tyn.proc.waitq cimport waitq_lock, waitq_unlock, io_notify
 
 cdef bint serial_present
+cdef bint rx_irq
+cdef uint8_t rx_ring[SERIAL_RX_RING]
+cdef uint32_t rx_head                   # next byte to read; rx_tail - rx_head bytes held
+cdef uint32_t rx_tail
 
 cdef bint serial_init() noexcept nogil:
     """Program COM1; returns whether a UART answers (the scratch register round-trips)."""
@@ -32,8 +42,44 @@ cdef void serial_write(const char *buf, size_t n) noexcept nogil:
     for i in range(n):
         serial_putc(<uint8_t>buf[i])
 
+cdef void serial_irq(trap_frame *frame) noexcept nogil:
+    global rx_tail
+    cdef uint8_t c
+    while inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
+        c = inb(COM1_PORT + UART_DATA)
+        if rx_tail - rx_head < SERIAL_RX_RING:
+            rx_ring[rx_tail % SERIAL_RX_RING] = c
+            rx_tail += 1
+    lapic_eoi()
+    io_notify()                         # poll/epoll/read waiters on the console
+
 cdef int serial_getc() noexcept nogil:
     """The next received byte, or -1 when none is waiting."""
-    if inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
-        return inb(COM1_PORT + UART_DATA)
-    return -1
+    global rx_head
+    cdef uint64_t flags = waitq_lock()  # the interrupt must not take the byte between LSR and RBR
+    cdef int c = -1
+    if rx_head != rx_tail:
+        c = rx_ring[rx_head % SERIAL_RX_RING]
+        rx_head += 1
+    elif inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
+        c = inb(COM1_PORT + UART_DATA)
+    waitq_unlock(flags)
+    return c
+
+cdef bint serial_rx_ready() noexcept nogil:
+    return rx_head != rx_tail or (inb(COM1_PORT + UART_LSR) & LSR_DATA_READY) != 0
+
+cdef bint serial_enable_rx_irq(int vector) noexcept nogil:
+    global rx_irq
+    if not serial_present:
+        return False
+    trap_set_handler(vector, serial_irq)
+    if not ioapic_route(COM1_GSI, vector):
+        trap_set_handler(vector, NULL)
+        return False
+    outb(COM1_PORT + UART_IER, IER_RX_AVAILABLE)
+    rx_irq = True
+    return True
+
+cdef bint serial_rx_irq_enabled() noexcept nogil:
+    return rx_irq

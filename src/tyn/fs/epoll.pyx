@@ -4,6 +4,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_get, vfs_file_put, vfs_poll, O_RDWR, O_PATH)
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
+from tyn.fs.anoninode cimport anon_inode_stat
 from tyn.fs.context cimport fs_context, fs_current
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy
@@ -11,7 +12,8 @@ from tyn.arch.uaccess cimport copy_from_user, copy_to_user, USER_ADDRESS_LIMIT
 from tyn.arch.tsc cimport monotonic_ns
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, io_notify
 from tyn.sys.poll cimport poll_block, poll_scan_fn, POLL_NSEC_PER_MSEC
-from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EEXIST, ENOENT, EPERM, ENOMEM, ENOSYS
+from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EEXIST, ENOENT, EPERM, ENOMEM, ENOSYS, EINTR, ERESTARTNOHAND
+from tyn.sys.signal cimport signal_wait_mask_begin, signal_wait_mask_end
 
 cdef extern from *:
     """
@@ -150,6 +152,7 @@ cdef void setup_ops() noexcept nogil:
     memset(&ep_ops, 0, sizeof(vfs_file_ops))
     ep_ops.poll = ep_poll
     ep_ops.close = ep_close
+    ep_ops.stat = anon_inode_stat
     ops_ready = True
 
 cdef bint epoll_is(vfs_file *f) noexcept nogil:
@@ -361,6 +364,8 @@ cdef int64_t do_wait(uint64_t epfd, uint64_t uevents, uint64_t maxevents, uint64
     waitq_unlock(flags)
     if n == 0 and ms != 0:
         n = poll_block(scan, &w, deadline)
+        if n == -ERESTARTNOHAND:
+            n = -EINTR                  # epoll_wait never restarts, SA_RESTART or not
     vfs_file_put(ef)
     return n
 
@@ -369,11 +374,9 @@ cdef int64_t sys_epoll_wait(uint64_t epfd, uint64_t uevents, uint64_t maxevents,
 
 cdef int64_t sys_epoll_pwait(uint64_t epfd, uint64_t uevents, uint64_t maxevents, uint64_t timeout,
                              uint64_t usigmask, uint64_t sigsetsize) noexcept nogil:
-    # The signal mask is checked (size, readable) but not applied during the wait yet.
-    cdef uint64_t mask
-    if usigmask != 0:
-        if sigsetsize != EP_SIGSET_SIZE:
-            return -EINVAL
-        if copy_from_user(&mask, usigmask, EP_SIGSET_SIZE) != 0:
-            return -EFAULT
-    return do_wait(epfd, uevents, maxevents, timeout)
+    cdef int64_t rc = signal_wait_mask_begin(usigmask, sigsetsize)
+    if rc < 0:
+        return rc
+    rc = do_wait(epfd, uevents, maxevents, timeout)
+    signal_wait_mask_end(rc == -EINTR)
+    return rc

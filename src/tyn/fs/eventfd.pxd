@@ -8,8 +8,6 @@ cdef enum:
     EFD_SEMAPHORE = 1
     EFD_CLOEXEC = 0o2000000         # O_CLOEXEC
     EFD_NONBLOCK = 0o4000           # O_NONBLOCK
-    ANON_INODE_DEV = 14             # st_dev of anonymous inodes (0:14)
-    ANON_INODE_INO = 1              # every anon-inode file shares one inode, as in Linux
 
 cdef struct eventfd_ctx:
     uint64_t count

@@ -3,6 +3,7 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_kstat, vfs_file_new, vfs_file_put,
                          O_RDWR, O_NONBLOCK, POLLIN, POLLOUT, POLLERR, POLLRDNORM, POLLWRNORM)
 from tyn.fs.iowait cimport iowait_until
+from tyn.fs.anoninode cimport anon_inode_stat
 from tyn.fs.fdtable cimport fdtable_install
 from tyn.fs.context cimport fs_context, fs_current
 from tyn.proc.waitq cimport io_notify
@@ -30,7 +31,7 @@ cdef void setup_ops() noexcept nogil:
     ops.read = eventfd_read
     ops.write = eventfd_write
     ops.lseek = eventfd_lseek
-    ops.stat = eventfd_stat
+    ops.stat = anon_inode_stat
     ops.poll = eventfd_poll
     ops.close = eventfd_release
     ops_ready = True
@@ -126,15 +127,6 @@ cdef uint32_t eventfd_poll(vfs_file *f) noexcept nogil:
     if EVENTFD_ULLONG_MAX - 1 > c.count:
         mask |= POLLOUT | POLLWRNORM
     return mask
-
-cdef int64_t eventfd_stat(vfs_file *f, vfs_kstat *st) noexcept nogil:
-    memset(st, 0, sizeof(vfs_kstat))
-    st.dev = ANON_INODE_DEV
-    st.ino = ANON_INODE_INO
-    st.nlink = 1
-    st.mode = 0o600
-    st.blksize = 4096
-    return 0
 
 cdef void eventfd_release(vfs_file *f) noexcept nogil:
     kfree(f.priv)

@@ -32,6 +32,9 @@ cdef extern int64_t fdtable_install(fdtable *t, vfs_file *f, uint64_t minfd, bin
 cdef extern int64_t fdtable_reserve(fdtable *t, uint64_t minfd) noexcept nogil
 # The file at fd (borrowed), or NULL.
 cdef extern vfs_file *fdtable_get(fdtable *t, uint64_t fd) noexcept nogil
+# The file at fd with a new reference (vfs_file_put it), or NULL: for syscalls that may
+# sleep, so that a close by another thread does not free the file under them (fdget).
+cdef extern vfs_file *fdtable_fget(fdtable *t, uint64_t fd) noexcept nogil
 cdef extern int64_t fdtable_close(fdtable *t, uint64_t fd) noexcept nogil
 cdef extern int64_t fdtable_dup(fdtable *t, uint64_t fd, uint64_t minfd, bint cloexec) noexcept nogil
 # dup2 (dup3 = False: same fd returns it) / dup3 (EINVAL for the same fd).

@@ -63,6 +63,12 @@ cdef vfs_file *fdtable_get(fdtable *t, uint64_t fd) noexcept nogil:
         return NULL
     return t.files[fd]
 
+cdef vfs_file *fdtable_fget(fdtable *t, uint64_t fd) noexcept nogil:
+    cdef vfs_file *f = fdtable_get(t, fd)
+    if f != NULL:
+        vfs_file_get(f)
+    return f
+
 cdef int64_t fdtable_close(fdtable *t, uint64_t fd) noexcept nogil:
     cdef vfs_file *f = fdtable_get(t, fd)
     if f == NULL:

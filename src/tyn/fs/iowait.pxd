@@ -6,6 +6,7 @@ from libc.stdint cimport int64_t
 # Whether the awaited condition holds now (arg: the file kind's state).
 ctypedef bint (*iowait_cond_fn)(void *arg) noexcept nogil
 
-# Sleep until cond(arg): 0, or -EINTR (a signal woke the thread first).  Wakers change
+# Sleep until cond(arg): 0, or -ERESTARTSYS (a signal woke the thread first; Linux's
+# code for waits that SA_RESTART restarts).  Wakers change
 # the state, then call io_notify().
 cdef extern int64_t iowait_until(iowait_cond_fn cond, void *arg) noexcept nogil

@@ -3,6 +3,7 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_put, O_RDWR, O_NONBLOCK,
                          POLLIN)
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
+from tyn.fs.anoninode cimport anon_inode_stat
 from tyn.fs.context cimport fs_context, fs_current
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy
@@ -13,7 +14,7 @@ from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq, io_notify
 from tyn.proc.task cimport WAKE_INTERRUPTED
 from tyn.sys.timeutil cimport CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, linux_timespec
-from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EAGAIN, EINTR, ENOMEM, ENOSYS
+from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, EAGAIN, ERESTARTSYS, ENOMEM, ENOSYS
 
 cdef struct linux_itimerspec:
     linux_timespec it_interval
@@ -87,14 +88,14 @@ cdef void expired(ktimer *t) noexcept nogil:
 # ------------------------------------------------------------------ the file
 
 cdef int64_t wait_expiry(timerfd_state *s) noexcept nogil:
-    # Block until an expiration is counted (call with waitq_lock held): 0 or -EINTR.
+    # Block until an expiration is counted (call with waitq_lock held): 0 or -ERESTARTSYS.
     # The only blocking path; host tests do not reach it.
     while True:
         refresh(s)
         if s.ticks != 0:
             return 0
         if waitq_sleep(io_waitq(), 0) == WAKE_INTERRUPTED:
-            return -EINTR
+            return -ERESTARTSYS
 
 cdef int64_t tfd_read(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bint user) noexcept nogil:
     cdef timerfd_state *s = <timerfd_state *>f.priv
@@ -140,6 +141,7 @@ cdef void setup_ops() noexcept nogil:
     tfd_ops.read = tfd_read
     tfd_ops.poll = tfd_poll
     tfd_ops.close = tfd_close
+    tfd_ops.stat = anon_inode_stat
     ops_ready = True
 
 cdef bint timerfd_is(vfs_file *f) noexcept nogil:

@@ -6,7 +6,8 @@ from tyn.fs.tmpfs cimport *
 from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memcpy, memset, memcmp, rdtsc, cpu_relax
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user
-from tyn.drivers.serial cimport serial_write, serial_getc
+from tyn.drivers.serial cimport serial_write, serial_getc, serial_rx_ready, serial_rx_irq_enabled
+from tyn.fs.iowait cimport iowait_until
 from tyn.lib.kprint cimport kputs
 from tyn.sys.errno cimport *
 from tyn.fs.epoll cimport epoll_file_release
@@ -679,10 +680,14 @@ cdef int console_getc() noexcept nogil:
         return console_peek
     return serial_getc()
 
+cdef bint console_readable(void *unused) noexcept nogil:
+    return console_peek_valid or serial_rx_ready()
+
 cdef int64_t console_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, bint user) noexcept nogil:
     cdef uint8_t tmp[CHUNK]
     cdef uint64_t done = 0, k = 0
     cdef int c
+    cdef int64_t rc
     if count == 0:
         return 0
     while done + k < count:
@@ -692,7 +697,12 @@ cdef int64_t console_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *p
                 break
             if f.flags & O_NONBLOCK:
                 return -EAGAIN
-            cpu_relax()             # no scheduler yet: poll the UART
+            if serial_rx_irq_enabled():
+                rc = iowait_until(console_readable, NULL)   # the receive interrupt wakes it
+                if rc < 0:
+                    return rc
+            else:
+                cpu_relax()         # no receive interrupt: poll the UART
             continue
         tmp[k] = <uint8_t>c
         k += 1

@@ -12,7 +12,7 @@ from tyn.arch.fpu cimport fpu_save, fpu_restore
 from tyn.arch.percpu cimport percpu_set_kernel_stack
 from tyn.arch.tsc cimport monotonic_ns
 from tyn.proc.task cimport (thread, task_free_thread, THREAD_RUNNABLE, THREAD_RUNNING, THREAD_BLOCKED,
-                            THREAD_DEAD, WAKE_NORMAL, WAKE_TIMEOUT)
+                            THREAD_DEAD, WAKE_NORMAL, WAKE_TIMEOUT, WAKE_INTERRUPTED)
 
 cdef thread idle_thread
 cdef thread *current
@@ -135,6 +135,10 @@ cdef void sched_yield_cpu() noexcept nogil:
 
 cdef int sched_block(uint64_t deadline_ns) noexcept nogil:
     cdef thread *t = current
+    if t.signal_pending & ~t.signal_mask:
+        # As Linux's interruptible sleeps: a signal raised while this thread was still
+        # running (or unblocked by a ppoll-style mask) ends the wait before it starts.
+        return WAKE_INTERRUPTED
     t.state = THREAD_BLOCKED
     t.wake_reason = WAKE_NORMAL
     t.wake_deadline_ns = deadline_ns

@@ -67,6 +67,8 @@ cdef struct thread:
     uint64_t robust_list_len
     uint64_t signal_mask            # blocked signals (bit n-1 = signal n)
     uint64_t signal_pending         # raised for this thread, not yet delivered
+    uint64_t saved_sigmask          # the mask before a syscall's temporary one (ppoll & co.)
+    bint restore_sigmask            # saved_sigmask goes back on the way to user mode
     uint64_t altstack_sp            # sigaltstack (0 size: none)
     uint64_t altstack_size
     int altstack_flags

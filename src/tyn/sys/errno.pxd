@@ -53,3 +53,9 @@ cdef enum:
     ENOBUFS = 105
     EISCONN = 106
     ENOTCONN = 107
+    # Kernel-internal: a syscall interrupted by a signal; never seen by user space.  The
+    # signal delivery turns them into a restart (RIP back onto SYSCALL) or EINTR, as
+    # Linux's include/linux/errno.h codes.
+    ERESTARTSYS = 512           # restart if the handler has SA_RESTART (or none runs)
+    ERESTARTNOINTR = 513        # always restart
+    ERESTARTNOHAND = 514        # restart only if no handler runs

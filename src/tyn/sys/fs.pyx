@@ -55,20 +55,17 @@ cdef int64_t start_dir(fs_context *ctx, uint64_t dfd, const char *path, fs_node 
     out[0] = f.node
     return 0
 
-cdef int64_t fd_node(fs_context *ctx, uint64_t dfd, fs_node **out) noexcept nogil:
-    # AT_EMPTY_PATH: the object dfd itself (AT_FDCWD: the cwd).
+cdef int64_t fd_object(fs_context *ctx, uint64_t dfd, vfs_kstat *k) noexcept nogil:
+    # AT_EMPTY_PATH: the object dfd itself (AT_FDCWD: the cwd); its stat when k is not
+    # NULL.  Files without a node (pipes, sockets, anon inodes) are objects too.
     cdef int32_t d = <int32_t>dfd
     cdef vfs_file *f
     if d == AT_FDCWD:
-        out[0] = ctx.cwd
-        return 0
+        return vfs_stat_node(ctx.cwd, k) if k != NULL else 0
     f = get_file(ctx, <uint64_t><uint32_t>d) if d >= 0 else NULL
     if f == NULL:
         return -EBADF
-    if f.node == NULL:
-        return -EBADF
-    out[0] = f.node
-    return 0
+    return vfs_fstat(f, k) if k != NULL else 0
 
 cdef int64_t put_stat(uint64_t ubuf, vfs_kstat *k) noexcept nogil:
     cdef linux_stat s
@@ -176,28 +173,38 @@ cdef int64_t sys_close(uint64_t fd) noexcept nogil:
 
 # ------------------------------------------------------------------ read / write
 
+# Reads and writes may sleep (pipes, sockets, eventfd, timerfd): they hold a reference
+# to the file throughout, so another thread's close leaves it alive until they return.
+
 cdef int64_t sys_read(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
     cdef fs_context *ctx = fs_current()
     cdef vfs_file *f
+    cdef int64_t rc
     if ctx == NULL:
         return -EBADF
-    f = get_file(ctx, fd)
+    f = fdtable_fget(&ctx.fdt, <uint32_t>fd)
     if f == NULL:
         return -EBADF
-    return vfs_read(f, buf, count, &f.pos, True)
+    rc = vfs_read(f, buf, count, &f.pos, True)
+    vfs_file_put(f)
+    return rc
 
 cdef int64_t sys_write(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
     cdef fs_context *ctx = fs_current()
     cdef vfs_file *f
+    cdef int64_t rc
     if ctx == NULL:
         return -EBADF
-    f = get_file(ctx, fd)
+    f = fdtable_fget(&ctx.fdt, <uint32_t>fd)
     if f == NULL:
         return -EBADF
-    return vfs_write(f, buf, count, &f.pos, True)
+    rc = vfs_write(f, buf, count, &f.pos, True)
+    vfs_file_put(f)
+    return rc
 
 cdef int64_t positional_file(uint64_t fd, uint64_t pos, vfs_file **out) noexcept nogil:
-    """The file for pread/pwrite at pos: 0, or -EINVAL / -EBADF / -ESPIPE as Linux orders them."""
+    """The file for pread/pwrite at pos, referenced: 0, or -EINVAL / -EBADF / -ESPIPE as
+    Linux orders them (no reference on error)."""
     cdef fs_context *ctx = fs_current()
     if <int64_t>pos < 0:
         return -EINVAL
@@ -208,19 +215,28 @@ cdef int64_t positional_file(uint64_t fd, uint64_t pos, vfs_file **out) noexcept
         return -EBADF
     if not vfs_file_seekable(out[0]):
         return -ESPIPE
+    vfs_file_get(out[0])
     return 0
 
 cdef int64_t sys_pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
     cdef vfs_file *f = NULL
     cdef uint64_t p = pos
     cdef int64_t rc = positional_file(fd, pos, &f)
-    return rc if rc < 0 else vfs_read(f, buf, count, &p, True)
+    if rc < 0:
+        return rc
+    rc = vfs_read(f, buf, count, &p, True)
+    vfs_file_put(f)
+    return rc
 
 cdef int64_t sys_pwrite64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
     cdef vfs_file *f = NULL
     cdef uint64_t p = pos
     cdef int64_t rc = positional_file(fd, pos, &f)
-    return rc if rc < 0 else vfs_write(f, buf, count, &p, True)
+    if rc < 0:
+        return rc
+    rc = vfs_write(f, buf, count, &p, True)
+    vfs_file_put(f)
+    return rc
 
 cdef int64_t rw_vector(uint64_t fd, uint64_t uiov, uint64_t iovcnt, bint writing, bint positional, uint64_t pos) noexcept nogil:
     cdef fs_context *ctx = fs_current()
@@ -254,6 +270,7 @@ cdef int64_t rw_vector(uint64_t fd, uint64_t uiov, uint64_t iovcnt, bint writing
             kfree(iov)
             return -EINVAL
         total += seglen
+    vfs_file_get(f)                     # held across the segments' sleeps (see sys_read)
     posp = &p if positional else &f.pos
     total = 0
     for i in range(iovcnt):
@@ -272,6 +289,7 @@ cdef int64_t rw_vector(uint64_t fd, uint64_t uiov, uint64_t iovcnt, bint writing
         total += <uint64_t>r
         if <uint64_t>r < seglen or total >= VFS_MAX_RW_COUNT:
             break
+    vfs_file_put(f)
     kfree(iov)
     return done
 
@@ -318,10 +336,7 @@ cdef int64_t stat_at(uint64_t dfd, uint64_t upath, uint64_t flags, vfs_kstat *k)
             return len
     if len == 0:
         kfree(path)
-        rc = fd_node(ctx, dfd, &n)
-        if rc < 0:
-            return rc
-        return vfs_stat_node(n, k)
+        return fd_object(ctx, dfd, k)
     rc = start_dir(ctx, dfd, path, &start)
     if rc >= 0:
         rc = vfs_stat(start, path, <uint64_t>len, (flags & AT_SYMLINK_NOFOLLOW) == 0, k)
@@ -435,10 +450,7 @@ cdef int64_t sys_faccessat2(uint64_t dfd, uint64_t upath, uint64_t mode, uint64_
         return len
     if len == 0:
         kfree(path)
-        rc = fd_node(ctx, dfd, &n)
-        if rc < 0:
-            return rc
-        return 0
+        return fd_object(ctx, dfd, NULL)
     rc = start_dir(ctx, dfd, path, &start)
     if rc >= 0:
         rc = vfs_access(start, path, <uint64_t>len, <uint32_t>mode, (flags & AT_SYMLINK_NOFOLLOW) == 0)

@@ -8,7 +8,7 @@ from tyn.proc.futex cimport (futex_waiter, futex_waiter_init, futex_enqueue, fut
                              FUTEX_OPF_CLOCK_REALTIME, FUTEX_BITSET_MATCH_ANY)
 from tyn.proc.sched cimport sched_current, sched_block, sched_wake
 from tyn.proc.task cimport thread, WAKE_NORMAL, WAKE_TIMEOUT, THREAD_BLOCKED
-from tyn.sys.errno cimport EAGAIN, EFAULT, EINVAL, ETIMEDOUT, EINTR
+from tyn.sys.errno cimport EAGAIN, EFAULT, EINVAL, ETIMEDOUT, EINTR, ERESTARTSYS
 from tyn.sys.timeutil cimport timespec_from_user, timeout_deadline_ns, TIMEOUT_RELATIVE, TIMEOUT_ABSOLUTE
 
 cdef void wake_thread(futex_waiter *w, void *ctx) noexcept nogil:
@@ -41,7 +41,12 @@ cdef int64_t futex_wait(uint64_t uaddr, uint32_t val, uint64_t deadline_ns, uint
         if rc == 0:
             reason = sched_block(deadline_ns)
             if not t.futex_wait.woken and futex_dequeue(&t.futex_wait):
-                rc = -ETIMEDOUT if reason == WAKE_TIMEOUT else -EINTR
+                # Linux: -ERESTARTSYS without a timeout; with one, a restart block that a
+                # handler turns into EINTR whatever its SA_RESTART (Tyn: EINTR directly).
+                if reason == WAKE_TIMEOUT:
+                    rc = -ETIMEDOUT
+                else:
+                    rc = -EINTR if deadline_ns != 0 else -ERESTARTSYS
     if flags & RFLAGS_IF:
         irq_enable()
     return rc

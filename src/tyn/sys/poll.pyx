@@ -1,7 +1,8 @@
 # poll, ppoll, select, pselect6 (see poll.pxd): Linux's argument checks and error order,
 # struct pollfd / fd_set semantics, and the remaining time written back for the timeouts
-# that Linux updates (ppoll, select, pselect6).  Signal masks are checked (size,
-# readable) but not applied during the wait yet.
+# that Linux updates (ppoll, select, pselect6).  ppoll and pselect6 apply their signal
+# mask for the wait (tyn.sys.signal); an interrupted wait returns -ERESTARTNOHAND, which
+# becomes EINTR when a handler runs (the old mask comes back after it).
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t, int16_t
 from tyn.fs.vfs cimport vfs_file, vfs_poll, O_PATH, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL
 from tyn.fs.fdtable cimport fdtable_get
@@ -13,7 +14,8 @@ from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq
 from tyn.proc.task cimport WAKE_TIMEOUT, WAKE_INTERRUPTED
 from tyn.sys.timeutil cimport linux_timespec, linux_timeval
-from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, ENOMEM, EINTR
+from tyn.sys.errno cimport EINVAL, EFAULT, EBADF, ENOMEM, ERESTARTNOHAND
+from tyn.sys.signal cimport signal_wait_mask_begin, signal_wait_mask_end
 
 cdef enum:
     POLLFD_SIZE = 8
@@ -60,7 +62,7 @@ cdef int64_t poll_block(poll_scan_fn scan, void *arg, uint64_t deadline_ns) noex
         if n != 0 or reason == WAKE_TIMEOUT:
             break
         if reason == WAKE_INTERRUPTED:
-            n = -EINTR
+            n = -ERESTARTNOHAND
             break
     waitq_unlock(flags)
     return n
@@ -92,16 +94,6 @@ cdef void write_remaining(uint64_t uts, bint timeval, uint64_t deadline) noexcep
         ts.tv_sec = <int64_t>(left // NSEC_PER_SEC)
         ts.tv_nsec = <int64_t>(left % NSEC_PER_SEC)
         copy_to_user(uts, &ts, sizeof(ts))
-
-cdef int64_t check_sigmask(uint64_t usigmask, uint64_t sigsetsize) noexcept nogil:
-    cdef uint64_t mask
-    if usigmask == 0:
-        return 0
-    if sigsetsize != POLL_SIGSET_SIZE:
-        return -EINVAL
-    if copy_from_user(&mask, usigmask, POLL_SIGSET_SIZE) != 0:
-        return -EFAULT
-    return 0
 
 cdef vfs_file *file_at(fs_context *ctx, int64_t fd) noexcept nogil:
     cdef vfs_file *f
@@ -176,13 +168,14 @@ cdef int64_t sys_ppoll(uint64_t ufds, uint64_t nfds, uint64_t utsp, uint64_t usi
         if ts.tv_sec < 0 or ts.tv_nsec < 0 or ts.tv_nsec >= NSEC_PER_SEC:
             return -EINVAL
         ns = <uint64_t>ts.tv_sec * NSEC_PER_SEC + <uint64_t>ts.tv_nsec
-    rc = check_sigmask(usigmask, sigsetsize)
+    rc = signal_wait_mask_begin(usigmask, sigsetsize)
     if rc < 0:
         return rc
     deadline = monotonic_ns() + ns
     rc = do_poll(ufds, nfds, utsp != 0, ns)
     if utsp != 0 and ns != 0:
         write_remaining(utsp, False, deadline)
+    signal_wait_mask_end(rc == -ERESTARTNOHAND)
     return rc
 
 # ------------------------------------------------------------------ select
@@ -274,7 +267,7 @@ cdef int64_t core_select(int64_t n, uint64_t uin, uint64_t uout, uint64_t uex,
                 break
     if rc == 0:
         rc = run(select_scan, &a, has_timeout, timeout_ns)
-        if rc >= 0 or rc == -EINTR:
+        if rc >= 0:                     # interrupted: the sets are left as they were
             if (uin != 0 and copy_to_user(uin, a.res_in, w * 8) != 0) or \
                (uout != 0 and copy_to_user(uout, a.res_out, w * 8) != 0) or \
                (uex != 0 and copy_to_user(uex, a.res_ex, w * 8) != 0):
@@ -316,11 +309,12 @@ cdef int64_t sys_pselect6(uint64_t n, uint64_t uin, uint64_t uout, uint64_t uex,
     if usig != 0:
         if copy_from_user(sig, usig, sizeof(sig)) != 0:
             return -EFAULT
-        rc = check_sigmask(sig[0], sig[1])
+        rc = signal_wait_mask_begin(sig[0], sig[1])
         if rc < 0:
             return rc
     deadline = monotonic_ns() + ns
     rc = core_select(<int32_t>n, uin, uout, uex, utsp != 0, ns)
     if utsp != 0 and ns != 0:
         write_remaining(utsp, False, deadline)
+    signal_wait_mask_end(rc == -ERESTARTNOHAND)
     return rc

@@ -7,7 +7,7 @@ from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
 from tyn.proc.process cimport process_exit, process_fork, process_wait, process_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
-from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD
+from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS
 from tyn.sys.futex_syscall cimport futex_wake_address
 
 cdef enum:
@@ -73,6 +73,8 @@ cdef int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uin
     if <int64_t>pid < -1 or <int64_t>pid == 0:
         return -ECHILD                  # process groups other than our own: none
     rc = process_wait(<int64_t>pid, user_status, options)
+    if rc == -EINTR:
+        rc = -ERESTARTSYS               # Linux's do_wait: restarted under SA_RESTART
     if rc > 0 and user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
         return -EFAULT
     return rc

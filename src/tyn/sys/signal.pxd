@@ -12,6 +12,12 @@ cdef extern int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil
 cdef extern void signal_raise(thread *t, int sig) noexcept nogil
 # A signal for a process: delivered to one of its threads that does not block it.
 cdef extern void signal_process(process *p, int sig) noexcept nogil
+# A syscall's temporary signal mask (ppoll, pselect6, epoll_pwait): user_set == 0 keeps
+# the current one; 0, -EINVAL (size) or -EFAULT.  Applied for the wait; _end puts the
+# old mask back, except when the wait was interrupted: then the handler runs with the
+# temporary mask and sigreturn restores the old one (Linux's restore_saved_sigmask_unless).
+cdef extern int64_t signal_wait_mask_begin(uint64_t user_set, uint64_t size) noexcept nogil
+cdef extern void signal_wait_mask_end(bint interrupted) noexcept nogil
 # On every return to user mode (after rescheduling): deliver a pending signal.
 cdef extern void signal_deliver_pending() noexcept nogil
 # A synchronous user fault raising sig: 1 if the program handles it (delivery follows).

@@ -5,7 +5,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport memset, memcpy, RFLAGS_IF, RFLAGS_RESERVED_1
 from tyn.arch.fpu cimport fpu_save, fpu_restore, fpu_area_size
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
-from tyn.arch.trapframe cimport trap_frame
+from tyn.arch.trapframe cimport trap_frame, TRAP_NO_SYSCALL
+from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.proc.process cimport process_exit, process_find, process_last_pid, SIGNAL_EXIT_BASE
@@ -13,7 +14,8 @@ from tyn.proc.sched cimport sched_current, sched_wake
 from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, task_find, task_of_process,
                             THREAD_BLOCKED,
                             WAKE_INTERRUPTED)
-from tyn.sys.errno cimport EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN
+from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN, EINTR,
+                            ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND)
 
 cdef enum:
     NSIG = 64
@@ -58,6 +60,7 @@ cdef enum:
     FPSTATE_ALIGN = 64
     FPU_AREA_MAX = 4096
     RFLAGS_USER_CHANGEABLE = 0x3F7FD5   # what sigreturn may restore (Linux's FIX_EFLAGS)
+    SYSCALL_INSN_LEN = 2                # 0f 05: a restart re-executes it
 
 cdef struct stack_t:
     uint64_t sp
@@ -215,6 +218,27 @@ cdef int64_t sys_rt_sigprocmask(uint64_t how, uint64_t user_set, uint64_t user_o
         return -EFAULT
     return 0
 
+cdef int64_t signal_wait_mask_begin(uint64_t user_set, uint64_t size) noexcept nogil:
+    cdef thread *t = sched_current()
+    cdef uint64_t mask
+    if user_set == 0:
+        return 0
+    if size != SIGSET_SIZE:
+        return -EINVAL
+    if copy_from_user(&mask, user_set, SIGSET_SIZE) != 0:
+        return -EFAULT
+    t.saved_sigmask = t.signal_mask
+    t.restore_sigmask = True
+    t.signal_mask = mask & ~unblockable()
+    return 0
+
+cdef void signal_wait_mask_end(bint interrupted) noexcept nogil:
+    cdef thread *t = sched_current()
+    if not t.restore_sigmask or interrupted:
+        return                          # delivery restores it (after the handler runs)
+    t.signal_mask = t.saved_sigmask
+    t.restore_sigmask = False
+
 cdef bint on_altstack(thread *t, uint64_t sp) noexcept nogil:
     return t.altstack_size != 0 and t.altstack_sp <= sp < t.altstack_sp + t.altstack_size
 
@@ -297,7 +321,9 @@ cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *ac
     frame.uc.uc_mcontext.cs = <uint16_t>regs.cs
     frame.uc.uc_mcontext.ss = <uint16_t>regs.ss
     frame.uc.uc_mcontext.fpstate = fp_addr
-    frame.uc.uc_sigmask = t.signal_mask
+    # sigreturn restores the mask from before a ppoll/pselect6/epoll_pwait mask.
+    frame.uc.uc_sigmask = t.saved_sigmask if t.restore_sigmask else t.signal_mask
+    t.restore_sigmask = False
     frame.info.si_signo = sig
     frame.info.si_code = SI_TKILL
     frame.info.si_pid = t.proc.pid
@@ -315,32 +341,67 @@ cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *ac
         t.signal_mask |= bit(sig)
     return True
 
+cdef void syscall_restart(trap_frame *regs, bint handler, uint64_t sa_flags) noexcept nogil:
+    """Linux's restart decision for a system call returning -ERESTART*: re-execute
+    SYSCALL with the original RAX, or report EINTR when a handler runs and the code (and
+    for ERESTARTSYS the handler's SA_RESTART) does not allow the restart."""
+    cdef int64_t rc = <int64_t>regs.rax
+    cdef bint restart
+    if regs.vector != <uint64_t>TRAP_VECTOR_SYSCALL or regs.error_code == <uint64_t>TRAP_NO_SYSCALL:
+        return
+    if rc == -ERESTARTNOINTR:
+        restart = True
+    elif rc == -ERESTARTSYS:
+        restart = not handler or (sa_flags & SA_RESTART) != 0
+    elif rc == -ERESTARTNOHAND:
+        restart = not handler
+    else:
+        return
+    if restart:
+        regs.rax = regs.error_code
+        regs.rip -= SYSCALL_INSN_LEN
+    else:
+        regs.rax = <uint64_t>(-EINTR)
+    regs.error_code = <uint64_t>TRAP_NO_SYSCALL    # decided once
+
 cdef void signal_deliver_pending() noexcept nogil:
-    """On the way back to user mode: act on one deliverable pending signal."""
+    """On the way back to user mode: run the handler of one deliverable pending signal
+    (ignored ones are dropped on the way), restart or fail an interrupted system call,
+    and put back a syscall's temporary signal mask."""
     cdef thread *t = sched_current()
+    cdef trap_frame *regs
     cdef uint64_t deliverable
     cdef int sig
     cdef kernel_sigaction act
     if t.is_idle:
         return
-    deliverable = t.signal_pending & ~t.signal_mask
-    if deliverable == 0:
+    regs = task_user_frame(t)
+    while True:
+        deliverable = t.signal_pending & ~t.signal_mask
+        if deliverable == 0:
+            break
+        sig = 1
+        while not (deliverable & bit(sig)):
+            sig += 1
+        t.signal_pending &= ~bit(sig)
+        act = t.proc.actions[sig]
+        if act.handler == SIG_IGN:
+            continue
+        if act.handler == SIG_DFL:
+            if not ignored_by_default(sig):
+                die(t, sig)
+                return
+            continue
+        syscall_restart(regs, True, act.flags)
+        if act.flags & SA_RESETHAND:
+            t.proc.actions[sig].handler = SIG_DFL
+        if not (act.flags & SA_RESTORER) or not build_frame(t, regs, sig, &act):
+            die(t, SIGSEGV)              # Linux: an unwritable signal stack is fatal
         return
-    sig = 1
-    while not (deliverable & bit(sig)):
-        sig += 1
-    t.signal_pending &= ~bit(sig)
-    act = t.proc.actions[sig]
-    if act.handler == SIG_IGN:
-        return
-    if act.handler == SIG_DFL:
-        if not ignored_by_default(sig):
-            die(t, sig)
-        return
-    if act.flags & SA_RESETHAND:
-        t.proc.actions[sig].handler = SIG_DFL
-    if not (act.flags & SA_RESTORER) or not build_frame(t, task_user_frame(t), sig, &act):
-        die(t, SIGSEGV)                  # Linux: an unwritable signal stack is fatal
+    syscall_restart(regs, False, 0)
+    if t.restore_sigmask:
+        t.signal_mask = t.saved_sigmask
+        t.restore_sigmask = False
 
 cdef int signal_fault(int sig) noexcept nogil:
     """A synchronous fault in user mode: handled by the program, or fatal.  Returns 1 if
@@ -385,6 +446,7 @@ cdef int64_t sys_rt_sigreturn() noexcept nogil:
     regs.cs = SEL_USER_CODE | SEGMENT_RPL_USER
     regs.ss = SEL_USER_DATA | SEGMENT_RPL_USER
     t.signal_mask = uc.uc_sigmask & ~unblockable()
+    regs.error_code = <uint64_t>TRAP_NO_SYSCALL    # the restored RAX is no syscall result
     # The restored RAX is the interrupted code's; returning it keeps the dispatcher's
     # store of our result from overwriting it.
     return <int64_t>uc.uc_mcontext.rax

@@ -215,6 +215,7 @@ cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
     cdef int64_t result
     cdef uint64_t started = profile_begin()
+    frame.error_code = number           # orig_ax: what a restart re-issues (trapframe.pxd)
     if not first_call_seen:
         report_first_call()
     if number < SYSCALL_COUNT and table[number] != NULL:

@@ -13,6 +13,7 @@ from tyn.fs.timerfd cimport *
 from tyn.sys.poll cimport sys_poll, sys_ppoll, sys_select, sys_pselect6
 from tyn.time.ktimer cimport *
 from tyn.arch.cpu cimport memset
+from tyn.proc.sched cimport sched_init, sched_current
 
 ctypedef int64_t (*fn6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) noexcept nogil
 
@@ -189,3 +190,16 @@ def timers_fired():
     out = [fired[k] for k in range(min(nfired, 4096))]
     nfired = 0
     return out
+
+
+def thread_init():
+    """A current thread (the idle thread) for the signal-mask paths of ppoll & co."""
+    sched_init()
+
+
+def thread_sigmask(new=None):
+    """The current thread's blocked mask (set it first when new is given), and whether a
+    temporary mask is still waiting to be restored."""
+    if new is not None:
+        sched_current().signal_mask = <uint64_t>new
+    return sched_current().signal_mask, bool(sched_current().restore_sigmask)
