@@ -7,6 +7,9 @@
  * set).  A page fault inside [uaccess_begin, uaccess_end) that the memory
  * manager cannot resolve makes the trap handler resume at uaccess_fault,
  * which returns -EFAULT to the caller.
+ *
+ * Bulk copies move 8 bytes per iteration: where a hypervisor emulates the kernel's
+ * instructions (docs/ARCHITECTURE.md, platform quirks) each iteration is costly.
  */
 #define EFAULT 14
 #define ENAMETOOLONG 36
@@ -39,7 +42,11 @@ copy_from_user:
     cmp     %r8, %rax
     ja      uaccess_efault
     mov     %rdx, %rcx
+    shr     $3, %rcx
+    and     $7, %edx
     SMAP_OPEN
+    rep movsq
+    mov     %rdx, %rcx
     rep movsb
     SMAP_CLOSE
     xor     %eax, %eax
@@ -55,7 +62,11 @@ copy_to_user:
     cmp     %r8, %rax
     ja      uaccess_efault
     mov     %rdx, %rcx
+    shr     $3, %rcx
+    and     $7, %edx
     SMAP_OPEN
+    rep movsq
+    mov     %rdx, %rcx
     rep movsb
     SMAP_CLOSE
     xor     %eax, %eax
@@ -71,8 +82,12 @@ clear_user:
     cmp     %r8, %rax
     ja      uaccess_efault
     mov     %rsi, %rcx
+    shr     $3, %rcx
+    and     $7, %esi
     xor     %eax, %eax
     SMAP_OPEN
+    rep stosq
+    mov     %rsi, %rcx
     rep stosb
     SMAP_CLOSE
     ret
