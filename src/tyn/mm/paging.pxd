@@ -106,6 +106,8 @@ cdef extern int paging_map_direct(uint64_t phys, uint64_t length) noexcept nogil
 # in the entry, so PROT_NONE keeps a page's contents for a later mprotect, as Linux does.
 cdef extern int paging_park(uint64_t root, uint64_t va, uint64_t frame) noexcept nogil
 cdef extern uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil
+# The raw 4 KiB leaf entry for va: present, parked, or 0 (also when no table reaches it).
+cdef extern uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil
 cdef extern void paging_unpark(uint64_t root, uint64_t va) noexcept nogil
 # Keep emptied page-table frames for page tables only instead of returning them to the pmm
 # (the kernel does: see paging.pyx); how many are kept.

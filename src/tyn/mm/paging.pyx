@@ -105,6 +105,13 @@ cdef uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil:
     mm_unlock(irq)
     return result
 
+cdef uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil:
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t *e = leaf_entry(root, va)
+    cdef uint64_t result = e[0] if e != NULL else 0
+    mm_unlock(irq)
+    return result
+
 cdef void paging_unpark(uint64_t root, uint64_t va) noexcept nogil:
     cdef uint64_t irq = mm_lock()
     cdef uint64_t *e = leaf_entry(root, va)

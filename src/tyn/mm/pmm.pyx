@@ -304,8 +304,28 @@ cdef uint64_t alloc_frames_locked(uint64_t count, uint64_t align_frames) noexcep
     allocated_frames += count
     return candidate << PAGE_SHIFT
 
+cdef uint64_t alloc_one_locked() noexcept nogil:
+    """alloc_frames_locked(1, 1) in a few steps: page faults call it for every page."""
+    global lowest_free, free_frames, allocated_frames
+    cdef uint64_t end, f
+    if not ready:
+        return PMM_NO_FRAME
+    end = search_end()
+    f = find_bit(free_map, lowest_free, end, True)
+    lowest_free = f
+    if f >= end:
+        return PMM_NO_FRAME
+    free_map[f >> WORD_SHIFT] &= ~((<uint64_t>1) << (f & (BITS_PER_WORD - 1)))
+    alloc_map[f >> WORD_SHIFT] |= (<uint64_t>1) << (f & (BITS_PER_WORD - 1))
+    free_frames -= 1
+    allocated_frames += 1
+    return f << PAGE_SHIFT
+
 cdef uint64_t pmm_alloc_frame() noexcept nogil:
-    return pmm_alloc_frames(1, 1)
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t result = alloc_one_locked()
+    mm_unlock(irq)
+    return result
 
 cdef int report_bad_free(const char *what, uint64_t phys, int code) noexcept nogil:
     """One console line per bad free, and a count; the caller returns code."""

@@ -5,7 +5,7 @@ from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
 from tyn.mm.frameref cimport frameref_get, frameref_put, frameref_shared
 from tyn.mm.paging cimport (paging_map, paging_translate, paging_visit, paging_replace, paging_park,
-                            paging_parked_frame, PAGING_NOT_MAPPED, PTE_PRESENT, PTE_WRITE, PTE_USER,
+                            paging_parked_frame, paging_leaf, PAGING_NOT_MAPPED, PTE_PRESENT, PTE_WRITE, PTE_USER,
                             PTE_NX, PTE_PARKED, PTE_ADDR_MASK, paging_nx_supported)
 from tyn.sys.errno cimport ENOMEM, EINVAL, EEXIST, EFAULT
 
@@ -458,7 +458,7 @@ cdef bint copy_on_write(mm_space *mm, vma *v, uint64_t page, uint64_t frame) noe
 cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept nogil:
     cdef vma *v = vma_find(mm, addr)
     cdef uint64_t page = addr & ~(<uint64_t>PAGE_MASK)
-    cdef uint64_t pa, flags
+    cdef uint64_t entry
     if v == NULL:
         return False
     if error_code & PF_WRITE:
@@ -469,11 +469,11 @@ cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept n
             return False
     elif not (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)):
         return False
-    pa = paging_translate(mm.root, page, &flags)
-    if pa != PAGING_NOT_MAPPED:
-        if (error_code & PF_WRITE) and not (flags & PTE_WRITE) and not (v.flags & MAP_SHARED):
-            return copy_on_write(mm, v, page, pa & ~(<uint64_t>PAGE_MASK))
+    entry = paging_leaf(mm.root, page)
+    if entry & PTE_PRESENT:
+        if (error_code & PF_WRITE) and not (entry & PTE_WRITE) and not (v.flags & MAP_SHARED):
+            return copy_on_write(mm, v, page, entry & PTE_ADDR_MASK)
         return False                    # present and still faulting: a protection fault
-    if paging_parked_frame(mm.root, page) != PAGING_NOT_MAPPED:
-        return False
+    if entry & PTE_PARKED:
+        return False                    # PROT_NONE contents
     return fill_page(mm, v, page, (error_code & PF_WRITE) != 0)

@@ -114,13 +114,24 @@ cdef process *process_create() noexcept nogil:
 cdef process *process_current() noexcept nogil:
     return sched_current().proc
 
+cdef process *process_with_root(uint64_t root) noexcept nogil:
+    cdef thread *t = sched_current()
+    cdef int i
+    if not t.is_idle and t.proc != NULL and t.proc.page_root == root:
+        return t.proc                   # the usual case
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].page_root == root:
+            return table[i]
+    return NULL
+
 cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nogil:
     """Demand paging in the address space that is live (the kernel loads init's image
     from the idle thread with init's page tables installed)."""
-    cdef uint64_t root = read_cr3() & PTE_ADDR_MASK
     cdef uint64_t started = profile_begin()
-    cdef bint resolved = False
-    cdef int i
+    cdef process *p = process_with_root(read_cr3() & PTE_ADDR_MASK)
+    cdef bint resolved = p != NULL and vma_fault(&p.mm, address, error_code)
+    profile_end_event(PROFILE_PAGE_FAULT, started)
+    return resolved
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].page_root == root:
             resolved = vma_fault(&table[i].mm, address, error_code)
