@@ -9,6 +9,8 @@ from tyn.mm.heap cimport kmalloc, kfree
 from tyn.arch.cpu cimport memcpy, memset
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user, strncpy_from_user
 from tyn.sys.errno cimport *
+from tyn.sys.timeutil cimport linux_timespec
+from tyn.arch.tsc cimport NSEC_PER_SEC
 
 cdef enum:
     IOVEC_SIZE = 16
@@ -700,3 +702,92 @@ cdef int64_t sys_umask(uint64_t mask) noexcept nogil:
     old = ctx.umask
     ctx.umask = <uint32_t>mask & 0o777
     return old
+
+# ------------------------------------------------------------------ metadata, sync
+
+cdef int64_t sys_fchmodat(uint64_t dfd, uint64_t upath, uint64_t mode) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef int64_t len, rc
+    cdef char *path
+    cdef fs_node *start
+    cdef vfs_lookup r
+    if ctx == NULL:
+        return -ENOSYS
+    path = get_path(upath, False, &len)
+    if path == NULL:
+        return len
+    rc = start_dir(ctx, dfd, path, &start)
+    if rc >= 0:
+        rc = vfs_walk(start, path, <uint64_t>len, VFS_FOLLOW, &r)
+    if rc >= 0:
+        rc = vfs_chmod(r.node, <uint32_t>mode)
+    kfree(path)
+    return rc
+
+cdef int64_t sys_chmod(uint64_t upath, uint64_t mode) noexcept nogil:
+    return sys_fchmodat(<uint64_t>(<int64_t>AT_FDCWD), upath, mode)
+
+cdef inline bint utime_nsec_valid(int64_t nsec) noexcept nogil:
+    return nsec == UTIME_NOW or nsec == UTIME_OMIT or (nsec >= 0 and nsec < NSEC_PER_SEC)
+
+cdef int64_t sys_utimensat(uint64_t dfd, uint64_t upath, uint64_t utimes, uint64_t flags) noexcept nogil:
+    # Linux's order: copy the times (EFAULT), both UTIME_OMIT is done before any lookup,
+    # then the fd or the path, then the nanoseconds (EINVAL), then the filesystem (EROFS).
+    cdef fs_context *ctx = fs_current()
+    cdef linux_timespec ts[2]
+    cdef int64_t len, rc
+    cdef char *path
+    cdef fs_node *start
+    cdef fs_node *n = NULL
+    cdef vfs_file *f
+    cdef vfs_lookup r
+    if ctx == NULL:
+        return -ENOSYS
+    if utimes != 0:
+        if copy_from_user(ts, utimes, sizeof(ts)) < 0:
+            return -EFAULT
+        if ts[0].tv_nsec == UTIME_OMIT and ts[1].tv_nsec == UTIME_OMIT:
+            return 0
+    else:
+        ts[0].tv_sec = ts[1].tv_sec = 0
+        ts[0].tv_nsec = ts[1].tv_nsec = UTIME_NOW
+    if upath == 0 and <int32_t>dfd != AT_FDCWD:
+        # futimens: the open file itself.
+        if flags != 0:
+            return -EINVAL
+        f = get_file(ctx, dfd)
+        if f == NULL or f.node == NULL:
+            return -EBADF
+        n = f.node
+    else:
+        if flags & ~(<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)):
+            return -EINVAL
+        path = get_path(upath, (flags & AT_EMPTY_PATH) != 0, &len)
+        if path == NULL:
+            return len
+        if len == 0:
+            rc = fd_node(ctx, dfd, &n)
+        else:
+            rc = start_dir(ctx, dfd, path, &start)
+            if rc >= 0:
+                rc = vfs_walk(start, path, <uint64_t>len, 0 if flags & AT_SYMLINK_NOFOLLOW else VFS_FOLLOW, &r)
+                n = r.node
+        kfree(path)
+        if rc < 0:
+            return rc
+    if not utime_nsec_valid(ts[0].tv_nsec) or not utime_nsec_valid(ts[1].tv_nsec):
+        return -EINVAL
+    return vfs_utimes(n, ts[0].tv_sec, ts[0].tv_nsec, ts[1].tv_sec, ts[1].tv_nsec)
+
+cdef int64_t sys_fsync(uint64_t fd) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef vfs_file *f
+    if ctx == NULL:
+        return -EBADF
+    f = get_file(ctx, fd)
+    if f == NULL or f.flags & O_PATH:
+        return -EBADF
+    return vfs_fsync(f)
+
+cdef int64_t sys_fdatasync(uint64_t fd) noexcept nogil:
+    return sys_fsync(fd)

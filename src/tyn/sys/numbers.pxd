@@ -69,6 +69,7 @@ cdef enum:
     SYS_unlink = 87
     SYS_symlink = 88
     SYS_readlink = 89
+    SYS_chmod = 90
     SYS_umask = 95
     SYS_gettimeofday = 96
     SYS_getrlimit = 97
@@ -107,11 +108,13 @@ cdef enum:
     SYS_renameat = 264
     SYS_symlinkat = 266
     SYS_readlinkat = 267
+    SYS_fchmodat = 268
     SYS_faccessat = 269
     SYS_pselect6 = 270
     SYS_ppoll = 271
     SYS_set_robust_list = 273
     SYS_get_robust_list = 274
+    SYS_utimensat = 280
     SYS_epoll_pwait = 281
     SYS_timerfd_create = 283
     SYS_eventfd = 284
