@@ -1,6 +1,6 @@
 /* File metadata: timestamps of new and written files, utimensat (UTIME_NOW/UTIME_OMIT,
  * futimens, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, the order of its error checks), chmod and
- * fchmodat, fsync/fdatasync on files, directories and files without fsync. */
+ * fchmodat/fchmod, chown/lchown/fchown/fchownat, fsync/fdatasync on files, directories and files without fsync. */
 #include "common.h"
 #include <fcntl.h>
 #include <time.h>
@@ -137,6 +137,60 @@ int main(int argc, char **argv)
     R("chmod efault", syscall(SYS_chmod, (void *)8, 0644));
     R("chmod empty", chmod("", 0644));
     R("chmod 644", chmod(path, 0644));
+
+    SECTION("chown");
+    R("chmod 6755", chmod(path, 06755));
+    R("chown unchanged ids", chown(path, -1, -1));
+    R("stat", stat(path, &st));
+    V("setuid/setgid dropped", st.st_mode & 07777);
+    R("chmod 2745", chmod(path, 02745));
+    R("chown unchanged ids", chown(path, -1, -1));
+    R("stat", stat(path, &st));
+    V("setgid without group x kept", st.st_mode & 07777);
+    R("chown 1000:2000", chown(path, 1000, 2000));
+    R("stat", stat(path, &st));
+    V("uid", st.st_uid); V("gid", st.st_gid);
+    R("chown gid only", chown(path, -1, 3000));
+    R("stat", stat(path, &st));
+    V("uid", st.st_uid); V("gid", st.st_gid);
+    R("lchown link", lchown(link, 5, 6));
+    R("lstat link", lstat(link, &st));
+    V("link uid", st.st_uid); V("link gid", st.st_gid);
+    R("stat target", stat(path, &st));
+    V("target uid", st.st_uid);
+    R("chown through link", chown(link, 7, -1));
+    R("stat target", stat(path, &st));
+    V("target uid", st.st_uid);
+    R("fchown", fchown(fd, 0, 0));
+    R("fstat", fstat(fd, &st));
+    V("uid", st.st_uid); V("gid", st.st_gid);
+    R("fchownat", fchownat(dfd, "f", 1, 1, 0));
+    R("fchownat empty path", fchownat(fd, "", 2, 2, AT_EMPTY_PATH));
+    R("fstat", fstat(fd, &st));
+    V("uid", st.st_uid); V("gid", st.st_gid);
+    R("fchownat bad flags", fchownat(dfd, "f", 1, 1, 1));
+    R("fchownat nofollow", fchownat(dfd, "l", 8, 8, AT_SYMLINK_NOFOLLOW));
+    R("lstat link", lstat(link, &st));
+    V("link uid", st.st_uid);
+    R("chmod dir 2755", chmod(dir, 02755));
+    R("chown dir", chown(dir, -1, -1));
+    R("stat dir", stat(dir, &st));
+    V("dir keeps setgid", st.st_mode & 07777);
+    R("chown enoent", chown("/tmp/tyn-meta-does-not-exist", 0, 0));
+    R("chown efault", syscall(SYS_chown, (void *)8, 0, 0));
+    R("fchown bad fd", fchown(99, 0, 0));
+    int op = open(path, O_PATH);
+    OK("open O_PATH", op);
+    R("fchown O_PATH", syscall(SYS_fchown, op, 0, 0));      /* musl would retry via /proc */
+    R("fchmod O_PATH", syscall(SYS_fchmod, op, 0600));
+    R("futimens O_PATH", utimens(op, NULL, NULL, 0));
+    close(op);
+    R("fchmod", fchmod(fd, 0600));
+    R("fstat", fstat(fd, &st));
+    V("mode", st.st_mode & 07777);
+    R("fchmod bad fd", fchmod(99, 0600));
+    R("chown back", chown(path, 0, 0));
+    R("chmod dir back", chmod(dir, 0700));
 
     SECTION("sync");
     R("fsync file", fsync(fd));

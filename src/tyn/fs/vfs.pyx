@@ -756,6 +756,8 @@ cdef int64_t vfs_stat_node(fs_node *n, vfs_kstat *st) noexcept nogil:
     st.ino = n.ino
     st.nlink = n.nlink
     st.mode = n.mode
+    st.uid = n.uid
+    st.gid = n.gid
     st.rdev = n.rdev
     st.blksize = 4096
     if is_dir(n):
@@ -1004,6 +1006,20 @@ cdef int64_t vfs_chmod(fs_node *n, uint32_t mode) noexcept nogil:
     if vfs_node_readonly(n):
         return -EROFS
     n.mode = (n.mode & S_IFMT) | (mode & S_IALLUGO)
+    tmpfs_touch(n, False)
+    return 0
+
+cdef int64_t vfs_chown(fs_node *n, uint32_t uid, uint32_t gid) noexcept nogil:
+    if vfs_node_readonly(n):
+        return -EROFS
+    if uid != VFS_NO_ID:
+        n.uid = uid
+    if gid != VFS_NO_ID:
+        n.gid = gid
+    if not is_dir(n):
+        n.mode &= ~(<uint32_t>S_ISUID)
+        if (n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP):
+            n.mode &= ~(<uint32_t>S_ISGID)
     tmpfs_touch(n, False)
     return 0
 

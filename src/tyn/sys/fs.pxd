@@ -71,10 +71,15 @@ cdef extern int64_t sys_unlink(uint64_t path) noexcept nogil                    
 cdef extern int64_t sys_symlink(uint64_t target, uint64_t linkpath) noexcept nogil                     # 88
 cdef extern int64_t sys_readlink(uint64_t path, uint64_t buf, uint64_t bufsiz) noexcept nogil          # 89
 cdef extern int64_t sys_chmod(uint64_t path, uint64_t mode) noexcept nogil                             # 90
+cdef extern int64_t sys_fchmod(uint64_t fd, uint64_t mode) noexcept nogil                              # 91
+cdef extern int64_t sys_chown(uint64_t path, uint64_t uid, uint64_t gid) noexcept nogil                # 92
+cdef extern int64_t sys_fchown(uint64_t fd, uint64_t uid, uint64_t gid) noexcept nogil                 # 93
+cdef extern int64_t sys_lchown(uint64_t path, uint64_t uid, uint64_t gid) noexcept nogil               # 94
 cdef extern int64_t sys_umask(uint64_t mask) noexcept nogil                                            # 95
 cdef extern int64_t sys_getdents64(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil           # 217
 cdef extern int64_t sys_openat(uint64_t dfd, uint64_t path, uint64_t flags, uint64_t mode) noexcept nogil  # 257
 cdef extern int64_t sys_mkdirat(uint64_t dfd, uint64_t path, uint64_t mode) noexcept nogil             # 258
+cdef extern int64_t sys_fchownat(uint64_t dfd, uint64_t path, uint64_t uid, uint64_t gid, uint64_t flags) noexcept nogil  # 260
 cdef extern int64_t sys_newfstatat(uint64_t dfd, uint64_t path, uint64_t buf, uint64_t flags) noexcept nogil  # 262
 cdef extern int64_t sys_unlinkat(uint64_t dfd, uint64_t path, uint64_t flags) noexcept nogil           # 263
 cdef extern int64_t sys_renameat(uint64_t olddfd, uint64_t oldpath, uint64_t newdfd, uint64_t newpath) noexcept nogil  # 264

@@ -70,6 +70,10 @@ cdef enum:
     SYS_symlink = 88
     SYS_readlink = 89
     SYS_chmod = 90
+    SYS_fchmod = 91
+    SYS_chown = 92
+    SYS_fchown = 93
+    SYS_lchown = 94
     SYS_umask = 95
     SYS_gettimeofday = 96
     SYS_getrlimit = 97
@@ -103,6 +107,7 @@ cdef enum:
     SYS_tgkill = 234
     SYS_openat = 257
     SYS_mkdirat = 258
+    SYS_fchownat = 260
     SYS_newfstatat = 262
     SYS_unlinkat = 263
     SYS_renameat = 264
