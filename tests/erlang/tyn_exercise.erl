@@ -104,7 +104,9 @@ ring(N, Rounds) ->
     First = lists:foldl(fun(_, Next) -> spawn(fun() -> ring_node(Next) end) end, Self, lists:seq(1, N)),
     First ! {token, N * Rounds},
     Hops = ring_main(First, 0),
+    %% The stop goes round too and comes back: no stray message is left behind.
     First ! stop,
+    receive stop -> ok after 30000 -> timeout end,
     {N, Hops}.
 
 ring_main(First, Hops) ->
@@ -382,9 +384,23 @@ rootfs() ->
     ok = file:close(Fd),
     out("rootfs.enoent", {file:read_file(filename:join(Root, "etc/nonexistent")),
                           file:read_file_info(filename:join(Root, "nonexistent/x"))}),
+    Lists = code:which(lists),
+    {ok, ListsBin} = file:read_file(Lists),
+    out("rootfs.large_read", {byte_size(ListsBin) > 50000, binary:encode_hex(erlang:md5(ListsBin)),
+                              element(1, beam_lib:info(Lists) =:= [])}),
+    out("rootfs.errors", {file:read_file(Otp), file:list_dir(Boot), file:read_file(filename:join(Boot, "x"))}),
+    {ok, Chunked} = file:open(Lists, [read, raw, binary, read_ahead]),
+    out("rootfs.chunked_read", iolist_to_binary(read_all(Chunked, [])) =:= ListsBin),
+    ok = file:close(Chunked),
     out("rootfs.is_dir", {filelib:is_dir(Otp), filelib:is_regular(Boot), filelib:is_dir(Boot)}),
     out("rootfs.code_load", {code:ensure_loaded(array), is_list(code:which(array))}),
     ok.
+
+read_all(Fd, Acc) ->
+    case file:read(Fd, 4093) of
+        {ok, Data} -> read_all(Fd, [Acc, Data]);
+        eof -> Acc
+    end.
 
 sorted({ok, L}) -> {ok, lists:sort(L)};
 sorted(Other) -> Other.
@@ -439,12 +455,68 @@ tmp() ->
                              Ls
                          end),
     out("tmp.list_dir_full", sorted(file:list_dir(Dir))),
+    more_tmp(Dir),
 
     %% Clean up: rmdir of a non-empty dir fails; then everything goes.
     out("tmp.del_dir_nonempty", file:del_dir(Dir)),
     out("tmp.delete_all", [file:delete(filename:join(Dir, N)) || N <- ["a.txt", "b.txt", "rw.bin",
                                                                        "large.bin", "copy.bin"]]),
     out("tmp.del_dirs", {file:del_dir(Sub), file:del_dir(Dir), file:list_dir(Dir)}),
+    ok.
+
+%% Links, times, modes, exclusive creation, renames over things, handle errors; leaves
+%% Dir as it found it.
+more_tmp(Dir) ->
+    P = fun(N) -> filename:join(Dir, N) end,
+    ok = file:write_file(P("t1"), <<"one">>),
+    out("tmp.symlink", {file:make_symlink("t1", P("l1")), file:read_link(P("l1")),
+                        file:read_file(P("l1")), element(3, element(2, file:read_link_info(P("l1")))),
+                        element(3, element(2, file:read_file_info(P("l1"))))}),
+    out("tmp.symlink_errors", {file:make_symlink("t1", P("l1")), file:read_link(P("t1")),
+                               file:read_file(P("dangling")), file:make_symlink("nowhere", P("dangling")),
+                               file:read_file(P("dangling"))}),
+    Now = os:system_time(second),
+    {ok, I1} = file:read_file_info(P("t1"), [{time, posix}]),
+    out("tmp.mtime_recent", abs(element(6, I1) - Now) =< 5),
+    Fixed = {{2020, 1, 2}, {3, 4, 5}},
+    out("tmp.change_time", {file:change_time(P("t1"), Fixed, Fixed),
+                            element(5, element(2, file:read_file_info(P("t1"), [{time, universal}]))) =:=
+                                element(6, element(2, file:read_file_info(P("t1"), [{time, universal}])))}),
+    {ok, I2} = file:read_file_info(P("t1"), [{time, posix}]),
+    out("tmp.change_time_posix", {element(5, I2), element(6, I2)}),
+    out("tmp.change_mode", {file:change_mode(P("t1"), 8#640),
+                            element(8, element(2, file:read_file_info(P("t1")))) band 8#777}),
+    out("tmp.exclusive", {element(1, file:open(P("t1"), [write, exclusive])),
+                          case file:open(P("fresh"), [write, exclusive]) of
+                              {ok, Fd} -> file:close(Fd);
+                              E -> E
+                          end}),
+    ok = file:write_file(P("t2"), <<"two">>),
+    out("tmp.rename_over", {file:rename(P("t2"), P("t1")), file:read_file(P("t1")), file:read_file(P("t2"))}),
+    ok = file:make_dir(P("d1")),
+    ok = file:write_file(P("d1/inner"), <<"in">>),
+    out("tmp.rename_dir", {file:rename(P("d1"), P("d2")), file:read_file(P("d2/inner")),
+                           file:list_dir(P("d1"))}),
+    out("tmp.rename_errors", {file:rename(P("missing"), P("x")), file:rename(P("t1"), P("nodir/x")),
+                              file:rename(P("d2"), P("t1")), file:rename(P("t1"), P("d2"))}),
+    out("tmp.ensure_dir", {filelib:ensure_dir(P("e1/e2/e3/file")), filelib:is_dir(P("e1/e2/e3"))}),
+    out("tmp.fold_files", lists:sort([filename:basename(F) ||
+                                         F <- filelib:fold_files(Dir, "", true, fun(F, A) -> [F | A] end, [])])),
+    {ok, W} = file:open(P("t1"), [write, raw]),
+    out("tmp.handle_errors", {file:read(W, 1), file:position(W, {cur, -100})}),
+    ok = file:close(W),
+    out("tmp.closed_handle", file:write(W, <<"x">>)),
+    {ok, R} = file:open(P("t1"), [read, binary]),
+    out("tmp.io_server_write_on_read", file:write(R, <<"x">>)),
+    ok = file:close(R),
+    out("tmp.sync", begin
+                        {ok, S} = file:open(P("t1"), [append, raw]),
+                        Res = {file:write(S, <<"!">>), file:sync(S), file:datasync(S)},
+                        ok = file:close(S),
+                        {Res, file:read_file(P("t1"))}
+                    end),
+    out("tmp.del_dir_r", {file:del_dir_r(P("e1")), file:del_dir_r(P("d2")), filelib:is_dir(P("e1"))}),
+    out("tmp.cleanup", [file:delete(P(N)) || N <- ["t1", "l1", "dangling", "fresh"]]),
     ok.
 
 %% -------------------------------------------------------------------- system_info
