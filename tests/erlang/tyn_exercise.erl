@@ -387,7 +387,7 @@ rootfs() ->
     Lists = code:which(lists),
     {ok, ListsBin} = file:read_file(Lists),
     out("rootfs.large_read", {byte_size(ListsBin) > 50000, binary:encode_hex(erlang:md5(ListsBin)),
-                              element(1, beam_lib:info(Lists) =:= [])}),
+                              proplists:get_value(module, beam_lib:info(Lists))}),
     out("rootfs.errors", {file:read_file(Otp), file:list_dir(Boot), file:read_file(filename:join(Boot, "x"))}),
     {ok, Chunked} = file:open(Lists, [read, raw, binary, read_ahead]),
     out("rootfs.chunked_read", iolist_to_binary(read_all(Chunked, [])) =:= ListsBin),
