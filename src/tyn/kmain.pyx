@@ -24,9 +24,9 @@ from tyn.lib.kprofile cimport profile_enable
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
 from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, syscall_note_kernel_entry
 from tyn.arch.cpu cimport rdtsc
-from tyn.time.walltime cimport walltime_init, walltime_source
+from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
 from tyn.arch.trap cimport trap_set_page_fault_resolver
-from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
+from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
 from tyn.proc.process cimport process_page_fault, process_set_limit
@@ -226,6 +226,7 @@ cdef void mount_root() noexcept nogil:
     if rc < 0:
         panic(b"the root filesystem is not a valid newc cpio archive")
     vfs_set_random_source(info_random_bytes)
+    vfs_set_clock(walltime_timespec)      # tmpfs timestamps (vfs_init starts without a clock)
 
 cdef void start_init() noexcept nogil:
     """Start the root filesystem's init program (proc/exec.pyx)."""

@@ -24,6 +24,7 @@ cdef enum:
     S_ISVTX = 0o1000
     S_IALLUGO = 0o7777
     S_IXUGO = 0o111
+    S_IXGRP = 0o010
 
     # fs_node.devkind (FS_DEV / FS_ANON character devices)
     DEVKIND_NONE = 0
@@ -67,7 +68,8 @@ cdef struct fs_node:
     uint32_t atime_nsec
     uint32_t mtime_nsec
     uint32_t ctime_nsec
-    uint32_t reserved
+    uint32_t uid                # st_uid, st_gid (chown)
+    uint32_t gid
     const uint8_t *data         # cpiofs: file bytes / symlink target inside the archive
     uint64_t *pages             # tmpfs: physical frame of each 4 KiB page (0 = hole)
     uint64_t npages             # tmpfs: entries in pages

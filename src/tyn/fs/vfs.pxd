@@ -83,6 +83,12 @@ cdef enum:
     VFS_LAST_DOT = 2
     VFS_LAST_DOTDOT = 3
 
+    # utimensat(2) tv_nsec specials
+    UTIME_NOW = 0x3fffffff
+    UTIME_OMIT = 0x3ffffffe
+    # chown(2): (uid_t)-1 leaves the id as it is
+    VFS_NO_ID = 0xffffffff
+
     VFS_MAXSYMLINKS = 40
     VFS_MAX_RW_COUNT = 0x7ffff000    # Linux MAX_RW_COUNT (INT_MAX & PAGE_MASK)
     VFS_DEVFS_DEV = 5                # st_dev of /dev entries (0:5)
@@ -200,6 +206,17 @@ cdef extern int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen
 cdef extern int64_t vfs_truncate(fs_node *start, const char *path, uint64_t len, int64_t length) noexcept nogil
 # The target of a symlink, at most bufsiz bytes into kernel buf; its length.
 cdef extern int64_t vfs_readlink(fs_node *start, const char *path, uint64_t len, char *buf, uint64_t bufsiz) noexcept nogil
+# chmod: the permission bits of n (EROFS on the read-only filesystems).
+cdef extern int64_t vfs_chmod(fs_node *n, uint32_t mode) noexcept nogil
+# chown: new owner and group (VFS_NO_ID: unchanged); a file that is not a directory
+# loses set-user-ID, and set-group-ID when group-executable, as at Linux's chown.
+cdef extern int64_t vfs_chown(fs_node *n, uint32_t uid, uint32_t gid) noexcept nogil
+# utimensat: new atime/mtime (tv_nsec may be UTIME_NOW or UTIME_OMIT, already validated);
+# ctime becomes now.  EROFS on the read-only filesystems.
+cdef extern int64_t vfs_utimes(fs_node *n, int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec) noexcept nogil
+# fsync/fdatasync: 0 for files of the in-memory filesystems (nothing to write back),
+# -EINVAL for files that have no fsync (pipes, sockets, devices), as Linux.
+cdef extern int64_t vfs_fsync(vfs_file *f) noexcept nogil
 cdef extern int64_t vfs_access(fs_node *start, const char *path, uint64_t len, uint32_t mode, bint follow) noexcept nogil
 # The absolute path of directory n into buf (NUL-terminated); length with the NUL, or
 # -ERANGE (size too small), -ENOENT (n was removed).

@@ -766,6 +766,8 @@ cdef int64_t vfs_stat_node(fs_node *n, vfs_kstat *st) noexcept nogil:
     st.ino = n.ino
     st.nlink = n.nlink
     st.mode = n.mode
+    st.uid = n.uid
+    st.gid = n.gid
     st.rdev = n.rdev
     st.blksize = 4096
     if is_dir(n):
@@ -1007,3 +1009,50 @@ cdef int64_t vfs_path_of(fs_node *n, char *buf, uint64_t size) noexcept nogil:
     buf[total - 1] = 0
     kfree(tmp)
     return <int64_t>total
+
+# ------------------------------------------------------------------ metadata
+
+cdef int64_t vfs_chmod(fs_node *n, uint32_t mode) noexcept nogil:
+    if vfs_node_readonly(n):
+        return -EROFS
+    n.mode = (n.mode & S_IFMT) | (mode & S_IALLUGO)
+    tmpfs_touch(n, False)
+    return 0
+
+cdef int64_t vfs_chown(fs_node *n, uint32_t uid, uint32_t gid) noexcept nogil:
+    if vfs_node_readonly(n):
+        return -EROFS
+    if uid != VFS_NO_ID:
+        n.uid = uid
+    if gid != VFS_NO_ID:
+        n.gid = gid
+    if not is_dir(n):
+        n.mode &= ~(<uint32_t>S_ISUID)
+        if (n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP):
+            n.mode &= ~(<uint32_t>S_ISGID)
+    tmpfs_touch(n, False)
+    return 0
+
+cdef int64_t vfs_utimes(fs_node *n, int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec) noexcept nogil:
+    cdef int64_t now_sec
+    cdef uint32_t now_nsec
+    if vfs_node_readonly(n):
+        return -EROFS
+    tmpfs_now(&now_sec, &now_nsec)
+    if ansec == UTIME_NOW:
+        n.atime_sec, n.atime_nsec = now_sec, now_nsec
+    elif ansec != UTIME_OMIT:
+        n.atime_sec, n.atime_nsec = asec, <uint32_t>ansec
+    if mnsec == UTIME_NOW:
+        n.mtime_sec, n.mtime_nsec = now_sec, now_nsec
+    elif mnsec != UTIME_OMIT:
+        n.mtime_sec, n.mtime_nsec = msec, <uint32_t>mnsec
+    n.ctime_sec, n.ctime_nsec = now_sec, now_nsec
+    return 0
+
+cdef int64_t vfs_fsync(vfs_file *f) noexcept nogil:
+    # Names and data live in memory only, nothing to write back: Linux's noop_fsync of
+    # tmpfs/ramfs.  Pipes, sockets and character devices have no fsync there (EINVAL).
+    if f.ops == &node_ops:
+        return 0
+    return -EINVAL

@@ -56,6 +56,8 @@ cdef extern int64_t sys_access(uint64_t path, uint64_t mode) noexcept nogil     
 cdef extern int64_t sys_dup(uint64_t fd) noexcept nogil                                                # 32
 cdef extern int64_t sys_dup2(uint64_t oldfd, uint64_t newfd) noexcept nogil                            # 33
 cdef extern int64_t sys_fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) noexcept nogil                  # 72
+cdef extern int64_t sys_fsync(uint64_t fd) noexcept nogil                                              # 74
+cdef extern int64_t sys_fdatasync(uint64_t fd) noexcept nogil                                          # 75
 cdef extern int64_t sys_truncate(uint64_t path, uint64_t length) noexcept nogil                        # 76
 cdef extern int64_t sys_ftruncate(uint64_t fd, uint64_t length) noexcept nogil                         # 77
 cdef extern int64_t sys_getcwd(uint64_t buf, uint64_t size) noexcept nogil                             # 79
@@ -68,16 +70,24 @@ cdef extern int64_t sys_creat(uint64_t path, uint64_t mode) noexcept nogil      
 cdef extern int64_t sys_unlink(uint64_t path) noexcept nogil                                           # 87
 cdef extern int64_t sys_symlink(uint64_t target, uint64_t linkpath) noexcept nogil                     # 88
 cdef extern int64_t sys_readlink(uint64_t path, uint64_t buf, uint64_t bufsiz) noexcept nogil          # 89
+cdef extern int64_t sys_chmod(uint64_t path, uint64_t mode) noexcept nogil                             # 90
+cdef extern int64_t sys_fchmod(uint64_t fd, uint64_t mode) noexcept nogil                              # 91
+cdef extern int64_t sys_chown(uint64_t path, uint64_t uid, uint64_t gid) noexcept nogil                # 92
+cdef extern int64_t sys_fchown(uint64_t fd, uint64_t uid, uint64_t gid) noexcept nogil                 # 93
+cdef extern int64_t sys_lchown(uint64_t path, uint64_t uid, uint64_t gid) noexcept nogil               # 94
 cdef extern int64_t sys_umask(uint64_t mask) noexcept nogil                                            # 95
 cdef extern int64_t sys_getdents64(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil           # 217
 cdef extern int64_t sys_openat(uint64_t dfd, uint64_t path, uint64_t flags, uint64_t mode) noexcept nogil  # 257
 cdef extern int64_t sys_mkdirat(uint64_t dfd, uint64_t path, uint64_t mode) noexcept nogil             # 258
+cdef extern int64_t sys_fchownat(uint64_t dfd, uint64_t path, uint64_t uid, uint64_t gid, uint64_t flags) noexcept nogil  # 260
 cdef extern int64_t sys_newfstatat(uint64_t dfd, uint64_t path, uint64_t buf, uint64_t flags) noexcept nogil  # 262
 cdef extern int64_t sys_unlinkat(uint64_t dfd, uint64_t path, uint64_t flags) noexcept nogil           # 263
 cdef extern int64_t sys_renameat(uint64_t olddfd, uint64_t oldpath, uint64_t newdfd, uint64_t newpath) noexcept nogil  # 264
 cdef extern int64_t sys_symlinkat(uint64_t target, uint64_t newdfd, uint64_t linkpath) noexcept nogil  # 266
 cdef extern int64_t sys_readlinkat(uint64_t dfd, uint64_t path, uint64_t buf, uint64_t bufsiz) noexcept nogil  # 267
+cdef extern int64_t sys_fchmodat(uint64_t dfd, uint64_t path, uint64_t mode) noexcept nogil            # 268
 cdef extern int64_t sys_faccessat(uint64_t dfd, uint64_t path, uint64_t mode) noexcept nogil           # 269
+cdef extern int64_t sys_utimensat(uint64_t dfd, uint64_t path, uint64_t utimes, uint64_t flags) noexcept nogil  # 280
 cdef extern int64_t sys_dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) noexcept nogil            # 292
 cdef extern int64_t sys_preadv(uint64_t fd, uint64_t iov, uint64_t iovcnt, uint64_t pos) noexcept nogil   # 295
 cdef extern int64_t sys_pwritev(uint64_t fd, uint64_t iov, uint64_t iovcnt, uint64_t pos) noexcept nogil  # 296

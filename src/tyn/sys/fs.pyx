@@ -9,6 +9,8 @@ from tyn.mm.heap cimport kmalloc, kfree
 from tyn.arch.cpu cimport memcpy, memset
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user, strncpy_from_user
 from tyn.sys.errno cimport *
+from tyn.sys.timeutil cimport linux_timespec
+from tyn.arch.tsc cimport NSEC_PER_SEC
 
 cdef enum:
     IOVEC_SIZE = 16
@@ -712,3 +714,127 @@ cdef int64_t sys_umask(uint64_t mask) noexcept nogil:
     old = ctx.umask
     ctx.umask = <uint32_t>mask & 0o777
     return old
+
+# ------------------------------------------------------------------ metadata, sync
+
+cdef int64_t path_node(fs_context *ctx, uint64_t dfd, uint64_t upath, bint empty_ok, bint follow,
+                       fs_node **out) noexcept nogil:
+    # The node a *at() path names (an empty path with AT_EMPTY_PATH: dfd's own node).
+    cdef int64_t len, rc
+    cdef char *path = get_path(upath, empty_ok, &len)
+    cdef fs_node *start
+    cdef vfs_lookup r
+    if path == NULL:
+        return len
+    if len == 0:
+        rc = fd_node(ctx, dfd, out)
+    else:
+        rc = start_dir(ctx, dfd, path, &start)
+        if rc >= 0:
+            rc = vfs_walk(start, path, <uint64_t>len, VFS_FOLLOW if follow else 0, &r)
+            out[0] = r.node
+    kfree(path)
+    return rc
+
+cdef int64_t open_node(fs_context *ctx, uint64_t fd, fs_node **out) noexcept nogil:
+    # The node of an open file, for f*() calls (O_PATH files have none to change: EBADF).
+    cdef vfs_file *f = get_file(ctx, fd)
+    if f == NULL or f.node == NULL or f.flags & O_PATH:
+        return -EBADF
+    out[0] = f.node
+    return 0
+
+cdef int64_t sys_fchmodat(uint64_t dfd, uint64_t upath, uint64_t mode) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef fs_node *n
+    cdef int64_t rc
+    if ctx == NULL:
+        return -ENOSYS
+    rc = path_node(ctx, dfd, upath, False, True, &n)
+    return rc if rc < 0 else vfs_chmod(n, <uint32_t>mode)
+
+cdef int64_t sys_chmod(uint64_t upath, uint64_t mode) noexcept nogil:
+    return sys_fchmodat(<uint64_t>(<int64_t>AT_FDCWD), upath, mode)
+
+cdef int64_t sys_fchmod(uint64_t fd, uint64_t mode) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef fs_node *n
+    cdef int64_t rc
+    if ctx == NULL:
+        return -EBADF
+    rc = open_node(ctx, fd, &n)
+    return rc if rc < 0 else vfs_chmod(n, <uint32_t>mode)
+
+cdef int64_t sys_fchownat(uint64_t dfd, uint64_t upath, uint64_t uid, uint64_t gid, uint64_t flags) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef fs_node *n
+    cdef int64_t rc
+    if ctx == NULL:
+        return -ENOSYS
+    if flags & ~(<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)):
+        return -EINVAL
+    rc = path_node(ctx, dfd, upath, (flags & AT_EMPTY_PATH) != 0, (flags & AT_SYMLINK_NOFOLLOW) == 0, &n)
+    return rc if rc < 0 else vfs_chown(n, <uint32_t>uid, <uint32_t>gid)
+
+cdef int64_t sys_chown(uint64_t upath, uint64_t uid, uint64_t gid) noexcept nogil:
+    return sys_fchownat(<uint64_t>(<int64_t>AT_FDCWD), upath, uid, gid, 0)
+
+cdef int64_t sys_lchown(uint64_t upath, uint64_t uid, uint64_t gid) noexcept nogil:
+    return sys_fchownat(<uint64_t>(<int64_t>AT_FDCWD), upath, uid, gid, AT_SYMLINK_NOFOLLOW)
+
+cdef int64_t sys_fchown(uint64_t fd, uint64_t uid, uint64_t gid) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef fs_node *n
+    cdef int64_t rc
+    if ctx == NULL:
+        return -EBADF
+    rc = open_node(ctx, fd, &n)
+    return rc if rc < 0 else vfs_chown(n, <uint32_t>uid, <uint32_t>gid)
+
+cdef inline bint utime_nsec_valid(int64_t nsec) noexcept nogil:
+    return nsec == UTIME_NOW or nsec == UTIME_OMIT or (nsec >= 0 and nsec < NSEC_PER_SEC)
+
+cdef int64_t sys_utimensat(uint64_t dfd, uint64_t upath, uint64_t utimes, uint64_t flags) noexcept nogil:
+    # Linux's order: copy the times (EFAULT), both UTIME_OMIT is done before any lookup,
+    # then the fd or the path, then the nanoseconds (EINVAL), then the filesystem (EROFS).
+    cdef fs_context *ctx = fs_current()
+    cdef linux_timespec ts[2]
+    cdef int64_t rc
+    cdef fs_node *n = NULL
+    if ctx == NULL:
+        return -ENOSYS
+    if utimes != 0:
+        if copy_from_user(ts, utimes, sizeof(ts)) < 0:
+            return -EFAULT
+        if ts[0].tv_nsec == UTIME_OMIT and ts[1].tv_nsec == UTIME_OMIT:
+            return 0
+    else:
+        ts[0].tv_sec = ts[1].tv_sec = 0
+        ts[0].tv_nsec = ts[1].tv_nsec = UTIME_NOW
+    if upath == 0 and <int32_t>dfd != AT_FDCWD:
+        # futimens: the open file itself.
+        if flags != 0:
+            return -EINVAL
+        rc = open_node(ctx, dfd, &n)
+    elif flags & ~(<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)):
+        return -EINVAL
+    else:
+        rc = path_node(ctx, dfd, upath, (flags & AT_EMPTY_PATH) != 0, (flags & AT_SYMLINK_NOFOLLOW) == 0, &n)
+    if rc < 0:
+        return rc
+    if not utime_nsec_valid(ts[0].tv_nsec) or not utime_nsec_valid(ts[1].tv_nsec):
+        return -EINVAL
+    return vfs_utimes(n, ts[0].tv_sec, ts[0].tv_nsec, ts[1].tv_sec, ts[1].tv_nsec)
+
+cdef int64_t sys_fsync(uint64_t fd) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef vfs_file *f
+    if ctx == NULL:
+        return -EBADF
+    f = get_file(ctx, fd)
+    if f == NULL or f.flags & O_PATH:
+        return -EBADF
+    return vfs_fsync(f)
+
+cdef int64_t sys_fdatasync(uint64_t fd) noexcept nogil:
+    return sys_fsync(fd)

@@ -1,5 +1,5 @@
 # Wall-clock time: an epoch offset fixed at boot, advanced by the TSC.
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport outb, inb
 from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
 
@@ -84,6 +84,11 @@ cdef void walltime_init(uint64_t cmdline_epoch_ns) noexcept nogil:
 
 cdef uint64_t walltime_ns() noexcept nogil:
     return boot_epoch_ns + monotonic_ns()
+
+cdef void walltime_timespec(int64_t *sec, uint32_t *nsec) noexcept nogil:
+    cdef uint64_t ns = walltime_ns()
+    sec[0] = <int64_t>(ns // NSEC_PER_SEC)
+    nsec[0] = <uint32_t>(ns % NSEC_PER_SEC)
 
 cdef const char *walltime_source() noexcept nogil:
     if source == SOURCE_CMDLINE:
