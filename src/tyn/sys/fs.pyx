@@ -69,6 +69,20 @@ cdef int64_t fd_object(fs_context *ctx, uint64_t dfd, vfs_kstat *k) noexcept nog
         return -EBADF
     return vfs_fstat(f, k) if k != NULL else 0
 
+cdef int64_t fd_node(fs_context *ctx, uint64_t dfd, fs_node **out) noexcept nogil:
+    # AT_EMPTY_PATH for calls that change a node: dfd's node (AT_FDCWD: the cwd).  Files
+    # without one (pipes, sockets) give EBADF (Linux changes their anonymous inode).
+    cdef int32_t d = <int32_t>dfd
+    cdef vfs_file *f
+    if d == AT_FDCWD:
+        out[0] = ctx.cwd
+        return 0
+    f = get_file(ctx, <uint64_t><uint32_t>d) if d >= 0 else NULL
+    if f == NULL or f.node == NULL:
+        return -EBADF
+    out[0] = f.node
+    return 0
+
 cdef int64_t put_stat(uint64_t ubuf, vfs_kstat *k) noexcept nogil:
     cdef linux_stat s
     memset(&s, 0, sizeof(linux_stat))
