@@ -28,7 +28,7 @@ def init_image(tmp_path_factory, source: str) -> Path:
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     return {name: init_image(tmp_path_factory, name)
-            for name in ("threads_hello.c", "signals.c", "forkexec.c", "procsig.c")}
+            for name in ("threads_hello.c", "signals.c", "forkexec.c", "procsig.c", "orphan.c")}
 
 
 def program_output(log: str) -> str:
@@ -70,6 +70,16 @@ def test_fork_exec_wait_and_the_process_limit(images, accel, boot):
     assert "grandchild fork: -1 errno=Resource temporarily unavailable" in out   # nproc=2
     assert "child: exec ok, arg=hello pid>1:1 ppid=1" in out
     assert "parent: waited 1, exited=1 code=7" in out
+
+
+def test_orphans_are_adopted_by_init(images, accel, boot):
+    vm = boot(images["orphan.c"], accel=accel, append="nproc=3")
+    vm.expect_exit(0)
+    out = program_output(vm.log).splitlines()
+    assert "grandchild: ppid after parent exit 1" in out
+    assert "init: child reaped 1 code=0" in out
+    assert "init: adopted grandchild reaped 1 code=5" in out
+    assert "init: no more children 1" in out and "init: sigchld seen 1" in out
 
 
 @pytest.fixture(scope="module")

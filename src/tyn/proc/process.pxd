@@ -23,6 +23,8 @@ cdef extern int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t opt
 # The calling thread's process ends with `status` (its other threads are killed and
 # leave the same way); pid 1 ending powers the machine off.  Never returns.
 cdef extern void process_exit(process *p, int status) noexcept nogil
+# A thread other than a process's last is leaving (PR_SET_PDEATHSIG of the children it forked).
+cdef extern void process_thread_exits(thread *t) noexcept nogil
 # Drop a process's memory (execve keeps the process and maps a new image).
 cdef extern void release_process_memory(process *p) noexcept nogil
 # trap.pyx's page-fault resolver: demand paging in the current process.

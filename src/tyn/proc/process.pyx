@@ -160,6 +160,7 @@ cdef int64_t process_fork() noexcept nogil:
     if child == NULL:
         return -EAGAIN
     child.parent_pid = parent.pid
+    child.creator_tid = parent_thread.tid
     child.pgid = parent.pgid
     child.sid = parent.sid
     for i in range(SIGNAL_SLOTS):
@@ -220,6 +221,7 @@ cdef void process_exit(process *p, int status) noexcept nogil:
         p.wait_status = (status & 0xFF) << 8 if status < SIGNAL_EXIT_BASE else status - SIGNAL_EXIT_BASE
         fs_context_release(&p.fs)
         release_process_memory(p)
+        adopt_children(p)
         t = task_of_process(p, NULL)
         while t != NULL:
             if t != sched_current():
@@ -227,8 +229,35 @@ cdef void process_exit(process *p, int status) noexcept nogil:
             t = task_of_process(p, t)
     thread_leaves(p)
 
+cdef void adopt_children(process *p) noexcept nogil:
+    """Init adopts the children of an exiting process (getppid then says 1, as Linux);
+    a zombie among them is announced to init, or reaped if init ignores SIGCHLD."""
+    cdef process *init = process_find(FIRST_PID)
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] == NULL or table[i].parent_pid != p.pid or table[i] == p:
+            continue
+        table[i].parent_pid = FIRST_PID
+        if table[i].state == PROCESS_ZOMBIE:
+            if init == NULL or init.actions[SIGCHLD].handler == SIG_IGN:
+                table[i].state = 0
+            else:
+                signal_process(init, SIGCHLD)
+                waitq_wake_all(&child_exits)
+
+cdef void process_thread_exits(thread *t) noexcept nogil:
+    """t is leaving: children it forked get their PR_SET_PDEATHSIG signal (Linux ties
+    it to the forking thread, not the process)."""
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].creator_tid == t.tid:
+            table[i].creator_tid = 0
+            if table[i].pdeath_signal != 0 and table[i].state == PROCESS_RUNNING:
+                signal_process(table[i], table[i].pdeath_signal)
+
 cdef void thread_leaves(process *p) noexcept nogil:
     cdef process *parent
+    process_thread_exits(sched_current())
     p.thread_count -= 1
     if p.thread_count == 0:
         parent = process_find(p.parent_pid)

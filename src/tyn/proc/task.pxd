@@ -46,6 +46,8 @@ cdef struct process:
     fs_context fs                   # working directory, open files, umask
     kernel_sigaction actions[SIGNAL_SLOTS]
     int wait_status                 # Linux wait4 status word, valid when ZOMBIE
+    int creator_tid                 # the parent's thread that forked it (0: gone)
+    int pdeath_signal               # PR_SET_PDEATHSIG: raised here when that thread exits
 
 cdef struct thread:
     uint64_t saved_rsp              # context_switch() slot; keep first

@@ -46,6 +46,7 @@ cdef enum:
     PR_SET_NAME = 15
     PR_GET_NAME = 16
     TASK_COMM_LEN = 16
+    SIGNAL_MAX = 64                 # _NSIG
 
 cdef struct rlimit64:
     uint64_t cur
@@ -161,7 +162,7 @@ cdef int64_t sys_getrlimit(uint64_t resource, uint64_t user_old) noexcept nogil:
 
 cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5) noexcept nogil:
     global dumpable_cleared
-    cdef int zero = 0
+    cdef int value
     if option == PR_SET_NAME:
         if copy_from_user(comm, arg2, TASK_COMM_LEN - 1) != 0:
             return -EFAULT
@@ -170,11 +171,13 @@ cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t a
     if option == PR_GET_NAME:
         return -EFAULT if copy_to_user(arg2, comm, TASK_COMM_LEN) != 0 else 0
     if option == PR_SET_PDEATHSIG:
-        # Accepted, not acted on: with nproc=2 every non-init process is a child of init,
-        # whose exit powers the machine off, so no parent death can be observed.
-        return 0 if arg2 <= 64 else -EINVAL
+        if arg2 > SIGNAL_MAX:
+            return -EINVAL
+        sched_current().proc.pdeath_signal = <int>arg2
+        return 0
     if option == PR_GET_PDEATHSIG:
-        return -EFAULT if copy_to_user(arg2, &zero, 4) != 0 else 0
+        value = sched_current().proc.pdeath_signal
+        return -EFAULT if copy_to_user(arg2, &value, 4) != 0 else 0
     if option == PR_GET_DUMPABLE:
         return 0 if dumpable_cleared else 1
     if option == PR_SET_DUMPABLE:

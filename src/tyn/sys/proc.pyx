@@ -4,7 +4,7 @@ from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
-from tyn.proc.process cimport process_exit, process_fork, process_wait, process_find
+from tyn.proc.process cimport process_exit, process_thread_exits, process_fork, process_wait, process_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
 from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS
@@ -48,6 +48,7 @@ cdef int64_t sys_exit(uint64_t status) noexcept nogil:
         futex_wake_address(t.clear_child_tid, 1)
     if p.thread_count == 1 or p.exiting:
         process_exit(p, <int>(status & EXIT_STATUS_MASK))    # the last thread: the process ends
+    process_thread_exits(t)
     p.thread_count -= 1
     sched_exit_current()
     return 0
