@@ -26,12 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beam  # noqa: E402
 from beam import REPO, qemu  # noqa: E402
+from tyn.run import GUEST_STUCK_MARKERS  # noqa: E402
 
 
 def classify(b: beam.Boot) -> str:
     """How a boot failed (or 'ok')."""
     err = b.stderr.decode(errors="replace")
-    if any(m.decode() in err for m in qemu.GUEST_STUCK_MARKERS):
+    if any(m.decode() in err for m in GUEST_STUCK_MARKERS):
         return "KVM internal error"
     if b.returncode is None:
         return "timeout after the hello" if b.hello_s is not None else "timeout before the hello"
