@@ -20,4 +20,3 @@ cdef extern uint64_t tsc_calibration_ppm() noexcept nogil
 cdef extern const char *tsc_source_name(int source) noexcept nogil
 cdef extern uint64_t tsc_to_ns(uint64_t ticks, uint64_t hz) noexcept nogil
 cdef extern uint64_t monotonic_ns() noexcept nogil
-cdef extern void tsc_busy_wait_ns(uint64_t ns) noexcept nogil

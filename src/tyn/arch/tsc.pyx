@@ -1,6 +1,6 @@
 # Monotonic time from the TSC, calibrated once at boot.
 from libc.stdint cimport uint32_t, uint64_t
-from tyn.arch.cpu cimport cpuid, rdtsc, cpu_relax
+from tyn.arch.cpu cimport cpuid, rdtsc
 from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
 from tyn.arch.kvmclock cimport kvmclock_tsc_hz
 
@@ -98,8 +98,3 @@ cdef uint64_t tsc_hz() noexcept nogil:
 cdef uint64_t monotonic_ns() noexcept nogil:
     """Nanoseconds since tsc_calibrate()."""
     return tsc_to_ns(rdtsc() - boot_tsc, frequency)
-
-cdef void tsc_busy_wait_ns(uint64_t ns) noexcept nogil:
-    cdef uint64_t end = monotonic_ns() + ns
-    while monotonic_ns() < end:
-        cpu_relax()
