@@ -1,11 +1,13 @@
-"""Boot-time benchmark: QEMU process start -> the kernel's "Tyn " banner line.
+"""Boot-time benchmark: QEMU process start -> the kernel's "Tyn " banner line, and -> exit.
 
     python bench/boot.py [--runs 10] [--accel kvm|tcg|all] [--image build/tyn.elf]
 
 For each accelerator x machine (microvm, pc+qboot, pc+SeaBIOS, q35+qboot, q35+SeaBIOS)
 it boots the image --runs times with the exact command tyn.run uses and prints
 median/min/max of the time from starting QEMU until the banner line arrives on the
-serial console.  Two reference rows come from the same invocation:
+serial console, and the median until QEMU exits: a kernel image without a root
+filesystem brings everything up (memory, clock, user mode) and powers off, so
+"exit" covers the whole kernel bring-up.  Two reference rows come from the same invocation:
   qemu -M none      start -> exit of `qemu-system-x86_64 -M none -accel tcg` (quit
                     through the monitor): the floor for starting QEMU at all
   via tyn.run       `python -m tyn.run` start -> banner (adds the Python wrapper)
@@ -32,9 +34,10 @@ TIMEOUT_S = 60.0
 CONFIGS = [("microvm", "-"), ("pc", "qboot"), ("pc", "seabios"), ("q35", "qboot"), ("q35", "seabios")]
 
 
-def time_to_banner(cmd: list[str]) -> float:
+def time_to_banner(cmd: list[str], to_exit: bool = False) -> float | tuple[float, float]:
     """Seconds from spawning `cmd` until a console line starts with "Tyn "; the run is then
-    stopped (and reaped, so runs do not overlap)."""
+    stopped (and reaped, so runs do not overlap).  to_exit: let it run and return
+    (banner, exit) seconds."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -47,10 +50,15 @@ def time_to_banner(cmd: list[str]) -> float:
             if not chunk:
                 break
             seen += chunk
-            if seen.startswith(BANNER) or b"\n" + BANNER in seen:
+            if found is None and (seen.startswith(BANNER) or b"\n" + BANNER in seen):
                 found = time.perf_counter() - t0
+                if not to_exit:
+                    break
             if time.perf_counter() - t0 > TIMEOUT_S:
                 break
+        if to_exit and found is not None:
+            proc.wait(timeout=TIMEOUT_S)
+            exited = time.perf_counter() - t0
     finally:
         if proc.poll() is None:
             proc.terminate()                  # tyn.run stops its QEMU on SIGTERM
@@ -62,7 +70,7 @@ def time_to_banner(cmd: list[str]) -> float:
     if found is None:
         err = proc.stderr.read().decode(errors="replace").strip()
         raise RuntimeError(f"no banner from {' '.join(cmd)}\nconsole: {seen[-500:]!r}\nstderr: {err}")
-    return found
+    return (found, exited) if to_exit else found
 
 
 def time_qemu_none() -> float:
@@ -104,28 +112,30 @@ def main(argv=None) -> int:
         print(f"skipping kvm: {why}", file=sys.stderr)
         accels.remove("kvm")
 
-    rows = []                               # (label, samples)
+    rows = []                               # (label, samples, exit samples or None)
     ref = measure(time_qemu_none, args.runs)
-    rows.append(("qemu -M none (tcg) start->exit", ref))
+    rows.append(("qemu -M none (tcg) start->exit", ref, None))
     for accel in accels:
         for machine, firmware in CONFIGS:
             cfg = qemu.Config(image=image, accel=accel, machine=machine,
                               firmware=firmware if firmware != "-" else "qboot")
             label = f"{accel:3} {machine}" + (f"+{firmware}" if firmware != "-" else "")
             print(f"  {label} ...", file=sys.stderr, flush=True)
-            rows.append((label, measure(lambda: time_to_banner(qemu.command(cfg)), args.runs)))
+            both = measure(lambda: time_to_banner(qemu.command(cfg), to_exit=True), args.runs)
+            rows.append((label, [b for b, _ in both], [e for _, e in both]))
     run_cmd = [sys.executable, "-m", "tyn.run", "-q", str(image)]
-    rows.append(("via tyn.run (auto, microvm)", measure(lambda: time_to_banner(run_cmd), args.runs)))
+    rows.append(("via tyn.run (auto, microvm)", measure(lambda: time_to_banner(run_cmd), args.runs), None))
 
     ref_med = statistics.median(ref)
-    width = max(len(label) for label, _ in rows)
+    width = max(len(label) for label, _, _ in rows)
     print(f"\nQEMU start -> 'Tyn ' banner, {args.runs} runs each ({image.name}, "
           f"{os.cpu_count()} CPUs, {qemu.QEMU_BINARY})")
-    print(f"{'configuration':{width}}  {'median':>8} {'min':>8} {'max':>8}  {'x ref':>6}")
-    for label, samples in rows:
+    print(f"{'configuration':{width}}  {'median':>8} {'min':>8} {'max':>8}  {'x ref':>6}  {'exit med':>8}")
+    for label, samples, exits in rows:
         med = statistics.median(samples)
+        ex = f"{statistics.median(exits) * 1e3:6.1f}ms" if exits else f"{'-':>8}"
         print(f"{label:{width}}  {med * 1e3:6.1f}ms {min(samples) * 1e3:6.1f}ms "
-              f"{max(samples) * 1e3:6.1f}ms  {med / ref_med:6.1f}")
+              f"{max(samples) * 1e3:6.1f}ms  {med / ref_med:6.1f}  {ex}")
     return 0
 
 

@@ -105,3 +105,22 @@ def test_symbol_lookup():
                                       (2**64 - 1, 2_400_000_000), (123456789012345, 1_193_182)])
 def test_tsc_to_ns_is_exact_floor(ticks, hz):
     assert arch.to_ns(ticks, hz) == ticks * 10**9 // hz
+
+
+@pytest.mark.parametrize("hz", [1_193_182, 62_500_000, 1_000_000_000, 2_445_424_000, 3_999_999_000, 5_000_000_000])
+def test_kvmclock_scale_gives_back_the_tsc_frequency(hz):
+    """KVM's scale (kvm_get_time_scale: shift so the ratio 1e9/hz lands in [0.5, 1), then
+    mul = ratio * 2^32) turned back into Hz, within the scale's own precision."""
+    shift, ratio = 0, 10**9 / hz
+    while ratio >= 1:
+        ratio, shift = ratio / 2, shift + 1
+    while ratio < 0.5:
+        ratio, shift = ratio * 2, shift - 1
+    mul = int(ratio * 2**32)
+    got = arch.kvmclock_hz(mul, shift)
+    assert abs(got - hz) <= hz / 2**30 + 1
+
+
+def test_kvmclock_scale_rejects_nonsense():
+    assert arch.kvmclock_hz(0, 0) == 0
+    assert arch.kvmclock_hz(1 << 31, 40) == 0

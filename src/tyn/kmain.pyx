@@ -1,8 +1,9 @@
 # The kernel's main line: bring up each subsystem in order, then idle.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport linker_symbol, kernel_phys_end, irq_enable, irq_disable, cpu_idle, phys_to_virt
-from tyn.arch.tsc cimport tsc_calibrate, tsc_hz, tsc_source_name, monotonic_ns
-from tyn.time.clock cimport clock_init, clock_ticks, CLOCK_DEFAULT_HZ, CLOCK_MAX_HZ
+from tyn.arch.cpu cimport linker_symbol, kernel_phys_end, phys_to_virt
+from tyn.arch.tsc cimport (tsc_calibrate, tsc_hz, tsc_source_name, tsc_calibration_ns,
+                          tsc_calibration_ppm)
+from tyn.time.clock cimport clock_init, CLOCK_DEFAULT_HZ, CLOCK_MAX_HZ
 from tyn.arch.gdt cimport gdt_init, IST_STACKS
 from tyn.arch.power cimport power_exit
 from tyn.arch.trap cimport trap_init
@@ -55,8 +56,7 @@ cdef enum:
     IST_STACK_PAGES = 4
     KHZ = 1000
     EXIT_STATUS_NO_INIT = 125       # what a shell says when a command cannot run (126) is taken
-    NS_PER_MS = 1000000
-    TIMER_CHECK_TICKS = 10
+    NS_PER_US = 1000
     # Page tables, heap, stacks and the BEAM's own needs come out of this much beyond the image.
     WORKING_MEMORY_MIN = 32 * MIB
     RESERVED_RANGES = 2
@@ -131,30 +131,22 @@ cdef void start_memory() noexcept nogil:
 
 cdef bint start_clock() noexcept nogil:
     cdef int source = tsc_calibrate()
-    cdef uint64_t hz = CLOCK_DEFAULT_HZ, start, t0
+    cdef uint64_t hz = CLOCK_DEFAULT_HZ
     kputs(b"tyn: TSC ")
     kput_udec(tsc_hz() // KHZ)
     kputs(b" kHz (")
     kputs(tsc_source_name(source))
+    if tsc_calibration_ns():
+        kputs(b", measured in ")
+        kput_udec(tsc_calibration_ns() // NS_PER_US)
+        kputs(b" us to within ")
+        kput_udec(tsc_calibration_ppm())
+        kputs(b" ppm")
     kputs(b")\n")
     if cmdline_get_u64(b"hz", &hz) and (hz == 0 or hz > CLOCK_MAX_HZ):
         kputs(b"tyn: hz must be 1..10000; using 100\n")
         hz = CLOCK_DEFAULT_HZ
-    if not clock_init(<uint32_t>hz, paging_map_mmio(lapic_xapic_phys(), PAGE_SIZE)):
-        return False
-    # Prove the tick: idle (HLT) until it has fired a few times.
-    t0 = monotonic_ns()
-    start = clock_ticks()
-    irq_enable()
-    while clock_ticks() - start < TIMER_CHECK_TICKS:
-        cpu_idle()
-    irq_disable()
-    kputs(b"tyn: timer: ")
-    kput_udec(TIMER_CHECK_TICKS)
-    kputs(b" ticks in ")
-    kput_udec((monotonic_ns() - t0) // NS_PER_MS)
-    kputs(b" ms\n")
-    return True
+    return clock_init(<uint32_t>hz, paging_map_mmio(lapic_xapic_phys(), PAGE_SIZE))
 
 cdef void start_console_input() noexcept nogil:
     """COM1 receive interrupts (the local APIC is up): console reads sleep and poll/epoll

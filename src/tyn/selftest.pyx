@@ -12,6 +12,11 @@ from tyn.mm.paging cimport paging_map, PTE_PRESENT, PTE_WRITE, PTE_USER, PTE_NX
 from tyn.proc.process cimport process_create
 from tyn.proc.sched cimport sched_make_runnable, sched_idle_loop
 from tyn.proc.task cimport process, thread, task_new_thread
+from tyn.arch.cpu cimport irq_enable, irq_disable, cpu_idle
+from tyn.arch.tsc cimport monotonic_ns, tsc_hz
+from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
+from tyn.time.clock cimport clock_ticks
+from tyn.lib.kprint cimport kput_udec
 
 cdef enum:
     # In the user half, where the kernel maps nothing.
@@ -20,6 +25,13 @@ cdef enum:
     USER_STACK_PAGE = 0x7FFF0000
     USER_CODE_BYTES = 21
     RECURSION_FRAME_BYTES = 128
+    CHECK_TICKS = 10
+    NS_PER_US = 1000
+    KHZ = 1000
+    # A long, tight PIT window: an independent check of the boot-time TSC figure.
+    CHECK_PIT_MIN_TICKS = PIT_HZ // 10
+    CHECK_PIT_MAX_TICKS = PIT_HZ // 2
+    CHECK_PIT_PPM = 20
 
 cdef volatile uint64_t zero
 cdef volatile uint64_t dividend
@@ -69,6 +81,34 @@ cdef void run_user_program() noexcept nogil:
     sched_make_runnable(t)
     sched_idle_loop()
 
+cdef void wait_ticks(uint64_t n) noexcept nogil:
+    cdef uint64_t start = clock_ticks()
+    irq_enable()
+    while clock_ticks() - start < n:
+        cpu_idle()
+    irq_disable()
+
+cdef void check_clock() noexcept nogil:
+    """The tick rate measured with the TSC, and the TSC measured against the PIT."""
+    cdef uint64_t t0, window_tsc = 0, error_ppm = 0, hz
+    wait_ticks(1)                   # start on a tick
+    t0 = monotonic_ns()
+    wait_ticks(CHECK_TICKS)
+    kputs(b"tyn: selftest clock: ")
+    kput_udec(CHECK_TICKS)
+    kputs(b" ticks in ")
+    kput_udec((monotonic_ns() - t0) // NS_PER_US)
+    kputs(b" us\n")
+    hz = pit_measure_tsc_hz(CHECK_PIT_MIN_TICKS, CHECK_PIT_MAX_TICKS, CHECK_PIT_PPM, &window_tsc, &error_ppm)
+    kputs(b"tyn: selftest clock: TSC ")
+    kput_udec(hz // KHZ)
+    kputs(b" kHz against the PIT (within ")
+    kput_udec(error_ppm)
+    kputs(b" ppm), boot figure ")
+    kput_udec(tsc_hz() // KHZ)
+    kputs(b" kHz\n")
+    power_exit(0)
+
 cdef void selftest_run(const char *name) noexcept nogil:
     cdef uint64_t status
     kputs(b"tyn: selftest ")
@@ -78,6 +118,8 @@ cdef void selftest_run(const char *name) noexcept nogil:
         fault_page()
     elif cmdline_streq(name, b"usermode"):
         run_user_program()
+    elif cmdline_streq(name, b"clock"):
+        check_clock()
     elif cmdline_streq(name, b"divide"):
         fault_divide()
     elif cmdline_streq(name, b"stackoverflow"):
@@ -90,4 +132,4 @@ cdef void selftest_run(const char *name) noexcept nogil:
             power_exit(<int>status)
         kputs(b"tyn: selftest exit:N needs a number\n")
     else:
-        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, usermode, exit:N)\n")
+        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, usermode, clock, exit:N)\n")

@@ -69,6 +69,8 @@ static inline void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
+/* Orders earlier stores (an LVT write) before a WRMSR that is not serializing (TSC deadline). */
+static inline void memory_fence(void) { __asm__ volatile("mfence" ::: "memory"); }
 
 /* FPU/SSE/AVX state (per thread, saved on context switch). */
 static inline void xsave64(void *area, uint64_t mask) {

@@ -38,6 +38,7 @@ cdef extern from "tyn/arch.h" nogil:
     void cpu_relax()
     uint64_t read_rbp()
     void compiler_barrier()
+    void memory_fence()
     void xsave64(void *area, uint64_t mask)
     void xrstor64(const void *area, uint64_t mask)
     void fxsave64(void *area)

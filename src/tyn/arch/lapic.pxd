@@ -8,6 +8,8 @@ cdef enum:
     APIC_BASE_ADDRESS_MASK = 0xFFFFFF000
     MSR_X2APIC_FIRST = 0x800        # x2APIC register r is MSR 0x800 + (r >> 4)
     CPUID_ECX_X2APIC = 1 << 21
+    CPUID_ECX_TSC_DEADLINE = 1 << 24
+    MSR_IA32_TSC_DEADLINE = 0x6E0
     CPUID_EDX_APIC = 1 << 9
     # Register offsets (Intel SDM vol. 3 table 11-1).
     LAPIC_ID = 0x20
@@ -21,6 +23,7 @@ cdef enum:
     LAPIC_SVR_ENABLE = 1 << 8
     LAPIC_LVT_MASKED = 1 << 16
     LAPIC_TIMER_PERIODIC = 1 << 17
+    LAPIC_TIMER_TSC_DEADLINE = 2 << 17
     LAPIC_TIMER_DIVIDE_BY_16 = 0x3
     LAPIC_TIMER_DIVISOR = 16
 
@@ -30,6 +33,17 @@ cdef extern bint lapic_init(uint64_t xapic_mmio) noexcept nogil
 cdef extern bint lapic_is_x2apic() noexcept nogil
 cdef extern uint64_t lapic_xapic_phys() noexcept nogil
 cdef extern void lapic_eoi() noexcept nogil
-# Periodic timer interrupts at `hz` on `vector`; returns the timer's input clock in Hz.
-cdef extern uint64_t lapic_timer_start(uint32_t hz, int vector) noexcept nogil
+# The timer's input clock in Hz (divide by 16), from the hypervisor's timing leaf or
+# measured against the TSC (*window_ns: how long that took; 0 when stated).  The timer is
+# left stopped.  0 when neither is possible.
+cdef extern uint64_t lapic_timer_calibrate(uint64_t *window_ns) noexcept nogil
+# One interrupt on `vector` after `count` input clocks.
+cdef extern void lapic_timer_oneshot(uint32_t count, int vector) noexcept nogil
+# Periodic interrupts at `hz` on `vector`, given the input clock.
+cdef extern void lapic_timer_periodic(uint64_t timer_hz, uint32_t hz, int vector) noexcept nogil
 cdef extern void legacy_pic_disable() noexcept nogil
+# TSC-deadline mode (CPUID.1:ECX[24]): the timer fires when the TSC reaches the value
+# written to IA32_TSC_DEADLINE, so it needs no calibration of its own.
+cdef extern bint lapic_has_tsc_deadline() noexcept nogil
+cdef extern void lapic_timer_deadline_mode(int vector) noexcept nogil
+cdef extern void lapic_timer_set_deadline(uint64_t tsc) noexcept nogil

@@ -1,18 +1,24 @@
 # The local APIC: its timer drives the kernel tick.  x2APIC (MSRs) when the
 # CPU has it, else xAPIC (MMIO, e.g. TCG's default CPUs).
 from libc.stdint cimport uint32_t, uint64_t
-from tyn.arch.cpu cimport cpuid, rdmsr, wrmsr, mmio_read32, mmio_write32, outb
-from tyn.arch.tsc cimport tsc_busy_wait_ns, NSEC_PER_SEC
+from tyn.arch.cpu cimport cpuid, rdmsr, wrmsr, mmio_read32, mmio_write32, outb, rdtsc, memory_fence
+from tyn.arch.tsc cimport tsc_hz, tsc_hypervisor_timing, tsc_to_ns, NSEC_PER_SEC
 from tyn.arch.trap cimport VECTOR_SPURIOUS
 
 cdef enum:
-    CALIBRATION_NS = 10000000       # 10 ms of TSC time
+    # Against the TSC: until the window's ends are known to 0.1% (the tick only paces
+    # scheduling and timer checks; time itself comes from the TSC), at most 10 ms.
+    CALIBRATION_MAX_NS = 10000000
+    CALIBRATION_PPM = 1000
+    PPM = 1000000
+    KHZ = 1000
     PIC_MASTER_DATA = 0x21
     PIC_SLAVE_DATA = 0xA1
     PIC_MASK_ALL = 0xFF
     TIMER_COUNT_MAX = 0xFFFFFFFF
 
 cdef bint x2apic
+cdef bint tsc_deadline
 cdef uint64_t mmio_base
 
 cdef uint32_t read_reg(uint32_t reg) noexcept nogil:
@@ -38,13 +44,14 @@ cdef void legacy_pic_disable() noexcept nogil:
     outb(PIC_SLAVE_DATA, PIC_MASK_ALL)
 
 cdef bint lapic_init(uint64_t xapic_mmio) noexcept nogil:
-    global x2apic, mmio_base
+    global x2apic, mmio_base, tsc_deadline
     cdef uint32_t r[4]
     cdef uint64_t base
     cpuid(1, 0, r)
     if not (r[3] & CPUID_EDX_APIC):
         return False
     x2apic = (r[2] & CPUID_ECX_X2APIC) != 0
+    tsc_deadline = (r[2] & CPUID_ECX_TSC_DEADLINE) != 0
     mmio_base = xapic_mmio
     base = rdmsr(MSR_IA32_APIC_BASE) | APIC_BASE_GLOBAL_ENABLE
     if x2apic:
@@ -56,19 +63,53 @@ cdef bint lapic_init(uint64_t xapic_mmio) noexcept nogil:
     write_reg(LAPIC_SVR, LAPIC_SVR_ENABLE | VECTOR_SPURIOUS)
     return True
 
+cdef bint lapic_has_tsc_deadline() noexcept nogil:
+    return tsc_deadline
+
 cdef void lapic_eoi() noexcept nogil:
     write_reg(LAPIC_EOI, 0)
 
-cdef uint64_t lapic_timer_start(uint32_t hz, int vector) noexcept nogil:
-    """Calibrate the APIC timer against the TSC, then run it periodically at hz."""
-    cdef uint64_t counted, timer_hz
+cdef uint64_t lapic_timer_calibrate(uint64_t *window_ns) noexcept nogil:
+    """The timer's input clock in Hz (after the divider): stated by the hypervisor's timing
+    leaf, else counted against the TSC, each reading bracketed by two TSC reads."""
+    cdef uint32_t tsc_khz = 0, bus_khz = 0, first, current
+    cdef uint64_t s0, e0, s1, e1, span, slack, limit
+    window_ns[0] = 0
     write_reg(LAPIC_TIMER_DIVIDE, LAPIC_TIMER_DIVIDE_BY_16)
-    write_reg(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | <uint32_t>vector)
+    if tsc_hypervisor_timing(&tsc_khz, &bus_khz) and bus_khz != 0:
+        return <uint64_t>bus_khz * KHZ // LAPIC_TIMER_DIVISOR
+    if tsc_hz() == 0:
+        return 0
+    write_reg(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED)
     write_reg(LAPIC_TIMER_INITIAL, TIMER_COUNT_MAX)
-    tsc_busy_wait_ns(CALIBRATION_NS)
-    counted = <uint64_t>TIMER_COUNT_MAX - read_reg(LAPIC_TIMER_CURRENT)
+    read_reg(LAPIC_TIMER_CURRENT)           # once first: TCG translates the path here
+    s0 = rdtsc()
+    first = read_reg(LAPIC_TIMER_CURRENT)
+    e0 = rdtsc()
+    limit = tsc_hz() // (NSEC_PER_SEC // CALIBRATION_MAX_NS)
+    while True:
+        s1 = rdtsc()
+        current = read_reg(LAPIC_TIMER_CURRENT)
+        e1 = rdtsc()
+        span = (s1 + e1) // 2 - (s0 + e0) // 2
+        slack = ((e0 - s0) + (e1 - s1)) // 2
+        if slack * PPM <= span * CALIBRATION_PPM or span >= limit:
+            break
     write_reg(LAPIC_TIMER_INITIAL, 0)
-    timer_hz = counted * (NSEC_PER_SEC // CALIBRATION_NS)
+    window_ns[0] = tsc_to_ns(span, tsc_hz())
+    return <uint64_t>(first - current) * tsc_hz() // span
+
+cdef void lapic_timer_oneshot(uint32_t count, int vector) noexcept nogil:
+    write_reg(LAPIC_LVT_TIMER, <uint32_t>vector)        # mode bits 0: one-shot
+    write_reg(LAPIC_TIMER_INITIAL, count if count > 0 else 1)
+
+cdef void lapic_timer_periodic(uint64_t timer_hz, uint32_t hz, int vector) noexcept nogil:
     write_reg(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | <uint32_t>vector)
     write_reg(LAPIC_TIMER_INITIAL, <uint32_t>(timer_hz // hz if timer_hz // hz > 0 else 1))
-    return timer_hz
+
+cdef void lapic_timer_deadline_mode(int vector) noexcept nogil:
+    write_reg(LAPIC_LVT_TIMER, LAPIC_TIMER_TSC_DEADLINE | <uint32_t>vector)
+    memory_fence()                  # the mode must be set before the first deadline (SDM 10.5.4.1)
+
+cdef void lapic_timer_set_deadline(uint64_t tsc) noexcept nogil:
+    wrmsr(MSR_IA32_TSC_DEADLINE, tsc if tsc != 0 else 1)    # 0 would disarm it

@@ -11,5 +11,9 @@ cdef enum:
     PIT_MODE_RATE_GENERATOR = 2 << 1
     PIT_RELOAD_MAX = 0xFFFF
 
-# TSC ticks per second measured against channel 0 over `pit_ticks` PIT ticks; 0 if the PIT is absent.
-cdef extern uint64_t pit_measure_tsc_hz(uint64_t pit_ticks) noexcept nogil
+# TSC ticks per second measured against channel 0; 0 if the PIT is absent.  The window
+# lasts at least min_ticks PIT ticks and ends once the TSC uncertainty of its two ends is
+# within ppm of its length, or at max_ticks.  *window_tsc: the window's length in TSC
+# ticks; *error_ppm: the bound on the result's error that the window gives.
+cdef extern uint64_t pit_measure_tsc_hz(uint64_t min_ticks, uint64_t max_ticks, uint64_t ppm,
+                                        uint64_t *window_tsc, uint64_t *error_ppm) noexcept nogil

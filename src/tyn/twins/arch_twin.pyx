@@ -6,6 +6,7 @@ from tyn.arch.trap cimport trap_init, trap_dispatch, trap_set_handler, trap_gate
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.panic cimport exception_name, print_backtrace
 from tyn.arch.tsc cimport tsc_to_ns
+from tyn.arch.kvmclock cimport kvmclock_scale_to_hz
 from tyn.lib.symbols cimport ksym, symbol_lookup_in
 from tyn.twins.hostsim cimport host_call_catching_halt
 
@@ -61,6 +62,9 @@ def name(unsigned long long vector) -> bytes:
 
 def to_ns(unsigned long long ticks, unsigned long long hz):
     return tsc_to_ns(ticks, hz)
+
+def kvmclock_hz(unsigned int mul, int shift):
+    return kvmclock_scale_to_hz(mul, shift)
 
 def lookup(table, unsigned long long address):
     """symbol_lookup_in over [(address, name)...]; returns (name, offset) or None."""

@@ -43,6 +43,7 @@ void cpu_idle(void);
 static inline void cpu_relax(void) {}
 uint64_t read_rbp(void);
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
+static inline void memory_fence(void) { __asm__ volatile("mfence" ::: "memory"); }
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
 void xsave64(void *area, uint64_t mask);
