@@ -15,7 +15,8 @@ from tyn.proc.task cimport process, thread, task_new_thread
 from tyn.arch.cpu cimport irq_enable, irq_disable, cpu_idle
 from tyn.arch.tsc cimport monotonic_ns, tsc_hz
 from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
-from tyn.time.clock cimport clock_ticks
+from tyn.time.clock cimport clock_slice_ns
+from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm
 from tyn.lib.kprint cimport kput_udec
 
 cdef enum:
@@ -81,24 +82,42 @@ cdef void run_user_program() noexcept nogil:
     sched_make_runnable(t)
     sched_idle_loop()
 
-cdef void wait_ticks(uint64_t n) noexcept nogil:
-    cdef uint64_t start = clock_ticks()
-    irq_enable()
-    while clock_ticks() - start < n:
-        cpu_idle()
-    irq_disable()
+cdef volatile bint timer_fired
+
+cdef void on_check_timer(ktimer *t) noexcept nogil:
+    global timer_fired
+    timer_fired = True
 
 cdef void check_clock() noexcept nogil:
-    """The tick rate measured with the TSC, and the TSC measured against the PIT."""
-    cdef uint64_t t0, window_tsc = 0, error_ppm = 0, hz
-    wait_ticks(1)                   # start on a tick
+    """Kernel timers 1/hz apart timed with the TSC (how late each fired), and the TSC
+    measured against the PIT."""
+    global timer_fired
+    cdef ktimer t
+    cdef uint64_t t0, deadline, late, latest = 0, window_tsc = 0, error_ppm = 0, hz
+    cdef int i
+    ktimer_init(&t, on_check_timer, NULL)
     t0 = monotonic_ns()
-    wait_ticks(CHECK_TICKS)
+    deadline = t0
+    for i in range(CHECK_TICKS):
+        deadline += clock_slice_ns()
+        timer_fired = False
+        ktimer_arm(&t, deadline)
+        irq_enable()
+        while not timer_fired:
+            cpu_idle()              # only the timer's interrupt can end this
+        irq_disable()
+        late = monotonic_ns() - deadline
+        if late > latest:
+            latest = late
     kputs(b"tyn: selftest clock: ")
     kput_udec(CHECK_TICKS)
-    kputs(b" ticks in ")
+    kputs(b" timers of ")
+    kput_udec(clock_slice_ns() // NS_PER_US)
+    kputs(b" us in ")
     kput_udec((monotonic_ns() - t0) // NS_PER_US)
-    kputs(b" us\n")
+    kputs(b" us, the latest ")
+    kput_udec(latest // NS_PER_US)
+    kputs(b" us late\n")
     hz = pit_measure_tsc_hz(CHECK_PIT_MIN_TICKS, CHECK_PIT_MAX_TICKS, CHECK_PIT_PPM, &window_tsc, &error_ppm)
     kputs(b"tyn: selftest clock: TSC ")
     kput_udec(hz // KHZ)

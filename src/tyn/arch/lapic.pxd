@@ -40,7 +40,6 @@ cdef extern uint64_t lapic_timer_calibrate(uint64_t *window_ns) noexcept nogil
 # One interrupt on `vector` after `count` input clocks.
 cdef extern void lapic_timer_oneshot(uint32_t count, int vector) noexcept nogil
 # Periodic interrupts at `hz` on `vector`, given the input clock.
-cdef extern void lapic_timer_periodic(uint64_t timer_hz, uint32_t hz, int vector) noexcept nogil
 cdef extern void legacy_pic_disable() noexcept nogil
 # TSC-deadline mode (CPUID.1:ECX[24]): the timer fires when the TSC reaches the value
 # written to IA32_TSC_DEADLINE, so it needs no calibration of its own.

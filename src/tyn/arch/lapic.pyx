@@ -103,10 +103,6 @@ cdef void lapic_timer_oneshot(uint32_t count, int vector) noexcept nogil:
     write_reg(LAPIC_LVT_TIMER, <uint32_t>vector)        # mode bits 0: one-shot
     write_reg(LAPIC_TIMER_INITIAL, count if count > 0 else 1)
 
-cdef void lapic_timer_periodic(uint64_t timer_hz, uint32_t hz, int vector) noexcept nogil:
-    write_reg(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | <uint32_t>vector)
-    write_reg(LAPIC_TIMER_INITIAL, <uint32_t>(timer_hz // hz if timer_hz // hz > 0 else 1))
-
 cdef void lapic_timer_deadline_mode(int vector) noexcept nogil:
     write_reg(LAPIC_LVT_TIMER, LAPIC_TIMER_TSC_DEADLINE | <uint32_t>vector)
     memory_fence()                  # the mode must be set before the first deadline (SDM 10.5.4.1)

@@ -1,9 +1,7 @@
-# The scheduler: preemptive round robin on one CPU, HLT when idle.
+# The scheduler: preemptive round robin on one CPU (time slice 1/hz, time/clock), HLT
+# when idle.
 from libc.stdint cimport uint64_t
 from tyn.proc.task cimport thread, process
-
-cdef enum:
-    SCHED_TIMESLICE_NS = 10000000       # 10 ms
 
 cdef extern void sched_init() noexcept nogil
 cdef extern thread *sched_current() noexcept nogil
@@ -17,8 +15,11 @@ cdef extern int sched_block(uint64_t deadline_ns) noexcept nogil
 cdef extern void sched_wake(thread *t, int reason) noexcept nogil
 # The current thread ends; never returns.  Its memory is reclaimed after the switch.
 cdef extern void sched_exit_current() noexcept nogil
-# Called by the timer tick (interrupt context).
+# Called by the timer interrupt: wake the sleepers due, end the slice if it is over.
 cdef extern void sched_tick(uint64_t now_ns) noexcept nogil
+# When the scheduler next needs the timer: the earliest sleeper deadline or, while
+# others wait for the CPU, the end of the running thread's slice (0: never).
+cdef extern uint64_t sched_next_deadline() noexcept nogil
 # Called on every return to user mode: switch if the time slice is over.
 cdef extern void sched_user_return() noexcept nogil
 # The boot thread becomes the idle thread: never returns.

@@ -3,6 +3,7 @@
 # entered with interrupts disabled; each thread restores its own interrupt
 # state when its call to schedule() returns.
 from libc.stdint cimport uint64_t
+from tyn.time.clock cimport clock_request, clock_slice_ns
 from tyn.lib.kprofile cimport profile_begin, profile_end_event, PROFILE_CONTEXT_SWITCH
 from tyn.arch.cpu cimport (read_rflags, irq_disable, irq_enable, cpu_idle, wrmsr, write_cr3, read_cr3,
                            MSR_FS_BASE, RFLAGS_IF)
@@ -61,10 +62,16 @@ cdef thread *dequeue() noexcept nogil:
         t.run_next = NULL
     return t
 
+cdef inline void preempt_later() noexcept nogil:
+    """Another thread waits for the CPU: the running one's slice must end on time."""
+    if current != NULL and not current.is_idle:
+        clock_request(slice_end_ns)
+
 cdef void sched_make_runnable(thread *t) noexcept nogil:
     cdef uint64_t flags = irq_save()
     t.state = THREAD_RUNNABLE
     enqueue(t)
+    preempt_later()
     irq_restore(flags)
 
 cdef void remove_sleeper(thread *t) noexcept nogil:
@@ -83,6 +90,7 @@ cdef void add_sleeper(thread *t) noexcept nogil:
         link = &link[0].sleep_next
     t.sleep_next = link[0]
     link[0] = t
+    clock_request(t.wake_deadline_ns)
 
 cdef void switch_to(thread *next) noexcept nogil:
     """Run `next` instead of the current thread (interrupts disabled)."""
@@ -91,7 +99,9 @@ cdef void switch_to(thread *next) noexcept nogil:
     cdef uint64_t now = monotonic_ns()
     cdef uint64_t started = profile_begin()
     need_resched = False
-    slice_end_ns = now + SCHED_TIMESLICE_NS
+    slice_end_ns = now + clock_slice_ns()
+    if run_head != NULL and not next.is_idle:
+        clock_request(slice_end_ns)
     if next == prev:
         return
     switches += 1
@@ -156,6 +166,7 @@ cdef void sched_wake(thread *t, int reason) noexcept nogil:
         t.wake_reason = reason
         t.state = THREAD_RUNNABLE
         enqueue(t)
+        preempt_later()
     irq_restore(flags)
 
 cdef void sched_exit_current() noexcept nogil:
@@ -180,6 +191,13 @@ cdef void sched_tick(uint64_t now_ns) noexcept nogil:
         enqueue(t)
     if now_ns >= slice_end_ns and run_head != NULL:
         need_resched = True
+
+cdef uint64_t sched_next_deadline() noexcept nogil:
+    cdef uint64_t deadline = sleepers.wake_deadline_ns if sleepers != NULL else 0
+    if run_head != NULL and current != NULL and not current.is_idle and \
+            (deadline == 0 or slice_end_ns < deadline):
+        deadline = slice_end_ns
+    return deadline
 
 cdef void sched_user_return() noexcept nogil:
     if need_resched:

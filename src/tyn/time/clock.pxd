@@ -4,9 +4,18 @@ from tyn.arch.trapframe cimport trap_frame
 cdef enum:
     CLOCK_DEFAULT_HZ = 100
     CLOCK_MAX_HZ = 10000
+    NSEC_PER_SEC_CLOCK = 1000000000
 
-# The kernel tick: the local APIC timer interrupt at clock_hz().
+# The timer interrupt (local APIC timer, one-shot): it fires only when something is due --
+# the earliest kernel timer (time/ktimer), sleeper deadline or, while other threads wait
+# for the CPU, the end of the running thread's time slice (1/clock_hz()).  An idle CPU
+# with nothing armed takes no timer interrupts at all.
 cdef extern bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil
+# Timer interrupts so far.
 cdef extern uint64_t clock_ticks() noexcept nogil
+# The preemption rate (hz= on the command line): a time slice is 1/clock_hz().
 cdef extern uint32_t clock_hz() noexcept nogil
+cdef extern uint64_t clock_slice_ns() noexcept nogil
+# Make the timer fire at or before deadline_ns (monotonic ns); 0 asks for nothing.
+cdef extern void clock_request(uint64_t deadline_ns) noexcept nogil
 cdef extern void clock_tick(trap_frame *frame) noexcept nogil

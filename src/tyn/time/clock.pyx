@@ -1,63 +1,91 @@
 # The kernel tick and time since boot.
 #
-# The tick is the local APIC timer: in TSC-deadline mode when the CPU has it (no
-# calibration: the deadline is in TSC ticks, re-armed on each tick), else periodic with
-# its input clock measured against the TSC.  Either way one interrupt is proved before
-# the tick is relied on.
+# The timer is the local APIC timer, one-shot, armed for the next thing due (see
+# clock.pxd): in TSC-deadline mode when the CPU has it (no calibration: the deadline is
+# in TSC ticks), else one-shot counts of its input clock measured against the TSC.
+# Either way one interrupt is proved before the timer is relied on.
 from libc.stdint cimport uint32_t, uint64_t
 from tyn.arch.lapic cimport (lapic_init, lapic_eoi, lapic_timer_calibrate, lapic_timer_oneshot,
-                            lapic_timer_periodic, lapic_is_x2apic, legacy_pic_disable,
+                            lapic_is_x2apic, legacy_pic_disable,
                             lapic_has_tsc_deadline, lapic_timer_deadline_mode, lapic_timer_set_deadline)
-from tyn.arch.cpu cimport irq_enable, irq_disable, cpu_relax, rdtsc
+from tyn.arch.cpu cimport irq_enable, irq_disable, cpu_relax, rdtsc, read_rflags, RFLAGS_IF
 from tyn.arch.panic cimport panic
 from tyn.arch.trap cimport trap_set_handler, VECTOR_TIMER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.arch.tsc cimport monotonic_ns, tsc_hz
-from tyn.proc.sched cimport sched_tick
-from tyn.time.ktimer cimport ktimer_run
+from tyn.proc.sched cimport sched_tick, sched_next_deadline
+from tyn.time.ktimer cimport ktimer_run, ktimer_next_deadline
 
 cdef enum:
     KHZ = 1000
     NS_PER_US = 1000
-    PROOF_DELAY_HZ = 10000          # the proving interrupt comes 100 us after arming
+    PROOF_DELAY_NS = 100000         # the proving interrupt comes 100 us after arming
+    ONESHOT_MAX_NS = 50000000       # one-shot mode re-arms at least every 50 ms (32-bit count)
+    TIMER_COUNT_LIMIT = 0xFFFFFFFF
     PROOF_TIMEOUT_NS = 100000000    # a timer that stays silent this long is broken
 
 cdef volatile uint64_t ticks
 cdef uint32_t tick_hz
+cdef bint ready
 cdef bint deadline_mode
-cdef uint64_t period_tsc            # deadline mode: TSC ticks per tick
-cdef uint64_t next_deadline
+cdef uint64_t timer_hz              # one-shot mode: the timer's input clock
+cdef uint64_t armed_ns              # when the timer will fire (monotonic ns); 0: disarmed
 
-cdef void arm_next_deadline() noexcept nogil:
-    """Keep the deadlines on a fixed grid; after a long stall, restart it from now."""
-    global next_deadline
-    cdef uint64_t now = rdtsc()
-    next_deadline += period_tsc
-    if next_deadline <= now:
-        next_deadline = now + period_tsc
-    lapic_timer_set_deadline(next_deadline)
+cdef inline uint64_t ns_to_cycles(uint64_t ns, uint64_t hz) noexcept nogil:
+    return (ns // NSEC_PER_SEC_CLOCK) * hz + (ns % NSEC_PER_SEC_CLOCK) * hz // NSEC_PER_SEC_CLOCK
+
+cdef void program(uint64_t deadline_ns) noexcept nogil:
+    """Arm the one-shot timer for deadline_ns (interrupts disabled)."""
+    global armed_ns
+    cdef uint64_t tsc = rdtsc()
+    cdef uint64_t now = monotonic_ns()
+    cdef uint64_t delta = deadline_ns - now if deadline_ns > now else 0
+    cdef uint64_t count
+    if deadline_mode:
+        lapic_timer_set_deadline(tsc + ns_to_cycles(delta, tsc_hz()) + 1)    # never early
+    else:
+        # A 32-bit count: far deadlines fire early and are re-armed from clock_tick.
+        if delta > ONESHOT_MAX_NS:
+            delta = ONESHOT_MAX_NS
+            deadline_ns = now + delta
+        count = ns_to_cycles(delta, timer_hz) + 1                           # never early
+        lapic_timer_oneshot(<uint32_t>(count if count <= TIMER_COUNT_LIMIT else TIMER_COUNT_LIMIT),
+                            VECTOR_TIMER)
+    armed_ns = deadline_ns if deadline_ns != 0 else 1
+
+cdef void clock_request(uint64_t deadline_ns) noexcept nogil:
+    cdef uint64_t flags = read_rflags()
+    irq_disable()
+    if ready and deadline_ns != 0 and (armed_ns == 0 or deadline_ns < armed_ns):
+        program(deadline_ns)
+    if flags & RFLAGS_IF:
+        irq_enable()
+
+cdef inline uint64_t earliest(uint64_t a, uint64_t b) noexcept nogil:
+    """The earlier of two deadlines, 0 meaning none."""
+    if a == 0:
+        return b
+    if b == 0 or a < b:
+        return a
+    return b
 
 cdef void clock_tick(trap_frame *frame) noexcept nogil:
-    global ticks
+    global ticks, armed_ns
+    cdef uint64_t now
     ticks += 1
-    if deadline_mode:
-        arm_next_deadline()
+    armed_ns = 0
     lapic_eoi()
-    ktimer_run(monotonic_ns())
-    sched_tick(monotonic_ns())
+    now = monotonic_ns()
+    ktimer_run(now)
+    sched_tick(now)
+    clock_request(earliest(ktimer_next_deadline(), sched_next_deadline()))
 
-cdef uint64_t prove_interrupt(uint64_t timer_hz) noexcept nogil:
+cdef uint64_t prove_interrupt() noexcept nogil:
     """One interrupt 100 us after arming, to prove vector, handler and EOI before relying
-    on them; returns the ns from arming to delivery.  Deadline mode re-arms itself in
-    clock_tick, so the periodic tick then just continues."""
-    global next_deadline
+    on them; returns the ns from arming to delivery."""
     cdef uint64_t start = ticks, t0 = monotonic_ns()
-    if deadline_mode:
-        next_deadline = rdtsc() + tsc_hz() // PROOF_DELAY_HZ - period_tsc
-        arm_next_deadline()
-    else:
-        lapic_timer_oneshot(<uint32_t>(timer_hz // PROOF_DELAY_HZ), VECTOR_TIMER)
+    program(t0 + PROOF_DELAY_NS)
     irq_enable()
     while ticks == start:
         if monotonic_ns() - t0 > PROOF_TIMEOUT_NS:
@@ -68,8 +96,8 @@ cdef uint64_t prove_interrupt(uint64_t timer_hz) noexcept nogil:
     return monotonic_ns() - t0
 
 cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
-    global tick_hz, deadline_mode, period_tsc
-    cdef uint64_t timer_hz = 0, window_ns = 0, proof_ns
+    global tick_hz, deadline_mode, timer_hz, ready
+    cdef uint64_t window_ns = 0, proof_ns
     legacy_pic_disable()
     if not lapic_init(xapic_mmio):
         kputs(b"tyn: no local APIC: no timer interrupts\n")
@@ -78,16 +106,14 @@ cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
     trap_set_handler(VECTOR_TIMER, clock_tick)
     deadline_mode = lapic_has_tsc_deadline() and tsc_hz() != 0
     if deadline_mode:
-        period_tsc = tsc_hz() // hz
         lapic_timer_deadline_mode(VECTOR_TIMER)
     else:
         timer_hz = lapic_timer_calibrate(&window_ns)
         if timer_hz == 0:
             kputs(b"tyn: local APIC timer: input clock unknown (no TSC frequency): no timer interrupts\n")
             return False
-    proof_ns = prove_interrupt(timer_hz)
-    if not deadline_mode:
-        lapic_timer_periodic(timer_hz, hz, VECTOR_TIMER)
+    ready = True
+    proof_ns = prove_interrupt()
     kputs(b"tyn: local APIC timer (")
     kputs(b"x2APIC" if lapic_is_x2apic() else b"xAPIC")
     if deadline_mode:
@@ -101,9 +127,11 @@ cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
             kputs(b" us)")
         else:
             kputs(b" kHz input (hypervisor CPUID 40000010h)")
-    kputs(b", tick ")
+    kputs(b", one-shot, time slice ")
+    kput_udec(NSEC_PER_SEC_CLOCK // hz // NS_PER_US)
+    kputs(b" us (")
     kput_udec(hz)
-    kputs(b" Hz, first interrupt after ")
+    kputs(b" Hz), first interrupt after ")
     kput_udec(proof_ns // NS_PER_US)
     kputs(b" us\n")
     return True
@@ -113,3 +141,6 @@ cdef uint64_t clock_ticks() noexcept nogil:
 
 cdef uint32_t clock_hz() noexcept nogil:
     return tick_hz
+
+cdef uint64_t clock_slice_ns() noexcept nogil:
+    return NSEC_PER_SEC_CLOCK // tick_hz if tick_hz != 0 else NSEC_PER_SEC_CLOCK // CLOCK_DEFAULT_HZ

@@ -1,6 +1,7 @@
 # Kernel timers (see ktimer.pxd).  One CPU: interrupts off is the lock.
 from libc.stdint cimport uint64_t
 from tyn.arch.cpu cimport read_rflags, irq_disable, irq_enable, RFLAGS_IF
+from tyn.time.clock cimport clock_request
 
 cdef ktimer *head              # armed timers, ascending deadline (FIFO among equals)
 cdef ktimer *due               # ktimer_run: detached due timers not yet fired
@@ -49,6 +50,7 @@ cdef void ktimer_arm(ktimer *t, uint64_t deadline_ns) noexcept nogil:
     t.next = link[0]
     link[0] = t
     t.armed = True
+    clock_request(deadline_ns)
     unlock(flags)
 
 cdef void ktimer_cancel(ktimer *t) noexcept nogil:
