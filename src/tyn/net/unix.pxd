@@ -5,6 +5,7 @@
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport vfs_file
 from tyn.fs.bytering cimport bytering
+from tyn.fs.wakeups cimport io_wakeups
 
 cdef enum:
     AF_UNSPEC = 0
@@ -90,6 +91,8 @@ cdef struct unix_sock:
     bytering rx                     # bytes sent to this endpoint
     unix_rights *rights_head        # rights in rx, in stream order
     unix_rights *rights_tail
+    io_wakeups wq                   # its socket's queue: data sent to it, space freed in
+                                    # the peer, shutdowns (sk_data_ready & co.)
 
 cdef struct unix_pair:
     unix_sock ends[2]
