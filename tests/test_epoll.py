@@ -671,3 +671,19 @@ def test_edge_triggered_timerfd(kf):
     pt.set_time(now)
     pt.run_timers()
     assert k.wait(ep) == [(EPOLLIN, 1)]
+
+
+def test_edge_triggered_console(kf):
+    """Console input counts as a wakeup when it arrives (here found by polling the UART;
+    in the kernel the receive interrupt takes it in)."""
+    from tyn.twins import machine
+    k = kf
+    ep = k.epoll()
+    assert k.ctl(ep, ADD, 0, EPOLLIN | EPOLLOUT | EPOLLET, 1) == 0
+    assert k.wait(ep) == [(EPOLLOUT, 1)]
+    assert k.wait(ep) == []
+    machine.feed_uart(b"a")
+    assert k.wait(ep) == [(EPOLLIN | EPOLLOUT, 1)]
+    assert k.wait(ep) == []
+    assert k.read(0, 1) == b"a"
+    assert k.wait(ep) == []
