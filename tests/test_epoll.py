@@ -637,6 +637,15 @@ def test_edge_triggered_socketpair(kf):
     assert k.wait(ep) == []                              # a peek frees nothing
     assert k.recv(a, 16) == b"xyz"
     assert k.wait(ep) == [(EPOLLOUT, 2)]                 # the sender's space was freed
+    k.send(b, b"ab")
+    k.send(b, b"cd")
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.recv(a, 1) == b"a"
+    assert k.wait(ep) == []                              # no send was read whole
+    assert k.recv(a, 2) == b"bc"
+    assert k.wait(ep) == [(EPOLLOUT, 2)]                 # the first was
+    assert k.recv(a, 1) == b"d"
+    assert k.wait(ep) == [(EPOLLOUT, 2)]
     assert k.ipc("shutdown", b, SHUT_WR) == 0
     assert sorted(k.wait(ep)) == sorted([(EPOLLIN | EPOLLRDHUP, 1), (EPOLLOUT, 2)])   # both ends
     assert k.wait(ep) == []

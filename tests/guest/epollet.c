@@ -3,9 +3,9 @@
  * EPOLL_CTL_ADD/MOD, which arm it once with the current readiness), and the file is ready
  * at that moment.  Per file kind: pipes (each write, EAGAIN writes, reads that free space
  * of a full pipe, hangups), eventfd (each write, zero included; each read wakes writers),
- * socketpair (send, recv freeing space, shutdown, close), timerfd (each expiry; a periodic
- * timer stops waking until read), EPOLLET|EPOLLONESHOT, EPOLL_CTL_MOD re-arming, an ET item
- * seen through a nested epoll.  Linux 6.18 is the reference (pipe writes wake epoll
+ * socketpair (send, recv freeing space when a send is read whole, shutdown, close),
+ * timerfd (each expiry; a periodic timer stops waking until read), EPOLLET|EPOLLONESHOT,
+ * EPOLL_CTL_MOD re-arming, an ET item seen through a nested epoll.  Linux 6.18 is the reference (pipe writes wake epoll
  * readers on every write since 5.16's poll_usage). */
 #include "common.h"
 #include <fcntl.h>
@@ -300,6 +300,19 @@ static void sockets(void)
     W("peek frees nothing", ep, 0);
     recv(sv[0], buf, sizeof buf, 0);
     W("consumed", ep, 0);
+    send(sv[1], "abcd", 4, 0);
+    W("sent", ep, 0);
+    R("recv part of a send", recv(sv[0], buf, 2, 0));
+    W("nothing freed", ep, 0);
+    R("recv its rest", recv(sv[0], buf, sizeof buf, 0));
+    W("freed", ep, 0);
+    send(sv[1], "ab", 2, 0);
+    send(sv[1], "cd", 2, 0);
+    W("two sends", ep, 0);
+    R("recv the first and part of the second", recv(sv[0], buf, 3, 0));
+    W("the first freed", ep, 0);
+    R("recv the last byte", recv(sv[0], buf, sizeof buf, 0));
+    W("the second freed", ep, 0);
     close(ep);
 
     SECTION("socketpair both directions");

@@ -201,6 +201,23 @@ cdef inline bint sender_writable(unix_sock *receiver) noexcept nogil:
     # ring) is at most a quarter of the buffer.
     return bytering_used(&receiver.rx) * 4 <= UNIX_RING
 
+cdef void skb_queued(unix_sock *r, uint64_t end) noexcept nogil:
+    # A chunk ending at stream offset end was queued to r.
+    if r.skb_count == UNIX_SKB_MARKS:
+        r.skb_ends[(r.skb_first + r.skb_count - 1) % UNIX_SKB_MARKS] = end
+        return
+    r.skb_ends[(r.skb_first + r.skb_count) % UNIX_SKB_MARKS] = end
+    r.skb_count += 1
+
+cdef bint skbs_freed(unix_sock *r) noexcept nogil:
+    # Forget the chunks r has now read whole; whether there were any.
+    cdef bint any = False
+    while r.skb_count > 0 and r.skb_ends[r.skb_first] <= r.rx.head:
+        r.skb_first = (r.skb_first + 1) % UNIX_SKB_MARKS
+        r.skb_count -= 1
+        any = True
+    return any
+
 cdef bint can_send(void *arg) noexcept nogil:
     cdef unix_sock *s = <unix_sock *>arg
     cdef unix_sock *peer = peer_of(s)
@@ -258,6 +275,7 @@ cdef int64_t unix_send(unix_sock *s, umsg *m, unix_rights *rights, int flags, bi
             peer.rights_tail = rights
             rights = NULL
         sent += <uint64_t>r
+        skb_queued(peer, peer.rx.tail)
         io_wake_in(&peer.wq)        # sk_data_ready, per skb queued
         io_notify()
         if <uint64_t>r < k:
@@ -329,10 +347,10 @@ cdef int64_t unix_recv(unix_sock *s, umsg *m, int flags, bint nonblock, unix_rig
             off += <uint64_t>c
         else:
             bytering_consume(&s.rx, <uint64_t>c)
-            # Freed skbs wake their sender when it is writable (unix_write_space).  Linux
-            # frees an skb only once it is read whole; the ring keeps no skb boundaries,
-            # so here any consumption counts.
-            if peer_of(s).open and sender_writable(s):
+            # An skb read whole is freed and wakes its sender when that is writable
+            # (sock_wfree, unix_write_space); a chunk here is one skb (Linux splits sends
+            # above ~36 KiB differently).
+            if skbs_freed(s) and peer_of(s).open and sender_writable(s):
                 io_wake_out(&peer_of(s).wq)
             io_notify()
         if got[0] != NULL or <uint64_t>c < want or copied >= m.total:
