@@ -92,12 +92,17 @@ cdef inline bint full(pipe_inode *p) noexcept nogil:
 
 cdef int64_t read_done(pipe_inode *p, int64_t r, bint was_full, bint slept) noexcept nogil:
     # pipe_read's wakeups on its way out: writers if the pipe was full when the read (or
-    # its last sleep) began; the next reader if this one slept and data is left.
+    # its last sleep) began; the next reader if this one slept and data is left.  A read
+    # that changed nothing (EAGAIN, EOF) wakes no poller.
+    cdef bint changed = r > 0
     if was_full:
         io_wake_out(&p.wr_wait)
+        changed = True
     if slept and bytering_used(&p.ring) > 0:
         io_wake_in(&p.rd_wait)
-    io_notify()
+        changed = True
+    if changed:
+        io_notify()
     return r
 
 cdef int64_t pipe_read(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bint user) noexcept nogil:
