@@ -1,7 +1,9 @@
 """epoll on the host: readiness through files whose poll mask the test sets (the twin's
-fake file kind), level/one-shot/edge semantics, data cookies, the packed epoll_event,
-epoll_ctl/epoll_wait error order, registrations dropped when the watched file goes,
-nested epolls.  Blocking waits are exercised in QEMU (tests/guest/io.c, polling.c)."""
+fake file kind, with or without wakeup counts), level/one-shot/edge semantics, data
+cookies, the packed epoll_event, epoll_ctl/epoll_wait error order, registrations dropped
+when the watched file goes, nested epolls; EPOLLET on real pipes, eventfds, socket pairs
+and timerfds (their wakeups, as Linux 6.18: tests/guest/epollet.c is the differential
+twin).  Blocking waits are exercised in QEMU (tests/guest/io.c, polling.c, epollet.c)."""
 
 import random
 import struct
@@ -10,6 +12,7 @@ import pytest
 
 from polling_support import *  # noqa: F401,F403
 from polling_support import PollKernel, pt
+from ipc_support import IpcKernel, AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, MSG_PEEK, SHUT_WR, POLLRDNORM, POLLWRNORM
 
 
 @pytest.fixture
@@ -115,7 +118,8 @@ def test_round_robin_with_small_maxevents(k):
     assert [d for batch in seen for _, d in batch] == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
 
 
-def test_edge_triggered(k):
+def test_edge_triggered_without_wakeup_counts(k):
+    """Files that count no wakeups (epolls, these fakes): a requested bit that rose."""
     ep = k.epoll()
     a = pt.fake_file(POLLIN)
     assert k.ctl(ep, ADD, a, EPOLLIN | EPOLLOUT | EPOLLET, 1) == 0
@@ -131,6 +135,103 @@ def test_edge_triggered(k):
     assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLET, 2) == 0  # MOD re-reports current readiness
     assert k.wait(ep) == [(EPOLLIN, 2)]
     assert k.wait(ep) == []
+
+
+def test_edge_triggered_wakeups(k):
+    """Linux's rule: queued by a wakeup whose key meets the interest (or an unkeyed one),
+    reported when queued and ready, dequeued by a scan either way."""
+    ep = k.epoll()
+    a = pt.fake_file(POLLIN, wakeups=True)
+    assert k.ctl(ep, ADD, a, EPOLLIN | EPOLLET, 1) == 0
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # ready at ADD: queued once
+    assert k.wait(ep) == []
+    pt.fake_wake(a, "in")                                # still readable, a new wakeup
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    pt.fake_wake(a, "in")
+    pt.fake_wake(a, "in")
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # two wakeups, one report
+    assert k.wait(ep) == []
+    pt.fake_wake(a, "out")                               # its key is not asked for
+    assert k.wait(ep) == []
+    pt.fake_wake(a, "all")                               # no key: every item
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    pt.fake_set(a, POLLIN | POLLOUT)                     # a bit rose without a wakeup
+    assert k.wait(ep) == []
+    pt.fake_wake(a, "out")
+    assert k.wait(ep) == []
+    pt.fake_wake(a, "in")
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # only the asked-for bits
+    # woken while not ready: the scan drops it, later readiness alone reports nothing
+    pt.fake_set(a, 0)
+    pt.fake_wake(a, "in")
+    assert k.wait(ep) == []
+    pt.fake_set(a, POLLIN)
+    assert k.wait(ep) == []
+    # woken while ready, dropped and back before the scan: still reported
+    pt.fake_wake(a, "in")
+    pt.fake_set(a, 0)
+    pt.fake_set(a, POLLIN)
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    # an item asking RDNORM alone (not IN) still matches the POLLIN|POLLRDNORM key
+    b = pt.fake_file(POLLIN | POLLRDNORM, wakeups=True)
+    assert k.ctl(ep, ADD, b, EPOLLRDNORM | EPOLLET, 2) == 0
+    assert k.wait(ep) == [(EPOLLRDNORM, 2)]
+    pt.fake_wake(b, "in")
+    assert k.wait(ep) == [(EPOLLRDNORM, 2)]
+
+
+def test_edge_triggered_wakeups_mod_and_oneshot(k):
+    ep = k.epoll()
+    a = pt.fake_file(POLLIN, wakeups=True)
+    k.ctl(ep, ADD, a, EPOLLIN | EPOLLET | EPOLLONESHOT, 1)
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    pt.fake_wake(a, "in")
+    assert k.wait(ep) == []                              # disabled: wakeups ignored
+    assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLET | EPOLLONESHOT, 2) == 0
+    assert k.wait(ep) == [(EPOLLIN, 2)]                  # ready at MOD
+    pt.fake_set(a, 0)
+    assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLET | EPOLLONESHOT, 3) == 0
+    assert k.wait(ep) == []                              # not ready at MOD
+    pt.fake_set(a, POLLIN)
+    assert k.wait(ep) == []                              # readiness without a wakeup
+    pt.fake_wake(a, "in")
+    assert k.wait(ep) == [(EPOLLIN, 3)]
+    # a wakeup before a MOD keeps the item queued (Linux's ready list)
+    assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLET, 4) == 0
+    assert k.wait(ep) == [(EPOLLIN, 4)]
+    pt.fake_set(a, 0)
+    pt.fake_wake(a, "in")
+    assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLOUT | EPOLLET, 5) == 0
+    pt.fake_set(a, POLLIN)
+    assert k.wait(ep) == [(EPOLLIN, 5)]
+    # MOD to level-triggered and back: nothing stale is left queued
+    pt.fake_wake(a, "in")
+    pt.fake_set(a, 0)
+    assert k.ctl(ep, MOD, a, EPOLLIN, 6) == 0
+    assert k.wait(ep) == []
+    assert k.ctl(ep, MOD, a, EPOLLIN | EPOLLET, 7) == 0
+    pt.fake_set(a, POLLIN)
+    assert k.wait(ep) == []
+
+
+def test_edge_triggered_wakeups_nested(k):
+    """An outer epoll sees an inner one readable while its ET item is queued and ready."""
+    outer, inner = k.epoll(), k.epoll()
+    a = pt.fake_file(0, wakeups=True)
+    k.ctl(inner, ADD, a, EPOLLIN | EPOLLET, 1)
+    k.ctl(outer, ADD, inner, EPOLLIN, 2)
+    assert k.wait(outer) == []
+    pt.fake_set(a, POLLIN)
+    pt.fake_wake(a, "in")
+    assert k.wait(outer) == [(EPOLLIN, 2)]
+    assert k.wait(outer) == [(EPOLLIN, 2)]               # polling the inner one consumes nothing
+    assert k.wait(inner) == [(EPOLLIN, 1)]
+    assert k.wait(outer) == []
+    pt.fake_wake(a, "in")
+    pt.fake_set(a, 0)
+    assert k.wait(outer) == []                           # queued but not ready: dropped
+    pt.fake_set(a, POLLIN)
+    assert k.wait(inner) == []
 
 
 def test_edge_triggered_oneshot(k):
@@ -376,3 +477,222 @@ def test_random_against_model(k):
                 it["seen"] = cur
             assert set(got) == want, step
             assert len(got) == len(want)
+
+
+def test_random_against_model_with_wakeups(k):
+    """Random ctl/readiness/wakeup/wait sequences against a model of Linux's ready list
+    (ep_poll_callback, ep_send_events) for files that count wakeups."""
+    rng = random.Random(11)
+    ep = k.epoll()
+    fds = [pt.fake_file(wakeups=True) for _ in range(5)]
+    masks = {fd: 0 for fd in fds}
+    items = {}       # fd -> dict(events, data, queued)
+    bits = [EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLERR, EPOLLHUP]
+    keys = {"in": POLLIN | POLLRDNORM, "out": POLLOUT | POLLWRNORM, "all": 0}
+    for step in range(4000):
+        op = rng.random()
+        fd = rng.choice(fds)
+        if op < 0.2:
+            m = 0
+            for b in bits:
+                if rng.random() < 0.35:
+                    m |= b
+            masks[fd] = m
+            pt.fake_set(fd, m)
+        elif op < 0.45:
+            kind = rng.choice(list(keys))
+            pt.fake_wake(fd, kind)
+            it = items.get(fd)
+            if it is not None:
+                want = it["events"] & 0x0fffffff
+                if want and (keys[kind] == 0 or keys[kind] & want):
+                    it["queued"] = True
+        elif op < 0.65:
+            ctl = rng.choice([ADD, MOD, DEL])
+            ev = rng.choice([EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT, EPOLLRDNORM, EPOLLPRI]) | \
+                rng.choice([EPOLLET, EPOLLET, EPOLLET | EPOLLONESHOT, 0])
+            data = rng.getrandbits(64)
+            r = k.ctl(ep, ctl, fd, ev, data)
+            ready = masks[fd] & (ev | EPOLLERR | EPOLLHUP) != 0
+            if ctl == ADD:
+                assert r == (-EEXIST if fd in items else 0)
+                if r == 0:
+                    items[fd] = dict(events=ev | EPOLLERR | EPOLLHUP, data=data, queued=ready)
+            elif ctl == MOD:
+                assert r == (0 if fd in items else -ENOENT)
+                if r == 0:
+                    items[fd] = dict(events=ev | EPOLLERR | EPOLLHUP, data=data,
+                                     queued=(items[fd]["queued"] and bool(items[fd]["events"] & EPOLLET)
+                                             and bool(ev & EPOLLET)) or ready)
+            else:
+                assert r == (0 if fd in items else -ENOENT)
+                items.pop(fd, None)
+        else:
+            got = k.wait(ep, 16)
+            want = set()
+            for f, it in items.items():
+                cur = masks[f] & it["events"] & 0x0fffffff
+                if it["events"] & EPOLLET:
+                    if not it["queued"]:
+                        continue
+                    it["queued"] = False
+                if cur:
+                    want.add((cur, it["data"]))
+                    if it["events"] & EPOLLONESHOT:
+                        it["events"] &= ~0x0fffffff
+            assert set(got) == want, step
+            assert len(got) == len(want)
+
+
+# ------------------------------------------------------------------ EPOLLET on real files
+
+class FileKernel(PollKernel, IpcKernel):
+    pass
+
+
+@pytest.fixture
+def kf():
+    kern = FileKernel()
+    assert kern.mount_rc == 0
+    yield kern
+    pt.real_time()
+
+
+def test_edge_triggered_pipe(kf):
+    k = kf
+    r, w = k.pipe2(O_NONBLOCK)
+    ep = k.epoll()
+    assert k.ctl(ep, ADD, r, EPOLLIN | EPOLLET, 1) == 0
+    assert k.ctl(ep, ADD, w, EPOLLOUT | EPOLLET, 2) == 0
+    assert k.wait(ep) == [(EPOLLOUT, 2)]
+    k.write(w, b"a")
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # writes wake readers only
+    k.write(w, b"b")
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # every write, readable or not
+    assert k.write(w, b"") == 0
+    assert k.read(r, 1) == b"a"
+    assert k.wait(ep) == []                              # neither empty writes nor reads of a non-full pipe
+    assert k.read(r, 10) == b"b"
+    page = k.put(b"p" * 4096)
+    for _ in range(16):
+        assert k.call("write", w, page, 4096) == 4096
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.write(w, b"c") == -EAGAIN
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # even a failed write wakes readers
+    assert len(k.read(r, 1)) == 1
+    assert k.wait(ep) == []                              # woken, still full
+    assert len(k.read(r, 4095)) == 4095
+    assert k.wait(ep) == [(EPOLLOUT, 2)]                 # woken, a page free
+    assert len(k.read(r, 4096)) == 4096
+    assert k.wait(ep) == []                              # not full when the read began
+    k.close(w)
+    assert k.wait(ep) == [(EPOLLIN | EPOLLHUP, 1)]       # hangup: an unkeyed wakeup
+    assert k.wait(ep) == []
+
+
+def test_edge_triggered_pipe_reader_gone(kf):
+    k = kf
+    r, w = k.pipe2(O_NONBLOCK)
+    ep = k.epoll()
+    k.ctl(ep, ADD, w, EPOLLOUT | EPOLLET, 1)
+    assert k.wait(ep) == [(EPOLLOUT, 1)]
+    k.close(r)
+    assert k.wait(ep) == [(EPOLLOUT | EPOLLERR, 1)]
+    assert k.wait(ep) == []
+
+
+def test_edge_triggered_eventfd(kf):
+    k = kf
+    e = k.eventfd(0, O_NONBLOCK)
+    ep = k.epoll()
+    k.ctl(ep, ADD, e, EPOLLIN | EPOLLET, 1)
+    dup = k.call("dup", e)
+    k.ctl(ep, ADD, dup, EPOLLOUT | EPOLLET, 2)
+    assert k.wait(ep) == [(EPOLLOUT, 2)]
+    one, zero = struct.pack("<Q", 1), struct.pack("<Q", 0)
+    assert k.write(e, one) == 8
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.write(e, zero) == 8
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # a zero write wakes readers too
+    assert k.read(e, 8) == one
+    assert k.wait(ep) == [(EPOLLOUT, 2)]                 # reads wake writers
+    assert k.read(e, 8) == -EAGAIN
+    assert k.wait(ep) == []
+    assert k.write(e, zero) == 8
+    assert k.wait(ep) == []                              # woken, not readable
+
+
+def test_edge_triggered_socketpair(kf):
+    k = kf
+    a, b = k.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK)
+    ep = k.epoll()
+    k.ctl(ep, ADD, a, EPOLLIN | EPOLLRDHUP | EPOLLET, 1)
+    k.ctl(ep, ADD, b, EPOLLOUT | EPOLLET, 2)
+    assert k.wait(ep) == [(EPOLLOUT, 2)]
+    assert k.send(b, b"xy") == 2
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.send(b, b"z") == 1
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.recv(a, 1, MSG_PEEK) == b"x"
+    assert k.wait(ep) == []                              # a peek frees nothing
+    assert k.recv(a, 16) == b"xyz"
+    assert k.wait(ep) == [(EPOLLOUT, 2)]                 # the sender's space was freed
+    k.send(b, b"ab")
+    k.send(b, b"cd")
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    assert k.recv(a, 1) == b"a"
+    assert k.wait(ep) == []                              # no send was read whole
+    assert k.recv(a, 2) == b"bc"
+    assert k.wait(ep) == [(EPOLLOUT, 2)]                 # the first was
+    assert k.recv(a, 1) == b"d"
+    assert k.wait(ep) == [(EPOLLOUT, 2)]
+    assert k.ipc("shutdown", b, SHUT_WR) == 0
+    assert sorted(k.wait(ep)) == sorted([(EPOLLIN | EPOLLRDHUP, 1), (EPOLLOUT, 2)])   # both ends
+    assert k.wait(ep) == []
+    k.close(b)
+    assert k.wait(ep) == [(EPOLLIN | EPOLLRDHUP | EPOLLHUP, 1)]
+
+
+def test_edge_triggered_timerfd(kf):
+    k = kf
+    now = 10**12
+    pt.set_time(now)
+    t = k.timerfd()
+    ep = k.epoll()
+    k.ctl(ep, ADD, t, EPOLLIN | EPOLLET, 1)
+    assert k.settime(t, 10**7, 10**7) == 0               # every 10 ms
+    assert k.wait(ep) == []
+    now += 10**7
+    pt.set_time(now)
+    pt.run_timers()
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+    for _ in range(3):                                   # unread: the timer wakes nobody
+        now += 10**7
+        pt.set_time(now)
+        pt.run_timers()
+        assert k.wait(ep) == []
+    assert k.expirations(t) == 4
+    now += 10**7
+    pt.set_time(now)
+    assert k.wait(ep) == [(EPOLLIN, 1)]                  # the next expiry, found by the poll
+    assert k.settime(t, 10**7) == 0                      # re-armed while unread
+    now += 10**7
+    pt.set_time(now)
+    pt.run_timers()
+    assert k.wait(ep) == [(EPOLLIN, 1)]
+
+
+def test_edge_triggered_console(kf):
+    """Console input counts as a wakeup when it arrives (here found by polling the UART;
+    in the kernel the receive interrupt takes it in)."""
+    from tyn.twins import machine
+    k = kf
+    ep = k.epoll()
+    assert k.ctl(ep, ADD, 0, EPOLLIN | EPOLLOUT | EPOLLET, 1) == 0
+    assert k.wait(ep) == [(EPOLLOUT, 1)]
+    assert k.wait(ep) == []
+    machine.feed_uart(b"a")
+    assert k.wait(ep) == [(EPOLLIN | EPOLLOUT, 1)]
+    assert k.wait(ep) == []
+    assert k.read(0, 1) == b"a"
+    assert k.wait(ep) == []

@@ -1,4 +1,5 @@
 from libc.stdint cimport uint8_t, uint16_t
+from tyn.fs.wakeups cimport io_wakeups
 
 # 16550 UART registers (offsets from the port base) and bits.
 cdef enum:
@@ -33,3 +34,6 @@ cdef extern bint serial_rx_ready() noexcept nogil
 # into a ring and calls io_notify().  False if the line cannot be routed.
 cdef extern bint serial_enable_rx_irq(int vector) noexcept nogil
 cdef extern bint serial_rx_irq_enabled() noexcept nogil
+# The receive side's wakeup counts (console files point at them, for EPOLLET): one per
+# batch of bytes the interrupt takes in, or per byte found by polling the UART.
+cdef extern io_wakeups *serial_rx_wakeups() noexcept nogil

@@ -7,12 +7,14 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.lapic cimport lapic_eoi
 from tyn.drivers.ioapic cimport ioapic_route
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, io_notify
+from tyn.fs.wakeups cimport io_wakeups, io_wake_in
 
 cdef bint serial_present
 cdef bint rx_irq
 cdef uint8_t rx_ring[SERIAL_RX_RING]
 cdef uint32_t rx_head                   # next byte to read; rx_tail - rx_head bytes held
 cdef uint32_t rx_tail
+cdef io_wakeups rx_wakeups              # keys set by the console (tyn.fs.vfs)
 
 cdef bint serial_init() noexcept nogil:
     """Program COM1; returns whether a UART answers (the scratch register round-trips)."""
@@ -45,12 +47,16 @@ cdef void serial_write(const char *buf, size_t n) noexcept nogil:
 cdef void serial_irq(trap_frame *frame) noexcept nogil:
     global rx_tail
     cdef uint8_t c
+    cdef bint got = False
     while inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
         c = inb(COM1_PORT + UART_DATA)
+        got = True
         if rx_tail - rx_head < SERIAL_RX_RING:
             rx_ring[rx_tail % SERIAL_RX_RING] = c
             rx_tail += 1
     lapic_eoi()
+    if got:
+        io_wake_in(&rx_wakeups)
     io_notify()                         # poll/epoll/read waiters on the console
 
 cdef int serial_getc() noexcept nogil:
@@ -63,6 +69,7 @@ cdef int serial_getc() noexcept nogil:
         rx_head += 1
     elif inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
         c = inb(COM1_PORT + UART_DATA)
+        io_wake_in(&rx_wakeups)         # no interrupt took it in: it arrives now
     waitq_unlock(flags)
     return c
 
@@ -83,3 +90,6 @@ cdef bint serial_enable_rx_irq(int vector) noexcept nogil:
 
 cdef bint serial_rx_irq_enabled() noexcept nogil:
     return rx_irq
+
+cdef io_wakeups *serial_rx_wakeups() noexcept nogil:
+    return &rx_wakeups

@@ -6,11 +6,12 @@
 # side).  Readiness is not pushed by the files: every wait re-polls its items (ops.poll)
 # and sleeps on the global I/O queue (io_waitq) between scans.
 #
-# EPOLLET is approximated with a per-item snapshot of the ready bits seen at the last
-# scan: an event is reported when a requested bit is ready that was not ready last time.
-# Linux reports on every wakeup of the file, so a file that stays readable while more
-# data arrives is reported again there but not here (a program reading until EAGAIN, as
-# edge-triggered programs must, is unaffected).
+# EPOLLET follows Linux's ready list: an edge-triggered item is queued by EPOLL_CTL_ADD/
+# MOD when ready then, and by every wakeup of its file whose key meets its interest
+# (counted in the file's io_wakeups, tyn.fs.wakeups: pipes, eventfd, timerfd, unix
+# sockets, the console); a scan reports a queued item that is ready and dequeues it
+# either way.  Files without wakeup counts (epolls, test files) get an approximation: a
+# requested bit that rose since the last scan.
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport vfs_file
 

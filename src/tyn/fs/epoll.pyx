@@ -2,6 +2,7 @@
 # lock over every interest list; waits scan and copy out with it held (user-copy faults
 # are resolved with interrupts off).
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
+from tyn.fs.wakeups cimport io_wakeups
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_get, vfs_file_put, vfs_poll, O_RDWR, O_PATH)
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
 from tyn.fs.anoninode cimport anon_inode_stat
@@ -40,7 +41,11 @@ cdef struct epoll_item:
     uint32_t events             # as given, | EPOLLERR | EPOLLHUP; private bits only once a
                                 # one-shot item has fired
     uint64_t data
-    uint32_t seen               # EPOLLET: ready bits at the last scan
+    uint32_t seen               # EPOLLET without wakeup counts: ready bits at the last scan
+    bint pending                # EPOLLET with wakeup counts: on Linux's ready list
+    uint64_t seen_in            # the file's wakeup counts when the item last looked
+    uint64_t seen_out
+    uint64_t seen_all
 
 cdef struct epoll_inst:
     epoll_item *head
@@ -66,11 +71,48 @@ cdef uint32_t item_poll(epoll_item *it) noexcept nogil:
         return 0
     return vfs_poll(it.file) & want
 
-cdef inline uint32_t item_report(epoll_item *it, uint32_t cur) noexcept nogil:
-    # What a scan reports for an item whose current ready bits are cur.
+cdef inline bint exact_et(epoll_item *it) noexcept nogil:
+    return (it.events & EPOLL_ET_BIT) != 0 and it.file.wakeups != NULL
+
+cdef void et_snapshot(epoll_item *it) noexcept nogil:
+    cdef io_wakeups *w = it.file.wakeups
+    it.seen_in = w.keyed_in
+    it.seen_out = w.keyed_out
+    it.seen_all = w.unkeyed
+
+cdef void et_collect(epoll_item *it) noexcept nogil:
+    # Wakeups since the item last looked put it on the ready list (ep_poll_callback):
+    # unkeyed ones always, keyed ones when the key meets its interest; none while a
+    # one-shot item is disabled.
+    cdef io_wakeups *w = it.file.wakeups
+    cdef uint32_t want = wanted(it)
+    if want != 0 and (w.unkeyed != it.seen_all
+                      or (w.keyed_in != it.seen_in and (want & w.in_key) != 0)
+                      or (w.keyed_out != it.seen_out and (want & w.out_key) != 0)):
+        it.pending = True
+    et_snapshot(it)
+
+cdef uint32_t item_report(epoll_item *it, uint32_t cur) noexcept nogil:
+    # What a scan reports for an item whose current ready bits are cur (call after
+    # item_poll: a poll may count a wakeup, as timerfd's expiry does).
+    if exact_et(it):
+        # Linux: an item on the ready list that is not ready when scanned leaves it.
+        et_collect(it)
+        if not it.pending:
+            return 0
+        if cur == 0:
+            it.pending = False
+        return cur
     if (it.events & EPOLL_ET_BIT) and (cur & ~it.seen) == 0:
-        return 0
+        return 0                        # no counts: a bit that rose since the last scan
     return cur
+
+cdef void et_arm(epoll_item *it) noexcept nogil:
+    # EPOLL_CTL_ADD/MOD (ep_insert, ep_modify): queued when ready now.
+    if exact_et(it) and item_poll(it) != 0:
+        it.pending = True
+    if it.file.wakeups != NULL:
+        et_snapshot(it)
 
 cdef epoll_item *find(epoll_inst *ep, vfs_file *f, int32_t fd) noexcept nogil:
     cdef epoll_item *it = ep.head
@@ -213,6 +255,7 @@ cdef int64_t insert(epoll_inst *ep, vfs_file *tf, int32_t fd, uint32_t events, u
     it.fd = fd
     it.events = events
     it.data = data
+    et_arm(it)
     link = &ep.head                     # append: registration order is the first scan order
     while link[0] != NULL:
         link = &link[0].next
@@ -276,9 +319,14 @@ cdef int64_t sys_epoll_ctl(uint64_t epfd, uint64_t op, uint64_t fd, uint64_t uev
         if it == NULL:
             rc = -ENOENT
         elif (it.events & EPOLLEXCLUSIVE) == 0:
+            if exact_et(it):
+                et_collect(it)          # wakeups before the change still count (ready list)
             it.events = events | EPOLLERR | EPOLLHUP
             it.data = data
             it.seen = 0                 # re-armed: current readiness is reported again
+            if not exact_et(it):
+                it.pending = False
+            et_arm(it)
             rc = 0
     waitq_unlock(flags)
     if rc == 0 and iop != EPOLL_CTL_DEL:
@@ -319,6 +367,7 @@ cdef int64_t scan(void *arg) noexcept nogil:
                 else:
                     n += 1
                     it.seen = cur
+                    it.pending = False
                     if it.events & EPOLLONESHOT:
                         it.events &= EPOLL_PRIVATE_BITS
                     moved_tail[0] = it

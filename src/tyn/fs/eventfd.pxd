@@ -2,6 +2,7 @@
 # (semaphore mode reads 1 at a time).  fstat reports an anonymous inode (mode 0600, no
 # file type), F_GETFL O_RDWR [| O_NONBLOCK].
 from libc.stdint cimport uint32_t, uint64_t, int64_t
+from tyn.fs.wakeups cimport io_wakeups
 from tyn.fs.vfs cimport vfs_file
 
 cdef enum:
@@ -12,6 +13,7 @@ cdef enum:
 cdef struct eventfd_ctx:
     uint64_t count
     bint semaphore
+    io_wakeups wq                   # writes wake it with EPOLLIN, reads with EPOLLOUT
 
 # A new eventfd file (one reference): initval, EFD_* flags already validated.  NULL: ENOMEM.
 cdef extern vfs_file *eventfd_create(uint64_t initval, uint32_t flags) noexcept nogil

@@ -3,6 +3,7 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_kstat, vfs_file_new, vfs_file_put,
                          O_RDWR, O_NONBLOCK, POLLIN, POLLOUT, POLLERR, POLLRDNORM, POLLWRNORM)
 from tyn.fs.iowait cimport iowait_until
+from tyn.fs.wakeups cimport io_wakeups_init, io_wake_in, io_wake_out
 from tyn.fs.anoninode cimport anon_inode_stat
 from tyn.fs.fdtable cimport fdtable_install
 from tyn.fs.context cimport fs_context, fs_current
@@ -46,9 +47,12 @@ cdef vfs_file *eventfd_create(uint64_t initval, uint32_t flags) noexcept nogil:
         return NULL
     c.count = initval
     c.semaphore = (flags & EFD_SEMAPHORE) != 0
+    io_wakeups_init(&c.wq, POLLIN, POLLOUT)
     f = vfs_file_new(&ops, NULL, O_RDWR | (flags & O_NONBLOCK), c)
     if f == NULL:
         kfree(c)
+        return NULL
+    f.wakeups = &c.wq
     return f
 
 cdef bint eventfd_file_is_eventfd(vfs_file *f) noexcept nogil:
@@ -83,6 +87,7 @@ cdef int64_t eventfd_read(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, 
             return rc
     v = 1 if c.semaphore else c.count
     c.count -= v
+    io_wake_out(&c.wq)
     io_notify()
     # As Linux: the counter is consumed before the copy, so a fault loses the value.
     return put_value(buf, v, user)
@@ -110,8 +115,8 @@ cdef int64_t eventfd_write(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos,
         if rc < 0:
             return rc
     c.count += v
-    if v != 0:
-        io_notify()
+    io_wake_in(&c.wq)                   # Linux wakes readers even for a 0 (EPOLLET sees it)
+    io_notify()
     return 8
 
 cdef int64_t eventfd_lseek(vfs_file *f, int64_t off, int whence) noexcept nogil:

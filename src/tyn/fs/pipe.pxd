@@ -5,6 +5,7 @@
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport vfs_file
 from tyn.fs.bytering cimport bytering
+from tyn.fs.wakeups cimport io_wakeups
 
 cdef enum:
     PIPE_CAPACITY = 65536           # Linux's default pipe size (16 pages)
@@ -16,6 +17,8 @@ cdef struct pipe_inode:
     uint32_t readers                # open read-end files
     uint32_t writers                # open write-end files
     uint64_t ino
+    io_wakeups rd_wait              # the read end's queue: writes wake it (EPOLLIN)
+    io_wakeups wr_wait              # the write end's: reads of a full pipe (EPOLLOUT)
 
 # A new pipe: two files with one reference each, flags the status flags (O_NONBLOCK)
 # for both.  0, or -ENOMEM (nothing allocated).

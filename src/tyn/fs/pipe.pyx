@@ -6,6 +6,7 @@ from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_kstat, vfs_file_new, vfs_fi
                          O_RDONLY, O_WRONLY, O_NONBLOCK, O_CLOEXEC, POLLIN, POLLOUT, POLLERR,
                          POLLHUP, POLLRDNORM, POLLWRNORM, FIONREAD)
 from tyn.fs.bytering cimport *
+from tyn.fs.wakeups cimport io_wakeups_init, io_wake_in, io_wake_out, io_wake_all
 from tyn.fs.iowait cimport iowait_until
 from tyn.fs.fsnode cimport S_IFIFO
 from tyn.fs.fdtable cimport fdtable_install, fdtable_close
@@ -51,6 +52,8 @@ cdef int64_t pipe_create(uint32_t flags, vfs_file **rd, vfs_file **wr) noexcept 
         return -ENOMEM
     last_ino += 1
     p.ino = last_ino
+    io_wakeups_init(&p.rd_wait, POLLIN | POLLRDNORM, 0)
+    io_wakeups_init(&p.wr_wait, 0, POLLOUT | POLLWRNORM)
     rd[0] = vfs_file_new(&read_ops, NULL, O_RDONLY | (flags & O_NONBLOCK), p)
     wr[0] = vfs_file_new(&write_ops, NULL, O_WRONLY | (flags & O_NONBLOCK), p)
     if rd[0] == NULL or wr[0] == NULL:
@@ -63,6 +66,8 @@ cdef int64_t pipe_create(uint32_t flags, vfs_file **rd, vfs_file **wr) noexcept 
         bytering_free(&p.ring)
         kfree(p)
         return -ENOMEM
+    rd[0].wakeups = &p.rd_wait
+    wr[0].wakeups = &p.wr_wait
     p.readers = 1
     p.writers = 1
     return 0
@@ -80,27 +85,61 @@ cdef bint writable(void *arg) noexcept nogil:
     cdef write_wait *w = <write_wait *>arg
     return bytering_room(&w.p.ring) >= w.need or w.p.readers == 0
 
+cdef inline bint full(pipe_inode *p) noexcept nogil:
+    # Linux's pipe_full: no room for another page buffer (here: an atomic write), so not
+    # writable (pipe_poll).
+    return bytering_room(&p.ring) < PIPE_BUF
+
+cdef int64_t read_done(pipe_inode *p, int64_t r, bint was_full, bint slept) noexcept nogil:
+    # pipe_read's wakeups on its way out: writers if the pipe was full when the read (or
+    # its last sleep) began; the next reader if this one slept and data is left.  A read
+    # that changed nothing (EAGAIN, EOF) wakes no poller.
+    cdef bint changed = r > 0
+    if was_full:
+        io_wake_out(&p.wr_wait)
+        changed = True
+    if slept and bytering_used(&p.ring) > 0:
+        io_wake_in(&p.rd_wait)
+        changed = True
+    if changed:
+        io_notify()
+    return r
+
 cdef int64_t pipe_read(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bint user) noexcept nogil:
     cdef pipe_inode *p = <pipe_inode *>f.priv
     cdef uint64_t used
     cdef int64_t r
+    cdef bint was_full, slept = False
     if n == 0:
         return 0
+    was_full = full(p)
     while True:
         used = bytering_used(&p.ring)
         if used > 0:
             r = bytering_get(&p.ring, 0, buf, n if n < used else used, user)
             if r > 0:
                 bytering_consume(&p.ring, <uint64_t>r)
-                io_notify()
-            return r
+            return read_done(p, r, was_full, slept)
         if p.writers == 0:
-            return 0
+            return read_done(p, 0, was_full, slept)
         if f.flags & O_NONBLOCK:
-            return -EAGAIN
+            return read_done(p, -EAGAIN, was_full, slept)
         r = iowait_until(readable, p)
         if r < 0:
-            return r
+            return r                    # Linux returns -ERESTARTSYS without wakeups
+        was_full = full(p)
+        slept = True
+
+cdef int64_t write_done(pipe_inode *p, int64_t r, bint slept) noexcept nogil:
+    # pipe_write's wakeups on its way out, whatever the result: readers always (Linux
+    # wakes them on every write once the pipe has been polled -- 5.16's poll_usage --
+    # which every epoll registration has done; even a write that failed with EAGAIN);
+    # the next writer if this one slept and room is left.
+    io_wake_in(&p.rd_wait)
+    if slept and not full(p):
+        io_wake_out(&p.wr_wait)
+    io_notify()
+    return r
 
 cdef int64_t pipe_write(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bint user) noexcept nogil:
     # Linux raises SIGPIPE with EPIPE; ERTS ignores SIGPIPE, so only -EPIPE is returned
@@ -109,11 +148,13 @@ cdef int64_t pipe_write(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bi
     cdef uint64_t done = 0, room, k
     cdef int64_t r
     cdef write_wait w
+    cdef bint was_empty, slept = False
     if n == 0:
         return 0
+    was_empty = bytering_used(&p.ring) == 0
     while True:
         if p.readers == 0:
-            return <int64_t>done if done > 0 else -EPIPE
+            return write_done(p, <int64_t>done if done > 0 else -EPIPE, slept)
         room = bytering_room(&p.ring)
         # At most PIPE_BUF bytes go in whole or not at all; more may be split.
         if room > 0 and (n > PIPE_BUF or room >= n):
@@ -122,19 +163,23 @@ cdef int64_t pipe_write(vfs_file *f, uint64_t buf, uint64_t n, uint64_t *pos, bi
                 k = room
             r = bytering_put(&p.ring, buf + done, k, user)
             if r < 0:
-                return <int64_t>done if done > 0 else r
+                return write_done(p, <int64_t>done if done > 0 else r, slept)
             done += <uint64_t>r
-            io_notify()
             if <uint64_t>r < k or done == n:
-                return <int64_t>done
+                return write_done(p, <int64_t>done, slept)
             continue
         if f.flags & O_NONBLOCK:
-            return <int64_t>done if done > 0 else -EAGAIN
+            return write_done(p, <int64_t>done if done > 0 else -EAGAIN, slept)
+        if was_empty:                   # readers get going before this writer sleeps
+            io_wake_in(&p.rd_wait)
+        io_notify()
         w.p = p
         w.need = n if n <= PIPE_BUF else 1
         r = iowait_until(writable, &w)
         if r < 0:
-            return <int64_t>done if done > 0 else r
+            return write_done(p, <int64_t>done if done > 0 else r, slept)
+        was_empty = bytering_used(&p.ring) == 0
+        slept = True
 
 # ------------------------------------------------------------------ the rest
 
@@ -182,6 +227,9 @@ cdef void pipe_release(vfs_file *f) noexcept nogil:
         p.readers -= 1
     else:
         p.writers -= 1
+    if (p.readers == 0) != (p.writers == 0):
+        io_wake_all(&p.rd_wait)     # the last of one side: unkeyed wakeups of both queues
+        io_wake_all(&p.wr_wait)
     io_notify()                     # the other end sees EOF / EPIPE / POLLHUP / POLLERR
     if p.readers == 0 and p.writers == 0:
         bytering_free(&p.ring)

@@ -4,6 +4,7 @@ from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_put, O_R
                          POLLIN)
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
 from tyn.fs.anoninode cimport anon_inode_stat
+from tyn.fs.wakeups cimport io_wakeups, io_wakeups_init, io_wake_in
 from tyn.fs.context cimport fs_context, fs_current
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy
@@ -26,6 +27,7 @@ cdef struct timerfd_state:
     uint64_t expires            # next expiry on that clock, ns; 0: disarmed
     uint64_t interval           # ns; 0: one-shot
     uint64_t ticks              # expirations not yet read
+    io_wakeups wq               # expiries wake it with EPOLLIN
 
 cdef vfs_file_ops tfd_ops
 cdef bint ops_ready
@@ -62,6 +64,10 @@ cdef bint account(timerfd_state *s, uint64_t now) noexcept nogil:
     cdef uint64_t n
     if s.expires == 0 or now < s.expires:
         return False
+    if s.ticks == 0:
+        # Linux's hrtimer wakes the queue at an expiry and, for a periodic timer, is
+        # restarted only by the read: expiries while unread wake nobody.
+        io_wake_in(&s.wq)
     if s.interval == 0:
         s.ticks += 1
         s.expires = 0
@@ -172,10 +178,12 @@ cdef int64_t sys_timerfd_create(uint64_t clockid, uint64_t flags) noexcept nogil
         return -ENOMEM
     s.clock = clock
     ktimer_init(&s.timer, expired, s)
+    io_wakeups_init(&s.wq, POLLIN, 0)
     f = vfs_file_new(&tfd_ops, NULL, O_RDWR | (<uint32_t>flags & O_NONBLOCK), s)
     if f == NULL:
         kfree(s)
         return -ENOMEM
+    f.wakeups = &s.wq
     fd = fdtable_install(&ctx.fdt, f, 0, (flags & TFD_CLOEXEC) != 0)
     if fd < 0:
         vfs_file_put(f)

@@ -4,6 +4,7 @@
 # syscall layer (tyn.sys.fs) calls.  All results are >= 0 or -errno (Linux values).
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from tyn.fs.fsnode cimport fs_node
+from tyn.fs.wakeups cimport io_wakeups
 
 cdef enum:
     # open(2) flags, x86_64
@@ -147,6 +148,8 @@ cdef struct vfs_file:
     fs_node *node               # may be NULL for files without a node
     void *priv                  # the file kind's own state
     void *epoll_links           # epoll registrations of this file (tyn.fs.epoll; no references)
+    io_wakeups *wakeups         # the wakeup counts of the queue it waits on (exact EPOLLET);
+                                # NULL: none kept (epoll approximates EPOLLET for it)
 
 cdef struct vfs_lookup:
     fs_node *node               # the result (NULL: last component missing, VFS_PARENT)

@@ -6,7 +6,7 @@ from tyn.fs.tmpfs cimport *
 from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memcpy, memset, memcmp, rdtsc, cpu_relax
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user
-from tyn.drivers.serial cimport serial_write, serial_getc, serial_rx_ready, serial_rx_irq_enabled
+from tyn.drivers.serial cimport serial_write, serial_getc, serial_rx_ready, serial_rx_irq_enabled, serial_rx_wakeups
 from tyn.fs.iowait cimport iowait_until
 from tyn.lib.kprint cimport kputs
 from tyn.sys.errno cimport *
@@ -104,6 +104,7 @@ cdef void setup_ops() noexcept nogil:
     console_ops.read = console_read
     console_ops.write = console_write
     console_ops.poll = console_poll
+    serial_rx_wakeups().in_key = POLLIN | POLLRDNORM     # n_tty's receive wakeup
 
 cdef int64_t vfs_init(const uint8_t *archive, uint64_t size) noexcept nogil:
     global root, console_node
@@ -336,7 +337,10 @@ cdef bint vfs_file_seekable(vfs_file *f) noexcept nogil:
 cdef vfs_file *vfs_console_open(uint32_t flags) noexcept nogil:
     if console_node == NULL:
         return NULL
-    return vfs_file_new(&console_ops, console_node, flags | O_LARGEFILE, NULL)
+    cdef vfs_file *f = vfs_file_new(&console_ops, console_node, flags | O_LARGEFILE, NULL)
+    if f != NULL:
+        f.wakeups = serial_rx_wakeups()
+    return f
 
 cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept nogil:
     cdef const vfs_file_ops *ops = &node_ops
@@ -352,6 +356,8 @@ cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept 
     out[0] = vfs_file_new(ops, n, keep, NULL)
     if out[0] == NULL:
         return -ENOMEM
+    if ops == &console_ops:
+        out[0].wakeups = serial_rx_wakeups()
     return 0
 
 cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t flags, uint32_t mode, vfs_file **out) noexcept nogil:

@@ -5,6 +5,7 @@
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport vfs_file
 from tyn.fs.bytering cimport bytering
+from tyn.fs.wakeups cimport io_wakeups
 
 cdef enum:
     AF_UNSPEC = 0
@@ -64,6 +65,7 @@ cdef enum:
     MSGHDR_SIZE = 56
     CMSGHDR_SIZE = 16
     UNIX_OPTMEM_MAX = 20480         # net.core.optmem_max: the largest control buffer
+    UNIX_SKB_MARKS = 64             # send boundaries remembered per receiver (unix_sock)
 
 # Files passed with SCM_RIGHTS, queued with the byte range [seq, end) of the stream they
 # arrived with (the first chunk of their sendmsg): they are received with the first of
@@ -90,6 +92,13 @@ cdef struct unix_sock:
     bytering rx                     # bytes sent to this endpoint
     unix_rights *rights_head        # rights in rx, in stream order
     unix_rights *rights_tail
+    io_wakeups wq                   # its socket's queue: data sent to it, space freed in
+                                    # the peer, shutdowns (sk_data_ready & co.)
+    # Where the chunks queued in rx end (stream offsets, oldest first): Linux's skbs, whose
+    # freeing -- once read whole -- wakes the sender.  When full, the newest one grows.
+    uint64_t skb_ends[UNIX_SKB_MARKS]
+    uint32_t skb_first
+    uint32_t skb_count
 
 cdef struct unix_pair:
     unix_sock ends[2]

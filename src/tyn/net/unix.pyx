@@ -7,10 +7,11 @@
 # it sleeps in iowait_until; every change a sleeper may wait for is followed by io_notify().
 from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_kstat, vfs_file_new, vfs_file_get, vfs_file_put,
-                         O_RDWR, O_NONBLOCK, O_CLOEXEC, POLLIN, POLLOUT, POLLERR, POLLHUP,
+                         O_RDWR, O_NONBLOCK, O_CLOEXEC, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP,
                          POLLRDNORM, POLLWRNORM, VFS_MAX_RW_COUNT)
 from tyn.fs.bytering cimport *
 from tyn.fs.iowait cimport iowait_until
+from tyn.fs.wakeups cimport io_wakeups_init, io_wake_in, io_wake_out, io_wake_all
 from tyn.fs.fsnode cimport S_IFSOCK
 from tyn.fs.fdtable cimport fdtable_get, fdtable_install, fdtable_reserve, fdtable_close
 from tyn.fs.context cimport fs_context, fs_current
@@ -21,6 +22,7 @@ from tyn.arch.uaccess cimport copy_to_user, copy_from_user, USER_ADDRESS_LIMIT
 from tyn.sys.errno cimport *
 
 cdef enum:
+    POLLRDBAND = 0x080
     POLLWRBAND = 0x200
     POLLRDHUP = 0x2000
     UIO_MAXIOV = 1024
@@ -85,6 +87,9 @@ cdef int64_t unix_stream_pair(uint32_t flags, vfs_file **a, vfs_file **b) noexce
         p.ends[i].rcvbuf = UNIX_WMEM_DEFAULT
         last_ino += 1
         p.ends[i].ino = last_ino
+        # sock_def_readable's key; unix_write_space's
+        io_wakeups_init(&p.ends[i].wq, POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND,
+                        POLLOUT | POLLWRNORM | POLLWRBAND)
         if bytering_init(&p.ends[i].rx, UNIX_RING) < 0:
             bytering_free(&p.ends[0].rx)
             kfree(p)
@@ -104,6 +109,8 @@ cdef int64_t unix_stream_pair(uint32_t flags, vfs_file **a, vfs_file **b) noexce
         bytering_free(&p.ends[1].rx)
         kfree(p)
         return -ENOMEM
+    a[0].wakeups = &p.ends[0].wq
+    b[0].wakeups = &p.ends[1].wq
     p.ends[0].open = True
     p.ends[1].open = True
     return 0
@@ -189,6 +196,28 @@ cdef int64_t ring_into_iov(bytering *ring, uint64_t off, umsg *m, uint64_t skip,
 
 # ------------------------------------------------------------------ send / receive
 
+cdef inline bint sender_writable(unix_sock *receiver) noexcept nogil:
+    # unix_writable of the peer that sends to receiver: what it has in flight (receiver's
+    # ring) is at most a quarter of the buffer.
+    return bytering_used(&receiver.rx) * 4 <= UNIX_RING
+
+cdef void skb_queued(unix_sock *r, uint64_t end) noexcept nogil:
+    # A chunk ending at stream offset end was queued to r.
+    if r.skb_count == UNIX_SKB_MARKS:
+        r.skb_ends[(r.skb_first + r.skb_count - 1) % UNIX_SKB_MARKS] = end
+        return
+    r.skb_ends[(r.skb_first + r.skb_count) % UNIX_SKB_MARKS] = end
+    r.skb_count += 1
+
+cdef bint skbs_freed(unix_sock *r) noexcept nogil:
+    # Forget the chunks r has now read whole; whether there were any.
+    cdef bint any = False
+    while r.skb_count > 0 and r.skb_ends[r.skb_first] <= r.rx.head:
+        r.skb_first = (r.skb_first + 1) % UNIX_SKB_MARKS
+        r.skb_count -= 1
+        any = True
+    return any
+
 cdef bint can_send(void *arg) noexcept nogil:
     cdef unix_sock *s = <unix_sock *>arg
     cdef unix_sock *peer = peer_of(s)
@@ -246,6 +275,8 @@ cdef int64_t unix_send(unix_sock *s, umsg *m, unix_rights *rights, int flags, bi
             peer.rights_tail = rights
             rights = NULL
         sent += <uint64_t>r
+        skb_queued(peer, peer.rx.tail)
+        io_wake_in(&peer.wq)        # sk_data_ready, per skb queued
         io_notify()
         if <uint64_t>r < k:
             break                   # a fault after some bytes: what was sent counts
@@ -316,6 +347,11 @@ cdef int64_t unix_recv(unix_sock *s, umsg *m, int flags, bint nonblock, unix_rig
             off += <uint64_t>c
         else:
             bytering_consume(&s.rx, <uint64_t>c)
+            # An skb read whole is freed and wakes its sender when that is writable
+            # (sock_wfree, unix_write_space); a chunk here is one skb (Linux splits sends
+            # above ~36 KiB differently).
+            if skbs_freed(s) and peer_of(s).open and sender_writable(s):
+                io_wake_out(&peer_of(s).wq)
             io_notify()
         if got[0] != NULL or <uint64_t>c < want or copied >= m.total:
             break
@@ -407,6 +443,7 @@ cdef void unix_release(vfs_file *f) noexcept nogil:
         peer.shutdown = SHUTDOWN_MASK
         if bytering_used(&s.rx) > 0:
             peer.err = ECONNRESET
+        io_wake_all(&peer.wq)       # sk_state_change
     bytering_free(&s.rx)
     if not peer.open:
         bytering_free(&peer.rx)
@@ -830,11 +867,13 @@ cdef int64_t sys_shutdown(uint64_t fd, uint64_t how) noexcept nogil:
     s = sock_of(f)
     peer = peer_of(s)
     s.shutdown |= mode
+    io_wake_all(&s.wq)              # sk_state_change of both ends
     if peer.open:
         if mode & RCV_SHUTDOWN:
             peer.shutdown |= SEND_SHUTDOWN
         if mode & SEND_SHUTDOWN:
             peer.shutdown |= RCV_SHUTDOWN
+        io_wake_all(&peer.wq)
     io_notify()
     return 0
 

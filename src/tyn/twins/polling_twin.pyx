@@ -1,11 +1,14 @@
 # Host face of epoll, poll/select, timerfd and kernel timers.  Runs on the file layer set
 # up by sysfs_twin.mount (current fs context, user window).  Adds what the tests need to
 # drive readiness and time:
-#   - a test-only file kind whose poll returns a mask the test sets (fake_file/fake_set);
+#   - a test-only file kind whose poll returns a mask the test sets (fake_file/fake_set),
+#     optionally with wakeup counts the test bumps (fake_file(wakeups=True)/fake_wake);
 #   - a fake clock for timerfd (set_time), with kernel timers run by the test (run_timers).
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, free
-from tyn.fs.vfs cimport vfs_file, vfs_file_ops, vfs_file_new, vfs_file_put, O_RDWR
+from tyn.fs.vfs cimport (vfs_file, vfs_file_ops, vfs_file_new, vfs_file_put, O_RDWR, POLLIN, POLLOUT,
+                         POLLRDNORM, POLLWRNORM)
+from tyn.fs.wakeups cimport io_wakeups, io_wakeups_init, io_wake_in, io_wake_out, io_wake_all
 from tyn.fs.fdtable cimport fdtable_install, fdtable_get
 from tyn.fs.context cimport fs_current
 from tyn.fs.epoll cimport *
@@ -48,6 +51,7 @@ def call(str name, *args):
 
 cdef struct fake_state:
     uint32_t mask
+    io_wakeups wq
 
 cdef vfs_file_ops fake_ops
 cdef int fake_live = 0
@@ -60,8 +64,10 @@ cdef void fake_close(vfs_file *f) noexcept nogil:
     free(f.priv)
     fake_live -= 1
 
-def fake_file(uint32_t mask=0):
-    """A new file whose poll returns mask, installed at the lowest free fd; the fd."""
+def fake_file(uint32_t mask=0, bint wakeups=False):
+    """A new file whose poll returns mask, installed at the lowest free fd; the fd.  With
+    wakeups, it counts wakeups (keyed POLLIN|POLLRDNORM and POLLOUT|POLLWRNORM) that the
+    test makes with fake_wake: exact EPOLLET; without, epoll approximates EPOLLET."""
     global fake_live
     cdef fake_state *s = <fake_state *>calloc(1, sizeof(fake_state))
     cdef vfs_file *f
@@ -69,7 +75,10 @@ def fake_file(uint32_t mask=0):
     fake_ops.poll = fake_poll
     fake_ops.close = fake_close
     s.mask = mask
+    io_wakeups_init(&s.wq, POLLIN | POLLRDNORM, POLLOUT | POLLWRNORM)
     f = vfs_file_new(&fake_ops, NULL, O_RDWR, s)
+    if wakeups:
+        f.wakeups = &s.wq
     fake_live += 1
     fd = fdtable_install(&fs_current().fdt, f, 0, False)
     if fd < 0:
@@ -81,6 +90,22 @@ def fake_set(int fd, uint32_t mask):
     if f == NULL or f.ops != &fake_ops:
         raise ValueError(f"fd {fd} is not a fake file")
     (<fake_state *>f.priv).mask = mask
+
+def fake_wake(int fd, str kind):
+    """A wakeup of the fake file at fd: "in" (keyed POLLIN), "out" (keyed POLLOUT) or
+    "all" (no key)."""
+    cdef vfs_file *f = fdtable_get(&fs_current().fdt, fd)
+    if f == NULL or f.ops != &fake_ops:
+        raise ValueError(f"fd {fd} is not a fake file")
+    cdef io_wakeups *w = &(<fake_state *>f.priv).wq
+    if kind == "in":
+        io_wake_in(w)
+    elif kind == "out":
+        io_wake_out(w)
+    elif kind == "all":
+        io_wake_all(w)
+    else:
+        raise ValueError(kind)
 
 def fake_reset():
     global fake_live
