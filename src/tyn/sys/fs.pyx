@@ -57,6 +57,36 @@ cdef int64_t start_dir(fs_context *ctx, uint64_t dfd, const char *path, fs_node 
     out[0] = f.node
     return 0
 
+# A *at() path: the user string and where it starts.  fetch_path copies it in (EFAULT,
+# ENAMETOOLONG, ENOENT for an empty one unless empty_ok); resolve_start finds the start
+# directory (EBADF, ENOTDIR); path_at does both, in Linux's order for one-path calls.
+# On error nothing is left to release; after success at_path_put releases.
+cdef struct at_path:
+    char *path
+    int64_t len
+    fs_node *start
+
+cdef int64_t fetch_path(uint64_t upath, bint empty_ok, at_path *p) noexcept nogil:
+    p.start = NULL
+    p.path = get_path(upath, empty_ok, &p.len)
+    return p.len if p.path == NULL else 0
+
+cdef int64_t resolve_start(fs_context *ctx, uint64_t dfd, at_path *p) noexcept nogil:
+    cdef int64_t rc = start_dir(ctx, dfd, p.path, &p.start)
+    if rc < 0:
+        at_path_put(p)
+    return rc
+
+cdef int64_t path_at(fs_context *ctx, uint64_t dfd, uint64_t upath, bint empty_ok, at_path *p) noexcept nogil:
+    cdef int64_t rc = fetch_path(upath, empty_ok, p)
+    if rc == 0 and p.len != 0:
+        rc = resolve_start(ctx, dfd, p)
+    return rc
+
+cdef inline void at_path_put(at_path *p) noexcept nogil:
+    kfree(p.path)
+    p.path = NULL
+
 cdef int64_t fd_object(fs_context *ctx, uint64_t dfd, vfs_kstat *k) noexcept nogil:
     # AT_EMPTY_PATH: the object dfd itself (AT_FDCWD: the cwd); its stat when k is not
     # NULL.  Files without a node (pipes, sockets, anon inodes) are objects too.
@@ -152,22 +182,24 @@ cdef int64_t put_statx(uint64_t ubuf, vfs_kstat *k) noexcept nogil:
 
 cdef int64_t sys_openat(uint64_t dfd, uint64_t upath, uint64_t flags, uint64_t mode) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
-    cdef fs_node *start
+    cdef at_path p
+    cdef int64_t rc
     cdef vfs_file *f
     if ctx == NULL:
         return -ENOSYS
-    path = get_path(upath, False, &len)
-    if path == NULL:
-        return len
-    rc = fdtable_reserve(&ctx.fdt, 0)
-    if rc >= 0:
-        rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        rc = vfs_open(start, path, <uint64_t>len, <uint32_t>flags,
-                      <uint32_t>mode & S_IALLUGO & ~ctx.umask, &f)
-    kfree(path)
+    rc = fetch_path(upath, False, &p)
+    if rc < 0:
+        return rc
+    rc = fdtable_reserve(&ctx.fdt, 0)       # Linux: EMFILE before the start directory
+    if rc < 0:
+        at_path_put(&p)
+        return rc
+    rc = resolve_start(ctx, dfd, &p)
+    if rc < 0:
+        return rc
+    rc = vfs_open(p.start, p.path, <uint64_t>p.len, <uint32_t>flags,
+                  <uint32_t>mode & S_IALLUGO & ~ctx.umask, &f)
+    at_path_put(&p)
     if rc < 0:
         return rc
     rc = fdtable_install(&ctx.fdt, f, 0, (flags & O_CLOEXEC) != 0)
@@ -337,26 +369,20 @@ cdef int64_t sys_lseek(uint64_t fd, uint64_t offset, uint64_t whence) noexcept n
 
 cdef int64_t stat_at(uint64_t dfd, uint64_t upath, uint64_t flags, vfs_kstat *k) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
-    cdef fs_node *start
-    cdef fs_node *n
+    cdef at_path p
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
     if upath == 0 and (flags & AT_EMPTY_PATH):
-        path = NULL
-        len = 0
-    else:
-        path = get_path(upath, (flags & AT_EMPTY_PATH) != 0, &len)
-        if path == NULL:
-            return len
-    if len == 0:
-        kfree(path)
         return fd_object(ctx, dfd, k)
-    rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        rc = vfs_stat(start, path, <uint64_t>len, (flags & AT_SYMLINK_NOFOLLOW) == 0, k)
-    kfree(path)
+    rc = path_at(ctx, dfd, upath, (flags & AT_EMPTY_PATH) != 0, &p)
+    if rc < 0:
+        return rc
+    if p.len == 0:
+        rc = fd_object(ctx, dfd, k)
+    else:
+        rc = vfs_stat(p.start, p.path, <uint64_t>p.len, (flags & AT_SYMLINK_NOFOLLOW) == 0, k)
+    at_path_put(&p)
     return rc
 
 cdef int64_t sys_newfstatat(uint64_t dfd, uint64_t upath, uint64_t buf, uint64_t flags) noexcept nogil:
@@ -418,31 +444,28 @@ cdef int64_t sys_getdents64(uint64_t fd, uint64_t buf, uint64_t count) noexcept 
 
 cdef int64_t sys_readlinkat(uint64_t dfd, uint64_t upath, uint64_t buf, uint64_t bufsiz) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
+    cdef at_path p
+    cdef int64_t rc
     cdef char *out
-    cdef fs_node *start
     cdef uint64_t n = <uint32_t>bufsiz
     if ctx == NULL:
         return -ENOSYS
     if <int32_t>bufsiz <= 0:
         return -EINVAL
-    path = get_path(upath, False, &len)
-    if path == NULL:
-        return len
+    rc = path_at(ctx, dfd, upath, False, &p)
+    if rc < 0:
+        return rc
     if n > PATH_MAX:
         n = PATH_MAX
     out = <char *>kmalloc(n)
     if out == NULL:
-        kfree(path)
+        at_path_put(&p)
         return -ENOMEM
-    rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        rc = vfs_readlink(start, path, <uint64_t>len, out, n)
+    rc = vfs_readlink(p.start, p.path, <uint64_t>p.len, out, n)
     if rc > 0 and copy_to_user(buf, out, <uint64_t>rc) < 0:
         rc = -EFAULT
     kfree(out)
-    kfree(path)
+    at_path_put(&p)
     return rc
 
 cdef int64_t sys_readlink(uint64_t upath, uint64_t buf, uint64_t bufsiz) noexcept nogil:
@@ -450,27 +473,22 @@ cdef int64_t sys_readlink(uint64_t upath, uint64_t buf, uint64_t bufsiz) noexcep
 
 cdef int64_t sys_faccessat2(uint64_t dfd, uint64_t upath, uint64_t mode, uint64_t flags) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
-    cdef fs_node *start
-    cdef fs_node *n
-    cdef vfs_lookup r
+    cdef at_path p
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
     if <uint32_t>mode & ~(<uint32_t>7):
         return -EINVAL
     if flags & ~(<uint64_t>(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)):
         return -EINVAL
-    path = get_path(upath, (flags & AT_EMPTY_PATH) != 0, &len)
-    if path == NULL:
-        return len
-    if len == 0:
-        kfree(path)
-        return fd_object(ctx, dfd, NULL)
-    rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        rc = vfs_access(start, path, <uint64_t>len, <uint32_t>mode, (flags & AT_SYMLINK_NOFOLLOW) == 0)
-    kfree(path)
+    rc = path_at(ctx, dfd, upath, (flags & AT_EMPTY_PATH) != 0, &p)
+    if rc < 0:
+        return rc
+    if p.len == 0:
+        rc = fd_object(ctx, dfd, NULL)
+    else:
+        rc = vfs_access(p.start, p.path, <uint64_t>p.len, <uint32_t>mode, (flags & AT_SYMLINK_NOFOLLOW) == 0)
+    at_path_put(&p)
     return rc
 
 cdef int64_t sys_faccessat(uint64_t dfd, uint64_t upath, uint64_t mode) noexcept nogil:
@@ -481,24 +499,18 @@ cdef int64_t sys_access(uint64_t upath, uint64_t mode) noexcept nogil:
 
 cdef int64_t sys_symlinkat(uint64_t utarget, uint64_t newdfd, uint64_t upath) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t tlen, len, rc
-    cdef char *target
-    cdef char *path
-    cdef fs_node *start
+    cdef at_path target, p
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
-    target = get_path(utarget, False, &tlen)
-    if target == NULL:
-        return tlen
-    path = get_path(upath, False, &len)
-    if path == NULL:
-        kfree(target)
-        return len
-    rc = start_dir(ctx, newdfd, path, &start)
-    if rc >= 0:
-        rc = vfs_symlink(target, <uint64_t>tlen, start, path, <uint64_t>len)
-    kfree(path)
-    kfree(target)
+    rc = fetch_path(utarget, False, &target)
+    if rc < 0:
+        return rc
+    rc = path_at(ctx, newdfd, upath, False, &p)
+    if rc == 0:
+        rc = vfs_symlink(target.path, <uint64_t>target.len, p.start, p.path, <uint64_t>p.len)
+        at_path_put(&p)
+    at_path_put(&target)
     return rc
 
 cdef int64_t sys_symlink(uint64_t target, uint64_t linkpath) noexcept nogil:
@@ -555,18 +567,15 @@ cdef int64_t sys_fchdir(uint64_t fd) noexcept nogil:
 
 cdef int64_t sys_mkdirat(uint64_t dfd, uint64_t upath, uint64_t mode) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
-    cdef fs_node *start
+    cdef at_path p
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
-    path = get_path(upath, False, &len)
-    if path == NULL:
-        return len
-    rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        rc = vfs_mkdir(start, path, <uint64_t>len, <uint32_t>mode & ~ctx.umask)
-    kfree(path)
+    rc = path_at(ctx, dfd, upath, False, &p)
+    if rc < 0:
+        return rc
+    rc = vfs_mkdir(p.start, p.path, <uint64_t>p.len, <uint32_t>mode & ~ctx.umask)
+    at_path_put(&p)
     return rc
 
 cdef int64_t sys_mkdir(uint64_t upath, uint64_t mode) noexcept nogil:
@@ -574,23 +583,20 @@ cdef int64_t sys_mkdir(uint64_t upath, uint64_t mode) noexcept nogil:
 
 cdef int64_t sys_unlinkat(uint64_t dfd, uint64_t upath, uint64_t flags) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t len, rc
-    cdef char *path
-    cdef fs_node *start
+    cdef at_path p
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
     if flags & ~(<uint64_t>AT_REMOVEDIR):
         return -EINVAL
-    path = get_path(upath, False, &len)
-    if path == NULL:
-        return len
-    rc = start_dir(ctx, dfd, path, &start)
-    if rc >= 0:
-        if flags & AT_REMOVEDIR:
-            rc = vfs_rmdir(start, path, <uint64_t>len)
-        else:
-            rc = vfs_unlink(start, path, <uint64_t>len)
-    kfree(path)
+    rc = path_at(ctx, dfd, upath, False, &p)
+    if rc < 0:
+        return rc
+    if flags & AT_REMOVEDIR:
+        rc = vfs_rmdir(p.start, p.path, <uint64_t>p.len)
+    else:
+        rc = vfs_unlink(p.start, p.path, <uint64_t>p.len)
+    at_path_put(&p)
     return rc
 
 cdef int64_t sys_unlink(uint64_t upath) noexcept nogil:
@@ -601,27 +607,28 @@ cdef int64_t sys_rmdir(uint64_t upath) noexcept nogil:
 
 cdef int64_t sys_renameat2(uint64_t olddfd, uint64_t uold, uint64_t newdfd, uint64_t unew, uint64_t flags) noexcept nogil:
     cdef fs_context *ctx = fs_current()
-    cdef int64_t olen, nlen, rc
-    cdef char *op
-    cdef char *np
-    cdef fs_node *ostart
-    cdef fs_node *nstart
+    cdef at_path old, new
+    cdef int64_t rc
     if ctx == NULL:
         return -ENOSYS
-    op = get_path(uold, False, &olen)
-    if op == NULL:
-        return olen
-    np = get_path(unew, False, &nlen)
-    if np == NULL:
-        kfree(op)
-        return nlen
-    rc = start_dir(ctx, olddfd, op, &ostart)
-    if rc >= 0:
-        rc = start_dir(ctx, newdfd, np, &nstart)
-    if rc >= 0:
-        rc = vfs_rename(ostart, op, <uint64_t>olen, nstart, np, <uint64_t>nlen, <uint32_t>flags)
-    kfree(np)
-    kfree(op)
+    # Linux copies in both names before it looks at either directory.
+    rc = fetch_path(uold, False, &old)
+    if rc < 0:
+        return rc
+    rc = fetch_path(unew, False, &new)
+    if rc < 0:
+        at_path_put(&old)
+        return rc
+    rc = resolve_start(ctx, olddfd, &old)
+    if rc < 0:
+        at_path_put(&new)
+        return rc
+    rc = resolve_start(ctx, newdfd, &new)
+    if rc == 0:
+        rc = vfs_rename(old.start, old.path, <uint64_t>old.len, new.start, new.path, <uint64_t>new.len,
+                        <uint32_t>flags)
+        at_path_put(&new)
+    at_path_put(&old)
     return rc
 
 cdef int64_t sys_renameat(uint64_t olddfd, uint64_t uold, uint64_t newdfd, uint64_t unew) noexcept nogil:
@@ -734,20 +741,17 @@ cdef int64_t sys_umask(uint64_t mask) noexcept nogil:
 cdef int64_t path_node(fs_context *ctx, uint64_t dfd, uint64_t upath, bint empty_ok, bint follow,
                        fs_node **out) noexcept nogil:
     # The node a *at() path names (an empty path with AT_EMPTY_PATH: dfd's own node).
-    cdef int64_t len, rc
-    cdef char *path = get_path(upath, empty_ok, &len)
-    cdef fs_node *start
+    cdef at_path p
     cdef vfs_lookup r
-    if path == NULL:
-        return len
-    if len == 0:
+    cdef int64_t rc = path_at(ctx, dfd, upath, empty_ok, &p)
+    if rc < 0:
+        return rc
+    if p.len == 0:
         rc = fd_node(ctx, dfd, out)
     else:
-        rc = start_dir(ctx, dfd, path, &start)
-        if rc >= 0:
-            rc = vfs_walk(start, path, <uint64_t>len, VFS_FOLLOW if follow else 0, &r)
-            out[0] = r.node
-    kfree(path)
+        rc = vfs_walk(p.start, p.path, <uint64_t>p.len, VFS_FOLLOW if follow else 0, &r)
+        out[0] = r.node
+    at_path_put(&p)
     return rc
 
 cdef int64_t open_node(fs_context *ctx, uint64_t fd, fs_node **out) noexcept nogil:
