@@ -642,6 +642,13 @@ cdef int64_t node_getdents(vfs_file *f, uint64_t ubuf, uint64_t count) noexcept 
 
 # ------------------------------------------------------------------ /dev/null, zero, (u)random
 
+cdef inline int64_t copy_out(uint64_t dst, const void *src, uint64_t n, bint user) noexcept nogil:
+    """To a user address (0 or -EFAULT) or, for in-kernel callers, a kernel pointer."""
+    if user:
+        return copy_to_user(dst, src, n)
+    memcpy(<void *>dst, src, n)
+    return 0
+
 cdef int64_t dev_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, bint user) noexcept nogil:
     cdef uint8_t tmp[CHUNK]
     cdef uint64_t done = 0, chunk
@@ -662,11 +669,8 @@ cdef int64_t dev_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, 
         if chunk > CHUNK:
             chunk = CHUNK
         fill(tmp, chunk)
-        if user:
-            if copy_to_user(buf + done, tmp, chunk) < 0:
-                return <int64_t>done if done > 0 else -EFAULT
-        else:
-            memcpy(<void *>(buf + done), tmp, chunk)
+        if copy_out(buf + done, tmp, chunk, user) < 0:
+            return <int64_t>done if done > 0 else -EFAULT
         done += chunk
     return <int64_t>done
 
@@ -713,19 +717,13 @@ cdef int64_t console_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *p
         tmp[k] = <uint8_t>c
         k += 1
         if k == CHUNK:
-            if user:
-                if copy_to_user(buf + done, tmp, k) < 0:
-                    return <int64_t>done if done > 0 else -EFAULT
-            else:
-                memcpy(<void *>(buf + done), tmp, k)
+            if copy_out(buf + done, tmp, k, user) < 0:
+                return <int64_t>done if done > 0 else -EFAULT
             done += k
             k = 0
     if k > 0:
-        if user:
-            if copy_to_user(buf + done, tmp, k) < 0:
-                return <int64_t>done if done > 0 else -EFAULT
-        else:
-            memcpy(<void *>(buf + done), tmp, k)
+        if copy_out(buf + done, tmp, k, user) < 0:
+            return <int64_t>done if done > 0 else -EFAULT
         done += k
     return <int64_t>done
 

@@ -142,8 +142,11 @@ cdef unix_rights *rights_dup(unix_rights *r) noexcept nogil:
 
 # ------------------------------------------------------------------ copies
 
-cdef int64_t iov_into_ring(bytering *ring, umsg *m, uint64_t skip, uint64_t n) noexcept nogil:
-    # n bytes of the message from byte skip on into ring: bytes copied, or -EFAULT.
+cdef int64_t iov_copy(bytering *ring, uint64_t off, umsg *m, uint64_t skip, uint64_t n,
+                      bint into_ring) noexcept nogil:
+    # n bytes between the message (from its byte skip on) and the ring: appended to the
+    # ring (into_ring), else taken from off bytes after the ring's head.  Bytes copied,
+    # or -EFAULT when not even the first could be.
     cdef uint64_t done = 0, i = 0, base, length, k
     cdef int64_t got
     while i < m.iovcnt and done < n:
@@ -156,33 +159,10 @@ cdef int64_t iov_into_ring(bytering *ring, umsg *m, uint64_t skip, uint64_t n) n
         k = length - skip
         if k > n - done:
             k = n - done
-        got = bytering_put(ring, base + skip, k, m.user)
-        if got < 0:
-            break
-        done += <uint64_t>got
-        if <uint64_t>got < k:
-            break
-        skip = 0
-        i += 1
-    if done == 0 and n > 0:
-        return -EFAULT
-    return <int64_t>done
-
-cdef int64_t ring_into_iov(bytering *ring, uint64_t off, umsg *m, uint64_t skip, uint64_t n) noexcept nogil:
-    # n bytes from off bytes after the ring's head into the message from byte skip on.
-    cdef uint64_t done = 0, i = 0, base, length, k
-    cdef int64_t got
-    while i < m.iovcnt and done < n:
-        base = m.iov[2 * i]
-        length = m.iov[2 * i + 1]
-        if skip >= length:
-            skip -= length
-            i += 1
-            continue
-        k = length - skip
-        if k > n - done:
-            k = n - done
-        got = bytering_get(ring, off + done, base + skip, k, m.user)
+        if into_ring:
+            got = bytering_put(ring, base + skip, k, m.user)
+        else:
+            got = bytering_get(ring, off + done, base + skip, k, m.user)
         if got < 0:
             break
         done += <uint64_t>got
@@ -260,7 +240,7 @@ cdef int64_t unix_send(unix_sock *s, umsg *m, unix_rights *rights, int flags, bi
         if k > room:
             k = room
         start = peer.rx.tail
-        r = iov_into_ring(&peer.rx, m, sent, k)
+        r = iov_copy(&peer.rx, 0, m, sent, k, True)
         if r < 0:
             err = r
             break
@@ -328,7 +308,7 @@ cdef int64_t unix_recv(unix_sock *s, umsg *m, int flags, bint nonblock, unix_rig
             want = r.seq - head                 # up to the rights; they come next time round
         if want > avail:
             want = avail
-        c = ring_into_iov(&s.rx, off, m, copied, want)
+        c = iov_copy(&s.rx, off, m, copied, want, False)
         if c < 0:
             if copied == 0:
                 return c

@@ -224,7 +224,8 @@ cdef int64_t sys_close(uint64_t fd) noexcept nogil:
 # Reads and writes may sleep (pipes, sockets, eventfd, timerfd): they hold a reference
 # to the file throughout, so another thread's close leaves it alive until they return.
 
-cdef int64_t sys_read(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
+cdef int64_t transfer(uint64_t fd, uint64_t buf, uint64_t count, bint writing) noexcept nogil:
+    """read or write at the file position."""
     cdef fs_context *ctx = fs_current()
     cdef vfs_file *f
     cdef int64_t rc
@@ -233,22 +234,15 @@ cdef int64_t sys_read(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
     f = fdtable_fget(&ctx.fdt, <uint32_t>fd)
     if f == NULL:
         return -EBADF
-    rc = vfs_read(f, buf, count, &f.pos, True)
+    rc = vfs_write(f, buf, count, &f.pos, True) if writing else vfs_read(f, buf, count, &f.pos, True)
     vfs_file_put(f)
     return rc
 
+cdef int64_t sys_read(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
+    return transfer(fd, buf, count, False)
+
 cdef int64_t sys_write(uint64_t fd, uint64_t buf, uint64_t count) noexcept nogil:
-    cdef fs_context *ctx = fs_current()
-    cdef vfs_file *f
-    cdef int64_t rc
-    if ctx == NULL:
-        return -EBADF
-    f = fdtable_fget(&ctx.fdt, <uint32_t>fd)
-    if f == NULL:
-        return -EBADF
-    rc = vfs_write(f, buf, count, &f.pos, True)
-    vfs_file_put(f)
-    return rc
+    return transfer(fd, buf, count, True)
 
 cdef int64_t positional_file(uint64_t fd, uint64_t pos, vfs_file **out) noexcept nogil:
     """The file for pread/pwrite at pos, referenced: 0, or -EINVAL / -EBADF / -ESPIPE as
