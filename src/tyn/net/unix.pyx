@@ -764,6 +764,15 @@ cdef int64_t sys_recvmsg(uint64_t fd, uint64_t umsghdr, uint64_t flags) noexcept
         return -EFAULT
     return n
 
+cdef inline void one_buffer(umsg *m, uint64_t *iov, uint64_t buf, uint64_t len) noexcept nogil:
+    """sendto/recvfrom: a message of one user buffer (iov: room for one iovec)."""
+    iov[0] = buf
+    iov[1] = len
+    m.iov = iov
+    m.iovcnt = 1
+    m.total = len
+    m.user = True
+
 cdef int64_t sys_sendto(uint64_t fd, uint64_t buf, uint64_t len, uint64_t flags, uint64_t addr, uint64_t addrlen) noexcept nogil:
     cdef fs_context *ctx = fs_current()
     cdef vfs_file *f
@@ -788,12 +797,7 @@ cdef int64_t sys_sendto(uint64_t fd, uint64_t buf, uint64_t len, uint64_t flags,
             return -EISCONN
     if flags & MSG_OOB:
         return -EOPNOTSUPP
-    iov[0] = buf
-    iov[1] = len
-    m.iov = iov
-    m.iovcnt = 1
-    m.total = len
-    m.user = True
+    one_buffer(&m, iov, buf, len)
     vfs_file_get(f)
     rc = unix_send(sock_of(f), &m, NULL, <int>flags, (f.flags & O_NONBLOCK) != 0)
     vfs_file_put(f)
@@ -815,12 +819,7 @@ cdef int64_t sys_recvfrom(uint64_t fd, uint64_t buf, uint64_t len, uint64_t flag
         return rc
     if flags & MSG_OOB:
         return -EOPNOTSUPP
-    iov[0] = buf
-    iov[1] = len
-    m.iov = iov
-    m.iovcnt = 1
-    m.total = len
-    m.user = True
+    one_buffer(&m, iov, buf, len)
     vfs_file_get(f)
     rc = unix_recv(sock_of(f), &m, <int>flags, (f.flags & O_NONBLOCK) != 0, &got)
     vfs_file_put(f)

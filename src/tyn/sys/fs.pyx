@@ -260,25 +260,23 @@ cdef int64_t positional_file(uint64_t fd, uint64_t pos, vfs_file **out) noexcept
     vfs_file_get(out[0])
     return 0
 
-cdef int64_t sys_pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
+cdef int64_t positional_transfer(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos,
+                                 bint writing) noexcept nogil:
+    """pread64/pwrite64: at pos, the file position untouched."""
     cdef vfs_file *f = NULL
     cdef uint64_t p = pos
     cdef int64_t rc = positional_file(fd, pos, &f)
     if rc < 0:
         return rc
-    rc = vfs_read(f, buf, count, &p, True)
+    rc = vfs_write(f, buf, count, &p, True) if writing else vfs_read(f, buf, count, &p, True)
     vfs_file_put(f)
     return rc
 
+cdef int64_t sys_pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
+    return positional_transfer(fd, buf, count, pos, False)
+
 cdef int64_t sys_pwrite64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t pos) noexcept nogil:
-    cdef vfs_file *f = NULL
-    cdef uint64_t p = pos
-    cdef int64_t rc = positional_file(fd, pos, &f)
-    if rc < 0:
-        return rc
-    rc = vfs_write(f, buf, count, &p, True)
-    vfs_file_put(f)
-    return rc
+    return positional_transfer(fd, buf, count, pos, True)
 
 cdef int64_t rw_vector(uint64_t fd, uint64_t uiov, uint64_t iovcnt, bint writing, bint positional, uint64_t pos) noexcept nogil:
     cdef fs_context *ctx = fs_current()
