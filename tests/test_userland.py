@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guest import musl  # noqa: E402
+import harness  # noqa: E402
 
 USERLAND = Path(__file__).resolve().parent / "userland"
 pytestmark = pytest.mark.skipif(musl.available() is not None, reason=str(musl.available()))
@@ -70,6 +71,17 @@ def test_fork_exec_wait_and_the_process_limit(images, accel, boot):
     assert "grandchild fork: -1 errno=Resource temporarily unavailable" in out   # nproc=2
     assert "child: exec ok, arg=hello pid>1:1 ppid=1" in out
     assert "parent: waited 1, exited=1 code=7" in out
+
+
+def test_profile_counts_system_calls_and_page_faults(images):
+    """profile=1: the kernel's counts when init exits (TCG: the figures, not the time)."""
+    with harness.boot(images["threads_hello.c"], accel="tcg", append="profile=1") as vm:
+        vm.expect_exit(3)
+    counts = {m.group(1): int(m.group(2))
+              for m in re.finditer(r"tyn: profile: (?:syscall )?([a-z_0-9 -]+?) count (\d+) total_us \d+", vm.log)}
+    assert counts.get("page fault", 0) > 10, vm.log
+    assert counts.get("clone", 0) >= 1 and counts.get("writev", 0) >= 1, vm.log
+    assert counts.get("context switch", 0) >= 1, vm.log
 
 
 def test_orphans_are_adopted_by_init(images, accel, boot):
