@@ -4,7 +4,8 @@
  * poll, select, epoll_wait and nanosleep fail with EINTR either way (nanosleep writes the
  * time left).  ppoll, pselect6 and epoll_pwait apply their signal mask for the wait: a
  * signal it unblocks interrupts them (EINTR, also when it was pending before the call),
- * the handler runs under the temporary mask, and the old mask is back afterwards. */
+ * the handler runs under the temporary mask, and the old mask is back afterwards; so
+ * does sigsuspend, which sleeps until such a signal. */
 #include "common.h"
 #include <poll.h>
 #include <pthread.h>
@@ -239,6 +240,34 @@ static void temporary_masks(void)
     close(p[1]);
 }
 
+/* sigsuspend: sleeps with its mask until a handled signal; EINTR, the old mask back. */
+static void suspend_cases(void)
+{
+    sigset_t none, both;
+    pthread_t t;
+    SECTION("sigsuspend");
+    sigemptyset(&none);
+    sigemptyset(&both);
+    sigaddset(&both, SIGUSR1);
+    sigaddset(&both, SIGUSR2);
+    sigprocmask(SIG_SETMASK, &both, NULL);
+    handle(1);
+    t = start(AFTER_NOTHING);
+    R("sigsuspend until USR1", sigsuspend(&none));
+    pthread_join(t, NULL);
+    V("  handler ran", handled);
+    V("  USR2 blocked in the handler", usr2_blocked_in_handler);
+    show_mask("  mask after");
+    handle(1);
+    raise(SIGUSR1);
+    R("sigsuspend with USR1 already pending", sigsuspend(&none));
+    V("  handler ran", handled);
+    show_mask("  mask after");
+    R("rt_sigsuspend bad size", syscall(SYS_rt_sigsuspend, &none, 4));
+    R("rt_sigsuspend bad pointer", syscall(SYS_rt_sigsuspend, (void *)8, 8));
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void)
 {
     int p[2], sv[2];
@@ -260,5 +289,6 @@ int main(void)
     }
     never_restarted();
     temporary_masks();
+    suspend_cases();
     return 0;
 }

@@ -88,6 +88,7 @@ cdef enum:
     SYS_setsid = 112
     SYS_getpgid = 121
     SYS_getsid = 124
+    SYS_rt_sigsuspend = 130
     SYS_sigaltstack = 131
     SYS_prctl = 157
     SYS_arch_prctl = 158

@@ -4,6 +4,7 @@ from tyn.proc.task cimport thread, process
 cdef extern int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old, uint64_t size) noexcept nogil
 cdef extern int64_t sys_rt_sigprocmask(uint64_t how, uint64_t user_set, uint64_t user_old, uint64_t size) noexcept nogil
 cdef extern int64_t sys_sigaltstack(uint64_t user_ss, uint64_t user_old) noexcept nogil
+cdef extern int64_t sys_rt_sigsuspend(uint64_t user_set, uint64_t size) noexcept nogil
 cdef extern int64_t sys_rt_sigreturn() noexcept nogil
 cdef extern int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil

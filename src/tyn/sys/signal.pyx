@@ -10,7 +10,8 @@ from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.proc.process cimport process_exit, process_find, process_last_pid, SIGNAL_EXIT_BASE
-from tyn.proc.sched cimport sched_current, sched_wake
+from tyn.proc.sched cimport sched_current, sched_wake, sched_block
+from tyn.proc.waitq cimport waitq_lock, waitq_unlock
 from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, task_find, task_of_process,
                             THREAD_BLOCKED,
                             WAKE_INTERRUPTED)
@@ -238,6 +239,26 @@ cdef void signal_wait_mask_end(bint interrupted) noexcept nogil:
         return                          # delivery restores it (after the handler runs)
     t.signal_mask = t.saved_sigmask
     t.restore_sigmask = False
+
+cdef int64_t sys_rt_sigsuspend(uint64_t user_set, uint64_t size) noexcept nogil:
+    """Sleep under the given mask until a signal is delivered.  Linux's -ERESTARTNOHAND:
+    EINTR once a handler ran (the old mask comes back after it), a restart otherwise."""
+    cdef thread *t = sched_current()
+    cdef uint64_t flags
+    cdef int64_t rc
+    if size != SIGSET_SIZE:
+        return -EINVAL
+    if user_set == 0:
+        return -EFAULT
+    rc = signal_wait_mask_begin(user_set, size)
+    if rc < 0:
+        return rc
+    flags = waitq_lock()                # a signal raised after the check still wakes the sleep
+    while (t.signal_pending & ~t.signal_mask) == 0:
+        sched_block(0)
+    waitq_unlock(flags)
+    signal_wait_mask_end(True)
+    return -ERESTARTNOHAND
 
 cdef bint on_altstack(thread *t, uint64_t sp) noexcept nogil:
     return t.altstack_size != 0 and t.altstack_sp <= sp < t.altstack_sp + t.altstack_size

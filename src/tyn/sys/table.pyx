@@ -25,6 +25,7 @@ from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
+                             sys_rt_sigsuspend,
                              sys_tkill, sys_tgkill, sys_kill)
 from tyn.fs.pipe cimport sys_pipe, sys_pipe2
 from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
@@ -152,6 +153,7 @@ cdef void syscall_table_init() noexcept nogil:
     # signals: sys/signal.pyx
     entry(SYS_rt_sigaction, <void *>sys_rt_sigaction)
     entry(SYS_rt_sigprocmask, <void *>sys_rt_sigprocmask)
+    entry(SYS_rt_sigsuspend, <void *>sys_rt_sigsuspend)
     entry(SYS_sigaltstack, <void *>sys_sigaltstack)
     entry(SYS_rt_sigreturn, <void *>sys_rt_sigreturn)
     entry(SYS_tkill, <void *>sys_tkill)
@@ -275,7 +277,7 @@ cdef extern from *:
         [90]="chmod", [91]="fchmod", [92]="chown", [95]="umask", [96]="gettimeofday",
         [97]="getrlimit", [98]="getrusage", [99]="sysinfo", [100]="times", [102]="getuid",
         [104]="getgid", [105]="setuid", [106]="setgid", [107]="geteuid", [108]="getegid",
-        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [131]="sigaltstack",
+        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [130]="rt_sigsuspend", [131]="sigaltstack",
         [137]="statfs", [138]="fstatfs", [157]="prctl", [158]="arch_prctl", [160]="setrlimit",
         [186]="gettid", [200]="tkill", [201]="time", [202]="futex", [203]="sched_setaffinity",
         [204]="sched_getaffinity", [213]="epoll_create", [217]="getdents64",
