@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <setjmp.h>
+#include <signal.h>
 
 #define PG 4096L
 /* mmap/mremap: "label: ok" or "label: ERRNAME" */
@@ -47,6 +49,24 @@ static int writable(void *p)
         return 0;
     }
     return -1;
+}
+
+/* The signal a read of p raises (0: none), caught with a handler and siglongjmp. */
+static sigjmp_buf touch_env;
+static void on_touch_fault(int sig) { siglongjmp(touch_env, sig); }
+static int touch_signal(volatile char *p)
+{
+    struct sigaction sa, old_bus, old_segv;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_touch_fault;
+    sigaction(SIGBUS, &sa, &old_bus);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    int sig = sigsetjmp(touch_env, 1);
+    if (sig == 0)
+        (void)p[0];
+    sigaction(SIGBUS, &old_bus, NULL);
+    sigaction(SIGSEGV, &old_segv, NULL);
+    return sig;
 }
 
 static int all_zero(const char *p, long n)
@@ -189,6 +209,11 @@ int main(void)
     MM("shared writable on O_RDONLY", mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, rdonly, 0));
     MM("shared read-only on O_RDONLY", mmap(NULL, PG, PROT_READ, MAP_SHARED, rdonly, 0));
     close(rdonly);
+    R("shrink the file to one page", ftruncate(fd, PG));
+    char *past = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    V("touch past the end of the file", touch_signal(past + PG));
+    V("touch inside the file", touch_signal(past));
+    munmap(past, 2 * PG);
     R("unlink while mapped", unlink(path));
     sh[20] = 'W';
     V("mapping outlives the name", sh[20] == 'W' && sh[10] == 'S');

@@ -63,6 +63,8 @@ cdef struct mm_space:
     uint64_t brk                    # current break (may be unaligned)
     uint64_t mapped_pages           # populated user pages
     uint64_t vma_count
+    bint fault_beyond_object        # the last failed fault touched a page past its object's
+                                    # end (Linux raises SIGBUS for that, SIGSEGV otherwise)
 
 # Map [addr, addr+length) (page-rounded).  Without MAP_FIXED, addr is a hint: the first free
 # gap at or below it (top-down), else anywhere.  MAP_FIXED replaces what was there.

@@ -410,6 +410,7 @@ cdef bint fill_page(mm_space *mm, vma *v, uint64_t page, bint write) noexcept no
     if v.object_ops != NULL:
         source = v.object_ops.page(v.object, v.object_index + (offset >> PAGE_SHIFT_BITS))
         if source == 0:
+            mm.fault_beyond_object = True
             return False                # beyond the end of the object
         if write and not (v.flags & MAP_SHARED):
             frame = pmm_alloc_frame()   # a private write: a copy at once
@@ -459,6 +460,7 @@ cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept n
     cdef vma *v = vma_find(mm, addr)
     cdef uint64_t page = addr & ~(<uint64_t>PAGE_MASK)
     cdef uint64_t entry
+    mm.fault_beyond_object = False
     if v == NULL:
         return False
     if error_code & PF_WRITE:

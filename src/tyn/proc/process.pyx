@@ -318,6 +318,8 @@ cdef int fault_signal(uint64_t vector) noexcept nogil:
 cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     cdef int sig = fault_signal(frame.vector)
     cdef thread *t = sched_current()
+    if frame.vector == VECTOR_PAGE_FAULT and t.proc.mm.fault_beyond_object:
+        sig = SIGBUS                    # a mapped file page past the end of the file
     if signal_fault(sig):
         return                          # the program's handler runs on the way out
     kputs(b"tyn: pid ")

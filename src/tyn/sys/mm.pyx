@@ -47,7 +47,7 @@ cdef inline mm_space *current_mm() noexcept nogil:
 
 cdef uint64_t tmpfs_mapping_page(void *obj, uint64_t index) noexcept nogil:
     """A tmpfs file's page for a mapping: created (zeroed) inside the file, none beyond it
-    (Linux raises SIGBUS there; the fault fails)."""
+    (the fault then raises SIGBUS, as Linux)."""
     cdef fs_node *n = <fs_node *>obj
     if index >= (n.size + PAGE_MASK) >> PAGE_SHIFT:
         return 0
