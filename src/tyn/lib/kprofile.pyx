@@ -53,33 +53,34 @@ cdef void line(const char *kind, const char *name, uint64_t count, uint64_t cycl
     kput_udec(tsc_to_ns(cycles, tsc_hz()) // 1000)
     kputs(b"\n")
 
+ctypedef const char *(*name_fn)(uint64_t index) noexcept nogil
+
+cdef const char *event_label(uint64_t index) noexcept nogil:
+    return event_name(<int>index)
+
+cdef void report_table(const char *kind, const uint64_t *count, const uint64_t *cycles, uint64_t n,
+                       name_fn name) noexcept nogil:
+    """The entries that happened, largest total first (a selection sort: few entries)."""
+    cdef uint64_t i, best, floor = <uint64_t>0 - 1
+    cdef uint64_t floor_index = n
+    # Each round takes the largest total below the previous one (ties: by index).
+    while True:
+        best = n
+        for i in range(n):
+            if count[i] == 0:
+                continue
+            if cycles[i] > floor or (cycles[i] == floor and i <= floor_index):
+                continue
+            if best == n or cycles[i] > cycles[best]:
+                best = i
+        if best == n:
+            return
+        line(kind, name(best), count[best], cycles[best])
+        floor = cycles[best]
+        floor_index = best
+
 cdef void profile_report() noexcept nogil:
-    """Events, then system calls, each largest total first (a selection sort: few entries)."""
-    cdef uint64_t i, best
-    cdef bint done[SYSCALL_COUNT]
     if not enabled:
         return
-    for i in range(SYSCALL_COUNT):
-        done[i] = False
-    while True:
-        best = PROFILE_EVENT_COUNT
-        for i in range(PROFILE_EVENT_COUNT):
-            if event_count[i] != 0 and not done[i] and (best == PROFILE_EVENT_COUNT or
-                                                        event_cycles[i] > event_cycles[best]):
-                best = i
-        if best == PROFILE_EVENT_COUNT:
-            break
-        done[best] = True
-        line(b"", event_name(<int>best), event_count[best], event_cycles[best])
-    for i in range(SYSCALL_COUNT):
-        done[i] = False
-    while True:
-        best = SYSCALL_COUNT
-        for i in range(SYSCALL_COUNT):
-            if syscall_count[i] != 0 and not done[i] and (best == SYSCALL_COUNT or
-                                                          syscall_cycles[i] > syscall_cycles[best]):
-                best = i
-        if best == SYSCALL_COUNT:
-            break
-        done[best] = True
-        line(b"syscall ", syscall_name(best), syscall_count[best], syscall_cycles[best])
+    report_table(b"", event_count, event_cycles, PROFILE_EVENT_COUNT, event_label)
+    report_table(b"syscall ", syscall_count, syscall_cycles, SYSCALL_COUNT, syscall_name)
