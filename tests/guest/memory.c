@@ -210,6 +210,7 @@ int main(void)
     MM("shared read-only on O_RDONLY", mmap(NULL, PG, PROT_READ, MAP_SHARED, rdonly, 0));
     close(rdonly);
     R("shrink the file to one page", ftruncate(fd, PG));
+    V("mapped page past the new end", touch_signal(sh + PG));
     char *past = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
     V("touch past the end of the file", touch_signal(past + PG));
     V("touch inside the file", touch_signal(past));

@@ -27,6 +27,10 @@ cdef extern int64_t tmpfs_read(fs_node *n, uint64_t buf, uint64_t count, uint64_
 # Store count bytes at off, growing the file; returns bytes written or -EFAULT/-ENOSPC/-EFBIG.
 cdef extern int64_t tmpfs_write(fs_node *n, uint64_t buf, uint64_t count, uint64_t off, bint user) noexcept nogil
 cdef extern int64_t tmpfs_truncate(fs_node *n, uint64_t size) noexcept nogil
+# Called when a file shrinks, with the first page index it no longer has: mappings of it
+# drop those pages (the memory system call layer sets it; NULL: nothing maps files).
+ctypedef void (*tmpfs_shrink_fn)(fs_node *n, uint64_t first_gone) noexcept nogil
+cdef extern void tmpfs_set_shrink_hook(tmpfs_shrink_fn fn) noexcept nogil
 # Remove n (a file, symlink or empty directory) from its directory; it is freed once no
 # open file or working directory refers to it.
 cdef extern void tmpfs_remove(fs_node *n) noexcept nogil

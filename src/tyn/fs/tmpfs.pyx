@@ -15,6 +15,7 @@ cdef enum:
 cdef tmpfs_clock_fn clock_fn
 cdef uint64_t next_ino
 cdef uint64_t frames_in_use
+cdef tmpfs_shrink_fn shrink_hook
 
 # MAX_LFS_FILESIZE (2^63 - 1)
 cdef extern from *:
@@ -259,6 +260,8 @@ cdef int64_t tmpfs_truncate(fs_node *n, uint64_t size) noexcept nogil:
         return -EFBIG
     if size < n.size:
         keep = (size + PAGE_MASK) >> 12
+        if shrink_hook != NULL:
+            shrink_hook(n, keep)        # as Linux: mappings lose the pages past the new end
         free_pages_from(n, keep)
         idx = size >> 12
         if (size & PAGE_MASK) != 0 and idx < n.npages and n.pages[idx] != 0:
@@ -266,6 +269,10 @@ cdef int64_t tmpfs_truncate(fs_node *n, uint64_t size) noexcept nogil:
     n.size = size
     tmpfs_touch(n, True)
     return 0
+
+cdef void tmpfs_set_shrink_hook(tmpfs_shrink_fn fn) noexcept nogil:
+    global shrink_hook
+    shrink_hook = fn
 
 cdef void tmpfs_reset() noexcept nogil:
     global next_ino, frames_in_use, clock_fn

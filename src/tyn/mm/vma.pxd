@@ -80,6 +80,9 @@ cdef extern int64_t vma_unmap(mm_space *mm, uint64_t addr, uint64_t length) noex
 # fork: give child (empty) every mapping of parent, sharing the pages.  0 or -ENOMEM
 # (the caller then releases the child's space).
 cdef extern int vma_fork(mm_space *child, mm_space *parent) noexcept nogil
+# The memory object obj lost its pages from index first_gone on: every mapping of it in mm
+# drops its pages there (their copies too), so a later touch faults (SIGBUS past the end).
+cdef extern void vma_object_shrunk(mm_space *mm, void *obj, uint64_t first_gone) noexcept nogil
 cdef extern int64_t vma_protect(mm_space *mm, uint64_t addr, uint64_t length, uint32_t prot) noexcept nogil
 # mremap: grow/shrink in place, or move (with may_move) keeping the pages.  Address or -errno.
 cdef extern int64_t vma_remap(mm_space *mm, uint64_t old_addr, uint64_t old_length, uint64_t new_length,

@@ -389,6 +389,19 @@ cdef int vma_fork(mm_space *child, mm_space *parent) noexcept nogil:
     child.brk = parent.brk
     return 0
 
+cdef void vma_object_shrunk(mm_space *mm, void *obj, uint64_t first_gone) noexcept nogil:
+    cdef vma *v = mm.head
+    cdef uint64_t start
+    while v != NULL:
+        if v.object_ops != NULL and v.object == obj:
+            if first_gone <= v.object_index:
+                start = v.start
+            else:
+                start = v.start + ((first_gone - v.object_index) << PAGE_SHIFT_BITS)
+            if start < v.end:
+                release_pages(mm, start, v.end)
+        v = v.next
+
 cdef bint populate(mm_space *mm, vma *v) noexcept nogil:
     """Give every page of v a frame (what the next touch would do)."""
     cdef uint64_t va = v.start, flags

@@ -55,6 +55,12 @@ cdef int live_processes() noexcept nogil:
             n += 1
     return n
 
+cdef void process_for_each(void (*fn)(process *p, void *ctx) noexcept nogil, void *ctx) noexcept nogil:
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].state == PROCESS_RUNNING and not table[i].exiting:
+            fn(table[i], ctx)
+
 cdef process *process_find(int pid) noexcept nogil:
     cdef int i
     for i in range(PROCESS_TABLE_SIZE):

@@ -4,9 +4,11 @@ from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_get
 from tyn.fs.vfs cimport vfs_file, vfs_node_get, vfs_node_put
 from tyn.fs.fsnode cimport fs_node, FS_TMPFS
-from tyn.fs.tmpfs cimport tmpfs_page_phys
+from tyn.fs.tmpfs cimport tmpfs_page_phys, tmpfs_set_shrink_hook
+from tyn.proc.process cimport process_for_each
+from tyn.proc.task cimport process
 from tyn.mm.pmm cimport PAGE_SIZE, PAGE_SHIFT
-from tyn.mm.vma cimport (mm_space, vma_map, vma_map_object, vma_object_ops, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
+from tyn.mm.vma cimport (mm_space, vma_map, vma_map_object, vma_object_ops, vma_object_shrunk, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
                          PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
                          MAP_FIXED_NOREPLACE)
 from tyn.proc.sched cimport sched_current
@@ -61,6 +63,20 @@ cdef void tmpfs_mapping_release(void *obj) noexcept nogil:
 
 cdef vma_object_ops tmpfs_mapping_ops
 
+cdef struct shrink_args:
+    fs_node *node
+    uint64_t first_gone
+
+cdef void shrink_in(process *p, void *ctx) noexcept nogil:
+    cdef shrink_args *a = <shrink_args *>ctx
+    vma_object_shrunk(&p.mm, a.node, a.first_gone)
+
+cdef void tmpfs_file_shrunk(fs_node *n, uint64_t first_gone) noexcept nogil:
+    cdef shrink_args a
+    a.node = n
+    a.first_gone = first_gone
+    process_for_each(shrink_in, &a)
+
 cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd,
                       uint64_t offset) noexcept nogil:
     cdef uint32_t kind = flags & MAP_TYPE
@@ -83,6 +99,7 @@ cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t fl
     if f.node.fs == FS_TMPFS:
         if kind != MAP_PRIVATE and prot & PROT_WRITE and (f.flags & O_ACCMODE) != O_RDWR:
             return -EACCES      # a shared writable mapping writes the file
+        tmpfs_set_shrink_hook(tmpfs_file_shrunk)
         tmpfs_mapping_ops.page = tmpfs_mapping_page
         tmpfs_mapping_ops.hold = tmpfs_mapping_hold
         tmpfs_mapping_ops.release = tmpfs_mapping_release
