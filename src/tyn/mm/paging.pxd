@@ -108,13 +108,10 @@ cdef extern int paging_park(uint64_t root, uint64_t va, uint64_t frame) noexcept
 cdef extern uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil
 # The raw 4 KiB leaf entry for va: present, parked, or 0 (also when no table reaches it).
 cdef extern uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil
-cdef extern void paging_unpark(uint64_t root, uint64_t va) noexcept nogil
 # Keep emptied page-table frames for page tables only instead of returning them to the pmm
 # (the kernel does: see paging.pyx); how many are kept.
 cdef extern void paging_keep_spare_tables(bint keep) noexcept nogil
 cdef extern uint64_t paging_spare_tables() noexcept nogil
-# The first mapped page in [va, end), or end (skips empty tables: cheap over sparse ranges).
-cdef extern uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexcept nogil
 cdef extern uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil
 # Range walks: one pass over the tables instead of a walk per page.  visit() is called
 # for every non-zero 4 KiB leaf entry (present or parked) in [start, end) of the user

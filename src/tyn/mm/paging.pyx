@@ -112,13 +112,6 @@ cdef uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil:
     mm_unlock(irq)
     return result
 
-cdef void paging_unpark(uint64_t root, uint64_t va) noexcept nogil:
-    cdef uint64_t irq = mm_lock()
-    cdef uint64_t *e = leaf_entry(root, va)
-    if e != NULL and (e[0] & PTE_PRESENT) == 0 and (e[0] & PTE_PARKED) != 0:
-        e[0] = 0
-    mm_unlock(irq)
-
 cdef uint64_t paging_spare_tables() noexcept nogil:
     return spare_table_count
 
@@ -518,38 +511,6 @@ cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) 
     cdef uint64_t result = translate_locked(root, va, flags_out)
     mm_unlock(irq)
     return result
-
-cdef uint64_t paging_next_mapped(uint64_t root, uint64_t va, uint64_t end) noexcept nogil:
-    """The first page-aligned address in [va, end) with a mapping, or end.  Skips absent
-    tables a whole level at a time, so sparse multi-GiB ranges cost a few steps."""
-    cdef uint64_t irq = mm_lock()
-    cdef uint64_t *entries[LEVEL_PML4 + 1]
-    cdef uint64_t *table
-    cdef int level
-    cdef uint64_t span
-    va &= ~(<uint64_t>0xFFF)
-    while va < end:
-        table = table_at(root)
-        level = LEVEL_PML4
-        while True:
-            entries[level] = &table[index_at(va, level)]
-            if level == LEVEL_PT and (entries[level][0] & PTE_PARKED) != 0:
-                mm_unlock(irq)
-                return va                   # a parked page: callers look at it too
-            if (entries[level][0] & PTE_PRESENT) == 0:
-                break
-            if level == LEVEL_PT or (level <= LEVEL_PDPT and (entries[level][0] & PTE_HUGE) != 0):
-                mm_unlock(irq)
-                return va
-            table = table_at(entries[level][0])
-            level -= 1
-        # Nothing at this level: jump to the next entry of the same level.
-        span = <uint64_t>1 << (12 + 9 * (level - 1))
-        if (va & ~(span - 1)) + span <= va:
-            break                       # wrapped: past the end of the address space
-        va = (va & ~(span - 1)) + span
-    mm_unlock(irq)
-    return end
 
 cdef bint visit_table(uint64_t *table, int level, uint64_t base, uint64_t start, uint64_t end,
                       paging_visitor visit, void *ctx, bint live) noexcept nogil:

@@ -24,9 +24,9 @@ from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGI
 from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
-                            task_new_thread, task_user_frame, task_free_thread, task_of_process)
+                            task_new_thread, task_user_frame, task_of_process)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
-from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINVAL, EINTR
+from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR
 from tyn.sys.signal cimport signal_fault, signal_raise, signal_process
 
 cdef enum:

@@ -8,3 +8,5 @@ cdef extern int64_t sys_mremap(uint64_t old_addr, uint64_t old_length, uint64_t 
                                uint64_t new_addr) noexcept nogil
 cdef extern int64_t sys_madvise(uint64_t addr, uint64_t length, uint64_t advice) noexcept nogil
 cdef extern int64_t sys_brk(uint64_t addr) noexcept nogil
+# Before the first system call: what mmap of files needs.
+cdef extern void sys_mm_init() noexcept nogil

@@ -9,10 +9,10 @@ from tyn.proc.process cimport process_for_each
 from tyn.proc.task cimport process
 from tyn.mm.pmm cimport PAGE_SIZE, PAGE_SHIFT
 from tyn.mm.vma cimport (mm_space, vma_map, vma_map_object, vma_object_ops, vma_object_shrunk, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
-                         PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
+                         PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS,
                          MAP_FIXED_NOREPLACE)
 from tyn.proc.sched cimport sched_current
-from tyn.sys.errno cimport EINVAL, ENOMEM, EBADF, ENODEV, EACCES, EAGAIN
+from tyn.sys.errno cimport EINVAL, EBADF, ENODEV, EACCES
 
 cdef enum:
     PAGE_MASK = PAGE_SIZE - 1
@@ -77,6 +77,13 @@ cdef void tmpfs_file_shrunk(fs_node *n, uint64_t first_gone) noexcept nogil:
     a.first_gone = first_gone
     process_for_each(shrink_in, &a)
 
+cdef void sys_mm_init() noexcept nogil:
+    """tmpfs files as memory objects for mmap; truncation reaches their mappings."""
+    tmpfs_mapping_ops.page = tmpfs_mapping_page
+    tmpfs_mapping_ops.hold = tmpfs_mapping_hold
+    tmpfs_mapping_ops.release = tmpfs_mapping_release
+    tmpfs_set_shrink_hook(tmpfs_file_shrunk)
+
 cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd,
                       uint64_t offset) noexcept nogil:
     cdef uint32_t kind = flags & MAP_TYPE
@@ -99,10 +106,6 @@ cdef int64_t sys_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t fl
     if f.node.fs == FS_TMPFS:
         if kind != MAP_PRIVATE and prot & PROT_WRITE and (f.flags & O_ACCMODE) != O_RDWR:
             return -EACCES      # a shared writable mapping writes the file
-        tmpfs_set_shrink_hook(tmpfs_file_shrunk)
-        tmpfs_mapping_ops.page = tmpfs_mapping_page
-        tmpfs_mapping_ops.hold = tmpfs_mapping_hold
-        tmpfs_mapping_ops.release = tmpfs_mapping_release
         return vma_map_object(current_mm(), addr, length, <uint32_t>prot, <uint32_t>flags,
                               &tmpfs_mapping_ops, f.node, offset >> PAGE_SHIFT)
     if f.node.data == NULL:

@@ -2,7 +2,7 @@
 # stacks (per thread), delivery on the way back to user mode with Linux's x86_64
 # rt_sigframe, rt_sigreturn, and the default actions.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport memset, memcpy, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.cpu cimport memset, RFLAGS_IF, RFLAGS_RESERVED_1
 from tyn.arch.fpu cimport fpu_save, fpu_restore, fpu_area_size
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame, TRAP_NO_SYSCALL
@@ -15,7 +15,7 @@ from tyn.proc.waitq cimport waitq_lock, waitq_unlock
 from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, task_find, task_of_process,
                             THREAD_BLOCKED,
                             WAKE_INTERRUPTED)
-from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EAGAIN, EINTR,
+from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EINTR,
                             ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND)
 
 cdef enum:

@@ -22,7 +22,7 @@ from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sy
                            sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid)
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.fs cimport *
-from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk
+from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk, sys_mm_init
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
                              sys_rt_sigsuspend,
@@ -81,6 +81,7 @@ cdef void entry(int number, void *handler) noexcept nogil:
     table[number] = <syscall_fn>handler
 
 cdef void syscall_table_init() noexcept nogil:
+    sys_mm_init()
     # files: sys/fs.pyx
     entry(SYS_read, <void *>sys_read)
     entry(SYS_write, <void *>sys_write)

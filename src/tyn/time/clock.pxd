@@ -8,13 +8,10 @@ cdef enum:
 
 # The timer interrupt (local APIC timer, one-shot): it fires only when something is due --
 # the earliest kernel timer (time/ktimer), sleeper deadline or, while other threads wait
-# for the CPU, the end of the running thread's time slice (1/clock_hz()).  An idle CPU
+# for the CPU, the end of the running thread's time slice (clock_slice_ns()).  An idle CPU
 # with nothing armed takes no timer interrupts at all.
 cdef extern bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil
-# Timer interrupts so far.
-cdef extern uint64_t clock_ticks() noexcept nogil
-# The preemption rate (hz= on the command line): a time slice is 1/clock_hz().
-cdef extern uint32_t clock_hz() noexcept nogil
+# A time slice: 1/hz (hz= on the command line).
 cdef extern uint64_t clock_slice_ns() noexcept nogil
 # Make the timer fire at or before deadline_ns (monotonic ns); 0 asks for nothing.
 cdef extern void clock_request(uint64_t deadline_ns) noexcept nogil

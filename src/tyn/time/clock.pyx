@@ -136,11 +136,5 @@ cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
     kputs(b" us\n")
     return True
 
-cdef uint64_t clock_ticks() noexcept nogil:
-    return ticks
-
-cdef uint32_t clock_hz() noexcept nogil:
-    return tick_hz
-
 cdef uint64_t clock_slice_ns() noexcept nogil:
     return NSEC_PER_SEC_CLOCK // tick_hz if tick_hz != 0 else NSEC_PER_SEC_CLOCK // CLOCK_DEFAULT_HZ
