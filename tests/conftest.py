@@ -19,11 +19,45 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hyp_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 from tyn import qemu  # noqa: E402
+
+
+# ------------------------------------------------------------- Hypothesis
+# The default profile is derandomized: the README's test command (and so CI) draws the
+# same examples on every run, so two runs give the same pass/fail set.  Examples a random
+# run once found are kept as explicit @example regression cases beside their tests.
+# `scripts/explore.sh` runs the Hypothesis tests with random seeds and EXPLORE_SCALE times
+# as many examples, to find new ones.
+HYPOTHESIS_PROFILE_ENV = "TYN_HYPOTHESIS"
+EXPLORE_SCALE_ENV = "TYN_HYPOTHESIS_SCALE"
+hyp_settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+hyp_settings.register_profile("explore", derandomize=False, print_blob=True)
+_profile = os.environ.get(HYPOTHESIS_PROFILE_ENV, "deterministic")
+if _profile not in ("deterministic", "explore"):
+    raise pytest.UsageError(f"{HYPOTHESIS_PROFILE_ENV}={_profile!r}: want deterministic or explore")
+hyp_settings.load_profile(_profile)
+
+
+def _explore_more(items) -> None:
+    """Under the explore profile, scale every Hypothesis test's own max_examples."""
+    scale = int(os.environ.get(EXPLORE_SCALE_ENV, "10"))
+    for item in items:
+        fn = getattr(item, "obj", None)
+        current = getattr(fn, "_hypothesis_internal_use_settings", None)
+        if current is not None:
+            fn._hypothesis_internal_use_settings = hyp_settings(
+                current, max_examples=current.max_examples * scale, derandomize=False)
+        cls = getattr(item, "cls", None)
+        machine = getattr(cls, "settings", None)
+        if isinstance(machine, hyp_settings) and getattr(cls, "_tyn_scaled", False) is False:
+            cls.settings = hyp_settings(machine, max_examples=machine.max_examples * scale,
+                                        derandomize=False)
+            cls._tyn_scaled = True
 
 
 def pytest_addoption(parser):
@@ -36,6 +70,8 @@ def _slow_enabled(config) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    if _profile == "explore":
+        _explore_more(items)
     if _slow_enabled(config):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow or TYN_SLOW=1")

@@ -395,10 +395,11 @@ cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t f
             return -EEXIST
         if r.trailing_slash and not is_dir(n):
             return -ENOTDIR
-        if is_lnk(n) and not (flags & O_PATH):
-            return -ELOOP
+        # Linux's do_open checks O_DIRECTORY before may_open refuses a symlink.
         if (flags & O_DIRECTORY) and not is_dir(n):
             return -ENOTDIR
+        if is_lnk(n) and not (flags & O_PATH):
+            return -ELOOP
         if not (flags & O_PATH):
             writing = acc != O_RDONLY or (flags & O_TRUNC) != 0
             if is_dir(n) and ((flags & O_CREAT) or writing):
