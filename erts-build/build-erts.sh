@@ -16,7 +16,7 @@ set -euo pipefail
 
 erts_key() {
     local h
-    h=$( { echo "otp=$OTP_VERSION"; echo "script=$BUILD_SCRIPT_VERSION";
+    h=$( { echo "otp=$OTP_VERSION"; echo "orig=$ORIG_TARBALL $ORIG_SHA256"; echo "script=$BUILD_SCRIPT_VERSION";
            printf 'env=%s\n' "${CONFIGURE_ENV[@]}"; printf 'flag=%s\n' "${CONFIGURE_FLAGS[@]}"; } \
          | sha256sum | cut -c1-12)
     echo "$ERTS_EMU_FLAVOR-$h"
@@ -55,27 +55,38 @@ fi
 "$ERTS_BUILD_DIR/fetch-beams.sh" >/dev/null
 
 if [ ! -e "$OUT/MANIFEST" ]; then
-    # ---- source ----
+    # ---- source: the upstream tarball alone, checked against apt's signed Sources index ----
+    # (The .dsc and Debian's patches are not used: a mirror may not serve a revision's .dsc.)
     SRC="$OTP_CACHE/src"
-    SRC_VERSION=$(trixie_source_version "$DEB_SOURCE" "$DEB_UPSTREAM")
-    DSC="$SRC/${DEB_SOURCE}_${SRC_VERSION#*:}.dsc"
-    ORIG="$SRC/${DEB_SOURCE}_${DEB_UPSTREAM}.orig.tar.xz"
+    ORIG="$SRC/$ORIG_TARBALL"
     mkdir -p "$SRC"
-    if [ ! -e "$DSC" ] || [ ! -e "$ORIG" ]; then
-        # apt-get source checks each file against the signed Sources index.
-        step "download $DEB_SOURCE $SRC_VERSION source" "$SRC/download.log" \
-            bash -c "cd '$SRC' && apt-get source -q --download-only '$DEB_SOURCE=$SRC_VERSION'"
+    showsrc=$(apt-cache showsrc "$DEB_SOURCE" 2>/dev/null || true)
+    index_sum=$(index_sha256 "$ORIG_TARBALL" <<<"$showsrc")
+    [ -n "$index_sum" ] \
+        || die "$ORIG_TARBALL: apt's signed Sources index has no SHA-256 for it (no $DEB_SOURCE source version lists it); check the trixie deb-src source and run apt-get update"
+    [ "$index_sum" = "$ORIG_SHA256" ] \
+        || die "$ORIG_TARBALL: apt's Sources index lists SHA-256 $index_sum, config.sh expects $ORIG_SHA256; refusing a changed upstream tarball"
+    if [ ! -e "$ORIG" ]; then
+        uri=
+        for ver in $(index_versions_listing "$ORIG_TARBALL" <<<"$showsrc"); do
+            uri=$(apt-get source -qq --print-uris "$DEB_SOURCE=$ver" 2>/dev/null \
+                  | awk -v name="$ORIG_TARBALL" '$2 == name { gsub("\047", "", $1); print $1; exit }')
+            [ -n "$uri" ] && break
+        done
+        [ -n "$uri" ] || die "$ORIG_TARBALL: apt-get source --print-uris gives no address for it"
+        # apt's own downloader (same transport and proxies as apt), hash-checked as it lands;
+        # a partial file never takes the final name.
+        fetch_orig() {
+            rm -f "$ORIG.part" "$ORIG.part.FAILED"
+            /usr/lib/apt/apt-helper download-file "$uri" "$ORIG.part" "SHA256:$ORIG_SHA256" \
+                || { local rc=$?; rm -f "$ORIG.part" "$ORIG.part.FAILED"; return $rc; }
+        }
+        step "download $ORIG_TARBALL" "$SRC/download.log" fetch_orig
+        mv "$ORIG.part" "$ORIG"
     fi
-    # Check every file the .dsc lists (at least the orig tarball) against its SHA-256.
-    awk '/^Checksums-Sha256:/ { on = 1; next } /^[^ ]/ { on = 0 } on && NF == 3 { print $1, $3 }' "$DSC" \
-        >"$SRC/dsc.sha256"
-    grep -q " ${ORIG##*/}\$" "$SRC/dsc.sha256" || die "${DSC##*/} does not list ${ORIG##*/}"
-    while read -r sum name; do
-        [ -e "$SRC/$name" ] || continue
-        [ "$(sha256_of "$SRC/$name")" = "$sum" ] \
-            || { rm -f "$SRC/$name"; die "$name: SHA-256 does not match ${DSC##*/} (deleted; rerun to fetch again)"; }
-    done <"$SRC/dsc.sha256"
-    log "source verified against ${DSC##*/} (sha256 ${ORIG##*/})"
+    [ "$(sha256_of "$ORIG")" = "$ORIG_SHA256" ] \
+        || { rm -f "$ORIG"; die "$ORIG_TARBALL: SHA-256 does not match apt's Sources index (deleted; rerun to fetch again)"; }
+    log "source verified: $ORIG_TARBALL sha256 $ORIG_SHA256 (apt's signed Sources index)"
 
     # ---- unpack the unmodified upstream tree (the Debian patches are not applied) ----
     # A fixed build path: the compiler's command line (with -I paths) is embedded in beam.smp,
@@ -118,7 +129,7 @@ if [ ! -e "$OUT/MANIFEST" ]; then
         echo "erts_version=$ERTS_VERSION"
         echo "key=$KEY"
         echo "flavor=$ERTS_EMU_FLAVOR"
-        echo "source=$DEB_SOURCE $SRC_VERSION (orig tarball, no patches)"
+        echo "source=$ORIG_TARBALL (upstream tarball, no patches)"
         echo "orig_sha256=$(sha256_of "$ORIG")"
         echo "configure_env=${CONFIGURE_ENV[*]}"
         echo "configure_flags=${CONFIGURE_FLAGS[*]}"

@@ -5,12 +5,17 @@ OTP_VERSION=27.3.4.1           # upstream OTP release, as in the tree's OTP_VERS
 ERTS_VERSION=15.2.7            # erts-<vsn> of that release
 DEB_SOURCE=erlang              # Debian source package holding the unmodified OTP tree
 DEB_UPSTREAM=27.3.4.1+dfsg     # upstream part of its Debian version
+# The one source file the build uses: the upstream tarball, identified by name and SHA-256.
+# Debian revisions (+deb13uN) come and go around it; they change neither the build nor the
+# cache key.  The SHA-256 must also be what apt's signed Sources index lists for the file.
+ORIG_TARBALL=${DEB_SOURCE}_${DEB_UPSTREAM}.orig.tar.xz
+ORIG_SHA256=0834643ef1e17886d5e334a39527d8429bcf50613b86d59d4757466f32984b7e
 ELIXIR_DEB_UPSTREAM=1.18.3.dfsg
 ELIXIR_VERSION=1.18.3
 TARGET_TRIPLE=x86_64-pc-linux-musl
 
 # Bump when the build procedure changes in a way that changes the binaries.
-BUILD_SCRIPT_VERSION=2
+BUILD_SCRIPT_VERSION=3
 
 # Static musl, interpreter only.  TYN_ERTS_JIT=1 builds BeamAsm instead: that is the
 # only difference between the two flavours.

@@ -56,4 +56,23 @@ trixie_source_version() {
     echo "$v"
 }
 
+# Reading `apt-cache showsrc SOURCE` on stdin: the SHA-256 the signed Sources index lists
+# for file $1 (the first source version that lists it), or nothing.
+index_sha256() {
+    awk -v name="$1" '
+        /^Checksums-Sha256:/ { on = 1; next }
+        /^[^ ]/ { on = 0 }
+        on && NF == 3 && $3 == name { print $1; exit }'
+}
+
+# Reading `apt-cache showsrc SOURCE` on stdin: every source version whose file list has $1.
+index_versions_listing() {
+    awk -v name="$1" '
+        /^Package:/ { ver = "" }
+        /^Version:/ { ver = $2 }
+        /^Checksums-Sha256:/ { on = 1; next }
+        /^[^ ]/ { on = 0 }
+        on && NF == 3 && $3 == name && ver != "" { print ver; ver = "" }'
+}
+
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }

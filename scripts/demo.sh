@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Set up (apt, venv, the static OTP 27 ERTS build: cached after the first run), build the
 # demo image -- the unmodified BEAM printing a greeting -- and boot it under QEMU.
-# Extra arguments go to tyn.run, e.g. ./scripts/demo.sh --accel kvm
-# The BEAM boots under TCG; under the nested KVM of our build machines it still stalls
-# (see the issue tracker), so the demo asks for TCG unless you pass --accel.
+# Extra arguments go to tyn.run, e.g. ./scripts/demo.sh --accel tcg.  tyn.run's default
+# accelerator (auto) is hardware KVM when there is one, else TCG.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +16,4 @@ for ((i = 0; i < ${#DEMO_BUILD[@]} - 1; i++)); do
     [ "${DEMO_BUILD[i]}" = -o ] && image=${DEMO_BUILD[i + 1]}
 done
 "$PY" -m tyn.build "${DEMO_BUILD[@]}"
-case " $* " in *" --accel"*) ;; *) set -- --accel tcg "$@" ;; esac
 exec "$PY" -m tyn.run "$image" "$@"

@@ -68,12 +68,44 @@ def test_banner_other_machines(kernel_image, accel, boot, machine, firmware):
     vm.expect_exit(0)
 
 
-def test_auto_picks_kvm_when_usable(kernel_image, boot):
+def test_auto_picks_tcg_over_pvm_and_says_why(kernel_image, boot):
+    """On this kind of machine /dev/kvm is PVM: auto boots under TCG and says so."""
     ok, reason = qemu.kvm_status()
     vm = boot(kernel_image, accel="auto")
     vm.expect(BANNER)
-    assert f"accel={'kvm' if ok else 'tcg'}" in vm.log, reason
+    if ok and qemu.kvm_is_pvm():
+        assert "accel=tcg machine=microvm (/dev/kvm is PVM (kvm_pvm)" in vm.log
+    else:
+        assert f"accel={'kvm' if ok else 'tcg'}" in vm.log, reason
     vm.expect_exit(0)
+
+
+def _modules_dir(tmp_path, *names):
+    d = tmp_path / "sys-module"
+    for n in names:
+        (d / n).mkdir(parents=True)
+    d.mkdir(exist_ok=True)
+    return str(d)
+
+
+@pytest.mark.parametrize("modules,pvm", [(["kvm", "kvm_pvm"], True), (["kvm", "kvm_intel"], False),
+                                         (["kvm", "kvm_amd"], False), (["kvm"], False),
+                                         (["kvm", "kvm_pvm", "kvm_intel"], False)])
+def test_pvm_recognised_from_the_kvm_module(tmp_path, modules, pvm):
+    assert qemu.kvm_is_pvm(_modules_dir(tmp_path, *modules)) is pvm
+
+
+def test_auto_keeps_hardware_kvm(tmp_path, monkeypatch):
+    """With a hardware KVM module (simulated), auto chooses KVM whenever /dev/kvm works."""
+    ok, reason = qemu.kvm_status()
+    if not ok:
+        pytest.skip(f"KVM not usable here: {reason}")
+    monkeypatch.setenv("TYN_KVM_MODULES_DIR", _modules_dir(tmp_path, "kvm", "kvm_intel"))
+    assert qemu.choose_accel("auto") == ("kvm", "")
+    monkeypatch.setenv("TYN_KVM_MODULES_DIR", _modules_dir(tmp_path / "p", "kvm", "kvm_pvm"))
+    accel, note = qemu.choose_accel("auto")
+    assert accel == "tcg" and "PVM" in note
+    assert qemu.choose_accel("kvm") == ("kvm", "")      # --accel kvm still insists
 
 
 def test_auto_falls_back_to_tcg(kernel_image, boot):

@@ -181,12 +181,33 @@ class Config:
     extra: list[str] = field(default_factory=list)
 
 
+# Which kernel module provides /dev/kvm tells hardware virtualisation from PVM
+# (kvm-pvm: KVM inside a VM without VMX/SVM, which emulates the guest kernel's
+# instructions: a hello boot takes ~11 s there against ~0.8 s under TCG).
+# TYN_KVM_MODULES_DIR overrides /sys/module (tests simulate either kind of host).
+SYS_MODULE_DIR = "/sys/module"
+KVM_HARDWARE_MODULES = ("kvm_intel", "kvm_amd")
+KVM_PVM_MODULE = "kvm_pvm"
+
+
+def kvm_is_pvm(modules_dir: str | None = None) -> bool:
+    """True when /dev/kvm comes from kvm-pvm and no hardware KVM module is loaded."""
+    d = Path(modules_dir or os.environ.get("TYN_KVM_MODULES_DIR") or SYS_MODULE_DIR)
+    if any((d / m).exists() for m in KVM_HARDWARE_MODULES):
+        return False
+    return (d / KVM_PVM_MODULE).exists()
+
+
 def choose_accel(requested: str) -> tuple[str, str]:
-    """(accel, note).  'auto' is KVM when it works here, else TCG; 'kvm' insists."""
+    """(accel, note).  'auto' is hardware KVM when it works here, else TCG (also when
+    /dev/kvm is PVM, where TCG is much faster); 'kvm' insists on /dev/kvm, PVM or not."""
     if requested == "tcg":
         return "tcg", ""
     ok, reason = kvm_status()
     if ok:
+        if requested == "auto" and kvm_is_pvm():
+            return "tcg", ("/dev/kvm is PVM (kvm_pvm), which emulates the guest kernel's "
+                           "instructions; TCG is faster here (--accel kvm forces KVM)")
         return "kvm", ""
     if requested == "kvm":
         raise InputError(f"--accel kvm: KVM is not usable here ({reason}); use --accel tcg or auto")

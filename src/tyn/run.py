@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
                  epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("image", help="bootable image, e.g. build/tyn.elf")
     ap.add_argument("--accel", choices=qemu.ACCELS, default="auto",
-                    help="auto (default): KVM when /dev/kvm works here, else TCG")
+                    help="auto (default): KVM when /dev/kvm works here and is not PVM, else TCG")
     ap.add_argument("--machine", "-M", choices=qemu.MACHINES, default="microvm",
                     help="QEMU machine (default microvm: fastest boot)")
     ap.add_argument("--firmware", choices=qemu.FIRMWARES, default="qboot",
