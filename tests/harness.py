@@ -154,15 +154,11 @@ def run(image, **kwargs) -> tuple[int, str]:
 
 
 def build_kernel(build_dir, selftest: bool = False) -> Path:
-    """tyn.build.kernel.build_kernel into `build_dir` under an exclusive file lock (test
-    sessions running at once share build/test/); returns the 64-bit kernel ELF."""
-    import fcntl
+    """tyn.build.kernel.build_kernel into `build_dir` (it locks the variant's work
+    directory, so test sessions running at once can share build/test/); returns the
+    64-bit kernel ELF."""
     from tyn.build import kernel
-    b = kernel.KernelBuild(build_dir=Path(build_dir), selftest=selftest)
-    b.build_dir.mkdir(parents=True, exist_ok=True)
-    with open(b.build_dir / f".{b.variant}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return kernel.build_kernel(b)
+    return kernel.build_kernel(kernel.KernelBuild(build_dir=Path(build_dir), selftest=selftest))
 
 
 def child_pids(pid: int) -> list[int]:

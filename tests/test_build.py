@@ -151,3 +151,21 @@ def test_not_an_elf_is_refused(tmp_path):
     bad.write_bytes(b"hello")
     with pytest.raises(bootimage.ImageError, match="not a little-endian ELF64"):
         bootimage.write_boot_image(bad, None, tmp_path / "out")
+
+
+def test_concurrent_builds_in_one_build_dir_both_succeed(tmp_path):
+    """Two builds started at once in the same (empty) build directory: the second waits
+    for the first instead of racing it (it used to fail with 'No such file or directory:
+    build/kernel/tyn64.pass1.elf'); both boot images are complete and identical."""
+    import sys
+    build = tmp_path / "build"
+    procs = [subprocess.Popen([sys.executable, "-m", "tyn.build", "kernel", "--build-dir", str(build),
+                               "-o", str(tmp_path / f"tyn{i}.elf")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out
+    images = [(tmp_path / f"tyn{i}.elf").read_bytes() for i in range(2)]
+    assert images[0] == images[1] and images[0][:4] == b"\x7fELF"
+    assert not list((build / "kernel").glob("*.new")) and not list((build / "kernel").glob("*pass1*"))

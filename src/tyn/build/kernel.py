@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -344,9 +345,27 @@ def line_counts(b: KernelBuild) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- driver
 
+@contextlib.contextmanager
+def build_lock(b: KernelBuild):
+    """Exclusive use of one variant's work directory: builds started at once (two
+    `tyn.build image` runs, test sessions) take turns instead of overwriting each
+    other's intermediate files.  Released when the process dies, whatever happens."""
+    b.build_dir.mkdir(parents=True, exist_ok=True)
+    with open(b.build_dir / f".{b.variant}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_kernel(b: KernelBuild | None = None) -> Path:
-    """Build (incrementally) and return the 64-bit kernel ELF (with symbols, for gdb)."""
+    """Build (incrementally) and return the 64-bit kernel ELF (with symbols, for gdb).
+    The ELF is replaced atomically, so a concurrent reader sees an old or a new kernel,
+    never a half-written one."""
     b = b or KernelBuild()
+    with build_lock(b):
+        return _build_kernel_locked(b)
+
+
+def _build_kernel_locked(b: KernelBuild) -> Path:
     t0 = time.monotonic()
     b.work_dir.mkdir(parents=True, exist_ok=True)
     write_generated_headers(b)
@@ -365,10 +384,12 @@ def build_kernel(b: KernelBuild | None = None) -> Path:
     link_check(pass1, map_file)
     symbols = text_symbols(pass1)
     table = backtrace_symbols(symbols, linker_script_markers(b.linker_script))
-    link(b, objects, assemble_ksyms(b, table, "ksyms"), elf, map_file)
-    if text_symbols(elf) != symbols:
+    elf_new = b.work_dir / "tyn64.elf.new"
+    link(b, objects, assemble_ksyms(b, table, "ksyms"), elf_new, map_file)
+    if text_symbols(elf_new) != symbols:
         raise BuildError("internal: code moved between link passes (is .ksyms still last in linker.ld?)")
-    link_check(elf, map_file)
+    link_check(elf_new, map_file)
+    os.replace(elf_new, elf)
     pass1.unlink()
     shim, cy = line_counts(b)
     say(f"{b.variant}: {len(objects)} objects ({rebuilt} rebuilt), {len(symbols)} text symbols, "
