@@ -51,9 +51,6 @@ fi
 
 "$ERTS_BUILD_DIR/apt-trixie.sh"
 
-# ---- beams (cheap; also makes the trixie index current) ----
-"$ERTS_BUILD_DIR/fetch-beams.sh" >/dev/null
-
 if [ ! -e "$OUT/MANIFEST" ]; then
     # ---- source: the upstream tarball alone, checked against apt's signed Sources index ----
     # (The .dsc and Debian's patches are not used: a mirror may not serve a revision's .dsc.)
@@ -144,6 +141,9 @@ if [ ! -e "$OUT/MANIFEST" ]; then
     rm -rf "$OUT"
     mv "$OUT.tmp" "$OUT"
 fi
+
+# ---- the version-matched .beam trees (after the build: a bad source fails first) ----
+"$ERTS_BUILD_DIR/fetch-beams.sh" >/dev/null
 
 ln -sfn ../beams/otp "$OUT/otp"
 ln -sfn ../beams/elixir "$OUT/elixir"

@@ -16,23 +16,19 @@ DEBS="$OTP_CACHE/debs"
 mkdir -p "$BEAMS/otp" "$BEAMS/elixir/lib" "$BEAMS/.pkgs" "$DEBS"
 
 want=(erlang-base erlang-inets elixir "$@")
+UNPACK_FORMAT=priv-links-resolved
 
 fetch_one() {
-    local pkg=$1 ver deb want_sum tmp
+    local pkg=$1 ver deb tmp
     if [ "$pkg" = elixir ]; then ver=$(trixie_version elixir "$ELIXIR_DEB_UPSTREAM")
     else ver=$(trixie_version "$pkg" "$DEB_UPSTREAM"); fi
-    [ -e "$BEAMS/.pkgs/$pkg" ] && [ "$(cat "$BEAMS/.pkgs/$pkg")" = "$ver" ] && return 0
-    deb="$DEBS/${pkg}_${ver//:/%3a}_amd64.deb"
-    if [ ! -e "$deb" ]; then
-        (cd "$DEBS" && apt-get download -q "$pkg=$ver" >"$DEBS/$pkg.download.log" 2>&1) \
-            || { tail -n 5 "$DEBS/$pkg.download.log" >&2; die "apt-get download $pkg=$ver failed"; }
-    fi
-    want_sum=$(apt-cache show "$pkg=$ver" | awk '/^SHA256:/ { print $2; exit }')
-    [ -n "$want_sum" ] || die "apt has no SHA256 for $pkg=$ver"
-    [ "$(sha256_of "$deb")" = "$want_sum" ] \
-        || { rm -f "$deb"; die "${deb##*/}: SHA-256 does not match the Packages index (deleted)"; }
+    # "<version> <how it was unpacked>": a cache filled before priv/ links were resolved refetches.
+    [ -e "$BEAMS/.pkgs/$pkg" ] && [ "$(cat "$BEAMS/.pkgs/$pkg")" = "$ver $UNPACK_FORMAT" ] && return 0
+    deb=$(download_verified "$pkg" "$ver")
     tmp=$(mktemp -d "$OTP_CACHE/unpack.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
     dpkg-deb -x "$deb" "$tmp"
+    resolve_priv_links "$pkg" "$ver" "$tmp"
     if [ -d "$tmp/usr/lib/erlang" ]; then
         local e="$tmp/usr/lib/erlang" app
         for app in "$e"/lib/*/; do
@@ -58,7 +54,8 @@ fetch_one() {
         echo "$ELIXIR_VERSION" >"$BEAMS/elixir/VERSION"
     fi
     rm -rf "$tmp"
-    echo "$ver" >"$BEAMS/.pkgs/$pkg"
+    trap - EXIT
+    echo "$ver $UNPACK_FORMAT" >"$BEAMS/.pkgs/$pkg"
     log "beams from $pkg $ver (sha256 verified)"
 }
 

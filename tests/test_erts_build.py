@@ -92,3 +92,95 @@ def test_corrupt_tarball_is_refused(tmp_path, erts_dir):
     assert p.returncode != 0
     assert "SHA-256 does not match" in p.stderr.strip().splitlines()[-1]
     assert not tarball.exists()
+
+
+# ----------------------------------------------------- the source, by the index
+
+LIB = SCRIPT.parent / "lib.sh"
+SHOWSRC = """Package: erlang
+Version: 1:27.3.4.1+dfsg-1+deb13u9
+Files:
+ 8e316a9e63f5c4167ba34596b146ab35 47613664 erlang_27.3.4.1+dfsg.orig.tar.xz
+Checksums-Sha256:
+ {sum} 47613664 erlang_27.3.4.1+dfsg.orig.tar.xz
+ 76b96c8601ac571542e872145f108b0c3d11c47d4e563e31a71807e5dd9213c7 197088 erlang_27.3.4.1+dfsg-1+deb13u9.debian.tar.xz
+
+Package: erlang
+Version: 1:25.2.3+dfsg-1
+Checksums-Sha256:
+ 1111111111111111111111111111111111111111111111111111111111111111 1 erlang_25.2.3+dfsg.orig.tar.xz
+"""
+
+
+def lib_call(snippet: str, stdin: str = "", **env) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", f". '{LIB}'; {snippet}"], input=stdin, capture_output=True,
+                          text=True, env=dict(os.environ, **env))
+
+
+def test_index_lookup_keys_on_the_tarball_not_the_debian_revision():
+    """A new Debian revision (deb13u9 here) listing the same orig tarball is found by name."""
+    index = SHOWSRC.format(sum="0834643ef1e17886d5e334a39527d8429bcf50613b86d59d4757466f32984b7e")
+    p = lib_call('s=$(cat); index_sha256 "$ORIG_TARBALL" <<<"$s"; index_versions_listing "$ORIG_TARBALL" <<<"$s"', index)
+    assert p.stdout.split() == ["0834643ef1e17886d5e334a39527d8429bcf50613b86d59d4757466f32984b7e",
+                                "1:27.3.4.1+dfsg-1+deb13u9"]
+    p = lib_call('echo "$ORIG_SHA256"')
+    assert p.stdout.strip() == "0834643ef1e17886d5e334a39527d8429bcf50613b86d59d4757466f32984b7e"
+
+
+def _fake_apt_cache(tmp_path: Path, showsrc: str) -> dict:
+    """PATH with an apt-cache whose `showsrc` prints `showsrc` (everything else is the real one)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (tmp_path / "showsrc.txt").write_text(showsrc)
+    real = shutil.which("apt-cache")
+    (bindir / "apt-cache").write_text(
+        f'#!/bin/sh\n[ "$1" = showsrc ] && exec cat "{tmp_path}/showsrc.txt"\nexec {real} "$@"\n')
+    (bindir / "apt-cache").chmod(0o755)
+    return {"PATH": f"{bindir}:{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("showsrc,message", [
+    (SHOWSRC.replace("erlang_27.3.4.1+dfsg.orig.tar.xz", "erlang_27.3.4.2+dfsg.orig.tar.xz").format(sum="ab" * 32),
+     "erlang_27.3.4.1+dfsg.orig.tar.xz: apt's signed Sources index has no SHA-256 for it"),
+    (SHOWSRC.format(sum="ab" * 32),
+     "erlang_27.3.4.1+dfsg.orig.tar.xz: apt's Sources index lists SHA-256 " + "ab" * 32),
+])
+def test_tarball_missing_from_or_contradicting_the_index_is_one_line(tmp_path, erts_dir, showsrc, message):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, TYN_CACHE=str(cache), **_fake_apt_cache(tmp_path, showsrc))
+    p = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("erts-build: " + message), p.stderr[-1500:]
+    otp = cache / erts_dir.parent.name
+    assert not list(otp.glob("erts-*")), "a half-built ERTS was left behind"
+    assert not (otp / "src" / "erlang_27.3.4.1+dfsg.orig.tar.xz").exists()
+
+
+# ----------------------------------------------------- priv/ symlinks of packages
+
+def test_dangling_priv_link_names_the_link(tmp_path):
+    """A priv/ symlink that no dependency provides stops fetch-beams with a line naming it."""
+    root = tmp_path / "unpacked"
+    priv = root / "usr/lib/erlang/lib/foo-1.0/priv"
+    priv.mkdir(parents=True)
+    (priv / "inside.txt").write_text("ok")
+    (priv / "fine.js").symlink_to("inside.txt")
+    (priv / "gone.js").symlink_to("../../../../../share/javascript/nowhere/gone.js")
+    p = lib_call(f'DEBS={tmp_path}/debs; link_providers() {{ :; }}; '
+                 f'resolve_priv_links erlang-foo 1:1.0-1 "{root}"')
+    assert p.returncode != 0
+    assert p.stderr.strip().splitlines()[-1] == (
+        "erts-build: erlang-foo 1:1.0-1: usr/lib/erlang/lib/foo-1.0/priv/gone.js is a dangling symlink to "
+        "../../../../../share/javascript/nowhere/gone.js, which none of its dependencies () provides")
+    assert (priv / "fine.js").is_symlink()      # links inside the package are left alone
+
+
+def test_common_test_priv_links_carry_their_targets(erts_dir):
+    """erlang-common-test's jquery links are replaced by the files of libjs-jquery(-tablesorter)."""
+    erts.ensure_debian_packages(["erlang-common-test"])
+    priv = next((erts_dir / "otp" / "lib").glob("common_test-*/priv"))
+    for name, marker in (("jquery-latest.js", b"jQuery"), ("jquery.tablesorter.min.js", b"tablesorter")):
+        f = priv / name
+        assert f.is_file() and not f.is_symlink(), name
+        assert marker in f.read_bytes()[:4096], name

@@ -161,3 +161,16 @@ def test_otp_major_of_erts():
     assert release.otp_major_of_erts("15.2.7") == 27
     assert release.otp_major_of_erts("14.2.5") == 26
     assert release.otp_major_of_erts("junk") is None
+
+
+def test_dangling_symlink_in_a_tree_fails_naming_it(tmp_path):
+    """An image carries what a link points to or fails: never a silent drop."""
+    from tyn.build.rootfs import Rootfs, RootfsError
+    tree = tmp_path / "app" / "priv"
+    tree.mkdir(parents=True)
+    (tree / "real.txt").write_text("x")
+    (tree / "ok.txt").symlink_to("real.txt")
+    (tree / "gone.js").symlink_to("/nonexistent/gone.js")
+    fs = Rootfs()
+    with pytest.raises(RootfsError, match=r"priv/gone.js: dangling symlink to /nonexistent/gone.js"):
+        fs.add_tree("/app", tmp_path / "app", "app")

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tyn.build import erts, otp, release, rootfs
+from tyn.build import erts, layout, otp, release, rootfs
 from tyn.build.rootfs import APP_ROOT, ARGV_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
 
 DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
@@ -189,7 +189,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m tyn.build image", description=__doc__.split("\n")[0],
                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-o", "--output", type=Path, required=True, help="image file to write")
+    ap.add_argument("-o", "--output", type=Path, default=layout.DEFAULT_BUILD_DIR / "tyn.img",
+                    help="image file to write (default: build/tyn.img)")
     ap.add_argument("--eval", metavar="EXPR", help="Erlang expressions to run (like erl -eval)")
     ap.add_argument("--release", type=Path, metavar="DIR", help="an OTP release directory to boot")
     ap.add_argument("--elixir", action="store_true", help="include Elixir (elixir, logger)")

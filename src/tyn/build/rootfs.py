@@ -140,6 +140,9 @@ class Rootfs:
                 if skip_native and f.endswith(SKIPPED_SUFFIXES):
                     continue
                 hp = Path(dirpath) / f
+                if hp.is_symlink() and not hp.exists():
+                    raise RootfsError(f"{hp}: dangling symlink to {os.readlink(hp)} "
+                                      "(an image carries what a link points to, or fails)")
                 if hp.is_file():
                     self.add_file(f"{gdir}/{f}", hp, part)
 
