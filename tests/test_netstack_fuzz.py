@@ -141,6 +141,9 @@ def test_hundred_thousand_frames():
         if i % 10_000 == 0:
             still_answers_ping(i % 65536)
     assert total == 100_000
+    c = ns.counters()
+    assert ns.total_drops() > 10_000 and c["eth_rx"] > 90_000      # the frames really went in
+    assert c["icmp_echo_replies"] >= 10 and c["udp_rx"] > 100      # and some were good
     assert ns.buffers()["bytes_in_use"] <= 1 << 20
     still_answers_ping(1)
     settle(sock)
