@@ -1,0 +1,17 @@
+# ICMP (RFC 792, RFC 1122 §3.2.2): echo replies and error messages.
+#
+# Errors are never sent about ICMP errors, non-first fragments, or datagrams to or from a
+# broadcast/multicast address, and at most ICMP_ERROR_BURST at once, refilled at
+# ICMP_ERRORS_PER_SEC (Linux icmp_msgs_per_sec/icmp_msgs_burst).  Under net_lock.
+from libc.stdint cimport uint8_t, uint32_t
+
+cdef enum:
+    ICMP_ERRORS_PER_SEC = 1000
+    ICMP_ERROR_BURST = 50
+
+cdef extern void icmp_init() noexcept nogil
+# The IPPROTO_ICMP handler.
+cdef extern void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len) noexcept nogil
+# Send an error of type/code about datagram (its IP header onward, datagram_len bytes).
+cdef extern void icmp_send_error(uint8_t type, uint8_t code, uint32_t rest, const uint8_t *datagram,
+                                 uint32_t datagram_len) noexcept nogil

@@ -1,0 +1,132 @@
+# ICMP echo and errors (see icmp.pxd).
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport memcpy
+from tyn.net.byteorder cimport get_be16, get_be32
+from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_current_netif
+from tyn.net.netclock cimport netclock_now_ns
+from tyn.net.netif cimport netif, netif_default, netif_is_broadcast, netif_is_local_addr
+from tyn.net.netstats cimport *
+from tyn.net.pbuf cimport pbuf, pbuf_alloc, pbuf_free
+from tyn.net.wire_icmp cimport *
+from tyn.net.wire_ipv4 cimport (IPPROTO_ICMP, IPV4_HEADER_MIN, IPV4_HEADER_MAX, IP_OFFMASK, INADDR_ANY_HOST,
+                                wire_ipv4_is_multicast, wire_ipv4_is_loopback)
+
+cdef enum:
+    # Offsets in a raw IPv4 header, for quoting it.
+    OFF_FRAG = 6
+    OFF_PROTOCOL = 9
+    OFF_SRC = 12
+    OFF_DST = 16
+    IHL_UNIT = 4
+    # Types that are themselves errors (never answered with an error).
+    ICMP_SOURCE_QUENCH = 4
+    ICMP_REDIRECT = 5
+    ICMP_PARAMETERPROB = 12
+
+cdef extern from *:
+    """
+    #define ICMP_NS_PER_SEC ((uint64_t)1000000000ULL)
+    """
+    const uint64_t ICMP_NS_PER_SEC
+
+cdef uint32_t tokens
+cdef uint64_t tokens_at_ns
+
+
+cdef void icmp_init() noexcept nogil:
+    global tokens, tokens_at_ns
+    tokens = ICMP_ERROR_BURST
+    tokens_at_ns = netclock_now_ns()
+    ipv4_register_protocol(IPPROTO_ICMP, icmp_input)
+
+
+cdef void echo_reply(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len,
+                     const icmp_header *request) noexcept nogil:
+    cdef icmp_header reply
+    cdef pbuf *p = pbuf_alloc(0, len)
+    if p == NULL:
+        netstats_count(NET_DROP_NO_BUFFER)
+        return
+    memcpy(p.payload, msg, len)
+    reply.type = ICMP_ECHOREPLY
+    reply.code = 0
+    reply.rest = request.rest
+    wire_icmp_emit(p.payload, &reply, len - ICMP_HEADER_LEN)
+    if ipv4_output(dst, src, IPPROTO_ICMP, p.payload, len) == 0:
+        netstats_count(NET_ICMP_ECHO_REPLIES)
+    pbuf_free(p)
+
+
+cdef bint to_broadcast(uint32_t dst) noexcept nogil:
+    cdef netif *nif = ipv4_current_netif()
+    if nif == NULL:
+        nif = netif_default()
+    return wire_ipv4_is_multicast(dst) or (nif != NULL and netif_is_broadcast(nif, dst))
+
+
+cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len) noexcept nogil:
+    cdef icmp_header hdr
+    cdef int status = wire_icmp_parse(msg, len, &hdr)
+    if status != NET_OK:
+        netstats_count(status)
+        return
+    netstats_count(NET_ICMP_RX)
+    if hdr.type == ICMP_ECHO:
+        if to_broadcast(dst):
+            netstats_count(NET_DROP_ICMP_BROADCAST_ECHO)
+            return
+        echo_reply(src, dst, msg, len, &hdr)
+    # Other messages are counted only; errors will be passed to TCP/UDP when they use them.
+
+
+cdef bint take_token() noexcept nogil:
+    global tokens, tokens_at_ns
+    cdef uint64_t now = netclock_now_ns()
+    cdef uint64_t earned = (now - tokens_at_ns) * ICMP_ERRORS_PER_SEC // ICMP_NS_PER_SEC
+    if earned > 0:
+        tokens = ICMP_ERROR_BURST if tokens + earned > ICMP_ERROR_BURST else tokens + <uint32_t>earned
+        tokens_at_ns = now
+    if tokens == 0:
+        return False
+    tokens -= 1
+    return True
+
+
+cdef bint is_error_message(const uint8_t *datagram, uint32_t header_len, uint32_t len) noexcept nogil:
+    cdef uint8_t t
+    if datagram[OFF_PROTOCOL] != IPPROTO_ICMP or len <= header_len:
+        return False
+    t = datagram[header_len]
+    return (t == ICMP_DEST_UNREACH or t == ICMP_SOURCE_QUENCH or t == ICMP_REDIRECT
+            or t == ICMP_TIME_EXCEEDED or t == ICMP_PARAMETERPROB)
+
+
+cdef void icmp_send_error(uint8_t type, uint8_t code, uint32_t rest, const uint8_t *datagram,
+                          uint32_t datagram_len) noexcept nogil:
+    cdef uint8_t msg[ICMP_HEADER_LEN + IPV4_HEADER_MAX + ICMP_ERROR_QUOTE_DATA]
+    cdef icmp_header hdr
+    cdef uint32_t header_len, quote_len, src, dst, from_addr
+    if datagram_len < IPV4_HEADER_MIN:
+        return
+    header_len = (datagram[0] & 0xf) * IHL_UNIT
+    if header_len < IPV4_HEADER_MIN or header_len > datagram_len:
+        return
+    src = get_be32(datagram + OFF_SRC)
+    dst = get_be32(datagram + OFF_DST)
+    if (get_be16(datagram + OFF_FRAG) & IP_OFFMASK or is_error_message(datagram, header_len, datagram_len)
+            or to_broadcast(dst) or src == INADDR_ANY_HOST or to_broadcast(src)):
+        return
+    if not take_token():
+        netstats_count(NET_DROP_ICMP_RATE_LIMITED)
+        return
+    quote_len = header_len + ICMP_ERROR_QUOTE_DATA
+    if quote_len > datagram_len:
+        quote_len = datagram_len
+    memcpy(msg + ICMP_HEADER_LEN, datagram, quote_len)
+    hdr.type = type
+    hdr.code = code
+    hdr.rest = rest
+    wire_icmp_emit(msg, &hdr, quote_len)
+    from_addr = dst if netif_is_local_addr(dst) else INADDR_ANY_HOST
+    if ipv4_output(from_addr, src, IPPROTO_ICMP, msg, ICMP_HEADER_LEN + quote_len) == 0:
+        netstats_count(NET_ICMP_ERRORS_SENT)

@@ -1,0 +1,40 @@
+# Network devices: what a NIC driver offers the stack (the link layer boundary).
+#
+# A driver fills a netdev (mac, mtu, transmit, its own `driver` pointer) and registers it;
+# the stack binds an interface to it (netif_add_netdev), which sets `receive` and `stack`.
+# The driver calls dev.receive(dev, frame, len) for each received Ethernet frame (no FCS)
+# with net_lock held; the stack copies what it keeps.  transmit copies the frame and
+# returns 0, or -ENOBUFS when the device has no room (the stack counts the drop).
+# Registered devices are never unregistered.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+
+cdef enum:
+    NETDEV_NAME_MAX = 16
+
+cdef struct netdev
+
+ctypedef int (*netdev_transmit_fn)(netdev *dev, const uint8_t *frame, uint32_t len) noexcept nogil
+ctypedef void (*netdev_receive_fn)(netdev *dev, const uint8_t *frame, uint32_t len) noexcept nogil
+
+cdef struct netdev:
+    netdev *next                    # registration order
+    char name[NETDEV_NAME_MAX]      # set by the driver, e.g. "virtio-net0"
+    uint8_t mac[6]
+    uint32_t mtu                    # IP MTU (1500 for Ethernet)
+    netdev_transmit_fn transmit     # driver
+    netdev_receive_fn receive       # stack (NULL until an interface is bound)
+    void *driver                    # the driver's state
+    void *stack                     # the stack's state (the bound netif)
+    uint64_t rx_packets
+    uint64_t rx_bytes
+    uint64_t rx_drops               # frames the driver could not deliver
+    uint64_t tx_packets
+    uint64_t tx_bytes
+    uint64_t tx_drops               # transmit refused (no room)
+
+# Append dev to the device list; 0, or -EINVAL if it is already registered.
+cdef extern int netdev_register(netdev *dev) noexcept nogil
+cdef extern netdev *netdev_first() noexcept nogil
+cdef extern netdev *netdev_next(netdev *dev) noexcept nogil
+# Forget every device (tests).
+cdef extern void netdev_reset() noexcept nogil

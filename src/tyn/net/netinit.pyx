@@ -1,0 +1,100 @@
+# Stack bring-up and its kernel timer (see netinit.pxd).
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport rdtsc
+from tyn.arch.tsc cimport monotonic_ns
+from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
+from tyn.net.netlock cimport net_lock_acquire, net_lock_release
+from tyn.net.netdev cimport netdev, netdev_first, netdev_next
+from tyn.net.netclock cimport netclock_reset, netclock_set_source
+from tyn.net.netstats cimport netstats_reset
+from tyn.net.pbuf cimport pbuf_init
+from tyn.net.netif cimport (netif, netif_init, netif_add_netdev, netif_default, netif_timers_run,
+                            netif_next_deadline_ns, netif_set_deadline_hook)
+from tyn.net.arp cimport arp_init
+from tyn.net.ipv4 cimport ipv4_init
+from tyn.net.ipv4_reass cimport ipv4_reass_init
+from tyn.net.icmp cimport icmp_init
+from tyn.net.udp cimport udp_init
+from tyn.net.dhcp cimport dhcp_init
+from tyn.net.netconfig cimport (netconfig, netconfig_from_cmdline, netconfig_apply, netconfig_set_resolver,
+                                NETCONFIG_STATIC, NETCONFIG_OFF)
+
+cdef ktimer net_timer
+cdef bint timer_ready
+
+
+cdef void net_reset() noexcept nogil:
+    # Owners of buffers let go of them first; the pbuf accounting restarts last.
+    ipv4_init()
+    dhcp_init()
+    udp_init()
+    icmp_init()
+    arp_init()
+    ipv4_reass_init()
+    netif_init()
+    netconfig_set_resolver(NULL, 0, NULL)
+    netclock_reset()
+    netstats_reset()
+    pbuf_init()
+
+
+cdef void net_timer_fired(ktimer *t) noexcept nogil:
+    cdef uint64_t flags = net_lock_acquire()
+    netif_timers_run(monotonic_ns())
+    net_timer_update()
+    net_lock_release(flags)
+
+
+cdef void net_timer_update() noexcept nogil:
+    cdef uint64_t deadline
+    if not timer_ready:
+        return
+    deadline = netif_next_deadline_ns()
+    if deadline == 0:
+        ktimer_cancel(&net_timer)
+    elif not net_timer.armed or deadline < net_timer.deadline_ns:
+        ktimer_arm(&net_timer, deadline)
+
+
+cdef uint32_t mac_bits(const uint8_t *mac) noexcept nogil:
+    return (<uint32_t>mac[2] << 24) | (<uint32_t>mac[3] << 16) | (<uint32_t>mac[4] << 8) | mac[5]
+
+
+cdef void say_config(netif *nif, const netconfig *cfg) noexcept nogil:
+    kputs(b"net: ")
+    kputs(nif.name)
+    if cfg.mode == NETCONFIG_STATIC:
+        kputs(b" static address from the command line\n")
+    elif cfg.mode == NETCONFIG_OFF:
+        kputs(b" left unconfigured (ip=off)\n")
+    else:
+        kputs(b" asking DHCP for an address\n")
+
+
+cdef uint32_t net_init() noexcept nogil:
+    global timer_ready
+    cdef uint64_t flags = net_lock_acquire()
+    cdef netdev *dev = netdev_first()
+    cdef uint32_t count = 0
+    cdef netconfig cfg
+    cdef netif *nif
+    net_reset()
+    netclock_set_source(monotonic_ns)
+    ktimer_init(&net_timer, net_timer_fired, NULL)
+    timer_ready = True
+    netif_set_deadline_hook(net_timer_update)
+    while dev != NULL:
+        if netif_add_netdev(dev) != NULL:
+            count += 1
+        dev = netdev_next(dev)
+    nif = netif_default()
+    netconfig_from_cmdline(&cfg)
+    if nif != NULL:
+        say_config(nif, &cfg)
+        netconfig_apply(nif, &cfg, <uint32_t>rdtsc() ^ mac_bits(nif.mac))
+    else:
+        kputs(b"net: no network device; loopback only\n")
+    net_timer_update()
+    net_lock_release(flags)
+    return count

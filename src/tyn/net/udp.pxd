@@ -1,0 +1,79 @@
+# UDP (RFC 768, RFC 1122 §4.1): protocol control blocks and demultiplexing.
+#
+# A pcb is bound to a local address/port (0.0.0.0 = any local address; port 0 at bind or
+# first send = an ephemeral port) and optionally connected to one remote address/port,
+# which then is the only source it accepts and the default destination.  Received
+# datagrams either go to the pcb's receive callback (in-kernel users like DHCP) or wait in
+# its receive queue, bounded by rcvbuf bytes (buffer bytes charged, as Linux counts skb
+# truesize); a full queue drops and counts.  The socket layer hooks the event callback,
+# called when the queue goes from empty to non-empty, to call io_notify().  A datagram for
+# a port nobody has bound is answered with ICMP port unreachable.  Under net_lock.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.net.pbuf cimport pbuf
+
+cdef enum:
+    UDP_RCVBUF_DEFAULT = 212992     # Linux net.core.rmem_default
+    UDP_RCVBUF_MIN = 2304           # Linux SOCK_MIN_RCVBUF
+    UDP_RCVBUF_MAX = 4 << 20
+    UDP_EPHEMERAL_FIRST = 49152     # IANA dynamic ports
+    UDP_EPHEMERAL_LAST = 65535
+    UDP_MAX_PAYLOAD = 65507         # 65535 - IPv4 header - UDP header
+    # udp_pcb.flags
+    UDP_PCB_BOUND = 1 << 0
+    UDP_PCB_CONNECTED = 1 << 1
+    UDP_PCB_REUSEADDR = 1 << 2      # SO_REUSEADDR: share a port already bound
+    # udp_recv flags
+    UDP_RECV_PEEK = 1 << 0          # leave the datagram queued (MSG_PEEK)
+
+cdef struct udp_pcb
+
+# Direct delivery: the datagram is not queued.
+ctypedef void (*udp_recv_fn)(udp_pcb *pcb, void *arg, uint32_t src, uint16_t src_port,
+                             const uint8_t *data, uint32_t len) noexcept nogil
+# Readiness changed: the receive queue became non-empty.
+ctypedef void (*udp_event_fn)(udp_pcb *pcb, void *arg) noexcept nogil
+
+cdef struct udp_pcb:
+    udp_pcb *next
+    uint32_t local_addr
+    uint32_t remote_addr
+    uint16_t local_port
+    uint16_t remote_port
+    uint32_t flags                  # UDP_PCB_*
+    pbuf *rx_head                   # datagrams: tag_addr = source, tag_value = source port
+    pbuf *rx_tail
+    uint32_t rx_count
+    uint32_t rx_charged             # bytes charged against rcvbuf
+    uint32_t rcvbuf
+    uint64_t rx_drops
+    udp_recv_fn recv_fn
+    void *recv_arg
+    udp_event_fn event_fn
+    void *event_arg
+
+cdef extern void udp_init() noexcept nogil
+# A new unbound pcb (NULL when out of memory).
+cdef extern udp_pcb *udp_new() noexcept nogil
+# Unlink and free pcb with its queue.
+cdef extern void udp_free(udp_pcb *pcb) noexcept nogil
+# 0, -EINVAL (already bound), -EADDRNOTAVAIL (not a local address), -EADDRINUSE.
+cdef extern int udp_bind(udp_pcb *pcb, uint32_t addr, uint16_t port) noexcept nogil
+# Set the peer (binding to an ephemeral port first if unbound).  0, -ENETUNREACH, -EADDRINUSE.
+cdef extern int udp_connect(udp_pcb *pcb, uint32_t addr, uint16_t port) noexcept nogil
+cdef extern void udp_disconnect(udp_pcb *pcb) noexcept nogil
+# Send one datagram; len or -errno (-EMSGSIZE, -ENETUNREACH, -ENOBUFS, -EADDRINUSE).
+cdef extern int udp_sendto(udp_pcb *pcb, const uint8_t *data, uint32_t len, uint32_t dst,
+                           uint16_t dst_port) noexcept nogil
+# To the connected peer; -EDESTADDRREQ if not connected.
+cdef extern int udp_send(udp_pcb *pcb, const uint8_t *data, uint32_t len) noexcept nogil
+# Take (or with UDP_RECV_PEEK, look at) the oldest datagram: copies up to cap bytes and
+# returns the datagram's full length (bigger than cap: truncated), or -EAGAIN if none.
+cdef extern int udp_recv(udp_pcb *pcb, uint8_t *buf, uint32_t cap, uint32_t *src, uint16_t *src_port,
+                         int flags) noexcept nogil
+# Length of the oldest queued datagram (FIONREAD), -1 if none.
+cdef extern int udp_next_length(udp_pcb *pcb) noexcept nogil
+cdef extern void udp_set_rcvbuf(udp_pcb *pcb, uint32_t bytes) noexcept nogil
+cdef extern void udp_set_recv_callback(udp_pcb *pcb, udp_recv_fn fn, void *arg) noexcept nogil
+cdef extern void udp_set_event_callback(udp_pcb *pcb, udp_event_fn fn, void *arg) noexcept nogil
+# The IPPROTO_UDP handler.
+cdef extern void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil
