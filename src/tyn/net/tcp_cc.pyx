@@ -33,7 +33,7 @@ cdef void tcp_cc_ack(tcp_pcb *pcb, uint32_t ack, uint32_t acked) noexcept nogil:
     cdef uint32_t flight
     pcb.dupacks = 0
     if pcb.flags & TF_IN_RECOVERY:
-        if seq_gt(ack, pcb.recover):
+        if seq_ge(ack, pcb.recover):
             # Full acknowledgement (RFC 6582 §3.2 step 3): deflate.
             flight = pcb.snd_max - pcb.snd_una
             pcb.cwnd = pcb.ssthresh if pcb.ssthresh < flight + pcb.mss else flight + pcb.mss
@@ -68,8 +68,9 @@ cdef void tcp_cc_dupack(tcp_pcb *pcb) noexcept nogil:
     if pcb.dupacks != TCP_DUPACK_THRESHOLD:
         return
     # RFC 6582 §3.2 step 2: only when the ACK covers more than recover (no false
-    # retransmits after a timeout).
-    if not seq_gt(pcb.snd_una - 1, pcb.recover) and pcb.recover != pcb.iss:
+    # retransmits after a timeout).  recover holds SND.MAX then, one past the RFC's
+    # "highest sequence number transmitted".
+    if not seq_gt(pcb.snd_una, pcb.recover):
         return
     st.fast_retransmits += 1
     pcb.ssthresh = half_flight(pcb)
