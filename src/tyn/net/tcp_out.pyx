@@ -1,0 +1,229 @@
+# TCP output.  See tcp_out.pxd.
+#
+# The send queue holds the bytes from SND.UNA on: byte i of it has sequence number
+# SND.UNA + i (the SYN is acknowledged before data is queued), and a queued FIN follows
+# the last byte.  Segments are built in one scratch buffer, owned by net_lock's holder.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from tyn.arch.cpu cimport memset
+from tyn.net.tcp_types cimport *
+from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_max
+from tyn.net.wire_tcp cimport wire_tcp_emit, wire_tcp_fill_checksum
+from tyn.net.tcp_buffers cimport tcp_bq_copy_out
+from tyn.net.tcp_pcb cimport tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_transmit
+from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tcp_timers_ms
+
+cdef uint8_t scratch[TCP_MAX_HEADER_LEN + TCP_MAX_SEGMENT]
+
+
+cdef uint32_t tcp_out_receive_space(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t used = pcb.rcvq.len + pcb.ooo_bytes
+    return pcb.rcvbuf - used if used < pcb.rcvbuf else 0
+
+cdef uint32_t tcp_out_unsent(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t sent = pcb.snd_nxt - pcb.snd_una
+    return pcb.sndq.len - sent if sent < pcb.sndq.len else 0
+
+
+# The window field for the next segment, and where its right edge lands (rcv_adv).
+# The right edge never moves left (RFC 9293 MUST-39 says SHOULD NOT shrink), and it moves
+# right only by a worthwhile amount (receiver SWS avoidance, RFC 9293 §3.8.6.2.2).
+cdef uint16_t window_field(tcp_pcb *pcb, bint syn) noexcept nogil:
+    cdef uint32_t space = tcp_out_receive_space(pcb)
+    cdef uint32_t promised = pcb.rcv_adv - pcb.rcv_nxt if seq_gt(pcb.rcv_adv, pcb.rcv_nxt) else 0
+    cdef uint32_t step = pcb.rcvbuf // 2
+    cdef uint32_t win, field
+    if step > pcb.adv_mss:
+        step = pcb.adv_mss
+    if syn:
+        field = space if space < TCP_MAX_WINDOW_FIELD else TCP_MAX_WINDOW_FIELD
+        pcb.rcv_adv = pcb.rcv_nxt + field
+        return <uint16_t>field
+    win = space if space >= promised + step else promised
+    if win > (<uint32_t>TCP_MAX_WINDOW_FIELD) << pcb.rcv_wscale:
+        win = (<uint32_t>TCP_MAX_WINDOW_FIELD) << pcb.rcv_wscale
+    field = (win + ((<uint32_t>1) << pcb.rcv_wscale) - 1) >> pcb.rcv_wscale if win == promised else win >> pcb.rcv_wscale
+    if field > TCP_MAX_WINDOW_FIELD:
+        field = TCP_MAX_WINDOW_FIELD
+    pcb.rcv_adv = seq_max(pcb.rcv_adv, pcb.rcv_nxt + (field << pcb.rcv_wscale))
+    return <uint16_t>field
+
+
+# Build and send one segment: seq, flags, and len data bytes from send-queue offset off.
+cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len) noexcept nogil:
+    cdef tcp_segment seg
+    cdef uint32_t hlen
+    cdef int r
+    cdef bint syn = (flags & TCP_SYN) != 0
+    memset(&seg, 0, sizeof(seg))
+    seg.src_port = pcb.local_port
+    seg.dst_port = pcb.remote_port
+    seg.seq = seq
+    seg.flags = flags
+    if flags & TCP_ACK:
+        seg.ack = pcb.rcv_nxt
+    if syn:
+        seg.has_mss = True
+        seg.mss = pcb.adv_mss
+        if pcb.flags & TF_SEND_WSCALE:
+            seg.has_wscale = True
+            seg.wscale = pcb.rcv_wscale
+    seg.window = window_field(pcb, syn)
+    hlen = wire_tcp_emit(&seg, scratch)
+    if len > 0 and tcp_bq_copy_out(&pcb.sndq, off, scratch + hlen, len, NULL) != len:
+        return -1
+    wire_tcp_fill_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
+    r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
+    if flags & TCP_ACK:
+        pcb.flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED)
+        pcb.delack_deadline = 0
+        pcb.last_ack_sent = pcb.rcv_nxt
+    if len > 0:
+        tcp_pcb_stats().data_segs_out += 1
+        tcp_pcb_stats().data_bytes_out += len
+    return r
+
+
+cdef void tcp_out_send_syn(tcp_pcb *pcb) noexcept nogil:
+    cdef uint8_t flags = TCP_SYN
+    if pcb.state == TCP_SYN_RECEIVED:
+        flags |= TCP_ACK
+    if pcb.rexmt_shift == 0:
+        pcb.rtt_start_ns = tcp_pcb_now()        # the handshake's round trip, if not retried
+    send_segment(pcb, pcb.iss, flags, 0, 0)
+    pcb.snd_nxt = pcb.iss + 1
+    pcb.snd_max = seq_max(pcb.snd_max, pcb.snd_nxt)
+    tcp_timers_arm_rexmt(pcb)
+
+
+cdef void tcp_out_send_ack(tcp_pcb *pcb) noexcept nogil:
+    send_segment(pcb, pcb.snd_nxt, TCP_ACK, 0, 0)
+
+cdef void tcp_out_send_probe(tcp_pcb *pcb) noexcept nogil:
+    send_segment(pcb, pcb.snd_una - 1, TCP_ACK, 0, 0)
+
+cdef void tcp_out_ack_later(tcp_pcb *pcb) noexcept nogil:
+    if pcb.flags & TF_ACK_DELAYED:
+        return
+    pcb.flags |= TF_ACK_DELAYED
+    pcb.delack_deadline = tcp_pcb_now() + tcp_timers_ms(tcp_pcb_tunables().delack_ms)
+
+
+cdef void tcp_out_challenge_ack(tcp_pcb *pcb) noexcept nogil:
+    cdef uint64_t now = tcp_pcb_now()
+    cdef uint64_t interval = tcp_timers_ms(tcp_pcb_tunables().challenge_interval_ms)
+    if pcb.last_challenge_ns != 0 and now - pcb.last_challenge_ns < interval:
+        tcp_pcb_stats().challenge_acks_suppressed += 1
+        return
+    pcb.last_challenge_ns = now if now != 0 else 1
+    tcp_pcb_stats().challenge_acks += 1
+    tcp_out_send_ack(pcb)
+
+
+# Our FIN is queued and its sequence number is seq_end of the data (SND.UNA + queue).
+cdef inline bint fin_pending(tcp_pcb *pcb) noexcept nogil:
+    return (pcb.flags & TF_FIN_QUEUED) != 0 and (pcb.state == TCP_FIN_WAIT_1 or pcb.state == TCP_CLOSING
+                                                  or pcb.state == TCP_LAST_ACK)
+
+cdef void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t len = pcb.sndq.len
+    cdef uint8_t flags = TCP_ACK
+    if len > pcb.mss:
+        len = pcb.mss
+    if fin_pending(pcb) and len == pcb.sndq.len and (pcb.flags & TF_FIN_SENT):
+        flags |= TCP_FIN
+    if len == 0 and not (flags & TCP_FIN):
+        return
+    if len > 0:
+        flags |= TCP_PSH if len == pcb.sndq.len else 0
+    pcb.flags &= ~TF_RTT_TIMING                 # Karn: no sample from a retransmission
+    send_segment(pcb, pcb.snd_una, flags, 0, len)
+    tcp_timers_arm_rexmt(pcb)
+
+
+cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t in_flight, off, unsent, wnd, usable, len, seq
+    cdef uint8_t flags
+    cdef bint fin, sent = False, new_data
+    if pcb.state == TCP_CLOSED or pcb.state == TCP_LISTEN:
+        return
+    if pcb.state == TCP_SYN_SENT or pcb.state == TCP_SYN_RECEIVED or pcb.state == TCP_TIME_WAIT:
+        if pcb.flags & TF_ACK_NOW and pcb.state != TCP_SYN_SENT:
+            tcp_out_send_ack(pcb)
+        return
+    while True:
+        in_flight = pcb.snd_nxt - pcb.snd_una
+        off = in_flight
+        unsent = pcb.sndq.len - off if off < pcb.sndq.len else 0
+        wnd = pcb.snd_wnd if pcb.snd_wnd < pcb.cwnd else pcb.cwnd
+        usable = wnd - in_flight if wnd > in_flight else 0
+        len = unsent
+        if len > pcb.mss:
+            len = pcb.mss
+        if len > usable:
+            len = usable
+        # The FIN goes with the segment that carries the last byte, or alone, once.
+        fin = (fin_pending(pcb) and len == unsent
+               and seq_le(pcb.snd_nxt + len, pcb.snd_una + pcb.sndq.len))
+        if len == 0 and not fin:
+            break
+        if len > 0 and len < pcb.mss and not fin:
+            if pcb.flags & TF_FORCE_SEND:
+                pass                            # the persist timer overrides SWS avoidance
+            elif len < unsent:
+                # Window-limited: wait for a worthwhile window (RFC 9293 §3.8.6.2.1).
+                if len < pcb.max_snd_wnd // 2:
+                    break
+            elif in_flight > 0 and not (pcb.flags & TF_NODELAY):
+                break                           # Nagle (RFC 9293 §3.7.4)
+        flags = TCP_ACK
+        if len > 0 and len == unsent:
+            flags |= TCP_PSH
+        if fin:
+            flags |= TCP_FIN
+        seq = pcb.snd_nxt
+        new_data = pcb.snd_nxt == pcb.snd_max
+        if send_segment(pcb, seq, flags, off, len) < 0 and len > 0:
+            break
+        sent = True
+        pcb.snd_nxt += len + (1 if fin else 0)
+        if seq_gt(pcb.snd_nxt, pcb.snd_max):
+            pcb.snd_max = pcb.snd_nxt
+        if fin:
+            pcb.flags |= TF_FIN_SENT
+        if new_data and len > 0 and not (pcb.flags & TF_RTT_TIMING):
+            pcb.flags |= TF_RTT_TIMING
+            pcb.rtt_seq = seq
+            pcb.rtt_start_ns = tcp_pcb_now()
+        if pcb.rexmt_deadline == 0:
+            tcp_timers_arm_rexmt(pcb)
+        if fin:
+            break
+    pcb.flags &= ~TF_FORCE_SEND
+    if pcb.flags & TF_ACK_NOW and not sent:
+        tcp_out_send_ack(pcb)
+    # Data held back by the window with nothing in flight: the persist timer probes
+    # (zero window, RFC 9293 §3.8.6.1) or overrides SWS avoidance (small window).
+    if tcp_out_unsent(pcb) > 0 and pcb.snd_nxt == pcb.snd_una and pcb.persist_deadline == 0:
+        tcp_timers_arm_persist(pcb)
+
+
+cdef void tcp_out_send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                           uint32_t seq, uint32_t ack, bint with_ack) noexcept nogil:
+    cdef tcp_segment seg
+    cdef uint32_t hlen
+    memset(&seg, 0, sizeof(seg))
+    seg.src_port = sport
+    seg.dst_port = dport
+    seg.seq = seq
+    seg.flags = TCP_RST
+    if with_ack:
+        seg.flags |= TCP_ACK
+        seg.ack = ack
+    hlen = wire_tcp_emit(&seg, scratch)
+    wire_tcp_fill_checksum(src, dst, scratch, hlen)
+    tcp_pcb_stats().rst_out += 1
+    tcp_pcb_transmit(src, dst, scratch, hlen)
+
+cdef void tcp_out_send_rst_pcb(tcp_pcb *pcb) noexcept nogil:
+    tcp_out_send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,
+                     pcb.snd_nxt, pcb.rcv_nxt, True)

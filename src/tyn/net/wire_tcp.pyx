@@ -1,0 +1,153 @@
+# TCP header parse/emit.  See wire_tcp.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport memset
+from tyn.net.checksum cimport inet_checksum_add, inet_checksum_pseudo, inet_checksum_fold
+from tyn.net.tcp_types cimport *
+
+cdef enum:
+    OFF_SRC_PORT = 0
+    OFF_DST_PORT = 2
+    OFF_SEQ = 4
+    OFF_ACK = 8
+    OFF_DATA_OFFSET = 12
+    OFF_FLAGS = 13
+    OFF_WINDOW = 14
+    OFF_CHECKSUM = 16
+    OFF_URGENT = 18
+
+
+cdef inline uint16_t get16(const uint8_t *p) noexcept nogil:
+    return (<uint16_t>p[0] << 8) | p[1]
+
+cdef inline uint32_t get32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+cdef inline void put16(uint8_t *p, uint16_t v) noexcept nogil:
+    p[0] = <uint8_t>(v >> 8)
+    p[1] = <uint8_t>v
+
+cdef inline void put32(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = <uint8_t>(v >> 24)
+    p[1] = <uint8_t>(v >> 16)
+    p[2] = <uint8_t>(v >> 8)
+    p[3] = <uint8_t>v
+
+
+# Options (RFC 9293 §3.2): EOL ends the list, NOP is one byte, every other kind has a
+# length byte >= 2 that must stay inside the header (MUST-7: else drop the segment).
+# A known kind with the wrong length is ignored, as Linux does.
+cdef int parse_options(const uint8_t *opt, uint32_t n, tcp_segment *seg) noexcept nogil:
+    cdef uint32_t i = 0
+    cdef uint8_t kind, olen
+    while i < n:
+        kind = opt[i]
+        if kind == TCPOPT_EOL:
+            break
+        if kind == TCPOPT_NOP:
+            i += 1
+            continue
+        if i + 1 >= n:
+            return WIRE_TCP_ERR_OPTIONS
+        olen = opt[i + 1]
+        if olen < 2 or i + olen > n:
+            return WIRE_TCP_ERR_OPTIONS
+        if kind == TCPOPT_MSS and olen == TCPOLEN_MSS:
+            seg.has_mss = True
+            seg.mss = get16(opt + i + 2)
+        elif kind == TCPOPT_WINDOW and olen == TCPOLEN_WINDOW:
+            seg.has_wscale = True
+            seg.wscale = opt[i + 2]
+        elif kind == TCPOPT_SACK_PERM and olen == TCPOLEN_SACK_PERM:
+            seg.sack_permitted = True
+        elif kind == TCPOPT_TIMESTAMP and olen == TCPOLEN_TIMESTAMP:
+            seg.has_timestamp = True
+            seg.ts_val = get32(opt + i + 2)
+            seg.ts_ecr = get32(opt + i + 6)
+        i += olen
+    return WIRE_TCP_OK
+
+
+cdef int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+                        tcp_segment *seg) noexcept nogil:
+    cdef uint32_t hlen
+    cdef uint64_t sum
+    memset(seg, 0, sizeof(tcp_segment))
+    if len < TCP_HEADER_LEN:
+        return WIRE_TCP_ERR_SHORT
+    hlen = (segment[OFF_DATA_OFFSET] >> 4) * 4
+    if hlen < TCP_HEADER_LEN:
+        return WIRE_TCP_ERR_OFFSET
+    if hlen > len:
+        return WIRE_TCP_ERR_SHORT
+    sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
+    if inet_checksum_fold(inet_checksum_add(sum, segment, len)) != 0:
+        return WIRE_TCP_ERR_CHECKSUM
+    seg.src_port = get16(segment + OFF_SRC_PORT)
+    seg.dst_port = get16(segment + OFF_DST_PORT)
+    seg.seq = get32(segment + OFF_SEQ)
+    seg.ack = get32(segment + OFF_ACK)
+    seg.header_len = hlen
+    seg.flags = segment[OFF_FLAGS]
+    seg.window = get16(segment + OFF_WINDOW)
+    seg.urgent = get16(segment + OFF_URGENT)
+    seg.payload = segment + hlen
+    seg.payload_len = len - hlen
+    return parse_options(segment + TCP_HEADER_LEN, hlen - TCP_HEADER_LEN, seg)
+
+
+cdef uint32_t wire_tcp_options_len(const tcp_segment *seg) noexcept nogil:
+    cdef uint32_t n = 0
+    if seg.has_mss:
+        n += TCPOLEN_MSS
+    if seg.has_wscale:
+        n += TCPOLEN_WINDOW + 1             # NOP first, for alignment
+    if seg.has_timestamp:
+        n += TCPOLEN_TIMESTAMP + 2          # NOP NOP first
+    if seg.sack_permitted:
+        n += TCPOLEN_SACK_PERM + 2
+    return n
+
+
+cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil:
+    cdef uint32_t hlen = TCP_HEADER_LEN + wire_tcp_options_len(seg)
+    cdef uint8_t *o = out + TCP_HEADER_LEN
+    put16(out + OFF_SRC_PORT, seg.src_port)
+    put16(out + OFF_DST_PORT, seg.dst_port)
+    put32(out + OFF_SEQ, seg.seq)
+    put32(out + OFF_ACK, seg.ack)
+    out[OFF_DATA_OFFSET] = <uint8_t>((hlen // 4) << 4)
+    out[OFF_FLAGS] = seg.flags
+    put16(out + OFF_WINDOW, seg.window)
+    put16(out + OFF_CHECKSUM, 0)
+    put16(out + OFF_URGENT, seg.urgent)
+    if seg.has_mss:
+        o[0] = TCPOPT_MSS
+        o[1] = TCPOLEN_MSS
+        put16(o + 2, seg.mss)
+        o += TCPOLEN_MSS
+    if seg.has_wscale:
+        o[0] = TCPOPT_NOP
+        o[1] = TCPOPT_WINDOW
+        o[2] = TCPOLEN_WINDOW
+        o[3] = seg.wscale
+        o += TCPOLEN_WINDOW + 1
+    if seg.has_timestamp:
+        o[0] = TCPOPT_NOP
+        o[1] = TCPOPT_NOP
+        o[2] = TCPOPT_TIMESTAMP
+        o[3] = TCPOLEN_TIMESTAMP
+        put32(o + 4, seg.ts_val)
+        put32(o + 8, seg.ts_ecr)
+        o += TCPOLEN_TIMESTAMP + 2
+    if seg.sack_permitted:
+        o[0] = TCPOPT_NOP
+        o[1] = TCPOPT_NOP
+        o[2] = TCPOPT_SACK_PERM
+        o[3] = TCPOLEN_SACK_PERM
+    return hlen
+
+
+cdef void wire_tcp_fill_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint32_t len) noexcept nogil:
+    cdef uint64_t sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
+    put16(out + OFF_CHECKSUM, 0)
+    put16(out + OFF_CHECKSUM, inet_checksum_fold(inet_checksum_add(sum, out, len)))
