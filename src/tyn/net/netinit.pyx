@@ -9,7 +9,8 @@ from tyn.net.netdev cimport netdev, netdev_first, netdev_next
 from tyn.net.netclock cimport netclock_reset, netclock_set_source
 from tyn.net.netstats cimport netstats_reset
 from tyn.net.pbuf cimport pbuf_init
-from tyn.net.netif cimport (netif, netif_init, netif_add_netdev, netif_default, netif_timers_run,
+from tyn.sys.errno cimport ENETUNREACH
+from tyn.net.netif cimport (netif, netif_init, netif_add_netdev, netif_default, netif_timers_run, netif_poll,
                             netif_next_deadline_ns, netif_set_deadline_hook)
 from tyn.net.arp cimport arp_init
 from tyn.net.ipv4 cimport ipv4_init
@@ -17,6 +18,13 @@ from tyn.net.ipv4_reass cimport ipv4_reass_init
 from tyn.net.icmp cimport icmp_init
 from tyn.net.udp cimport udp_init
 from tyn.net.dhcp cimport dhcp_init
+from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_route
+from tyn.net.tcp cimport (tcp_init, tcp_set_output, tcp_set_route, tcp_set_clock, tcp_set_secret_source)
+from tyn.net.tcp_input cimport tcp_input
+from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
+from tyn.net.wire_ipv4 cimport IPPROTO_TCP
+from tyn.net.netclock cimport netclock_now_ns
+from tyn.sys.info cimport info_random_bytes
 from tyn.net.netconfig cimport (netconfig, netconfig_from_cmdline, netconfig_apply, netconfig_set_resolver,
                                 NETCONFIG_STATIC, NETCONFIG_OFF)
 
@@ -24,8 +32,24 @@ cdef ktimer net_timer
 cdef bint timer_ready
 
 
+cdef int tcp_route(uint32_t dst, uint32_t *src, uint32_t *mtu) noexcept nogil:
+    """TCP's view of routing: the source address and the MTU towards dst."""
+    cdef uint32_t next_hop
+    cdef netif *nif = ipv4_route(dst, &next_hop)
+    if nif == NULL or nif.addr == 0:
+        return -ENETUNREACH
+    src[0] = nif.addr
+    mtu[0] = nif.mtu
+    return 0
+
+
+cdef void tcp_secret(uint8_t *key, uint32_t len) noexcept nogil:
+    info_random_bytes(<unsigned char *>key, len)
+
+
 cdef void net_reset() noexcept nogil:
     # Owners of buffers let go of them first; the pbuf accounting restarts last.
+    tcp_init()
     ipv4_init()
     dhcp_init()
     udp_init()
@@ -37,20 +61,38 @@ cdef void net_reset() noexcept nogil:
     netclock_reset()
     netstats_reset()
     pbuf_init()
+    # TCP sits on IPv4 through these hooks (it builds and tests without them).
+    tcp_set_output(ipv4_output)
+    tcp_set_route(tcp_route)
+    tcp_set_clock(netclock_now_ns)
+    tcp_set_secret_source(tcp_secret)
+    ipv4_register_protocol(IPPROTO_TCP, tcp_input)
 
 
 cdef void net_timer_fired(ktimer *t) noexcept nogil:
     cdef uint64_t flags = net_lock_acquire()
-    netif_timers_run(monotonic_ns())
+    cdef uint64_t now = monotonic_ns()
+    netif_timers_run(now)
+    tcp_timers_run(now)
+    netif_poll()
     net_timer_update()
     net_lock_release(flags)
+
+
+cdef inline uint64_t earliest(uint64_t a, uint64_t b) noexcept nogil:
+    """The earlier of two deadlines, where 0 means none."""
+    if a == 0:
+        return b
+    if b == 0 or a < b:
+        return a
+    return b
 
 
 cdef void net_timer_update() noexcept nogil:
     cdef uint64_t deadline
     if not timer_ready:
         return
-    deadline = netif_next_deadline_ns()
+    deadline = earliest(netif_next_deadline_ns(), tcp_next_deadline_ns())
     if deadline == 0:
         ktimer_cancel(&net_timer)
     elif not net_timer.armed or deadline < net_timer.deadline_ns:

@@ -5,10 +5,9 @@
 # (net/netlock.pxd).  All tcp_* entry points are called with net_lock held and never
 # take a lock themselves; callbacks (output, events) run with it still held.
 from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, uint64_t, int64_t
+from tyn.net.wire_ipv4 cimport IPPROTO_TCP      # defined once, with the other protocol numbers
 
 cdef enum:
-    IPPROTO_TCP = 6
-
     # Header (RFC 9293 §3.1).
     TCP_HEADER_LEN = 20
     TCP_MAX_HEADER_LEN = 60
