@@ -47,6 +47,10 @@ cdef extern from "tyn/arch.h" nogil:
     void fpu_reset()
     uint32_t mmio_read32(uint64_t addr)
     void mmio_write32(uint64_t addr, uint32_t v)
+    uint8_t mmio_read8(uint64_t addr)
+    void mmio_write8(uint64_t addr, uint8_t v)
+    uint16_t mmio_read16(uint64_t addr)
+    void mmio_write16(uint64_t addr, uint16_t v)
     void *phys_to_virt(uint64_t pa)
     uint64_t virt_to_phys(const void *va)
 

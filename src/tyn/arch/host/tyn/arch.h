@@ -46,6 +46,10 @@ static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void memory_fence(void) { __asm__ volatile("mfence" ::: "memory"); }
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+static inline uint8_t mmio_read8(uint64_t addr) { return *(volatile uint8_t *)addr; }
+static inline void mmio_write8(uint64_t addr, uint8_t v) { *(volatile uint8_t *)addr = v; }
+static inline uint16_t mmio_read16(uint64_t addr) { return *(volatile uint16_t *)addr; }
+static inline void mmio_write16(uint64_t addr, uint16_t v) { *(volatile uint16_t *)addr = v; }
 void xsave64(void *area, uint64_t mask);
 void xrstor64(const void *area, uint64_t mask);
 void fxsave64(void *area);
