@@ -12,6 +12,7 @@ from tyn.boot.multiboot cimport boot_info, multiboot_parse
 from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq
 from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
 from tyn.arch.trap cimport VECTOR_SERIAL
+from tyn.drivers.virtio_net cimport virtio_net_init
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
@@ -156,6 +157,11 @@ cdef void start_console_input() noexcept nogil:
     else:
         kputs(b"tyn: console input: polled (no I/O APIC)\n")
 
+cdef void start_network() noexcept nogil:
+    """NICs (virtio-net on virtio-mmio or PCI), each registered as a netdev; one line each."""
+    if virtio_net_init() == 0:
+        kputs(b"tyn: network: no virtio-net device\n")
+
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
@@ -254,6 +260,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
 
     if start_clock():
         start_console_input()
+    start_network()
     start_processes()
     mount_root()
 

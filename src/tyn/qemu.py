@@ -156,6 +156,105 @@ def parse_port_forward(text: str) -> tuple[int, int]:
     return host, guest
 
 
+# ------------------------------------------------------------- networking
+
+# microvm's virtio-mmio transports (QEMU hw/i386/microvm.c): 512-byte windows from
+# 0xfeb00000; with ACPI on and one I/O APIC (ioapic2=off) there are 8 of them on GSIs 16..23.
+# The NIC is put on the first (bus=virtio-mmio-bus.0) and named to the kernel on its command
+# line in Linux's syntax: QEMU's own auto-kernel-cmdline only edits the Linux boot
+# protocol's copy of the line, which a multiboot kernel never reads.
+MICROVM_VIRTIO_MMIO_BASE = 0xFEB00000
+MICROVM_VIRTIO_MMIO_SIZE = 512
+MICROVM_VIRTIO_IRQ_BASE = 16
+MICROVM_NIC_TRANSPORT = 0
+NET_KINDS = ("user", "tap", "dgram", "stream", "stream-listen", "none")
+NET_HELP = ("user (default: QEMU user networking; -p forwards ports) | tap:IFNAME | "
+            "dgram:LOCALPORT:REMOTEPORT (one frame per UDP datagram on 127.0.0.1) | "
+            "stream:PORT (QEMU connects to 127.0.0.1:PORT) | stream-listen:PORT (QEMU listens there) | "
+            "none")
+LOOPBACK = "127.0.0.1"
+_IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")            # Linux IFNAMSIZ - 1
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+
+@dataclass
+class NetSpec:
+    """The guest's one NIC: a QEMU netdev backend (kind) and its parameters."""
+    kind: str = "user"
+    ifname: str = ""                                        # tap
+    ports: tuple[int, ...] = ()                             # dgram (local, remote); stream (port)
+
+
+def _port(text: str, spec: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise InputError(f"bad --net {spec!r}: port {text!r} is not in 1..65535")
+    return int(text)
+
+
+def parse_net(text: str) -> NetSpec:
+    """'user', 'tap:tyn0', 'dgram:5555:5556', 'stream:5555', 'stream-listen:5555', 'none'."""
+    kind, _, rest = text.strip().partition(":")
+    args = rest.split(":") if rest else []
+    if kind in ("user", "none"):
+        if args:
+            raise InputError(f"bad --net {text!r}: {kind} takes no parameters")
+        return NetSpec(kind)
+    if kind == "tap":
+        if len(args) != 1 or not _IFNAME.match(args[0]):
+            raise InputError(f"bad --net {text!r}: want tap:IFNAME (an interface name of 1-15 "
+                             "letters, digits, '_', '.', '-')")
+        return NetSpec(kind, ifname=args[0])
+    if kind == "dgram":
+        if len(args) != 2:
+            raise InputError(f"bad --net {text!r}: want dgram:LOCALPORT:REMOTEPORT")
+        return NetSpec(kind, ports=(_port(args[0], text), _port(args[1], text)))
+    if kind in ("stream", "stream-listen"):
+        if len(args) != 1:
+            raise InputError(f"bad --net {text!r}: want {kind}:PORT")
+        return NetSpec(kind, ports=(_port(args[0], text),))
+    raise InputError(f"bad --net {text!r}: want one of {', '.join(NET_KINDS)}")
+
+
+def parse_mac(text: str) -> str:
+    """'52:54:00:12:34:56' -> the same, lower case; a unicast address only."""
+    t = text.strip().lower()
+    if not _MAC.match(t):
+        raise InputError(f"bad MAC address {text!r} (want six hex bytes, e.g. 52:54:00:12:34:56)")
+    if int(t[:2], 16) & 1:
+        raise InputError(f"bad MAC address {text!r}: a multicast address (first byte odd)")
+    return t
+
+
+def netdev_backend(net: NetSpec, forwards: list[tuple[int, int]]) -> str:
+    """The -netdev value for the NIC (id net0)."""
+    if net.kind == "user":
+        return ",".join(["user,id=net0"] + [f"hostfwd=tcp::{h}-:{g}" for h, g in forwards])
+    if net.kind == "tap":
+        return f"tap,id=net0,ifname={net.ifname},script=no,downscript=no"
+    if net.kind == "dgram":
+        local, remote = net.ports
+        return (f"dgram,id=net0,local.type=inet,local.host={LOOPBACK},local.port={local},"
+                f"remote.type=inet,remote.host={LOOPBACK},remote.port={remote}")
+    server = "on" if net.kind == "stream-listen" else "off"
+    return f"stream,id=net0,server={server},addr.type=inet,addr.host={LOOPBACK},addr.port={net.ports[0]}"
+
+
+def net_args(cfg: "Config") -> tuple[list[str], list[str]]:
+    """(QEMU arguments, kernel command line keys) for the NIC: virtio-net-device on a
+    virtio-mmio transport (microvm), virtio-net-pci (pc, q35)."""
+    if cfg.net.kind == "none":
+        return [], []
+    mac = f",mac={cfg.mac}" if cfg.mac else ""
+    if cfg.machine == "microvm":
+        device = f"virtio-net-device,netdev=net0,bus=virtio-mmio-bus.{MICROVM_NIC_TRANSPORT}{mac}"
+        base = MICROVM_VIRTIO_MMIO_BASE + MICROVM_NIC_TRANSPORT * MICROVM_VIRTIO_MMIO_SIZE
+        keys = [f"virtio_mmio.device={MICROVM_VIRTIO_MMIO_SIZE}@{base:#x}:"
+                f"{MICROVM_VIRTIO_IRQ_BASE + MICROVM_NIC_TRANSPORT}"]
+    else:
+        device, keys = f"virtio-net-pci,netdev=net0{mac}", []
+    return ["-netdev", netdev_backend(cfg.net, cfg.forwards), "-device", device], keys
+
+
 def find_qemu() -> str:
     path = shutil.which(QEMU_BINARY)
     if not path:
@@ -176,6 +275,8 @@ class Config:
     memory_mib: int = 512
     append: str | None = None
     forwards: list[tuple[int, int]] = field(default_factory=list)
+    net: NetSpec = field(default_factory=NetSpec)
+    mac: str | None = None             # the NIC's MAC (QEMU's default 52:54:00:12:34:56)
     gdb: bool = False
     qemu: str = QEMU_BINARY
     extra: list[str] = field(default_factory=list)
@@ -217,7 +318,10 @@ def choose_accel(requested: str) -> tuple[str, str]:
 def machine_args(machine: str, firmware: str) -> list[str]:
     if machine == "microvm":
         # No option ROMs, no RTC: microvm reaches a multiboot kernel fastest (~0.07 s under KVM).
-        return ["-M", "microvm,x-option-roms=off,rtc=off"]
+        # One I/O APIC (ioapic2=off: the kernel drives one), and virtio-mmio transports of
+        # virtio 1.0 (QEMU 7.2's default is the legacy register layout).
+        return ["-M", "microvm,x-option-roms=off,rtc=off,ioapic2=off",
+                "-global", "virtio-mmio.force-legacy=false"]
     if machine not in ("pc", "q35"):
         raise InputError(f"unknown machine {machine!r} (want one of {', '.join(MACHINES)})")
     args = ["-M", machine]
@@ -228,17 +332,21 @@ def machine_args(machine: str, firmware: str) -> list[str]:
     return args
 
 
-def kernel_cmdline(append: str | None) -> str:
+def kernel_cmdline(append: str | None, keys: list[str] | tuple[str, ...] = ()) -> str:
     """The user's command line plus realtime=<ns since the epoch>, the guest's wall clock
-    (microvm has no RTC).  A realtime= the user gave wins; init arguments after ` -- ` stay last."""
+    (microvm has no RTC), and `keys` (device locations).  A realtime= the user gave wins;
+    init arguments after ` -- ` stay last."""
     user = append or ""
     if user.startswith("-- "):
         head, sep, tail = "", " -- ", user[3:]
     else:
         head, sep, tail = user.partition(" -- ")
-    if re.search(r"(^|\s)realtime=", head):
+    added = list(keys)
+    if not re.search(r"(^|\s)realtime=", head):
+        added.insert(0, f"realtime={time.time_ns()}")
+    if not added:
         return user
-    return f"{head} realtime={time.time_ns()}".strip() + (sep + tail if sep else "")
+    return " ".join([head] + added).strip() + (sep + tail if sep else "")
 
 
 def command(cfg: Config) -> list[str]:
@@ -254,11 +362,9 @@ def command(cfg: Config) -> list[str]:
             "-serial", "stdio",
             "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
             "-kernel", str(cfg.image)]
-    cmd += ["-append", kernel_cmdline(cfg.append)]
-    if cfg.forwards:
-        fwd = ",".join(f"hostfwd=tcp::{h}-:{g}" for h, g in cfg.forwards)
-        nic = "virtio-net-device" if cfg.machine == "microvm" else "virtio-net-pci"
-        cmd += ["-netdev", f"user,id=net0,{fwd}", "-device", f"{nic},netdev=net0"]
+    nic, keys = net_args(cfg)
+    cmd += ["-append", kernel_cmdline(cfg.append, keys)]
+    cmd += nic
     if cfg.gdb:
         cmd += ["-s", "-S"]
     return cmd + list(cfg.extra)

@@ -71,8 +71,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--smp", type=_positive_int, default=1, metavar="N", help="CPUs (default 1)")
     ap.add_argument("-m", "--memory", default="512M", metavar="MEM", help="guest RAM (default 512M)")
     ap.add_argument("--append", metavar="CMDLINE", help="kernel command line")
+    ap.add_argument("--net", default="user", metavar="BACKEND",
+                    help="the NIC's QEMU backend (a virtio-net device on every machine: virtio-mmio "
+                         f"on microvm, PCI on pc/q35): {qemu.NET_HELP}")
+    ap.add_argument("--mac", metavar="MAC", help="the NIC's MAC address (default QEMU's 52:54:00:12:34:56)")
     ap.add_argument("-p", "--publish", action="append", default=[], metavar="HOST:GUEST",
-                    help="forward host TCP port HOST to guest port GUEST (user networking, virtio-net)")
+                    help="forward host TCP port HOST to guest port GUEST (--net user)")
     ap.add_argument("--gdb", action="store_true",
                     help=f"gdb stub on :{qemu.GDB_PORT}, CPU stopped until gdb continues (-s -S)")
     ap.add_argument("--dry-run", action="store_true", help="print the QEMU command and exit")
@@ -94,9 +98,15 @@ def config_from_args(argv: list[str]) -> tuple[argparse.Namespace, qemu.Config]:
     dup = {h for h in hosts if hosts.count(h) > 1}
     if dup:
         raise qemu.InputError(f"host port {min(dup)} is forwarded twice")
+    net = qemu.parse_net(args.net)
+    if forwards and net.kind != "user":
+        raise qemu.InputError(f"-p forwards ports through user networking; --net {args.net} has none")
+    mac = qemu.parse_mac(args.mac) if args.mac is not None else None
+    if mac and net.kind == "none":
+        raise qemu.InputError("--mac needs a NIC; --net none has none")
     cfg = qemu.Config(image=image, machine=args.machine, firmware=args.firmware, smp=args.smp,
-                      memory_mib=memory, append=args.append, forwards=forwards, gdb=args.gdb,
-                      extra=extra)
+                      memory_mib=memory, append=args.append, forwards=forwards, net=net, mac=mac,
+                      gdb=args.gdb, extra=extra)
     return args, cfg
 
 

@@ -1,10 +1,10 @@
 # Deliberate faults, to prove the panic path end to end (tests/test_panic.py).
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport compiler_barrier
 from tyn.arch.power cimport power_exit
 from tyn.lib.cmdline cimport cmdline_streq, cmdline_parse_u64
 from tyn.lib.kprint cimport kputs
-from tyn.arch.cpu cimport phys_to_virt, memcpy, memset, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.cpu cimport phys_to_virt, memcpy, memset, memcmp, RFLAGS_IF, RFLAGS_RESERVED_1
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
@@ -18,6 +18,9 @@ from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
 from tyn.time.clock cimport clock_slice_ns
 from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm
 from tyn.lib.kprint cimport kput_udec
+from tyn.net.netdev cimport (netdev, netdev_first, netdev_format_mac, ETH_ALEN, ETH_HLEN,
+                             NETDEV_FRAME_MAX, NETDEV_MAC_TEXT)
+from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 
 cdef enum:
     # In the user half, where the kernel maps nothing.
@@ -33,6 +36,10 @@ cdef enum:
     CHECK_PIT_MIN_TICKS = PIT_HZ // 10
     CHECK_PIT_MAX_TICKS = PIT_HZ // 2
     CHECK_PIT_PPM = 20
+    # selftest=netreflect: frames of this EtherType are commands, not reflected.
+    ETH_P_802_EX1 = 0x88B5              # IEEE 802 local experimental EtherType 1
+    ETH_TYPE_OFFSET = 12
+    NETREFLECT_COMMAND_BYTES = 4        # "stat": print the counters; "exit": and power off
 
 cdef volatile uint64_t zero
 cdef volatile uint64_t dividend
@@ -128,6 +135,66 @@ cdef void check_clock() noexcept nogil:
     kputs(b" kHz\n")
     power_exit(0)
 
+cdef uint8_t reflected[NETDEV_FRAME_MAX]   # under net_lock
+
+cdef void print_net_counters(netdev *dev) noexcept nogil:
+    kputs(b"tyn: netreflect: ")
+    kputs(dev.name)
+    kputs(b" rx_packets ")
+    kput_udec(dev.stats.rx_packets)
+    kputs(b" rx_bytes ")
+    kput_udec(dev.stats.rx_bytes)
+    kputs(b" rx_errors ")
+    kput_udec(dev.stats.rx_errors)
+    kputs(b" rx_dropped ")
+    kput_udec(dev.stats.rx_dropped)
+    kputs(b" tx_packets ")
+    kput_udec(dev.stats.tx_packets)
+    kputs(b" tx_bytes ")
+    kput_udec(dev.stats.tx_bytes)
+    kputs(b" tx_errors ")
+    kput_udec(dev.stats.tx_errors)
+    kputs(b" tx_dropped ")
+    kput_udec(dev.stats.tx_dropped)
+    kputs(b"\n")
+
+cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
+    """Send the frame back with its MAC addresses swapped (net_lock held by the driver)."""
+    cdef const uint8_t *command = frame + ETH_HLEN
+    if (frame[ETH_TYPE_OFFSET] << 8 | frame[ETH_TYPE_OFFSET + 1]) == ETH_P_802_EX1:
+        if length >= ETH_HLEN + NETREFLECT_COMMAND_BYTES:
+            if memcmp(command, b"stat", NETREFLECT_COMMAND_BYTES) == 0:
+                print_net_counters(dev)
+            elif memcmp(command, b"exit", NETREFLECT_COMMAND_BYTES) == 0:
+                print_net_counters(dev)
+                power_exit(0)
+        return
+    memcpy(reflected, frame + ETH_ALEN, ETH_ALEN)
+    memcpy(reflected + ETH_ALEN, frame, ETH_ALEN)
+    memcpy(reflected + 2 * ETH_ALEN, frame + 2 * ETH_ALEN, length - 2 * ETH_ALEN)
+    dev.transmit(dev, reflected, length)
+
+cdef void net_reflect() noexcept nogil:
+    """Reflect every frame the first NIC receives; idle (interrupts only) in between."""
+    cdef netdev *dev = netdev_first()
+    cdef uint64_t flags
+    cdef char mac[NETDEV_MAC_TEXT]
+    if dev == NULL:
+        kputs(b"tyn: selftest netreflect: no network device\n")
+        power_exit(1)
+        return
+    flags = net_lock_acquire()
+    dev.receive = reflect_frame
+    net_lock_release(flags)
+    kputs(b"tyn: selftest netreflect: ")
+    kputs(dev.name)
+    kputs(b" MAC ")
+    netdev_format_mac(dev.mac, mac)
+    kputs(mac)
+    kputs(b" ready\n")
+    while True:
+        cpu_idle()                      # sti; hlt: only the NIC's interrupts wake it
+
 cdef void selftest_run(const char *name) noexcept nogil:
     cdef uint64_t status
     kputs(b"tyn: selftest ")
@@ -139,6 +206,8 @@ cdef void selftest_run(const char *name) noexcept nogil:
         run_user_program()
     elif cmdline_streq(name, b"clock"):
         check_clock()
+    elif cmdline_streq(name, b"netreflect"):
+        net_reflect()
     elif cmdline_streq(name, b"divide"):
         fault_divide()
     elif cmdline_streq(name, b"stackoverflow"):
@@ -151,4 +220,4 @@ cdef void selftest_run(const char *name) noexcept nogil:
             power_exit(<int>status)
         kputs(b"tyn: selftest exit:N needs a number\n")
     else:
-        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, usermode, clock, exit:N)\n")
+        kputs(b"tyn: unknown selftest (pagefault, divide, stackoverflow, usermode, clock, netreflect, exit:N)\n")

@@ -14,6 +14,8 @@ cdef enum:
     VECTOR_MACHINE_CHECK = 18
     VECTOR_TIMER = 32           # local APIC timer
     VECTOR_SERIAL = 36          # COM1 (ISA IRQ 4) through the I/O APIC
+    VECTOR_NETDEV_FIRST = 40    # network devices (virtio_net): one vector each, MSI-X or GSI
+    VECTOR_NETDEV_LAST = 47
     VECTOR_SPURIOUS = 0xFF      # local APIC spurious interrupts (no EOI)
 
 ctypedef void (*trap_handler)(trap_frame *frame) noexcept nogil

@@ -9,6 +9,7 @@ cdef enum:
     IOAPIC_REG_VER = 0x01           # bits 16..23: highest redirection entry
     IOAPIC_REG_REDTBL = 0x10        # entry n: registers 0x10 + 2n (low), + 1 (high)
     IOAPIC_REDIR_MASKED = 1 << 16
+    IOAPIC_REDIR_LEVEL = 1 << 15    # level-triggered (else edge); remote IRR until EOI
     IOAPIC_DEST_SHIFT = 24          # in the high word: physical APIC ID
     IOAPIC_ABSENT_VERSION = 0xFF    # a bus with nothing there reads all ones
 
@@ -16,3 +17,6 @@ cdef enum:
 cdef extern bint ioapic_init(uint64_t mmio) noexcept nogil
 # Deliver GSI gsi (edge-triggered, active high: ISA) as vector to the boot CPU.
 cdef extern bint ioapic_route(uint32_t gsi, int vector) noexcept nogil
+# The same, level-triggered and active high (virtio-mmio and PCI INTx lines: the device
+# holds the line until acknowledged; a line still high after the EOI is delivered again).
+cdef extern bint ioapic_route_level(uint32_t gsi, int vector) noexcept nogil

@@ -24,11 +24,17 @@ cdef bint ioapic_init(uint64_t mmio) noexcept nogil:
     entries = ((ver >> 16) & 0xFF) + 1
     return True
 
-cdef bint ioapic_route(uint32_t gsi, int vector) noexcept nogil:
+cdef bint route(uint32_t gsi, uint32_t low) noexcept nogil:
     cdef uint32_t r[4]
     if base == 0 or gsi >= entries:
         return False
     cpuid(1, 0, r)                      # EBX bits 24..31: this CPU's initial APIC ID
     write_reg(IOAPIC_REG_REDTBL + 2 * gsi + 1, (r[1] >> 24) << IOAPIC_DEST_SHIFT)
-    write_reg(IOAPIC_REG_REDTBL + 2 * gsi, <uint32_t>vector)   # fixed, physical, edge, high, unmasked
+    write_reg(IOAPIC_REG_REDTBL + 2 * gsi, low)     # fixed, physical, active high, unmasked
     return True
+
+cdef bint ioapic_route(uint32_t gsi, int vector) noexcept nogil:
+    return route(gsi, <uint32_t>vector)
+
+cdef bint ioapic_route_level(uint32_t gsi, int vector) noexcept nogil:
+    return route(gsi, <uint32_t>vector | IOAPIC_REDIR_LEVEL)

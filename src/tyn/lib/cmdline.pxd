@@ -13,6 +13,8 @@ cdef struct cmdline_param:
 cdef extern int cmdline_parse(const char *text, size_t length) noexcept nogil
 cdef extern int cmdline_count() noexcept nogil
 cdef extern const char *cmdline_get(const char *key) noexcept nogil
+# The n-th (from 0) value of a key that may repeat, or NULL.
+cdef extern const char *cmdline_get_nth(const char *key, int n) noexcept nogil
 cdef extern bint cmdline_get_u64(const char *key, uint64_t *out) noexcept nogil
 cdef extern const char *cmdline_init_args() noexcept nogil
 cdef extern int cmdline_report_unknown() noexcept nogil

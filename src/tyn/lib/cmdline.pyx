@@ -108,6 +108,18 @@ cdef const char *cmdline_get(const char *key) noexcept nogil:
             found = params[i].value
     return found
 
+cdef const char *cmdline_get_nth(const char *key, int n) noexcept nogil:
+    """The value of the n-th (from 0) `key` on the line, for keys that may repeat
+    (virtio_mmio.device=), or NULL."""
+    cdef int i
+    for i in range(param_count):
+        if cmdline_streq(params[i].key, key):
+            params[i].used = True
+            if n == 0:
+                return params[i].value
+            n -= 1
+    return NULL
+
 cdef bint cmdline_parse_u64(const char *text, uint64_t *out) noexcept nogil:
     """Decimal or 0x-hex digits only; False on anything else or overflow."""
     cdef uint64_t v = 0, digit, base = 10

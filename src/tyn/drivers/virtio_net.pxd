@@ -1,0 +1,28 @@
+# virtio-net (virtio 1.0 §5.1): one receive and one transmit queue per device, no offloads,
+# no mergeable receive buffers.  Each device is registered as a netdev (net/netdev.pxd).
+#
+# Locking: a device's queues, buffers and counters are under net_lock.  `transmit` is
+# called with it held; the interrupt handler takes it, acknowledges the device, hands each
+# received frame to netdev_input (so the stack's receive hook runs with net_lock held),
+# re-posts the buffer, and reclaims finished transmissions.  The device does not
+# interrupt for finished transmissions (they are reclaimed on the next send or interrupt).
+from libc.stdint cimport uint32_t
+
+cdef enum:
+    VIRTIO_NET_F_MAC = 5                # device configuration has a MAC address
+    VIRTIO_NET_F_MRG_RXBUF = 15         # not negotiated
+    VIRTIO_NET_F_STATUS = 16            # device configuration has the link status
+    VIRTIO_NET_S_LINK_UP = 1
+    VIRTIO_NET_CONFIG_MAC = 0           # struct virtio_net_config
+    VIRTIO_NET_CONFIG_STATUS = 6
+    VIRTIO_NET_HDR_BYTES = 12           # struct virtio_net_hdr_v1 (num_buffers included)
+    VIRTIO_NET_RX_QUEUE = 0             # receiveq1
+    VIRTIO_NET_TX_QUEUE = 1             # transmitq1
+    VIRTIO_NET_QUEUE_SIZE_MAX = 256     # entries used per queue (fewer if the device says so)
+    VIRTIO_NET_BUFFER_BYTES = 2048      # header + the largest frame (1526), two per page
+    VIRTIO_NET_DEVICES_MAX = 4          # one interrupt vector each (VECTOR_NETDEV_FIRST + i)
+
+# Find virtio-net devices (virtio-mmio transports from the command line, then PCI), bring
+# each up and register it; one console line per device.  Needs the heap, the MMIO mapper,
+# the IDT and the I/O APIC.  Returns how many are up.
+cdef extern int virtio_net_init() noexcept nogil

@@ -1,0 +1,285 @@
+# The virtio-net driver (see virtio_net.pxd).
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport memcpy, memset, phys_to_virt
+from tyn.arch.lapic cimport lapic_eoi
+from tyn.arch.trap cimport VECTOR_NETDEV_FIRST, VECTOR_NETDEV_LAST
+from tyn.arch.trapframe cimport trap_frame
+from tyn.drivers.virtio cimport *
+from tyn.drivers.virtio_mmio cimport virtio_mmio_find
+from tyn.drivers.virtio_pci cimport virtio_pci_find
+from tyn.drivers.virtqueue cimport *
+from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
+from tyn.mm.heap cimport kcalloc
+from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
+from tyn.net.netdev cimport (netdev, netdev_register, netdev_input, netdev_length_ok,
+                             netdev_format_mac, ETH_ALEN, ETH_DATA_LEN, IFF_UP, IFF_RUNNING,
+                             NETDEV_MAC_TEXT)
+from tyn.net.netlock cimport net_lock_acquire, net_lock_release
+from tyn.sys.errno cimport EINVAL, ENOBUFS
+
+cdef enum:
+    BUFFERS_PER_PAGE = PAGE_SIZE // VIRTIO_NET_BUFFER_BYTES
+    NO_FRAME = 0xFFFFFFFFFFFFFFFF       # pmm_alloc_frame: none left
+    LOCAL_MAC_PREFIX = 0x02             # locally administered, unicast
+
+# One queue with its DMA buffers (buffer i at buffer_phys[i], i is the queue token).
+cdef struct net_queue:
+    virtqueue vq
+    uint16_t index                      # VIRTIO_NET_RX_QUEUE / VIRTIO_NET_TX_QUEUE
+    uint64_t *buffer_phys
+    uint16_t *free_buffers              # transmit only: a stack of idle buffers
+    uint16_t free_count
+
+cdef struct virtio_net:
+    netdev dev                          # first: &n.dev is n
+    virtio_device vdev
+    net_queue rx
+    net_queue tx
+    uint64_t features
+    int vector
+
+cdef virtio_net *devices[VIRTIO_NET_DEVICES_MAX]    # by vector - VECTOR_NETDEV_FIRST
+cdef int device_count
+
+cdef inline uint8_t *buffer(net_queue *q, uint64_t i) noexcept nogil:
+    return <uint8_t *>phys_to_virt(q.buffer_phys[i])
+
+# ---------------------------------------------------------------- receive
+
+cdef void post_receive(virtio_net *n, uint64_t i) noexcept nogil:
+    cdef virtq_buf seg
+    seg.phys = n.rx.buffer_phys[i]
+    seg.len = VIRTIO_NET_BUFFER_BYTES
+    virtqueue_add(&n.rx.vq, &seg, 0, 1, i)      # cannot fail: it replaces the one just taken
+
+cdef void harvest_receive(virtio_net *n) noexcept nogil:
+    cdef uint64_t i
+    cdef uint32_t written
+    while virtqueue_pop_used(&n.rx.vq, &i, &written):
+        if written < VIRTIO_NET_HDR_BYTES or written > VIRTIO_NET_BUFFER_BYTES:
+            n.dev.stats.rx_errors += 1          # the device wrote an impossible length
+        else:
+            netdev_input(&n.dev, buffer(&n.rx, i) + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES)
+        post_receive(n, i)
+    if virtqueue_kick_prepare(&n.rx.vq):
+        n.vdev.queue_notify(&n.vdev, VIRTIO_NET_RX_QUEUE)
+
+# --------------------------------------------------------------- transmit
+
+cdef void reclaim_transmit(virtio_net *n) noexcept nogil:
+    cdef uint64_t i
+    cdef uint32_t written
+    while virtqueue_pop_used(&n.tx.vq, &i, &written):
+        n.tx.free_buffers[n.tx.free_count] = <uint16_t>i
+        n.tx.free_count += 1
+
+cdef int virtio_net_transmit(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
+    cdef virtio_net *n = <virtio_net *>dev.driver
+    cdef uint16_t i
+    cdef uint8_t *buf
+    cdef virtq_buf seg
+    if not netdev_length_ok(length):
+        dev.stats.tx_errors += 1
+        return -EINVAL
+    if n.tx.free_count == 0:
+        reclaim_transmit(n)
+    if n.tx.free_count == 0:
+        dev.stats.tx_dropped += 1
+        return -ENOBUFS
+    n.tx.free_count -= 1
+    i = n.tx.free_buffers[n.tx.free_count]
+    buf = buffer(&n.tx, i)
+    memset(buf, 0, VIRTIO_NET_HDR_BYTES)         # no offloads: flags 0, gso_type NONE
+    memcpy(buf + VIRTIO_NET_HDR_BYTES, frame, length)
+    seg.phys = n.tx.buffer_phys[i]
+    seg.len = VIRTIO_NET_HDR_BYTES + length
+    if virtqueue_add(&n.tx.vq, &seg, 1, 0, i) < 0:
+        n.tx.free_count += 1                     # as many buffers as descriptors: not reached
+        dev.stats.tx_dropped += 1
+        return -ENOBUFS
+    if virtqueue_kick_prepare(&n.tx.vq):
+        n.vdev.queue_notify(&n.vdev, VIRTIO_NET_TX_QUEUE)
+    dev.stats.tx_packets += 1
+    dev.stats.tx_bytes += length
+    return 0
+
+# -------------------------------------------------------------- interrupt
+
+cdef void read_link(virtio_net *n) noexcept nogil:
+    cdef bint up = True
+    if n.features & (<uint64_t>1 << VIRTIO_NET_F_STATUS):
+        up = (n.vdev.config_read8(&n.vdev, VIRTIO_NET_CONFIG_STATUS) & VIRTIO_NET_S_LINK_UP) != 0
+    if up:
+        n.dev.flags |= IFF_RUNNING
+    else:
+        n.dev.flags &= ~IFF_RUNNING
+
+cdef void virtio_net_irq(trap_frame *frame) noexcept nogil:
+    cdef uint64_t slot = frame.vector - VECTOR_NETDEV_FIRST
+    cdef virtio_net *n
+    cdef uint64_t flags
+    cdef uint32_t causes
+    if slot >= VIRTIO_NET_DEVICES_MAX or devices[slot] == NULL:
+        lapic_eoi()
+        return
+    n = devices[slot]
+    flags = net_lock_acquire()
+    causes = n.vdev.irq_ack(&n.vdev)            # before the work: a later event raises it again
+    if causes & VIRTIO_ISR_CONFIG:
+        read_link(n)
+    harvest_receive(n)
+    reclaim_transmit(n)
+    net_lock_release(flags)
+    lapic_eoi()
+
+# ------------------------------------------------------------------ setup
+
+cdef uint64_t alloc_page() noexcept nogil:
+    cdef uint64_t frame = pmm_alloc_frame()
+    if frame != NO_FRAME:
+        memset(phys_to_virt(frame), 0, PAGE_SIZE)
+    return frame
+
+cdef bint setup_queue(virtio_net *n, net_queue *q, uint16_t index) noexcept nogil:
+    """The rings (one page each), the shadow state and a buffer per entry; tell the device."""
+    cdef uint16_t size = n.vdev.queue_max(&n.vdev, index), fit = 1
+    cdef uint64_t desc, avail, used, page = NO_FRAME
+    cdef void *shadow
+    cdef uint32_t i
+    if size == 0:
+        return False
+    while fit * 2 <= size and fit * 2 <= VIRTIO_NET_QUEUE_SIZE_MAX:
+        fit *= 2                        # split queues are a power of two long
+    desc = alloc_page()
+    avail = alloc_page()
+    used = alloc_page()
+    shadow = kcalloc(1, virtqueue_shadow_bytes(fit))
+    q.buffer_phys = <uint64_t *>kcalloc(fit, sizeof(uint64_t))
+    q.free_buffers = <uint16_t *>kcalloc(fit, sizeof(uint16_t))
+    if desc == NO_FRAME or avail == NO_FRAME or used == NO_FRAME or shadow == NULL \
+            or q.buffer_phys == NULL or q.free_buffers == NULL:
+        return False
+    if not virtqueue_init(&q.vq, fit, phys_to_virt(desc), phys_to_virt(avail), phys_to_virt(used), shadow):
+        return False
+    for i in range(fit):
+        if i % BUFFERS_PER_PAGE == 0:
+            page = alloc_page()
+            if page == NO_FRAME:
+                return False
+        q.buffer_phys[i] = page + (i % BUFFERS_PER_PAGE) * VIRTIO_NET_BUFFER_BYTES
+        q.free_buffers[i] = <uint16_t>(fit - 1 - i)
+    q.free_count = fit
+    q.index = index
+    return n.vdev.queue_setup(&n.vdev, index, fit, desc, avail, used)
+
+cdef void read_mac(virtio_net *n, int slot) noexcept nogil:
+    cdef int i
+    if n.features & (<uint64_t>1 << VIRTIO_NET_F_MAC):
+        for i in range(ETH_ALEN):
+            n.dev.mac[i] = n.vdev.config_read8(&n.vdev, VIRTIO_NET_CONFIG_MAC + i)
+    else:
+        memset(n.dev.mac, 0, ETH_ALEN)          # the spec leaves it to us: a local address
+        n.dev.mac[0] = LOCAL_MAC_PREFIX
+        n.dev.mac[ETH_ALEN - 1] = <uint8_t>(slot + 1)
+
+cdef void print_mac(const uint8_t *mac) noexcept nogil:
+    cdef char text[NETDEV_MAC_TEXT]
+    netdev_format_mac(mac, text)
+    kputs(text)
+
+cdef void report(virtio_net *n, const char *problem) noexcept nogil:
+    kputs(b"tyn: ")
+    if problem == NULL:
+        kputs(n.dev.name)
+        kputs(b": ")
+    kputs(b"virtio-net on ")
+    if n.vdev.transport == VIRTIO_TRANSPORT_MMIO:
+        kputs(b"virtio-mmio at ")
+        kput_hex(n.vdev.phys)
+        kputs(b" GSI ")
+        kput_udec(n.vdev.irq_line)
+    else:
+        kputs(b"PCI ")
+        kput_udec((n.vdev.pci_address >> 8) & 0xFF)
+        kputs(b":")
+        kput_udec((n.vdev.pci_address >> 3) & 0x1F)
+        kputs(b".")
+        kput_udec(n.vdev.pci_address & 7)
+        if n.vdev.msix:
+            kputs(b" MSI-X")
+        else:
+            kputs(b" INTx GSI ")
+            kput_udec(n.vdev.irq_line)
+    if problem != NULL:
+        kputs(b": ")
+        kputs(problem)
+        kputs(b" (not used)\n")
+        return
+    kputs(b", vector ")
+    kput_udec(<uint64_t>n.vector)
+    kputs(b", MAC ")
+    print_mac(n.dev.mac)
+    kputs(b", queues ")
+    kput_udec(n.rx.vq.size)
+    kputs(b"/")
+    kput_udec(n.tx.vq.size)
+    kputs(b", link up\n" if n.dev.flags & IFF_RUNNING else b", link down\n")
+
+cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
+    cdef uint16_t i
+    n.features = virtio_negotiate(&n.vdev, 0, (<uint64_t>1 << VIRTIO_NET_F_MAC)
+                                  | (<uint64_t>1 << VIRTIO_NET_F_STATUS))
+    if n.features == 0:
+        report(n, b"device refuses virtio 1.0 without offloads")
+        return False
+    n.vector = VECTOR_NETDEV_FIRST + slot
+    n.dev.driver = n
+    n.dev.mtu = ETH_DATA_LEN
+    n.dev.transmit = virtio_net_transmit
+    read_mac(n, slot)
+    devices[slot] = n                   # before the first interrupt can arrive
+    if not n.vdev.irq_setup(&n.vdev, n.vector, virtio_net_irq):
+        devices[slot] = NULL
+        virtio_fail(&n.vdev)
+        report(n, b"no interrupt line")
+        return False
+    if not setup_queue(n, &n.rx, VIRTIO_NET_RX_QUEUE) or not setup_queue(n, &n.tx, VIRTIO_NET_TX_QUEUE):
+        devices[slot] = NULL
+        virtio_fail(&n.vdev)
+        report(n, b"cannot set up its queues (out of memory, or the device refused)")
+        return False
+    virtqueue_disable_interrupts(&n.tx.vq)
+    for i in range(n.rx.vq.size):
+        post_receive(n, i)
+    virtio_driver_ok(&n.vdev)
+    read_link(n)
+    n.dev.flags |= IFF_UP
+    return True
+
+cdef int virtio_net_init() noexcept nogil:
+    global device_count
+    cdef virtio_device found[VIRTIO_NET_DEVICES_MAX]
+    cdef int count, i
+    cdef virtio_net *n
+    cdef uint64_t flags
+    count = virtio_mmio_find(VIRTIO_ID_NET, found, VIRTIO_NET_DEVICES_MAX)
+    count += virtio_pci_find(VIRTIO_ID_NET, found + count, VIRTIO_NET_DEVICES_MAX - count)
+    for i in range(count):
+        n = <virtio_net *>kcalloc(1, sizeof(virtio_net))
+        if n == NULL:
+            kputs(b"tyn: virtio-net: out of memory\n")
+            break
+        n.vdev = found[i]
+        flags = net_lock_acquire()      # the handler may run as soon as the device is live
+        if not bring_up(n, device_count):
+            net_lock_release(flags)
+            continue
+        net_lock_release(flags)
+        netdev_register(&n.dev)
+        report(n, NULL)
+        flags = net_lock_acquire()
+        if virtqueue_kick_prepare(&n.rx.vq):    # only after DRIVER_OK (§3.1.1)
+            n.vdev.queue_notify(&n.vdev, VIRTIO_NET_RX_QUEUE)
+        net_lock_release(flags)
+        device_count += 1
+    return device_count
