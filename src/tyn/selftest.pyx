@@ -136,6 +136,7 @@ cdef void check_clock() noexcept nogil:
     power_exit(0)
 
 cdef uint8_t reflected[NETDEV_FRAME_MAX]   # under net_lock
+cdef uint64_t net_commands                  # command frames received (counted in rx_packets too)
 
 cdef void print_net_counters(netdev *dev) noexcept nogil:
     kputs(b"tyn: netreflect: ")
@@ -156,12 +157,16 @@ cdef void print_net_counters(netdev *dev) noexcept nogil:
     kput_udec(dev.stats.tx_errors)
     kputs(b" tx_dropped ")
     kput_udec(dev.stats.tx_dropped)
+    kputs(b" commands ")
+    kput_udec(net_commands)
     kputs(b"\n")
 
 cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
     """Send the frame back with its MAC addresses swapped (net_lock held by the driver)."""
+    global net_commands
     cdef const uint8_t *command = frame + ETH_HLEN
     if (frame[ETH_TYPE_OFFSET] << 8 | frame[ETH_TYPE_OFFSET + 1]) == ETH_P_802_EX1:
+        net_commands += 1
         if length >= ETH_HLEN + NETREFLECT_COMMAND_BYTES:
             if memcmp(command, b"stat", NETREFLECT_COMMAND_BYTES) == 0:
                 print_net_counters(dev)
@@ -176,6 +181,7 @@ cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noex
 
 cdef void net_reflect() noexcept nogil:
     """Reflect every frame the first NIC receives; idle (interrupts only) in between."""
+    global net_commands
     cdef netdev *dev = netdev_first()
     cdef uint64_t flags
     cdef char mac[NETDEV_MAC_TEXT]
@@ -184,6 +190,7 @@ cdef void net_reflect() noexcept nogil:
         power_exit(1)
         return
     flags = net_lock_acquire()
+    net_commands = 0
     dev.receive = reflect_frame
     net_lock_release(flags)
     kputs(b"tyn: selftest netreflect: ")

@@ -58,6 +58,11 @@ cdef enum:
     PCI_MSIX_ENTRY_DATA = 8
     PCI_MSIX_ENTRY_VECTOR_CTRL = 12
     PCI_MSIX_ENTRY_CTRL_MASKBIT = 1
+    # Where memory BARs that firmware left unassigned go (qboot assigns none when it boots a
+    # multiboot kernel): the top of QEMU's 32-bit PCI hole on pc and q35, above pc's largest
+    # low RAM (3.5 GiB) and q35's MMCONFIG (0xB0000000..0xBFFFFFFF), below the I/O APIC.
+    PCI_MMIO_WINDOW_BASE = 0xE0000000
+    PCI_MMIO_WINDOW_END = 0xFEC00000
     MSI_ADDRESS_BASE = 0xFEE00000       # Intel SDM 11.11.1: to the local APIC
     MSI_ADDRESS_DEST_SHIFT = 12         # destination APIC ID (physical mode)
 
@@ -76,6 +81,9 @@ cdef extern void pci_write16(uint32_t addr, uint32_t offset, uint16_t v) noexcep
 # Decode BAR `index` (base and size; sizing briefly turns decoding off).  False if the
 # index is out of range or is the upper half of a 64-bit BAR.
 cdef extern bint pci_bar_decode(uint32_t addr, int index, pci_bar *out) noexcept nogil
+# Give an unassigned memory BAR (decoded into *bar) an address in the PCI MMIO window,
+# after every BAR already assigned there; updates *bar.  False when it does not fit.
+cdef extern bint pci_bar_assign(uint32_t addr, int index, pci_bar *bar) noexcept nogil
 # Offset of the first capability with this ID after `after` (0: from the start), or 0.
 cdef extern uint8_t pci_find_capability(uint32_t addr, uint8_t cap_id, uint8_t after) noexcept nogil
 # Call visit(addr, ctx) for every function present, bus 0 and the buses behind bridges.

@@ -73,6 +73,45 @@ cdef bint pci_bar_decode(uint32_t addr, int index, pci_bar *out) noexcept nogil:
     out.size = (~mask + 1) if mask != 0 else 0
     return True
 
+cdef uint64_t mmio_next                 # the next free address in the window; 0: not yet scanned
+
+cdef void note_assigned(uint32_t addr, void *ctx) noexcept nogil:
+    """Move mmio_next past the function's memory BARs that firmware put in the window."""
+    global mmio_next
+    cdef pci_bar bar
+    cdef int i = 0
+    if pci_read8(addr, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK != 0:
+        return                          # bridges: their windows are the firmware's business
+    while i < PCI_STD_NUM_BARS:
+        if not pci_bar_decode(addr, i, &bar):
+            break                       # the upper half of a 64-bit BAR at the end
+        if not bar.io and bar.base != 0 \
+                and PCI_MMIO_WINDOW_BASE <= bar.base < PCI_MMIO_WINDOW_END \
+                and bar.base + bar.size > mmio_next:
+            mmio_next = bar.base + bar.size
+        i += 2 if bar.is64 else 1
+
+cdef bint pci_bar_assign(uint32_t addr, int index, pci_bar *bar) noexcept nogil:
+    global mmio_next
+    cdef uint64_t base
+    cdef uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * index
+    cdef uint32_t low
+    if bar.io or bar.size == 0 or bar.size & (bar.size - 1):
+        return False
+    if mmio_next == 0:
+        mmio_next = PCI_MMIO_WINDOW_BASE
+        pci_enumerate(note_assigned, NULL)
+    base = (mmio_next + bar.size - 1) & ~(bar.size - 1)     # BARs are aligned to their size
+    if base + bar.size > PCI_MMIO_WINDOW_END:
+        return False
+    low = pci_read32(addr, reg) & ~(<uint32_t>PCI_BASE_ADDRESS_MEM_MASK)   # keep the type bits
+    pci_write32(addr, reg, low | <uint32_t>base)
+    if bar.is64:
+        pci_write32(addr, reg + 4, 0)
+    mmio_next = base + bar.size
+    bar.base = base
+    return True
+
 cdef uint8_t pci_find_capability(uint32_t addr, uint8_t cap_id, uint8_t after) noexcept nogil:
     cdef uint8_t at
     cdef int steps
@@ -125,7 +164,9 @@ cdef bint pci_msix_route(uint32_t addr, uint32_t entry, int vector) noexcept nog
     if entry > (control & PCI_MSIX_FLAGS_QSIZE):
         return False
     table = pci_read32(addr, cap + PCI_MSIX_TABLE)
-    if not pci_bar_decode(addr, table & PCI_MSIX_TABLE_BIR, &bar) or bar.io or bar.base == 0:
+    if not pci_bar_decode(addr, table & PCI_MSIX_TABLE_BIR, &bar) or bar.io:
+        return False
+    if bar.base == 0 and not pci_bar_assign(addr, table & PCI_MSIX_TABLE_BIR, &bar):
         return False
     entry_va = paging_map_mmio(bar.base + (table & ~(<uint32_t>PCI_MSIX_TABLE_BIR))
                                + entry * PCI_MSIX_ENTRY_SIZE, PCI_MSIX_ENTRY_SIZE)

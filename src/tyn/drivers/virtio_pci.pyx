@@ -113,7 +113,9 @@ cdef uint64_t map_capability(uint32_t addr, uint8_t cap, uint32_t min_length) no
     cdef uint8_t index = pci_read8(addr, cap + VIRTIO_PCI_CAP_BAR)
     cdef uint32_t offset = pci_read32(addr, cap + VIRTIO_PCI_CAP_OFFSET)
     cdef uint32_t length = pci_read32(addr, cap + VIRTIO_PCI_CAP_LENGTH)
-    if length < min_length or not pci_bar_decode(addr, index, &bar) or bar.io or bar.base == 0:
+    if length < min_length or not pci_bar_decode(addr, index, &bar) or bar.io:
+        return 0
+    if bar.base == 0 and not pci_bar_assign(addr, index, &bar):
         return 0
     if <uint64_t>offset + length > bar.size:
         return 0
