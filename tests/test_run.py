@@ -38,10 +38,11 @@ def dry_run(*args, env=None) -> list[str]:
 
 
 def user_append(cmd: list[str]) -> str | None:
-    """The -append value minus keys tyn.run adds itself (realtime=<ns>); None without -append."""
+    """The -append value minus keys tyn.run adds itself (realtime=<ns>, virtio_mmio.device=);
+    None without -append."""
     if "-append" not in cmd:
         return None
-    return re.sub(r"\s*\brealtime=\d+", "", cmd[cmd.index("-append") + 1]).strip()
+    return re.sub(r"\s*\b(realtime|virtio_mmio\.device)=\S+", "", cmd[cmd.index("-append") + 1]).strip()
 
 
 def has_seq(cmd: list[str], *seq: str) -> bool:
@@ -375,14 +376,18 @@ def test_dry_run_microvm(stub_guest):
     image = stub_guest()
     cmd = dry_run(image, "--accel", "tcg")
     assert cmd[0] == "qemu-system-x86_64"
-    for seq in (["-M", "microvm,x-option-roms=off,rtc=off"], ["-accel", "tcg"], ["-cpu", "max"],
+    for seq in (["-M", "microvm,x-option-roms=off,rtc=off,ioapic2=off"],
+                ["-global", "virtio-mmio.force-legacy=false"], ["-accel", "tcg"], ["-cpu", "max"],
                 ["-smp", "1"], ["-m", "512M"], ["-serial", "stdio"], ["-display", "none"],
                 ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], ["-kernel", str(image)]):
         assert has_seq(cmd, *seq), (seq, cmd)
     assert "-no-reboot" in cmd and "-nodefaults" in cmd
-    for absent in ("-netdev", "-s", "-S", "-bios"):
+    for absent in ("-s", "-S", "-bios"):
         assert absent not in cmd
     assert user_append(cmd) in (None, "")
+    # Every machine has a NIC, user networking by default.
+    assert has_seq(cmd, "-netdev", "user,id=net0")
+    assert has_seq(cmd, "-device", "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.0")
 
 
 @pytest.mark.parametrize("machine", ["pc", "q35"])
@@ -406,7 +411,48 @@ def test_dry_run_kvm(stub_guest):
 def test_dry_run_port_forwards(stub_guest, machine, nic):
     cmd = dry_run(stub_guest(), "--accel", "tcg", "--machine", machine, "-p", "8080:80", "-p", "2222:22")
     assert has_seq(cmd, "-netdev", "user,id=net0,hostfwd=tcp::8080-:80,hostfwd=tcp::2222-:22")
-    assert has_seq(cmd, "-device", f"{nic},netdev=net0")
+    assert any(a.startswith(f"{nic},netdev=net0") for a in cmd)
+    mmio_key = "virtio_mmio.device=512@0xfeb00000:16"
+    assert (mmio_key in cmd[cmd.index("-append") + 1].split()) == (machine == "microvm")
+
+
+@pytest.mark.parametrize("spec,netdev", [
+    ("user", "user,id=net0"),
+    ("tap:tyn0", "tap,id=net0,ifname=tyn0,script=no,downscript=no"),
+    ("dgram:5000:5001", "dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=5000,"
+                        "remote.type=inet,remote.host=127.0.0.1,remote.port=5001"),
+    ("stream:6000", "stream,id=net0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=6000"),
+    ("stream-listen:6001", "stream,id=net0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=6001"),
+])
+@pytest.mark.parametrize("machine,nic", [("microvm", "virtio-net-device"), ("q35", "virtio-net-pci")])
+def test_dry_run_net_backends(stub_guest, spec, netdev, machine, nic):
+    cmd = dry_run(stub_guest(), "--accel", "tcg", "--machine", machine, "--net", spec,
+                  "--mac", "52:54:00:AB:cd:ef")
+    assert has_seq(cmd, "-netdev", netdev)
+    device = cmd[cmd.index("-netdev") + 3]
+    assert device.startswith(f"{nic},netdev=net0") and device.endswith(",mac=52:54:00:ab:cd:ef")
+
+
+def test_dry_run_net_none(stub_guest):
+    cmd = dry_run(stub_guest(), "--accel", "tcg", "--net", "none")
+    assert "-netdev" not in cmd and "virtio_mmio.device" not in cmd[cmd.index("-append") + 1]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--net", "bogus"], ["--net 'bogus'", "user, tap, dgram"]),
+    (["--net", "user:1"], ["--net 'user:1'", "no parameters"]),
+    (["--net", "tap"], ["tap:IFNAME"]),
+    (["--net", "tap:bad name"], ["tap:IFNAME"]),
+    (["--net", "dgram:5000"], ["dgram:LOCALPORT:REMOTEPORT"]),
+    (["--net", "dgram:5000:70000"], ["port '70000'"]),
+    (["--net", "stream:x"], ["port 'x'"]),
+    (["--net", "tap:tyn0", "-p", "80:80"], ["-p", "--net tap:tyn0"]),
+    (["--mac", "52:54:00:12:34"], ["MAC", "52:54:00:12:34"]),
+    (["--mac", "01:00:5e:00:00:01"], ["multicast"]),
+    (["--net", "none", "--mac", "52:54:00:12:34:56"], ["--net none"]),
+])
+def test_bad_net_options(stub_guest, args, words):
+    _bad(tyn_run(stub_guest(), "--accel", "tcg", *args), *words)
 
 
 def test_dry_run_options(stub_guest):
