@@ -1,8 +1,7 @@
 # The virtio PCI transport, modern interface only (virtio 1.0 §4.1): the device's
 # vendor-specific capabilities point into its BARs at the common configuration, the
 # notification area, the ISR byte and the device configuration.  Interrupts: MSI-X entry 0
-# for every queue when the device has MSI-X, else its INTx line (level) through the I/O
-# APIC at the GSI firmware wrote in Interrupt Line.
+# for every queue; a device without MSI-X is not used (INTx: not yet, see virtio_pci.pyx).
 from libc.stdint cimport uint32_t
 from tyn.drivers.virtio cimport virtio_device
 

@@ -3,7 +3,6 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport (mmio_read8, mmio_write8, mmio_read16, mmio_write16, mmio_read32,
                            mmio_write32, memset)
 from tyn.arch.trap cimport trap_handler, trap_set_handler
-from tyn.drivers.ioapic cimport ioapic_route_level
 from tyn.drivers.pci cimport *
 from tyn.drivers.virtio cimport (virtio_device, VIRTIO_TRANSPORT_PCI, VIRTIO_MSI_NO_VECTOR,
                                  VIRTIO_ISR_QUEUE, VIRTIO_QUEUES_MAX)
@@ -79,25 +78,20 @@ cdef void pci_queue_notify(virtio_device *d, uint16_t index) noexcept nogil:
     mmio_write16(d.notify_addr[index], index)
 
 cdef bint pci_irq_setup(virtio_device *d, int vector, trap_handler handler) noexcept nogil:
-    cdef uint8_t line
+    # MSI-X only.  INTx would need the chipset's PIRQ routing (PIIX3 / ICH9), which qboot
+    # leaves disabled when it boots a multiboot kernel: the firmware's Interrupt Line is not
+    # enough (tried: no interrupt arrives on pc or q35).  QEMU's virtio-net-pci has MSI-X
+    # unless vectors=0.
     trap_set_handler(vector, handler)
     if pci_msix_route(d.pci_address, VIRTIO_PCI_MSIX_ENTRY, vector):
         d.msix = True
         mmio_write16(common(d, VIRTIO_PCI_COMMON_MSIX), VIRTIO_MSI_NO_VECTOR)  # no config interrupts
         return True
-    line = pci_read8(d.pci_address, PCI_INTERRUPT_LINE)
-    if line != PCI_INTERRUPT_LINE_NONE and ioapic_route_level(line, vector):
-        d.irq_line = line
-        pci_write16(d.pci_address, PCI_COMMAND,
-                    pci_read16(d.pci_address, PCI_COMMAND) & ~PCI_COMMAND_INTX_DISABLE)
-        return True
     trap_set_handler(vector, NULL)
     return False
 
 cdef uint32_t pci_irq_ack(virtio_device *d) noexcept nogil:
-    if d.msix:
-        return VIRTIO_ISR_QUEUE         # MSI-X: the vector says it all (no ISR to read)
-    return mmio_read8(d.isr)            # reading clears it and lowers the line
+    return VIRTIO_ISR_QUEUE             # MSI-X: the vector says it all (no ISR to read)
 
 # ------------------------------------------------------------------ discovery
 
