@@ -18,8 +18,9 @@ from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
 from tyn.time.clock cimport clock_slice_ns
 from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm
 from tyn.lib.kprint cimport kput_udec
-from tyn.net.netdev cimport (netdev, netdev_first, netdev_format_mac, ETH_ALEN, ETH_HLEN,
-                             NETDEV_FRAME_MAX, NETDEV_MAC_TEXT)
+from tyn.net.netdev cimport netdev, netdev_first
+from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN
+from tyn.drivers.virtio_net cimport VIRTIO_NET_FRAME_MAX
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 
 cdef enum:
@@ -135,31 +136,39 @@ cdef void check_clock() noexcept nogil:
     kputs(b" kHz\n")
     power_exit(0)
 
-cdef uint8_t reflected[NETDEV_FRAME_MAX]   # under net_lock
+cdef uint8_t reflected[VIRTIO_NET_FRAME_MAX]   # under net_lock
 cdef uint64_t net_commands                  # command frames received (counted in rx_packets too)
 
 cdef void print_net_counters(netdev *dev) noexcept nogil:
     kputs(b"tyn: netreflect: ")
     kputs(dev.name)
     kputs(b" rx_packets ")
-    kput_udec(dev.stats.rx_packets)
+    kput_udec(dev.rx_packets)
     kputs(b" rx_bytes ")
-    kput_udec(dev.stats.rx_bytes)
-    kputs(b" rx_errors ")
-    kput_udec(dev.stats.rx_errors)
-    kputs(b" rx_dropped ")
-    kput_udec(dev.stats.rx_dropped)
+    kput_udec(dev.rx_bytes)
+    kputs(b" rx_drops ")
+    kput_udec(dev.rx_drops)
     kputs(b" tx_packets ")
-    kput_udec(dev.stats.tx_packets)
+    kput_udec(dev.tx_packets)
     kputs(b" tx_bytes ")
-    kput_udec(dev.stats.tx_bytes)
-    kputs(b" tx_errors ")
-    kput_udec(dev.stats.tx_errors)
-    kputs(b" tx_dropped ")
-    kput_udec(dev.stats.tx_dropped)
+    kput_udec(dev.tx_bytes)
+    kputs(b" tx_drops ")
+    kput_udec(dev.tx_drops)
     kputs(b" commands ")
     kput_udec(net_commands)
     kputs(b"\n")
+
+cdef void print_mac(const uint8_t *mac) noexcept nogil:
+    cdef const char *digits = b"0123456789abcdef"
+    cdef char text[3]
+    cdef int i
+    text[2] = 0
+    for i in range(ETH_ALEN):
+        if i:
+            kputs(b":")
+        text[0] = digits[mac[i] >> 4]
+        text[1] = digits[mac[i] & 0xF]
+        kputs(text)
 
 cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
     """Send the frame back with its MAC addresses swapped (net_lock held by the driver)."""
@@ -184,7 +193,6 @@ cdef void net_reflect() noexcept nogil:
     global net_commands
     cdef netdev *dev = netdev_first()
     cdef uint64_t flags
-    cdef char mac[NETDEV_MAC_TEXT]
     if dev == NULL:
         kputs(b"tyn: selftest netreflect: no network device\n")
         power_exit(1)
@@ -196,8 +204,7 @@ cdef void net_reflect() noexcept nogil:
     kputs(b"tyn: selftest netreflect: ")
     kputs(dev.name)
     kputs(b" MAC ")
-    netdev_format_mac(dev.mac, mac)
-    kputs(mac)
+    print_mac(dev.mac)
     kputs(b" ready\n")
     while True:
         cpu_idle()                      # sti; hlt: only the NIC's interrupts wake it

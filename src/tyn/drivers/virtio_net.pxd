@@ -1,10 +1,13 @@
 # virtio-net (virtio 1.0 §5.1): one receive and one transmit queue per device, no offloads,
-# no mergeable receive buffers.  Each device is registered as a netdev (net/netdev.pxd).
+# no mergeable receive buffers.  Each device is registered as a netdev (net/netdev.pxd),
+# named virtio-netN.
 #
 # Locking: a device's queues, buffers and counters are under net_lock.  `transmit` is
 # called with it held; the interrupt handler takes it, acknowledges the device, hands each
-# received frame to netdev_input (so the stack's receive hook runs with net_lock held),
-# re-posts the buffer, and reclaims finished transmissions.  The device does not
+# received frame to dev.receive (so the stack runs with net_lock held; a frame shorter
+# than an Ethernet header or longer than VIRTIO_NET_FRAME_MAX, or arriving before the stack
+# bound the device, is counted in rx_drops), re-posts the buffer, and reclaims finished
+# transmissions.  The device does not
 # interrupt for finished transmissions (they are reclaimed on the next send or interrupt).
 from libc.stdint cimport uint32_t
 
@@ -20,6 +23,7 @@ cdef enum:
     VIRTIO_NET_TX_QUEUE = 1             # transmitq1
     VIRTIO_NET_QUEUE_SIZE_MAX = 256     # entries used per queue (fewer if the device says so)
     VIRTIO_NET_BUFFER_BYTES = 2048      # header + the largest frame (1526), two per page
+    VIRTIO_NET_FRAME_MAX = 1514         # Linux's ETH_FRAME_LEN: header + 1500, no FCS
     VIRTIO_NET_DEVICES_MAX = 4          # one interrupt vector each (VECTOR_NETDEV_FIRST + i)
 
 # Find virtio-net devices (virtio-mmio transports from the command line, then PCI), bring

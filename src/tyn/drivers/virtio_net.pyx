@@ -11,9 +11,8 @@ from tyn.drivers.virtqueue cimport *
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc
 from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
-from tyn.net.netdev cimport (netdev, netdev_register, netdev_input, netdev_length_ok,
-                             netdev_format_mac, ETH_ALEN, ETH_DATA_LEN, IFF_UP, IFF_RUNNING,
-                             NETDEV_MAC_TEXT)
+from tyn.net.netdev cimport netdev, netdev_register, NETDEV_NAME_MAX
+from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN, ETH_DATA_LEN
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.sys.errno cimport EINVAL, ENOBUFS
 
@@ -37,6 +36,7 @@ cdef struct virtio_net:
     net_queue tx
     uint64_t features
     int vector
+    bint link_up                        # VIRTIO_NET_S_LINK_UP (always, without VIRTIO_NET_F_STATUS)
 
 cdef virtio_net *devices[VIRTIO_NET_DEVICES_MAX]    # by vector - VECTOR_NETDEV_FIRST
 cdef int device_count
@@ -52,14 +52,23 @@ cdef void post_receive(virtio_net *n, uint64_t i) noexcept nogil:
     seg.len = VIRTIO_NET_BUFFER_BYTES
     virtqueue_add(&n.rx.vq, &seg, 0, 1, i)      # cannot fail: it replaces the one just taken
 
+cdef void deliver(virtio_net *n, const uint8_t *frame, uint32_t length) noexcept nogil:
+    """Count the frame and hand it to the stack; malformed or unbound: rx_drops."""
+    if length < ETH_HLEN or length > VIRTIO_NET_FRAME_MAX or n.dev.receive == NULL:
+        n.dev.rx_drops += 1
+        return
+    n.dev.rx_packets += 1
+    n.dev.rx_bytes += length
+    n.dev.receive(&n.dev, frame, length)
+
 cdef void harvest_receive(virtio_net *n) noexcept nogil:
     cdef uint64_t i
     cdef uint32_t written
     while virtqueue_pop_used(&n.rx.vq, &i, &written):
         if written < VIRTIO_NET_HDR_BYTES or written > VIRTIO_NET_BUFFER_BYTES:
-            n.dev.stats.rx_errors += 1          # the device wrote an impossible length
+            n.dev.rx_drops += 1                 # the device wrote an impossible length
         else:
-            netdev_input(&n.dev, buffer(&n.rx, i) + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES)
+            deliver(n, buffer(&n.rx, i) + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES)
         post_receive(n, i)
     if virtqueue_kick_prepare(&n.rx.vq):
         n.vdev.queue_notify(&n.vdev, VIRTIO_NET_RX_QUEUE)
@@ -78,13 +87,13 @@ cdef int virtio_net_transmit(netdev *dev, const uint8_t *frame, uint32_t length)
     cdef uint16_t i
     cdef uint8_t *buf
     cdef virtq_buf seg
-    if not netdev_length_ok(length):
-        dev.stats.tx_errors += 1
+    if length < ETH_HLEN or length > VIRTIO_NET_FRAME_MAX:
+        dev.tx_drops += 1
         return -EINVAL
     if n.tx.free_count == 0:
         reclaim_transmit(n)
     if n.tx.free_count == 0:
-        dev.stats.tx_dropped += 1
+        dev.tx_drops += 1
         return -ENOBUFS
     n.tx.free_count -= 1
     i = n.tx.free_buffers[n.tx.free_count]
@@ -95,12 +104,12 @@ cdef int virtio_net_transmit(netdev *dev, const uint8_t *frame, uint32_t length)
     seg.len = VIRTIO_NET_HDR_BYTES + length
     if virtqueue_add(&n.tx.vq, &seg, 1, 0, i) < 0:
         n.tx.free_count += 1                     # as many buffers as descriptors: not reached
-        dev.stats.tx_dropped += 1
+        dev.tx_drops += 1
         return -ENOBUFS
     if virtqueue_kick_prepare(&n.tx.vq):
         n.vdev.queue_notify(&n.vdev, VIRTIO_NET_TX_QUEUE)
-    dev.stats.tx_packets += 1
-    dev.stats.tx_bytes += length
+    dev.tx_packets += 1
+    dev.tx_bytes += length
     return 0
 
 # -------------------------------------------------------------- interrupt
@@ -109,10 +118,7 @@ cdef void read_link(virtio_net *n) noexcept nogil:
     cdef bint up = True
     if n.features & (<uint64_t>1 << VIRTIO_NET_F_STATUS):
         up = (n.vdev.config_read8(&n.vdev, VIRTIO_NET_CONFIG_STATUS) & VIRTIO_NET_S_LINK_UP) != 0
-    if up:
-        n.dev.flags |= IFF_RUNNING
-    else:
-        n.dev.flags &= ~IFF_RUNNING
+    n.link_up = up
 
 cdef void virtio_net_irq(trap_frame *frame) noexcept nogil:
     cdef uint64_t slot = frame.vector - VECTOR_NETDEV_FIRST
@@ -183,9 +189,26 @@ cdef void read_mac(virtio_net *n, int slot) noexcept nogil:
         n.dev.mac[ETH_ALEN - 1] = <uint8_t>(slot + 1)
 
 cdef void print_mac(const uint8_t *mac) noexcept nogil:
-    cdef char text[NETDEV_MAC_TEXT]
-    netdev_format_mac(mac, text)
-    kputs(text)
+    cdef const char *digits = b"0123456789abcdef"
+    cdef char text[3]
+    cdef int i
+    text[2] = 0
+    for i in range(ETH_ALEN):
+        if i:
+            kputs(b":")
+        text[0] = digits[mac[i] >> 4]
+        text[1] = digits[mac[i] & 0xF]
+        kputs(text)
+
+cdef void set_name(virtio_net *n, int number) noexcept nogil:
+    """virtio-netN (number < 10: VIRTIO_NET_DEVICES_MAX is 4)."""
+    cdef const char *prefix = b"virtio-net"
+    cdef int i = 0
+    while prefix[i] != 0:
+        n.dev.name[i] = prefix[i]
+        i += 1
+    n.dev.name[i] = <char>(48 + number)
+    n.dev.name[i + 1] = 0
 
 cdef void report(virtio_net *n, const char *problem) noexcept nogil:
     kputs(b"tyn: ")
@@ -220,7 +243,7 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
     kput_udec(n.rx.vq.size)
     kputs(b"/")
     kput_udec(n.tx.vq.size)
-    kputs(b", link up\n" if n.dev.flags & IFF_RUNNING else b", link down\n")
+    kputs(b", link up\n" if n.link_up else b", link down\n")
 
 cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
     cdef uint16_t i
@@ -232,6 +255,7 @@ cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
     n.vector = VECTOR_NETDEV_FIRST + slot
     n.dev.driver = n
     n.dev.mtu = ETH_DATA_LEN
+    set_name(n, slot)
     n.dev.transmit = virtio_net_transmit
     read_mac(n, slot)
     devices[slot] = n                   # before the first interrupt can arrive
@@ -250,7 +274,6 @@ cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
         post_receive(n, i)
     virtio_driver_ok(&n.vdev)
     read_link(n)
-    n.dev.flags |= IFF_UP
     return True
 
 cdef int virtio_net_init() noexcept nogil:
@@ -271,10 +294,8 @@ cdef int virtio_net_init() noexcept nogil:
         if not bring_up(n, device_count):
             net_lock_release(flags)
             continue
-        net_lock_release(flags)
         netdev_register(&n.dev)
         report(n, NULL)
-        flags = net_lock_acquire()
         if virtqueue_kick_prepare(&n.rx.vq):    # only after DRIVER_OK (§3.1.1)
             n.vdev.queue_notify(&n.vdev, VIRTIO_NET_RX_QUEUE)
         net_lock_release(flags)
