@@ -53,6 +53,13 @@ cdef enum:
     ENOBUFS = 105
     EISCONN = 106
     ENOTCONN = 107
+    EADDRNOTAVAIL = 99
+    ENETUNREACH = 101
+    ECONNABORTED = 103
+    ECONNREFUSED = 111
+    EALREADY = 114
+    EINPROGRESS = 115
+    EDOM = 33
     # Kernel-internal: a syscall interrupted by a signal; never seen by user space.  The
     # signal delivery turns them into a restart (RIP back onto SYSCALL) or EINTR, as
     # Linux's include/linux/errno.h codes.
