@@ -27,6 +27,8 @@ from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, 
 from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
 from tyn.arch.trap cimport trap_set_page_fault_resolver
+from tyn.net.socket cimport socket_init
+from tyn.net.unix cimport unix_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
@@ -220,6 +222,11 @@ cdef void mount_root() noexcept nogil:
     vfs_set_random_source(info_random_bytes)
     vfs_set_clock(walltime_timespec)      # tmpfs timestamps (vfs_init starts without a clock)
 
+cdef void start_sockets() noexcept nogil:
+    """The socket layer and the protocol families it offers (net/)."""
+    socket_init()
+    unix_init()
+
 cdef void start_init() noexcept nogil:
     """Start the root filesystem's init program (proc/exec.pyx)."""
     cdef vfs_lookup res
@@ -256,6 +263,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         start_console_input()
     start_processes()
     mount_root()
+    start_sockets()
 
     if TYN_SELFTEST:
         test = cmdline_get(b"selftest")
