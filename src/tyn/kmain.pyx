@@ -29,6 +29,8 @@ from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
 from tyn.arch.trap cimport trap_set_page_fault_resolver
 from tyn.net.socket cimport socket_init
 from tyn.net.unix cimport unix_init
+from tyn.net.netinit cimport net_init
+from tyn.net.inet_sock cimport inet_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
@@ -226,6 +228,8 @@ cdef void start_sockets() noexcept nogil:
     """The socket layer and the protocol families it offers (net/)."""
     socket_init()
     unix_init()
+    net_init()                  # the IPv4 stack on the NICs the drivers registered (or lo only)
+    inet_init()
 
 cdef void start_init() noexcept nogil:
     """Start the root filesystem's init program (proc/exec.pyx)."""
