@@ -28,6 +28,10 @@ from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, 
 from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
 from tyn.arch.trap cimport trap_set_page_fault_resolver
+from tyn.net.socket cimport socket_init
+from tyn.net.unix cimport unix_init
+from tyn.net.netinit cimport net_init
+from tyn.net.inet_sock cimport inet_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
@@ -226,6 +230,13 @@ cdef void mount_root() noexcept nogil:
     vfs_set_random_source(info_random_bytes)
     vfs_set_clock(walltime_timespec)      # tmpfs timestamps (vfs_init starts without a clock)
 
+cdef void start_sockets() noexcept nogil:
+    """The socket layer and the protocol families it offers (net/)."""
+    socket_init()
+    unix_init()
+    net_init()                  # the IPv4 stack on the NICs the drivers registered (or lo only)
+    inet_init()
+
 cdef void start_init() noexcept nogil:
     """Start the root filesystem's init program (proc/exec.pyx)."""
     cdef vfs_lookup res
@@ -263,6 +274,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     start_network()
     start_processes()
     mount_root()
+    start_sockets()
 
     if TYN_SELFTEST:
         test = cmdline_get(b"selftest")

@@ -60,6 +60,7 @@ cdef enum:
     ECONNABORTED = 103
     EALREADY = 114
     EINPROGRESS = 115
+    EDOM = 33
     # Kernel-internal: a syscall interrupted by a signal; never seen by user space.  The
     # signal delivery turns them into a restart (RIP back onto SYSCALL) or EINTR, as
     # Linux's include/linux/errno.h codes.

@@ -30,7 +30,6 @@ cdef enum:
     SIGFPE = 8
     SIGKILL = 9
     SIGSEGV = 11
-    SIGPIPE = 13
     SIGCHLD = 17
     SIGCONT = 18
     SIGSTOP = 19

@@ -29,8 +29,10 @@ from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltsta
                              sys_tkill, sys_tgkill, sys_kill)
 from tyn.fs.pipe cimport sys_pipe, sys_pipe2
 from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
-from tyn.net.unix cimport (sys_socket, sys_socketpair, sys_sendto, sys_recvfrom, sys_sendmsg, sys_recvmsg,
-                           sys_shutdown, sys_getsockname, sys_getpeername, sys_setsockopt, sys_getsockopt)
+from tyn.sys.socket_syscall cimport (sys_socket, sys_socketpair, sys_bind, sys_listen, sys_accept, sys_accept4,
+                                     sys_connect, sys_sendto, sys_recvfrom, sys_sendmsg, sys_recvmsg,
+                                     sys_shutdown, sys_getsockname, sys_getpeername, sys_setsockopt,
+                                     sys_getsockopt)
 from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
                            sys_clock_nanosleep)
 
@@ -160,13 +162,19 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_tkill, <void *>sys_tkill)
     entry(SYS_tgkill, <void *>sys_tgkill)
     entry(SYS_kill, <void *>sys_kill)
-    # pipes, eventfd, unix sockets: fs/pipe.pyx, fs/eventfd.pyx, net/unix.pyx
+    # pipes, eventfd: fs/pipe.pyx, fs/eventfd.pyx
     entry(SYS_pipe, <void *>sys_pipe)
     entry(SYS_pipe2, <void *>sys_pipe2)
     entry(SYS_eventfd, <void *>sys_eventfd)
     entry(SYS_eventfd2, <void *>sys_eventfd2)
+    # sockets: sys/socket_syscall.pyx (the protocols behind it: net/)
     entry(SYS_socket, <void *>sys_socket)
     entry(SYS_socketpair, <void *>sys_socketpair)
+    entry(SYS_bind, <void *>sys_bind)
+    entry(SYS_listen, <void *>sys_listen)
+    entry(SYS_accept, <void *>sys_accept)
+    entry(SYS_accept4, <void *>sys_accept4)
+    entry(SYS_connect, <void *>sys_connect)
     entry(SYS_sendto, <void *>sys_sendto)
     entry(SYS_recvfrom, <void *>sys_recvfrom)
     entry(SYS_sendmsg, <void *>sys_sendmsg)

@@ -1,4 +1,4 @@
-# Host face of tyn.fs.pipe, tyn.fs.eventfd and tyn.net.unix: their syscall handlers (called
+# Host face of tyn.fs.pipe, tyn.fs.eventfd and the sockets (tyn.sys.socket_syscall, tyn.net.unix): their syscall handlers (called
 # like sysfs_twin.call, in the context sysfs_twin.mount set up) and readiness of an fd.
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from tyn.fs.vfs cimport vfs_file, vfs_poll
@@ -7,9 +7,12 @@ from tyn.fs.context cimport fs_current
 from tyn.fs.bytering cimport bytering, bytering_used, bytering_room
 from tyn.fs.pipe cimport sys_pipe, sys_pipe2, pipe_inode, pipe_file_is_pipe
 from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
-from tyn.net.unix cimport (sys_socket, sys_socketpair, sys_sendto, sys_recvfrom, sys_sendmsg, sys_recvmsg,
-                           sys_shutdown, sys_getsockname, sys_getpeername, sys_setsockopt, sys_getsockopt,
-                           unix_file_is_socket)
+from tyn.sys.socket_syscall cimport (sys_socket, sys_socketpair, sys_bind, sys_listen, sys_accept,
+                                     sys_accept4, sys_connect, sys_sendto, sys_recvfrom, sys_sendmsg,
+                                     sys_recvmsg, sys_shutdown, sys_getsockname, sys_getpeername,
+                                     sys_setsockopt, sys_getsockopt)
+from tyn.net.socket cimport socket_init, socket_of_file
+from tyn.net.unix cimport unix_init
 
 ctypedef int64_t (*fn6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) noexcept nogil
 
@@ -22,7 +25,17 @@ cdef dict FUNCS = {
     "shutdown": <uint64_t><void *>sys_shutdown, "getsockname": <uint64_t><void *>sys_getsockname,
     "getpeername": <uint64_t><void *>sys_getpeername, "setsockopt": <uint64_t><void *>sys_setsockopt,
     "getsockopt": <uint64_t><void *>sys_getsockopt,
+    "bind": <uint64_t><void *>sys_bind, "listen": <uint64_t><void *>sys_listen,
+    "accept": <uint64_t><void *>sys_accept, "accept4": <uint64_t><void *>sys_accept4,
+    "connect": <uint64_t><void *>sys_connect,
 }
+
+def reset_sockets():
+    """The socket layer as the kernel boots it: the registry holding AF_UNIX only."""
+    socket_init()
+    unix_init()
+
+reset_sockets()
 
 def names():
     return sorted(FUNCS)
@@ -61,4 +74,4 @@ def pipe_fill(int fd):
     return bytering_used(&p.ring), bytering_room(&p.ring)
 
 def is_socket(int fd):
-    return unix_file_is_socket(file_at(fd))
+    return socket_of_file(file_at(fd)) != NULL
