@@ -1,6 +1,7 @@
 # Blocking on the I/O readiness queue (tyn.proc.waitq) for the file kinds that block:
-# pipes, eventfd, unix sockets.  Their operations never sleep anywhere else, so the host
-# build (no scheduler) reaches this only if a test asks a blocking file to block.
+# pipes, eventfd (sockets use the timed variant in tyn.net.socket, socket_wait).  Their
+# operations never sleep anywhere else, so the host build (no scheduler) reaches this
+# only if a test asks a blocking file to block.
 from libc.stdint cimport int64_t
 
 # Whether the awaited condition holds now (arg: the file kind's state).

@@ -346,7 +346,7 @@ cdef void raise_sigpipe(socket *sock, uint32_t flags, int64_t rc) noexcept nogil
     cdef thread *t
     if rc == -EPIPE and sock.type == SOCK_STREAM and (flags & MSG_NOSIGNAL) == 0:
         t = sched_current()
-        if t != NULL:
+        if t != NULL and t.proc != NULL:        # a kernel thread has no signals
             signal_raise(t, SIGPIPE)
 
 cdef int64_t socket_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept nogil:

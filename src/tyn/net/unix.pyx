@@ -272,13 +272,10 @@ cdef int64_t unix_recv(unix_sock *s, sock_msg *m, uint32_t flags, unix_rights **
         if avail == 0:
             if copied >= target:
                 break
-            e = socket_take_error(s.sock)
+            e = socket_take_error(s.sock)       # consumed even when bytes were read
             if e != 0:
-                if copied > 0:
-                    s.sock.err = <int32_t>e     # not consumed: reported next time
-                    break
                 unix_lock_release(lock)
-                return -e
+                return <int64_t>copied if copied > 0 else -e
             if s.shutdown & RCV_SHUTDOWN:
                 break
             c = wait_unlocked(can_recv, s, &timeo, &lock)

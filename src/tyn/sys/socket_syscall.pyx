@@ -263,6 +263,7 @@ cdef int64_t sys_accept4(uint64_t fd, uint64_t uaddr, uint64_t ulen, uint64_t uf
     cdef uint8_t addr[SOCKADDR_STORAGE_SIZE]
     cdef int32_t len
     cdef int64_t rc
+    cdef uint64_t lk
     if flags & ~(<uint32_t>SOCK_FLAGS_MASK):
         return -EINVAL
     if ctx == NULL:
@@ -290,7 +291,9 @@ cdef int64_t sys_accept4(uint64_t fd, uint64_t uaddr, uint64_t ulen, uint64_t uf
     if rc < 0:
         socket_destroy(newsock)
         return rc
-    newsock.state = SS_CONNECTED    # only this call knows newsock yet
+    lk = newsock.ops.lock(newsock)
+    newsock.state = SS_CONNECTED
+    newsock.ops.unlock(newsock, lk)
     nf = socket_file_new(newsock, flags)
     if nf == NULL:
         socket_destroy(newsock)
