@@ -191,30 +191,21 @@ cdef int64_t stream_accept(socket *sock, socket *newsock, uint32_t mflags) noexc
             inet_unlock(sock, flags)
             return r
 
-cdef bint connect_done(void *arg) noexcept nogil:
-    return (<socket *>arg).state != SS_CONNECTING
-
 cdef int64_t stream_connect(socket *sock, const uint8_t *addr, int32_t len, uint32_t mflags) noexcept nogil:
+    # Starts the handshake: -EINPROGRESS with sock.state = SS_CONNECTING (the socket layer
+    # waits for a blocking caller; tcp_event finishes it), -EALREADY while one is under way.
     cdef uint32_t ip
     cdef uint16_t port
     cdef int64_t r = sockaddr_in_parse(addr, len, SOCKADDR_UNSPEC_REFUSED, &ip, &port)
-    cdef uint64_t timeo, flags
+    cdef uint64_t flags
     cdef tcp_pcb *pcb
-    cdef int32_t err
     if r < 0:
         return r
-    timeo = socket_sndtimeo(sock, mflags)
     flags = net_lock_acquire()
-    if sock.state == SS_CONNECTED:
-        inet_unlock(sock, flags)
-        return -EISCONN
-    if sock.flags & SOCKET_ACCEPTCONN:
-        inet_unlock(sock, flags)
-        return -EISCONN                     # inet_stream_connect: not in TCP_CLOSE
-    if sock.state == SS_CONNECTING:
-        if timeo == 0:
-            inet_unlock(sock, flags)
-            return -EALREADY
+    if sock.state == SS_CONNECTED or (sock.flags & SOCKET_ACCEPTCONN):
+        r = -EISCONN                        # inet_stream_connect: not in TCP_CLOSE
+    elif sock.state == SS_CONNECTING:
+        r = -EALREADY
     else:
         pcb = pcb_of(sock)
         r = tcp_connect(pcb, ip, port)
@@ -223,32 +214,17 @@ cdef int64_t stream_connect(socket *sock, const uint8_t *addr, int32_t len, uint
             # lets a socket connect again after ECONNREFUSED or ETIMEDOUT.
             pcb = tcp_new()
             if pcb == NULL:
-                inet_unlock(sock, flags)
-                return -ENOBUFS
-            tcp_set_user(pcb_of(sock), NULL)
-            tcp_abort(pcb_of(sock))
-            sock.proto = pcb
-            tcp_set_user(pcb, sock)
-            apply_options(sock, pcb)
-            r = tcp_connect(pcb, ip, port)
-        if r != -EINPROGRESS:
-            refresh(sock)
-            inet_unlock(sock, flags)
-            return r
-        sock.state = SS_CONNECTING
+                r = -ENOBUFS
+            else:
+                tcp_set_user(pcb_of(sock), NULL)
+                tcp_abort(pcb_of(sock))
+                sock.proto = pcb
+                tcp_set_user(pcb, sock)
+                apply_options(sock, pcb)
+                r = tcp_connect(pcb, ip, port)
+        if r == -EINPROGRESS:
+            sock.state = SS_CONNECTING
         refresh(sock)
-        if timeo == 0:
-            inet_unlock(sock, flags)
-            return -EINPROGRESS
-    r = wait_unlocked(sock, connect_done, &timeo, &flags)
-    if r < 0:
-        inet_unlock(sock, flags)
-        return -EINPROGRESS if r == -EAGAIN else r      # timed out: still connecting
-    if sock.state == SS_CONNECTED:
-        r = 0
-    else:
-        err = socket_take_error(sock)
-        r = -err if err != 0 else -ENOTCONN
     inet_unlock(sock, flags)
     return r
 
