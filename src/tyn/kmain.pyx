@@ -30,7 +30,7 @@ from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
 from tyn.arch.trap cimport trap_set_page_fault_resolver
 from tyn.net.socket cimport socket_init
 from tyn.net.unix cimport unix_init
-from tyn.net.netinit cimport net_init
+from tyn.net.netinit cimport net_init, net_wait_for_address
 from tyn.net.inet_sock cimport inet_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
@@ -284,6 +284,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         cmdline_report_unknown()
         kputs(b"tyn: no root filesystem in this image; powering off\n")
         power_exit(0)
+    net_wait_for_address()
     start_init()
     cmdline_report_unknown()
     sched_idle_loop()

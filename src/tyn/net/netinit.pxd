@@ -12,3 +12,10 @@ cdef extern uint32_t net_init() noexcept nogil
 # Re-arm the stack's kernel timer for netif_next_deadline_ns() (call with net_lock held
 # after entering the stack from outside the driver and timer paths, e.g. a socket call).
 cdef extern void net_timer_update() noexcept nogil
+
+cdef enum:
+    NET_WAIT_DEFAULT_S = 5          # net_wait=: how long init waits for a DHCP lease
+
+# Kernel boot, before init: wait (sleeping) until the default interface is configured, at
+# most net_wait= seconds, and say its address on the console.  Interrupts must work.
+cdef extern void net_wait_for_address() noexcept nogil

@@ -1,8 +1,11 @@
 # Stack bring-up and its kernel timer (see netinit.pxd).
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport rdtsc
+from tyn.arch.cpu cimport rdtsc, irq_disable, cpu_idle
+from tyn.lib.cmdline cimport cmdline_get_u64
+from tyn.net.dhcp cimport dhcp_state, DHCP_STATE_OFF, DHCP_STATE_BOUND
+from tyn.net.netconfig cimport netconfig_dns_count, netconfig_dns
 from tyn.arch.tsc cimport monotonic_ns
-from tyn.lib.kprint cimport kputs, kput_udec
+from tyn.lib.kprint cimport kputs, kputc, kput_udec
 from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.net.netdev cimport netdev, netdev_first, netdev_next
@@ -140,3 +143,80 @@ cdef uint32_t net_init() noexcept nogil:
     net_timer_update()
     net_lock_release(flags)
     return count
+
+
+cdef void put_ip(uint32_t a) noexcept nogil:
+    kput_udec(a >> 24)
+    kputc(b'.')
+    kput_udec((a >> 16) & 0xff)
+    kputc(b'.')
+    kput_udec((a >> 8) & 0xff)
+    kputc(b'.')
+    kput_udec(a & 0xff)
+
+
+cdef uint32_t prefix_length(uint32_t mask) noexcept nogil:
+    cdef uint32_t n = 0
+    while mask != 0:              # a contiguous mask: count its leading ones
+        n += 1
+        mask <<= 1
+    return n
+
+
+cdef void say_address(netif *nif, const char *how, uint64_t waited_ns) noexcept nogil:
+    cdef uint32_t i
+    kputs(b"net: ")
+    kputs(nif.name)
+    kputc(b' ')
+    put_ip(nif.addr)
+    kputc(b'/')
+    kput_udec(prefix_length(nif.netmask))
+    if nif.gateway != 0:
+        kputs(b" gateway ")
+        put_ip(nif.gateway)
+    for i in range(netconfig_dns_count()):
+        kputs(b" dns " if i == 0 else b",")
+        put_ip(netconfig_dns(i))
+    kputs(b" (")
+    kputs(how)
+    if waited_ns:
+        kputs(b", ")
+        kput_udec(waited_ns // 1000000)
+        kputs(b" ms")
+    kputs(b")\n")
+
+
+cdef void net_wait_for_address() noexcept nogil:
+    # As Linux's ip=dhcp autoconfiguration, init starts once the default interface has its
+    # address, so a program's first connect does not race DHCP: at most net_wait= seconds
+    # (NET_WAIT_DEFAULT_S), then init starts anyway and DHCP goes on in the background.
+    cdef uint64_t wait_s = NET_WAIT_DEFAULT_S
+    cdef uint64_t start = monotonic_ns(), deadline
+    cdef uint64_t flags
+    cdef netif *nif
+    cdef int state
+    cmdline_get_u64(b"net_wait", &wait_s)
+    deadline = start + wait_s * 1000000000
+    while True:
+        flags = net_lock_acquire()
+        nif = netif_default()
+        state = dhcp_state()
+        net_lock_release(flags)
+        if nif == NULL:
+            return
+        if state == DHCP_STATE_OFF:
+            if nif.addr != 0:
+                say_address(nif, b"static", 0)
+            return
+        if state == DHCP_STATE_BOUND:
+            say_address(nif, b"DHCP", monotonic_ns() - start)
+            return
+        if monotonic_ns() >= deadline:
+            kputs(b"net: ")
+            kputs(nif.name)
+            kputs(b": no DHCP lease after ")
+            kput_udec(wait_s)
+            kputs(b" s (net_wait=); starting init, DHCP goes on trying\n")
+            return
+        irq_disable()
+        cpu_idle()                  # the NIC's interrupt or the stack's timer wakes us
