@@ -51,9 +51,6 @@ DIFFERENT = {
     "sys.dirty_cpu_schedulers": (_CPUS, "1", None),
     "sys.os_version": ("uname's release: Tyn says 6.1.0-tyn, hostrun shows the host's kernel",
                        "{6,1,0}", _host_os_version()),
-    "sys.hostname": ("inet:gethostname/0 opens a UDP socket; Tyn has no AF_INET yet (EAFNOSUPPORT, as a "
-                     "Linux without CONFIG_INET), so inet falls back to its default name",
-                     '{ok,"nohost.nodomain"}', '{ok,"tyn"}'),
     "port.os_cmd": (_FORK + "; os:cmd raises badarg with the cause", "{error,badarg,{open_port,eagain}}",
                     '{ok,"hello\\n"}'),
     "port.open_spawn": (_FORK, "{error,eagain}", '{ok,{<<"port\\n">>,0}}'),

@@ -32,6 +32,7 @@ from tyn.net.socket cimport socket_init
 from tyn.net.unix cimport unix_init
 from tyn.net.netinit cimport net_init, net_wait_for_address
 from tyn.net.inet_sock cimport inet_init
+from tyn.fs.resolvconf cimport resolvconf_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
@@ -236,6 +237,7 @@ cdef void start_sockets() noexcept nogil:
     unix_init()
     net_init()                  # the IPv4 stack on the NICs the drivers registered (or lo only)
     inet_init()
+    resolvconf_init()           # /etc/resolv.conf follows DHCP's / the command line's DNS
 
 cdef void start_init() noexcept nogil:
     """Start the root filesystem's init program (proc/exec.pyx)."""

@@ -31,6 +31,11 @@ DEMO_PORT = 5555
 ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTNAME} {erts.GUEST_HOSTNAME.split('.')[0]}\n"
 # A domain keeps kernel's inet_config from resolving the bare host name natively in
 # longnames mode; the node name itself (/etc/hostname) carries one for all modes.
+# Name lookups without the native inet_gethost port program (which needs fork/exec of a
+# port program): /etc/hosts, then DNS through inet_res with the servers the kernel writes
+# into /etc/resolv.conf (from DHCP or the command line's dns=).
+ETC_INETRC = "/etc/inetrc"
+INETRC = "%% Written by tyn.build: /etc/hosts first, then DNS (inet_res); no native lookups.\n{lookup, [file, dns]}.\n"
 ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST_HOSTNAME.split('.', 1)[1]}\n"
 
 
@@ -95,7 +100,8 @@ class Plan:
 
     def environment(self) -> dict[str, str]:
         return {"BINDIR": self.erts_bin, "ROOTDIR": OTP_ROOT, "EMU": "beam", "PROGNAME": "erl",
-                "HOME": "/", "PATH": f"{self.erts_bin}:{OTP_ROOT}/bin", **self.env}
+                "HOME": "/", "PATH": f"{self.erts_bin}:{OTP_ROOT}/bin", "ERL_INETRC": ETC_INETRC,
+                **self.env}
 
 
 def compose(plan: Plan) -> Rootfs:
@@ -128,6 +134,7 @@ def compose(plan: Plan) -> Rootfs:
             fs.add_file(guest, host, "app")
     fs.add_bytes("/etc/hosts", ETC_HOSTS.encode())
     fs.add_bytes("/etc/resolv.conf", ETC_RESOLV.encode())
+    fs.add_bytes(ETC_INETRC, INETRC.encode())
     fs.add_bytes(HOSTNAME_FILE, f"{erts.GUEST_HOSTNAME}\n".encode())
     fs.add_bytes(ARGV_FILE, rootfs.encode_argv(plan.argv()))
     fs.add_bytes(ENV_FILE, rootfs.encode_env(plan.environment()))

@@ -49,6 +49,10 @@ cdef extern bint netconfig_parse_addr(const char *text, uint32_t *out) noexcept 
 cdef extern uint32_t netconfig_classful_mask(uint32_t addr) noexcept nogil
 # Resolver settings (dns may be NULL when count is 0; domain NULL = none).
 cdef extern void netconfig_set_resolver(const uint32_t *dns, uint32_t count, const char *domain) noexcept nogil
+# Called (net_lock held) after every netconfig_set_resolver: the kernel's /etc/resolv.conf
+# follows the DNS servers and domain (fs/resolvconf).  NULL: nobody listens.
+ctypedef void (*netconfig_resolver_hook)() noexcept nogil
+cdef extern void netconfig_set_resolver_hook(netconfig_resolver_hook fn) noexcept nogil
 cdef extern uint32_t netconfig_dns_count() noexcept nogil
 cdef extern uint32_t netconfig_dns(uint32_t index) noexcept nogil
 cdef extern const char *netconfig_domain() noexcept nogil

@@ -6,6 +6,7 @@ from tyn.lib.kprint cimport kputs
 from tyn.net.netif cimport netif, netif_set_addr
 from tyn.net.dhcp cimport dhcp_start
 
+cdef netconfig_resolver_hook resolver_hook        # fs/resolvconf (see netconfig.pxd)
 cdef enum:
     ASCII_ZERO = 48
     ASCII_NINE = 57
@@ -161,6 +162,11 @@ cdef int netconfig_apply(netif *nif, const netconfig *cfg, uint32_t dhcp_xid_see
     return 0
 
 
+cdef void netconfig_set_resolver_hook(netconfig_resolver_hook fn) noexcept nogil:
+    global resolver_hook
+    resolver_hook = fn
+
+
 cdef void netconfig_set_resolver(const uint32_t *dns, uint32_t count, const char *domain) noexcept nogil:
     global resolver_dns_count
     cdef uint32_t i
@@ -173,6 +179,8 @@ cdef void netconfig_set_resolver(const uint32_t *dns, uint32_t count, const char
         while domain[j] != 0 and j < NETCONFIG_DOMAIN_MAX - 1:
             resolver_domain[j] = domain[j]
             j += 1
+    if resolver_hook != NULL:
+        resolver_hook()
 
 
 cdef uint32_t netconfig_dns_count() noexcept nogil:
