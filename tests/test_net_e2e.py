@@ -158,3 +158,28 @@ def test_inets_httpd_serves_a_file(tmp_path, boot):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/page.txt", timeout=60) as r:
         assert r.status == 200
         assert r.read() == body
+
+
+SENDFILE = r"""
+{ok, L} = gen_tcp:listen(0, [binary, {active, false}, {ip, {127,0,0,1}}]),
+{ok, Port} = inet:port(L),
+Data = << <<(I band 255)>> || I <- lists:seq(1, 300000) >>,
+ok = file:write_file("/tmp/payload", Data),
+Self = self(),
+spawn(fun() -> {ok, S} = gen_tcp:accept(L), {ok, Sent} = file:sendfile("/tmp/payload", S),
+               ok = gen_tcp:close(S), Self ! {sent, Sent} end),
+{ok, C} = gen_tcp:connect({127,0,0,1}, Port, [binary, {active, false}]),
+Got = (fun Rd(Acc) -> case gen_tcp:recv(C, 0, 10000) of {ok, B} -> Rd([Acc, B]);
+                                                         {error, closed} -> iolist_to_binary(Acc) end end)([]),
+receive {sent, N} -> io:format("sendfile: sent ~p, received ~p, equal ~p~n", [N, byte_size(Got), Got =:= Data]) end,
+halt().
+"""
+
+
+def test_file_sendfile_over_gen_tcp(tmp_path, boot):
+    """file:sendfile/2 (inet_drv's sendfile(2) path, as httpd and Bandit-style servers use it)."""
+    image = tmp_path / "sendfile.img"
+    build_image("--eval", SENDFILE, "-o", image)
+    vm = boot(image, accel="tcg", timeout=120)
+    vm.expect_exit(0)
+    assert "sendfile: sent 300000, received 300000, equal true" in vm.log, vm.log[-2000:]

@@ -107,7 +107,7 @@ cdef uint32_t mac_bits(const uint8_t *mac) noexcept nogil:
 
 
 cdef void say_config(netif *nif, const netconfig *cfg) noexcept nogil:
-    kputs(b"net: ")
+    kputs(b"tyn: net: ")
     kputs(nif.name)
     if cfg.mode == NETCONFIG_STATIC:
         kputs(b" static address from the command line\n")
@@ -139,7 +139,7 @@ cdef uint32_t net_init() noexcept nogil:
         say_config(nif, &cfg)
         netconfig_apply(nif, &cfg, <uint32_t>rdtsc() ^ mac_bits(nif.mac))
     else:
-        kputs(b"net: no network device; loopback only\n")
+        kputs(b"tyn: net: no network device; loopback only\n")
     net_timer_update()
     net_lock_release(flags)
     return count
@@ -165,7 +165,7 @@ cdef uint32_t prefix_length(uint32_t mask) noexcept nogil:
 
 cdef void say_address(netif *nif, const char *how, uint64_t waited_ns) noexcept nogil:
     cdef uint32_t i
-    kputs(b"net: ")
+    kputs(b"tyn: net: ")
     kputs(nif.name)
     kputc(b' ')
     put_ip(nif.addr)
@@ -212,7 +212,7 @@ cdef void net_wait_for_address() noexcept nogil:
             say_address(nif, b"DHCP", monotonic_ns() - start)
             return
         if monotonic_ns() >= deadline:
-            kputs(b"net: ")
+            kputs(b"tyn: net: ")
             kputs(nif.name)
             kputs(b": no DHCP lease after ")
             kput_udec(wait_s)

@@ -31,6 +31,7 @@ cdef enum:
     SYS_dup2 = 33
     SYS_nanosleep = 35
     SYS_getpid = 39
+    SYS_sendfile = 40
     SYS_socket = 41
     SYS_connect = 42
     SYS_accept = 43

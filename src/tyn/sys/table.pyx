@@ -21,6 +21,7 @@ from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sy
                            sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4,
                            sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid)
 from tyn.proc.exec cimport sys_execve
+from tyn.sys.splice cimport sys_sendfile
 from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk, sys_mm_init
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
@@ -95,6 +96,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_lseek, <void *>sys_lseek)
     entry(SYS_ioctl, <void *>sys_ioctl)
     entry(SYS_pread64, <void *>sys_pread64)
+    entry(SYS_sendfile, <void *>sys_sendfile)
     entry(SYS_pwrite64, <void *>sys_pwrite64)
     entry(SYS_readv, <void *>sys_readv)
     entry(SYS_writev, <void *>sys_writev)
