@@ -183,3 +183,33 @@ def test_file_sendfile_over_gen_tcp(tmp_path, boot):
     vm = boot(image, accel="tcg", timeout=120)
     vm.expect_exit(0)
     assert "sendfile: sent 300000, received 300000, equal true" in vm.log, vm.log[-2000:]
+
+
+def test_gen_udp_to_a_host_echo_server(tmp_path, boot):
+    """gen_udp out through user-net to a UDP server on the host, and the reply back."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(120)
+    port = srv.getsockname()[1]
+
+    def serve():
+        try:
+            data, peer = srv.recvfrom(2048)
+            srv.sendto(b"udp echo: " + data, peer)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve)
+    t.start()
+    expr = ('{ok, S} = gen_udp:open(0, [binary, {active, false}]), '
+            f'ok = gen_udp:send(S, {HOST_FROM_GUEST}, {port}, <<"ping from the guest">>), '
+            '{ok, {_, _, R}} = gen_udp:recv(S, 0, 20000), io:format("guest got: ~s~n", [R]), halt().')
+    image = tmp_path / "udp.img"
+    build_image("--eval", expr, "-o", image)
+    try:
+        vm = boot(image, accel="tcg", timeout=120)
+        vm.expect_exit(0)
+    finally:
+        t.join(5)
+        srv.close()
+    assert "guest got: udp echo: ping from the guest" in vm.log, vm.log[-2000:]
