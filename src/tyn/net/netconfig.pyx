@@ -141,13 +141,13 @@ cdef int netconfig_from_cmdline(netconfig *out) noexcept nogil:
     cdef int rc = netconfig_parse(cmdline_get(b"ip"), cmdline_get(b"gateway"), cmdline_get(b"dns"),
                                   cmdline_get(b"domain"), out)
     if rc == NETCONFIG_BAD_IP:
-        kputs(b"net: ip= must be dhcp, off or ADDR/PREFIX; using DHCP\n")
+        kputs(b"tyn: net: ip= must be dhcp, off or ADDR/PREFIX; using DHCP\n")
     elif rc == NETCONFIG_BAD_GATEWAY:
-        kputs(b"net: gateway= is not an IPv4 address; using DHCP\n")
+        kputs(b"tyn: net: gateway= is not an IPv4 address; using DHCP\n")
     elif rc == NETCONFIG_BAD_DNS:
-        kputs(b"net: dns= must be up to 3 comma-separated IPv4 addresses; using DHCP\n")
+        kputs(b"tyn: net: dns= must be up to 3 comma-separated IPv4 addresses; using DHCP\n")
     elif rc == NETCONFIG_BAD_DOMAIN:
-        kputs(b"net: domain= is too long; using DHCP\n")
+        kputs(b"tyn: net: domain= is too long; using DHCP\n")
     return rc
 
 
