@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -439,6 +440,17 @@ static void section_data(void)
     R("send 0", send(c, "", 0, 0));
     R("recv 0 bytes", recv(s, buf, 0, MSG_DONTWAIT));
 
+    SECTION("SO_RCVTIMEO");
+    struct timeval tv = {0, 100000};     /* past the delayed ACK: nothing unacknowledged below */
+    R("set rcvtimeo", setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    R("recv times out", recv(s, buf, sizeof buf, 0));
+    tv = (struct timeval){0, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    n = -1;
+    R("siocoutq idle", ioctl(c, TIOCOUTQ, &n));
+    V("siocoutq n", n);
+    R("fionread listener", ({ int p2, l2 = listener(1, &p2); int r = ioctl(l2, FIONREAD, &n); int e = errno; close(l2); errno = e; r; }));
+
     SECTION("MSG_WAITALL");
     struct sender sd = {c, 30, "0123456789", 10, 2, 0};
     pthread_create(&t, NULL, send_later, &sd);
@@ -609,6 +621,17 @@ static void section_options(void)
     V("keepalive", so_int(fd, SOL_SOCKET, SO_KEEPALIVE));
     R("set keepalive", set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
     V("keepalive", so_int(fd, SOL_SOCKET, SO_KEEPALIVE));
+    V("keepidle", so_int(fd, IPPROTO_TCP, TCP_KEEPIDLE));
+    V("keepintvl", so_int(fd, IPPROTO_TCP, TCP_KEEPINTVL));
+    V("keepcnt", so_int(fd, IPPROTO_TCP, TCP_KEEPCNT));
+    R("set keepidle 0", set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 0));
+    R("set keepidle 60", set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60));
+    R("set keepintvl 5", set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 5));
+    R("set keepcnt 3", set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 3));
+    V("keepidle", so_int(fd, IPPROTO_TCP, TCP_KEEPIDLE));
+    V("keepintvl", so_int(fd, IPPROTO_TCP, TCP_KEEPINTVL));
+    V("keepcnt", so_int(fd, IPPROTO_TCP, TCP_KEEPCNT));
+    R("set nodelay short", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, "", 1));
     V("sndbuf", so_int(fd, SOL_SOCKET, SO_SNDBUF));
     V("rcvbuf", so_int(fd, SOL_SOCKET, SO_RCVBUF));
     R("set sndbuf", set_int(fd, SOL_SOCKET, SO_SNDBUF, 65536));

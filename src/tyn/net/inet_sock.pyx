@@ -455,6 +455,12 @@ cdef int64_t stream_getsockopt(socket *sock, int32_t level, int32_t name, uint64
     flags = net_lock_acquire()
     if name == TCP_NODELAY:
         v = 1 if (pcb_of(sock).flags & TF_NODELAY) else 0
+    elif name == TCP_KEEPIDLE:
+        v = <int32_t>pcb_of(sock).keep_idle_s
+    elif name == TCP_KEEPINTVL:
+        v = <int32_t>pcb_of(sock).keep_intvl_s
+    elif name == TCP_KEEPCNT:
+        v = <int32_t>pcb_of(sock).keep_cnt
     else:
         net_lock_release(flags)
         return -ENOPROTOOPT
