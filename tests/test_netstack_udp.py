@@ -137,7 +137,7 @@ def test_bind_rules(stack):
     r1 = ns.udp_open(6002, reuse=True)
     r2 = ns.udp_open(6002, reuse=True)
     e1, e2 = ns.udp_open(0), ns.udp_open(0)
-    assert ns.udp_port(e1) >= 49152 and ns.udp_port(e2) >= 49152 and ns.udp_port(e1) != ns.udp_port(e2)
+    assert all(32768 <= ns.udp_port(e) <= 60999 for e in (e1, e2)) and ns.udp_port(e1) != ns.udp_port(e2)
     for h in (a, b, c, r1, r2, e1, e2):
         assert h > 0
         ns.udp_close(h)
@@ -197,4 +197,67 @@ def test_loopback_closed_port_gets_port_unreachable(stack):
     ns.poll()
     (src, dst, msg), = ns.take_delivered()
     assert msg[0] == 3 and msg[1] == 3
+    ns.udp_close(client)
+
+
+ECONNREFUSED = 111
+
+
+def port_unreachable_for(sent_frame, code=3, **kw):
+    """The ICMP error PEER would send about a datagram we sent (it quotes the IP header and 8 bytes)."""
+    quote = bytes(sent_frame[IP])[:28]
+    return eth_to_me(IP(src=PEER, dst=ME) / ICMP(type=3, code=code, **kw) / Raw(quote))
+
+
+def test_port_unreachable_reaches_the_connected_pcb(stack):
+    teach_arp()
+    conn, other = ns.udp_open(0), ns.udp_open(0)
+    assert ns.udp_connect_to(conn, ip(PEER), 53) == 0
+    ns.udp_send_connected(conn, b"query")
+    ns.udp_send_to(other, b"query", ip(PEER), 53)
+    to_conn, to_other = sent()
+    before = ns.udp_info(conn)["events"]
+    feed(port_unreachable_for(to_other))               # unconnected: not reported (no IP_RECVERR)
+    assert ns.udp_error(other) == 0
+    feed(port_unreachable_for(to_conn, code=4, nexthopmtu=576))   # "fragmentation needed": soft
+    assert ns.udp_error(conn) == 0
+    feed(port_unreachable_for(to_conn))
+    assert ns.udp_info(conn)["events"] == before + 1   # the socket is woken
+    assert ns.udp_error(conn) == ECONNREFUSED
+    assert ns.udp_error(conn) == 0                     # taken once
+    ns.udp_close(conn)
+    ns.udp_close(other)
+
+
+def test_port_unreachable_for_another_flow_is_ignored(stack):
+    teach_arp()
+    conn = ns.udp_open(0)
+    ns.udp_connect_to(conn, ip(PEER), 53)
+    ns.udp_send_connected(conn, b"query")
+    f = only(sent())
+    f[UDP].dport = 54                                  # a flow this pcb is not connected to
+    del f[UDP].chksum
+    feed(port_unreachable_for(Ether(bytes(f))))
+    assert ns.udp_error(conn) == 0
+    ns.udp_close(conn)
+
+
+def test_truncated_icmp_quote_dropped_and_counted(stack):
+    teach_arp()
+    conn = ns.udp_open(0)
+    ns.udp_connect_to(conn, ip(PEER), 53)
+    ns.udp_send_connected(conn, b"query")
+    quote = bytes(only(sent())[IP])[:24]               # header + 4 bytes: too short a quote
+    feed(eth_to_me(IP(src=PEER, dst=ME) / ICMP(type=3, code=3) / Raw(quote)))
+    assert ns.udp_error(conn) == 0
+    assert drops() == {"drop_icmp_short": 1}
+    ns.udp_close(conn)
+
+
+def test_loopback_port_unreachable_reaches_the_connected_pcb(stack):
+    client = ns.udp_open(0)
+    assert ns.udp_connect_to(client, ip("127.0.0.1"), 1) == 0
+    ns.udp_send_connected(client, b"?")
+    ns.poll()
+    assert ns.udp_error(client) == ECONNREFUSED
     ns.udp_close(client)

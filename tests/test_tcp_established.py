@@ -327,6 +327,32 @@ def test_rst_exact_aborts(stack):                                 # case 34
     assert flags_of(stack.one()) == "R"
 
 
+def test_rst_in_close_wait_is_epipe(stack):
+    """Linux's tcp_reset: the peer had closed, so the reset reads as EPIPE (a writer's
+    SIGPIPE), and the socket has no peer any more."""
+    c = stack.passive_open()
+    c.send("FA")
+    stack.one()
+    assert tw.state(c.pcb) == tw.CLOSE_WAIT
+    assert tw.peername(c.pcb)[1] == c.sport
+    c.send("R", advance=False)
+    assert tw.state(c.pcb) == tw.CLOSED
+    assert tw.send(c.pcb, b"x") == -32                            # EPIPE
+    assert tw.send(c.pcb, b"x") == -32
+    assert tw.peername(c.pcb) == -107                             # ENOTCONN
+
+
+def test_zero_byte_recv_waits_for_data(stack):
+    c = stack.passive_open()
+    assert tw.recv(c.pcb, 0) == -11                               # EAGAIN: nothing yet
+    c.send("PA", b"abc")
+    assert tw.recv(c.pcb, 0) == b""                               # data there: done, none taken
+    assert tw.readable(c.pcb) == 3
+    c.send("FA")
+    assert tw.recv(c.pcb, 3) == b"abc"
+    assert tw.recv(c.pcb, 0) == b""                               # end of stream
+
+
 def test_rst_in_window_challenged(stack):                         # case 35
     c = stack.passive_open()
     c.send("R", seq=c.snd + 1, advance=False)

@@ -3,13 +3,26 @@
 # Errors are never sent about ICMP errors, non-first fragments, or datagrams to or from a
 # broadcast/multicast address, and at most ICMP_ERROR_BURST at once, refilled at
 # ICMP_ERRORS_PER_SEC (Linux icmp_msgs_per_sec/icmp_msgs_burst).  Under net_lock.
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport uint8_t, int32_t, uint32_t
 
 cdef enum:
     ICMP_ERRORS_PER_SEC = 1000
     ICMP_ERROR_BURST = 50
 
+# A transport protocol's handler of ICMP errors about a datagram it sent from src to dst
+# (host order): quoted is the start of its header as the error quotes it (len bytes, at
+# least 8), err the errno the error means, hard whether it is fatal to a connection
+# (Linux's icmp_err_convert).  Called with net_lock held.
+ctypedef void (*icmp_error_fn)(uint32_t src, uint32_t dst, const uint8_t *quoted, uint32_t len,
+                               int32_t err, bint hard) noexcept nogil
+
+cdef enum:
+    ICMP_ERROR_HANDLERS = 256       # one per IP protocol number
+
+# Start over (no error handlers).
 cdef extern void icmp_init() noexcept nogil
+# Destination-unreachable errors about protocol's datagrams go to fn from now on.
+cdef extern void icmp_register_error_handler(uint8_t protocol, icmp_error_fn fn) noexcept nogil
 # The IPPROTO_ICMP handler.
 cdef extern void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len) noexcept nogil
 # Send an error of type/code about datagram (its IP header onward, datagram_len bytes).

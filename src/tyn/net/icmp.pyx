@@ -1,6 +1,8 @@
 # ICMP echo and errors (see icmp.pxd).
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport memcpy
+from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t
+from tyn.arch.cpu cimport memcpy, memset
+from tyn.sys.errno cimport (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE,
+                            EOPNOTSUPP)
 from tyn.net.byteorder cimport get_be16, get_be32
 from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_current_netif
 from tyn.net.netclock cimport netclock_now_ns
@@ -22,6 +24,16 @@ cdef enum:
     ICMP_SOURCE_QUENCH = 4
     ICMP_REDIRECT = 5
     ICMP_PARAMETERPROB = 12
+    # ICMP_DEST_UNREACH codes beyond wire_icmp's (RFC 792, RFC 1122, RFC 1812)
+    ICMP_NET_UNREACH = 0
+    ICMP_HOST_UNREACH = 1
+    ICMP_SR_FAILED = 5
+    ICMP_NET_UNKNOWN = 6
+    ICMP_NET_ANO = 9
+    ICMP_NET_UNR_TOS = 11
+    ICMP_HOST_UNR_TOS = 12
+    ICMP_NR_OF_UNREACH_CODES = 16   # codes 0 .. 15
+    IPV4_VERSION = 4
 
 cdef extern from *:
     """
@@ -30,6 +42,7 @@ cdef extern from *:
     const uint64_t ICMP_NS_PER_SEC
 
 cdef uint32_t tokens
+cdef icmp_error_fn error_handlers[ICMP_ERROR_HANDLERS]
 cdef uint64_t tokens_at_ns
 
 
@@ -37,6 +50,7 @@ cdef void icmp_init() noexcept nogil:
     global tokens, tokens_at_ns
     tokens = ICMP_ERROR_BURST
     tokens_at_ns = netclock_now_ns()
+    memset(error_handlers, 0, sizeof(error_handlers))
     ipv4_register_protocol(IPPROTO_ICMP, icmp_input)
 
 
@@ -76,7 +90,51 @@ cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t le
             netstats_count(NET_DROP_ICMP_BROADCAST_ECHO)
             return
         echo_reply(src, dst, msg, len, &hdr)
-    # Other messages are counted only; errors will be passed to TCP/UDP when they use them.
+    elif hdr.type == ICMP_DEST_UNREACH:
+        unreachable(&hdr, msg + ICMP_HEADER_LEN, len - ICMP_HEADER_LEN)
+    # Other messages are counted only.
+
+
+cdef void icmp_register_error_handler(uint8_t protocol, icmp_error_fn fn) noexcept nogil:
+    error_handlers[protocol] = fn
+
+
+cdef int32_t unreach_errno(uint8_t code, bint *hard) noexcept nogil:
+    # Linux's icmp_err_convert table, grouped: every code is fatal except "fragmentation
+    # needed", "source route failed" and the two TOS ones.
+    hard[0] = not (code == ICMP_FRAG_NEEDED or code == ICMP_SR_FAILED
+                   or code == ICMP_NET_UNR_TOS or code == ICMP_HOST_UNR_TOS)
+    if code == ICMP_PORT_UNREACH:
+        return ECONNREFUSED
+    if code == ICMP_PROT_UNREACH:
+        return ENOPROTOOPT
+    if code == ICMP_FRAG_NEEDED:
+        return EMSGSIZE
+    if code == ICMP_SR_FAILED:
+        return EOPNOTSUPP
+    if code == ICMP_NET_UNREACH or code == ICMP_NET_UNKNOWN or code == ICMP_NET_ANO or code == ICMP_NET_UNR_TOS:
+        return ENETUNREACH
+    return EHOSTUNREACH
+
+
+cdef void unreachable(const icmp_header *hdr, const uint8_t *quote, uint32_t len) noexcept nogil:
+    # quote: the IPv4 header of a datagram we sent, then at least 8 bytes of its payload.
+    cdef uint32_t header_len
+    cdef icmp_error_fn fn
+    cdef int32_t err
+    cdef bint hard
+    if len < IPV4_HEADER_MIN or hdr.code >= ICMP_NR_OF_UNREACH_CODES:
+        netstats_count(NET_DROP_ICMP_SHORT)
+        return
+    header_len = (quote[0] & 0xf) * IHL_UNIT
+    if (quote[0] >> 4) != IPV4_VERSION or header_len < IPV4_HEADER_MIN or len < header_len + ICMP_ERROR_QUOTE_DATA:
+        netstats_count(NET_DROP_ICMP_SHORT)
+        return
+    fn = error_handlers[quote[OFF_PROTOCOL]]
+    if fn == NULL:
+        return
+    err = unreach_errno(hdr.code, &hard)
+    fn(get_be32(quote + OFF_SRC), get_be32(quote + OFF_DST), quote + header_len, len - header_len, err, hard)
 
 
 cdef bint take_token() noexcept nogil:

@@ -16,7 +16,7 @@ from tyn.net.netinit cimport net_timer_update
 from tyn.net.netif cimport netif_poll, netif_is_local_addr
 from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP
 from tyn.net.tcp_types cimport (tcp_pcb, tcp_copy_fn, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_CLOSED,
-                                TCP_EVENT_ERR, TF_NODELAY)
+                                TCP_EVENT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
 from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect, tcp_send, tcp_recv,
                           tcp_shutdown, tcp_close, tcp_abort, tcp_getsockname, tcp_getpeername, tcp_poll,
                           tcp_sock_error, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
@@ -24,7 +24,13 @@ from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect
                           tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook)
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
                           udp_send, udp_recv, udp_next_length, udp_set_rcvbuf, udp_set_event_callback,
+                          udp_take_error, UDP_PCB_BOUND,
                           UDP_PCB_REUSEADDR, UDP_PCB_CONNECTED, UDP_RECV_PEEK, UDP_MAX_PAYLOAD)
+
+cdef enum:
+    # What SO_SNDBUF reports for a new TCP socket: Linux's net.ipv4.tcp_wmem[1], its start
+    # before autotuning.  Our pcb keeps its own default (TCP_WMEM_DEFAULT) until SO_SNDBUF.
+    TCP_SO_SNDBUF_INITIAL = 16384
 
 cdef sock_proto_ops stream_ops
 cdef sock_proto_ops dgram_ops
@@ -77,8 +83,12 @@ cdef void apply_options(socket *sock, tcp_pcb *pcb) noexcept nogil:
     # The SOL_SOCKET settings a pcb follows (a new pcb, or one accept hands out).
     tcp_set_reuseaddr(pcb, (sock.opt.flags & SOCKOPT_REUSEADDR) != 0)
     tcp_set_keepalive(pcb, (sock.opt.flags & SOCKOPT_KEEPALIVE) != 0)
-    tcp_set_sndbuf(pcb, <uint32_t>sock.opt.sndbuf)
-    tcp_set_rcvbuf(pcb, <uint32_t>sock.opt.rcvbuf)
+    # Buffer sizes only once set (SOCK_SNDBUF_LOCK / SOCK_RCVBUF_LOCK): until then TCP
+    # sizes them itself, as Linux autotunes.
+    if sock.opt.flags & SOCKOPT_SNDBUF_LOCK:
+        tcp_set_sndbuf(pcb, <uint32_t>sock.opt.sndbuf)
+    if sock.opt.flags & SOCKOPT_RCVBUF_LOCK:
+        tcp_set_rcvbuf(pcb, <uint32_t>sock.opt.rcvbuf)
 
 cdef void tcp_event(tcp_pcb *pcb, void *user, uint32_t events) noexcept nogil:
     # TCP's readiness hook (net_lock held): mirror readiness, finish connects, move errors
@@ -116,6 +126,8 @@ cdef int64_t stream_create(socket *sock, int32_t protocol, bint for_pair) noexce
     sock.ops = &stream_ops
     sock.proto = pcb
     sock.state = SS_UNCONNECTED
+    sock.opt.sndbuf = TCP_SO_SNDBUF_INITIAL     # tcp_init_sock: tcp_wmem[1], tcp_rmem[1]
+    sock.opt.rcvbuf = TCP_RMEM_DEFAULT
     tcp_set_user(pcb, sock)
     apply_options(sock, pcb)
     refresh(sock)
@@ -202,7 +214,12 @@ cdef int64_t stream_connect(socket *sock, const uint8_t *addr, int32_t len, uint
     if r < 0:
         return r
     flags = net_lock_acquire()
-    if sock.state == SS_CONNECTED or (sock.flags & SOCKET_ACCEPTCONN):
+    if sock.state == SS_CONNECTED:
+        # The first connect() after a non-blocking one completed reports success
+        # (__inet_stream_connect in SS_CONNECTING with the handshake done); then EISCONN.
+        r = 0 if sock.flags & SOCKET_CONNECT_UNREPORTED else -EISCONN
+        sock.flags &= ~(<uint32_t>SOCKET_CONNECT_UNREPORTED)
+    elif sock.flags & SOCKET_ACCEPTCONN:
         r = -EISCONN                        # inet_stream_connect: not in TCP_CLOSE
     elif sock.state == SS_CONNECTING:
         r = -EALREADY
@@ -303,12 +320,16 @@ cdef int64_t stream_recvmsg(socket *sock, sock_msg *m, uint32_t mflags) noexcept
     while True:
         if mflags & MSG_PEEK:
             r = peek_into(sock, m)
+        elif m.total == 0:
+            # A 0-byte recv waits for data like a 1-byte one (sock_rcvlowat's target of 1)
+            # and then returns 0.
+            r = tcp_recv(pcb_of(sock), NULL, 0, 0, copy)
         else:
             while i < m.iovcnt and off >= m.iov[2 * i + 1]:
                 i += 1
                 off = 0
             if i >= m.iovcnt:
-                break                       # every buffer full (or none: a 0-byte read)
+                break                       # every buffer full
             r = tcp_recv(pcb_of(sock), <uint8_t *>(m.iov[2 * i] + off), m.iov[2 * i + 1] - off, 0, copy)
         refresh(sock)
         if r > 0:
@@ -410,6 +431,12 @@ cdef int64_t stream_getsockopt(socket *sock, int32_t level, int32_t name, uint64
     flags = net_lock_acquire()
     if name == TCP_NODELAY:
         v = 1 if (pcb_of(sock).flags & TF_NODELAY) else 0
+    elif name == TCP_KEEPIDLE:
+        v = <int32_t>pcb_of(sock).keep_idle_s
+    elif name == TCP_KEEPINTVL:
+        v = <int32_t>pcb_of(sock).keep_intvl_s
+    elif name == TCP_KEEPCNT:
+        v = <int32_t>pcb_of(sock).keep_cnt
     else:
         net_lock_release(flags)
         return -ENOPROTOOPT
@@ -472,9 +499,14 @@ cdef void udp_refresh(socket *sock) noexcept nogil:
     sock.events = ev
 
 cdef void udp_event(udp_pcb *pcb, void *arg) noexcept nogil:
+    # A datagram arrived, or an ICMP error for this (connected) pcb: Linux's sk_err.
     cdef socket *sock = <socket *>arg
+    cdef int32_t err
     if sock == NULL:
         return
+    err = udp_take_error(pcb)
+    if err != 0:
+        socket_set_error(sock, err)
     udp_refresh(sock)
     socket_wake(sock, POLLIN)
 
@@ -545,11 +577,16 @@ cdef int64_t dgram_connect(socket *sock, const uint8_t *addr, int32_t len, uint3
 
 cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t mflags) noexcept nogil:
     # One datagram: gathered into a kernel buffer (UDP copies it into a packet buffer).
+    # udp_sendmsg's order: autobind (inet_send_prepare, even if the send then fails), the
+    # size, the destination, then a pending error (sock_alloc_send_pskb).
     cdef uint32_t ip = 0
     cdef uint16_t port = 0
     cdef int64_t r
     cdef uint8_t *buf
-    cdef uint64_t flags
+    cdef uint64_t flags = net_lock_acquire()
+    if not (udp_of(sock).flags & UDP_PCB_BOUND):
+        udp_bind(udp_of(sock), INADDR_ANY, 0)
+    net_lock_release(flags)
     if m.total > UDP_MAX_PAYLOAD:
         return -EMSGSIZE
     if m.name != NULL and m.namelen > 0:
@@ -562,12 +599,15 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t mflags) noexcept 
     r = socket_msg_copy(m, 0, buf, m.total, False) if m.total > 0 else 0
     if r >= 0:
         flags = net_lock_acquire()
-        if m.name != NULL and m.namelen > 0:
-            r = udp_sendto(udp_of(sock), buf, <uint32_t>m.total, ip, port)
-        elif udp_of(sock).flags & UDP_PCB_CONNECTED:
-            r = udp_send(udp_of(sock), buf, <uint32_t>m.total)
-        else:
+        if (m.name == NULL or m.namelen <= 0) and not (udp_of(sock).flags & UDP_PCB_CONNECTED):
             r = -EDESTADDRREQ
+        elif sock.err != 0:
+            r = -socket_take_error(sock)
+            udp_refresh(sock)
+        elif m.name != NULL and m.namelen > 0:
+            r = udp_sendto(udp_of(sock), buf, <uint32_t>m.total, ip, port)
+        else:
+            r = udp_send(udp_of(sock), buf, <uint32_t>m.total)
         inet_unlock(sock, flags)
     kfree(buf)
     return r

@@ -18,14 +18,14 @@ from tyn.net.netif cimport (netif, netif_init, netif_add_netdev, netif_default, 
 from tyn.net.arp cimport arp_init
 from tyn.net.ipv4 cimport ipv4_init
 from tyn.net.ipv4_reass cimport ipv4_reass_init
-from tyn.net.icmp cimport icmp_init
-from tyn.net.udp cimport udp_init
+from tyn.net.icmp cimport icmp_init, icmp_register_error_handler
+from tyn.net.udp cimport udp_init, udp_icmp_error
 from tyn.net.dhcp cimport dhcp_init
 from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_route
 from tyn.net.tcp cimport (tcp_init, tcp_set_output, tcp_set_route, tcp_set_clock, tcp_set_secret_source)
 from tyn.net.tcp_input cimport tcp_input
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
-from tyn.net.wire_ipv4 cimport IPPROTO_TCP
+from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP
 from tyn.net.netclock cimport netclock_now_ns
 from tyn.sys.info cimport info_random_bytes
 from tyn.net.netconfig cimport (netconfig, netconfig_from_cmdline, netconfig_apply, netconfig_set_resolver,
@@ -70,6 +70,7 @@ cdef void net_reset() noexcept nogil:
     tcp_set_clock(netclock_now_ns)
     tcp_set_secret_source(tcp_secret)
     ipv4_register_protocol(IPPROTO_TCP, tcp_input)
+    icmp_register_error_handler(IPPROTO_UDP, udp_icmp_error)
 
 
 cdef void net_timer_fired(ktimer *t) noexcept nogil:

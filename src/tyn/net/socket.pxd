@@ -86,6 +86,9 @@ cdef enum:
 
     # socket.flags
     SOCKET_ACCEPTCONN = 1 << 0      # listening (SO_ACCEPTCONN): set by listen, a protocol clears it
+    SOCKET_CONNECT_UNREPORTED = 1 << 1  # connected after connect() said EINPROGRESS: the next
+                                    #   connect() returns 0 once (Linux's sock->state stays
+                                    #   SS_CONNECTING until a connect() call sees the outcome)
 
     # socket_options.flags: the boolean SOL_SOCKET options
     SOCKOPT_REUSEADDR = 1 << 0
@@ -97,12 +100,15 @@ cdef enum:
     SOCKOPT_DONTROUTE = 1 << 6
     SOCKOPT_PASSCRED = 1 << 7
     SOCKOPT_DEBUG = 1 << 8
+    SOCKOPT_SNDBUF_LOCK = 1 << 9    # SO_SNDBUF/SO_RCVBUF were set (Linux's sk_userlocks): the
+    SOCKOPT_RCVBUF_LOCK = 1 << 10   #   protocol follows them instead of its own sizing
 
     # poll bits beyond tyn.fs.vfs's
     POLLRDBAND = 0x080
     POLLWRBAND = 0x200
     POLLRDHUP = 0x2000
 
+    IPPROTO_MAX = 263               # AF_INET protocols are 0 .. IPPROTO_MAX - 1
     SOMAXCONN = 4096                # net.core.somaxconn: listen's backlog ceiling
     SOCK_WMEM_MAX = 212992          # net.core.wmem_max / rmem_max (= the defaults)
     SOCK_RMEM_MAX = 212992

@@ -16,7 +16,7 @@ from tyn.arch.tsc cimport monotonic_ns
 from tyn.arch.cpu cimport memset, memcpy, read_rflags, irq_disable, irq_enable, RFLAGS_IF
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user
 from tyn.mm.heap cimport kcalloc, kfree
-from tyn.net.sockaddr cimport NPROTO
+from tyn.net.sockaddr cimport NPROTO, AF_INET
 from tyn.sys.errno cimport *
 
 cdef enum:
@@ -143,6 +143,8 @@ cdef int64_t socket_create(int32_t family, int32_t type, int32_t protocol, bint 
         return -EAFNOSUPPORT
     if type < 0 or type >= SOCK_MAX:
         return -EINVAL
+    if family == AF_INET and (protocol < 0 or protocol >= IPPROTO_MAX):
+        return -EINVAL              # inet_create's check, before its protocol lookup
     rc = find_create(family, type, &protocol, &create)
     if rc < 0:
         return rc
@@ -216,6 +218,7 @@ cdef int32_t socket_take_error(socket *sock) noexcept nogil:
 
 cdef void socket_connected(socket *sock) noexcept nogil:
     sock.state = SS_CONNECTED
+    sock.flags |= SOCKET_CONNECT_UNREPORTED
     socket_state_changed(sock)
 
 cdef void socket_connect_failed(socket *sock, int32_t err) noexcept nogil:

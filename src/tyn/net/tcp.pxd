@@ -42,7 +42,8 @@ cdef extern int tcp_connect(tcp_pcb *pcb, uint32_t addr, uint16_t port) noexcept
 # room; wait for POLLOUT), -EPIPE (shut down for writing / closed), -ENOTCONN, a pending
 # error (-ECONNRESET...), -EFAULT.
 cdef extern int64_t tcp_send(tcp_pcb *pcb, const uint8_t *src, uint64_t len, tcp_copy_fn copy) noexcept nogil
-# Read up to len bytes to dst (flags: MSG_PEEK).  Bytes, 0 at end of stream, -EAGAIN,
+# Read up to len bytes to dst (flags: MSG_PEEK).  Bytes, 0 at end of stream (and for len 0
+# when data is queued: a 0-byte read waits for data as Linux's does), -EAGAIN,
 # a pending error, -ENOTCONN, -EFAULT.
 cdef extern int64_t tcp_recv(tcp_pcb *pcb, uint8_t *dst, uint64_t len, int flags, tcp_copy_fn copy) noexcept nogil
 # SHUT_RD / SHUT_WR / SHUT_RDWR.  -ENOTCONN when not connected.

@@ -207,7 +207,9 @@ cdef int64_t tcp_recv(tcp_pcb *pcb, uint8_t *dst, uint64_t len, int flags, tcp_c
     cdef int64_t n
     if pcb.state == TCP_LISTEN:
         return -ENOTCONN
-    if pcb.rcvq.len > 0 and len > 0:
+    if pcb.rcvq.len > 0:
+        if len == 0:
+            return 0                            # data there: a 0-byte read is done
         if len > pcb.rcvq.len:
             len = pcb.rcvq.len
         n = tcp_bq_copy_out(&pcb.rcvq, 0, dst, <uint32_t>len, copy)
@@ -217,7 +219,7 @@ cdef int64_t tcp_recv(tcp_pcb *pcb, uint8_t *dst, uint64_t len, int flags, tcp_c
         return n
     if pcb.so_error != 0:
         return -take_error(pcb)
-    if pcb.flags & (TF_EOF | TF_RD_SHUTDOWN) or len == 0:
+    if pcb.flags & (TF_EOF | TF_RD_SHUTDOWN):
         return 0
     if pcb.state == TCP_CLOSED:
         return 0 if pcb.remote_port != 0 else -ENOTCONN
@@ -310,7 +312,8 @@ cdef int tcp_getsockname(tcp_pcb *pcb, uint32_t *addr, uint16_t *port) noexcept 
     return 0
 
 cdef int tcp_getpeername(tcp_pcb *pcb, uint32_t *addr, uint16_t *port) noexcept nogil:
-    if pcb.remote_port == 0 or pcb.state == TCP_LISTEN or pcb.state == TCP_SYN_SENT:
+    if (pcb.remote_port == 0 or pcb.state == TCP_LISTEN or pcb.state == TCP_SYN_SENT
+            or pcb.state == TCP_CLOSED):         # inet_getname: TCPF_CLOSE | TCPF_SYN_SENT
         return -ENOTCONN
     addr[0] = pcb.remote_addr
     port[0] = pcb.remote_port

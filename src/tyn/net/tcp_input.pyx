@@ -1,6 +1,6 @@
 # TCP segment arrival (RFC 9293 §3.10.7).  See tcp_input.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from tyn.sys.errno cimport ECONNREFUSED, ECONNRESET
+from tyn.sys.errno cimport ECONNREFUSED, ECONNRESET, EPIPE
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_in, seq_max
 from tyn.net.wire_tcp cimport wire_tcp_parse
@@ -181,6 +181,9 @@ cdef void reset_received(tcp_pcb *pcb) noexcept nogil:
             tcp_pcb_terminate(pcb, ECONNREFUSED)
     elif pcb.state == TCP_CLOSING or pcb.state == TCP_LAST_ACK:
         tcp_pcb_terminate(pcb, 0)
+    elif pcb.state == TCP_CLOSE_WAIT:
+        st.conn_reset += 1
+        tcp_pcb_terminate(pcb, EPIPE)           # tcp_reset: the peer had closed already
     else:
         st.conn_reset += 1
         tcp_pcb_terminate(pcb, ECONNRESET)

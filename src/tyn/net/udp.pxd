@@ -8,15 +8,15 @@
 # truesize); a full queue drops and counts.  The socket layer hooks the event callback,
 # called when the queue goes from empty to non-empty, to call io_notify().  A datagram for
 # a port nobody has bound is answered with ICMP port unreachable.  Under net_lock.
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, uint64_t
 from tyn.net.pbuf cimport pbuf
 
 cdef enum:
     UDP_RCVBUF_DEFAULT = 212992     # Linux net.core.rmem_default
     UDP_RCVBUF_MIN = 2304           # Linux SOCK_MIN_RCVBUF
     UDP_RCVBUF_MAX = 4 << 20
-    UDP_EPHEMERAL_FIRST = 49152     # IANA dynamic ports
-    UDP_EPHEMERAL_LAST = 65535
+    UDP_EPHEMERAL_FIRST = 32768     # Linux's net.ipv4.ip_local_port_range (TCP's too)
+    UDP_EPHEMERAL_LAST = 60999
     UDP_MAX_PAYLOAD = 65507         # 65535 - IPv4 header - UDP header
     # udp_pcb.flags
     UDP_PCB_BOUND = 1 << 0
@@ -30,7 +30,7 @@ cdef struct udp_pcb
 # Direct delivery: the datagram is not queued.
 ctypedef void (*udp_recv_fn)(udp_pcb *pcb, void *arg, uint32_t src, uint16_t src_port,
                              const uint8_t *data, uint32_t len) noexcept nogil
-# Readiness changed: the receive queue became non-empty.
+# Readiness changed: the receive queue became non-empty, or an error arrived (udp_take_error).
 ctypedef void (*udp_event_fn)(udp_pcb *pcb, void *arg) noexcept nogil
 
 cdef struct udp_pcb:
@@ -46,6 +46,7 @@ cdef struct udp_pcb:
     uint32_t rx_charged             # bytes charged against rcvbuf
     uint32_t rcvbuf
     uint64_t rx_drops
+    int32_t error                   # a hard ICMP error for the connected flow (positive errno), 0: none
     udp_recv_fn recv_fn
     void *recv_arg
     udp_event_fn event_fn
@@ -75,5 +76,12 @@ cdef extern int udp_next_length(udp_pcb *pcb) noexcept nogil
 cdef extern void udp_set_rcvbuf(udp_pcb *pcb, uint32_t bytes) noexcept nogil
 cdef extern void udp_set_recv_callback(udp_pcb *pcb, udp_recv_fn fn, void *arg) noexcept nogil
 cdef extern void udp_set_event_callback(udp_pcb *pcb, udp_event_fn fn, void *arg) noexcept nogil
+# The pending error (positive errno, cleared), 0 if none.
+cdef extern int32_t udp_take_error(udp_pcb *pcb) noexcept nogil
+# ICMP's error handler for UDP (icmp_error_fn): a hard error about a datagram we sent goes
+# to the pcb connected to exactly that flow (Linux reports to unconnected sockets only
+# with IP_RECVERR, which we do not have).
+cdef extern void udp_icmp_error(uint32_t src, uint32_t dst, const uint8_t *quoted, uint32_t len,
+                                int32_t err, bint hard) noexcept nogil
 # The IPPROTO_UDP handler.
 cdef extern void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil

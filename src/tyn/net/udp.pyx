@@ -1,5 +1,6 @@
 # UDP pcbs (see udp.pxd).
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, uint64_t
+from tyn.net.byteorder cimport get_be16
 from tyn.arch.cpu cimport memcpy
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.sys.errno cimport (EINVAL, EADDRNOTAVAIL, EADDRINUSE, EMSGSIZE, ENETUNREACH, ENOBUFS, EDESTADDRREQ,
@@ -189,6 +190,32 @@ cdef void udp_set_recv_callback(udp_pcb *pcb, udp_recv_fn fn, void *arg) noexcep
 cdef void udp_set_event_callback(udp_pcb *pcb, udp_event_fn fn, void *arg) noexcept nogil:
     pcb.event_fn = fn
     pcb.event_arg = arg
+
+
+cdef int32_t udp_take_error(udp_pcb *pcb) noexcept nogil:
+    cdef int32_t e = pcb.error
+    pcb.error = 0
+    return e
+
+
+cdef void udp_icmp_error(uint32_t src, uint32_t dst, const uint8_t *quoted, uint32_t len,
+                         int32_t err, bint hard) noexcept nogil:
+    # quoted: the UDP header we sent from src to dst (at least its ports).
+    cdef udp_pcb *p = pcbs
+    cdef uint16_t src_port, dst_port
+    if len < 4 or not hard:
+        return
+    src_port = get_be16(quoted)
+    dst_port = get_be16(quoted + 2)
+    while p != NULL:
+        if (p.flags & UDP_PCB_CONNECTED and p.local_port == src_port
+                and (p.local_addr == INADDR_ANY_HOST or p.local_addr == src)
+                and p.remote_addr == dst and p.remote_port == dst_port):
+            p.error = err
+            if p.event_fn != NULL:
+                p.event_fn(p, p.event_arg)
+            return
+        p = p.next
 
 
 cdef udp_pcb *lookup(uint32_t src, uint16_t src_port, uint32_t dst, uint16_t dst_port) noexcept nogil:

@@ -340,6 +340,7 @@ cdef int64_t socket_connect(socket *sock, const uint8_t *addr, int32_t len, uint
         return w
     lk = sock.ops.lock(sock)
     if sock.state == SS_CONNECTED:
+        sock.flags &= ~(<uint32_t>SOCKET_CONNECT_UNREPORTED)
         rc = 0
     else:
         err = socket_take_error(sock)
@@ -648,9 +649,11 @@ cdef int64_t sol_setsockopt(socket *sock, int32_t name, uint64_t uval, uint32_t 
         v = buffer_size(v if v > 0 else 0)      # CAP_NET_ADMIN: every Tyn process is root
     if name == SO_SNDBUF or name == SO_SNDBUFFORCE:
         sock.opt.sndbuf = v if v > SOCK_MIN_SNDBUF else SOCK_MIN_SNDBUF
+        sock.opt.flags |= SOCKOPT_SNDBUF_LOCK
         name = SO_SNDBUF
     elif name == SO_RCVBUF or name == SO_RCVBUFFORCE:
         sock.opt.rcvbuf = v if v > SOCK_MIN_RCVBUF else SOCK_MIN_RCVBUF
+        sock.opt.flags |= SOCKOPT_RCVBUF_LOCK
         name = SO_RCVBUF
     elif name == SO_LINGER:
         if ling[0] != 0:

@@ -235,6 +235,11 @@ def udp_info(uint64_t h):
                 next_length=udp_next_length(pcb), events=udp_events.get(h, 0))
 
 
+def udp_error(uint64_t h):
+    """The pending ICMP-reported error (positive errno, cleared), 0 if none."""
+    return udp_take_error(<udp_pcb *>h)
+
+
 # ---- DHCP and configuration ----
 
 def dhcp_begin(uint32_t xid):
