@@ -5,8 +5,8 @@ from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.fs.vfs cimport POLLIN, POLLOUT, POLLERR, POLLRDNORM, POLLWRNORM
 from tyn.sys.errno cimport *
-from tyn.proc.process cimport process_current
-from tyn.proc.task cimport process
+from tyn.proc.sched cimport sched_current
+from tyn.proc.task cimport thread
 from tyn.net.socket cimport *
 from tyn.net.sockaddr cimport AF_UNSPEC, sockaddr_family
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
@@ -73,8 +73,10 @@ cdef void insert(netlink_sock *nl, uint32_t portid) noexcept nogil:
 cdef int64_t autobind(netlink_sock *nl) noexcept nogil:
     # netlink_autobind: the process id, else the next free negative port.
     global rover
-    cdef process *p = process_current()
-    cdef int32_t portid = p.pid if p != NULL else 0
+    cdef thread *t = sched_current()
+    cdef int32_t portid = 0
+    if t != NULL and t.proc != NULL:
+        portid = t.proc.pid
     while portid == 0 or lookup(<uint32_t>portid) != NULL:
         portid = rover
         rover -= 1
