@@ -32,6 +32,7 @@ from tyn.net.socket cimport socket_init
 from tyn.net.unix cimport unix_init
 from tyn.net.netinit cimport net_init, net_wait_for_address
 from tyn.net.inet_sock cimport inet_init
+from tyn.net.netlink_sock cimport netlink_init
 from tyn.fs.resolvconf cimport resolvconf_init
 from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.cmdline cimport cmdline_init_args
@@ -237,6 +238,7 @@ cdef void start_sockets() noexcept nogil:
     unix_init()
     net_init()                  # the IPv4 stack on the NICs the drivers registered (or lo only)
     inet_init()
+    netlink_init()              # AF_NETLINK / NETLINK_ROUTE: interface queries (getifaddrs)
     resolvconf_init()           # /etc/resolv.conf follows DHCP's / the command line's DNS
 
 cdef void start_init() noexcept nogil:

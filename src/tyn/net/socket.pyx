@@ -18,6 +18,7 @@ from tyn.arch.uaccess cimport copy_to_user, copy_from_user
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.net.sockaddr cimport NPROTO, AF_INET
 from tyn.sys.errno cimport *
+from tyn.net.ifioctl cimport ifioctl
 
 cdef enum:
     NSEC_PER_USEC = 1000
@@ -401,10 +402,14 @@ cdef uint32_t socket_file_poll(vfs_file *f) noexcept nogil:
     return mask
 
 cdef int64_t socket_file_ioctl(vfs_file *f, uint64_t cmd, uint64_t arg) noexcept nogil:
+    # sock_do_ioctl: the protocol's ioctl, then the interface ioctls every family answers.
     cdef socket *sock = <socket *>f.priv
-    if sock.ops.ioctl == NULL:
-        return -ENOTTY
-    return sock.ops.ioctl(sock, cmd, arg)
+    cdef int64_t r = -ENOTTY
+    if sock.ops.ioctl != NULL:
+        r = sock.ops.ioctl(sock, cmd, arg)
+    if r == -ENOTTY:
+        r = ifioctl(sock.family, cmd, arg)
+    return r
 
 cdef void socket_file_close(vfs_file *f) noexcept nogil:
     # sock_close: the protocol lets go, then the socket is freed.
