@@ -25,6 +25,9 @@ RX_RING = 256                   # VIRTIO_NET_QUEUE_SIZE_MAX (QEMU offers 256)
 FRAME_SIZES = (60, 61, 64, 100, 128, 512, 1000, 1499, 1514)
 REPLY_TIMEOUT = 60              # liveness bound for one reply under TCG, not a speed check
 SOCKET_BUFFER = 8 << 20
+# The reflector must own the NIC alone: ip=off keeps the IPv4 stack from sending on it
+# (DHCP would otherwise broadcast DISCOVERs into the reflected stream).
+NETREFLECT = "selftest=netreflect ip=off"
 COUNTERS = re.compile(r"tyn: netreflect: virtio-net0 rx_packets (\d+) rx_bytes (\d+) rx_drops (\d+) "
                       r"tx_packets (\d+) tx_bytes (\d+) tx_drops (\d+) commands (\d+)")
 
@@ -96,7 +99,7 @@ def reflector(selftest_image, boot):
     def start(machine: str):
         wire = Wire()
         wires.append(wire)
-        vm = boot(selftest_image, accel="tcg", machine=machine, append="selftest=netreflect", timeout=120,
+        vm = boot(selftest_image, accel="tcg", machine=machine, append=NETREFLECT, timeout=120,
                   args=["--net", f"dgram:{wire.qemu_port}:{wire.port}", "--mac", GUEST_MAC])
         m = vm.expect(re.compile(r"tyn: selftest netreflect: virtio-net0 MAC ([0-9a-f:]{17}) ready"))
         assert m.split()[5] == GUEST_MAC, vm.log
@@ -182,7 +185,7 @@ def test_a_burst_larger_than_the_receive_ring(selftest_image, boot, machine):
     send; then it still works (its buffers were re-posted)."""
     wire = StreamWire()
     try:
-        vm = boot(selftest_image, accel="tcg", machine=machine, append="selftest=netreflect", timeout=120,
+        vm = boot(selftest_image, accel="tcg", machine=machine, append=NETREFLECT, timeout=120,
                   args=["--net", f"stream:{wire.port}", "--mac", GUEST_MAC])
         wire.accept()
         vm.expect("netreflect: virtio-net0 MAC 52:54:00:ab:cd:ef ready")

@@ -18,7 +18,7 @@ from tyn.drivers.pit cimport pit_measure_tsc_hz, PIT_HZ
 from tyn.time.clock cimport clock_slice_ns
 from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm
 from tyn.lib.kprint cimport kput_udec
-from tyn.net.netdev cimport netdev, netdev_first
+from tyn.net.netdev cimport netdev, netdev_first, netdev_print_mac
 from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN
 from tyn.drivers.virtio_net cimport VIRTIO_NET_FRAME_MAX
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
@@ -158,18 +158,6 @@ cdef void print_net_counters(netdev *dev) noexcept nogil:
     kput_udec(net_commands)
     kputs(b"\n")
 
-cdef void print_mac(const uint8_t *mac) noexcept nogil:
-    cdef const char *digits = b"0123456789abcdef"
-    cdef char text[3]
-    cdef int i
-    text[2] = 0
-    for i in range(ETH_ALEN):
-        if i:
-            kputs(b":")
-        text[0] = digits[mac[i] >> 4]
-        text[1] = digits[mac[i] & 0xF]
-        kputs(text)
-
 cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
     """Send the frame back with its MAC addresses swapped (net_lock held by the driver)."""
     global net_commands
@@ -204,7 +192,7 @@ cdef void net_reflect() noexcept nogil:
     kputs(b"tyn: selftest netreflect: ")
     kputs(dev.name)
     kputs(b" MAC ")
-    print_mac(dev.mac)
+    netdev_print_mac(dev.mac)
     kputs(b" ready\n")
     while True:
         cpu_idle()                      # sti; hlt: only the NIC's interrupts wake it

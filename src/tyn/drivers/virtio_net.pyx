@@ -11,7 +11,7 @@ from tyn.drivers.virtqueue cimport *
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc
 from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
-from tyn.net.netdev cimport netdev, netdev_register, NETDEV_NAME_MAX
+from tyn.net.netdev cimport netdev, netdev_register, netdev_print_mac, NETDEV_NAME_MAX
 from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN, ETH_DATA_LEN
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.sys.errno cimport EINVAL, ENOBUFS
@@ -188,18 +188,6 @@ cdef void read_mac(virtio_net *n, int slot) noexcept nogil:
         n.dev.mac[0] = LOCAL_MAC_PREFIX
         n.dev.mac[ETH_ALEN - 1] = <uint8_t>(slot + 1)
 
-cdef void print_mac(const uint8_t *mac) noexcept nogil:
-    cdef const char *digits = b"0123456789abcdef"
-    cdef char text[3]
-    cdef int i
-    text[2] = 0
-    for i in range(ETH_ALEN):
-        if i:
-            kputs(b":")
-        text[0] = digits[mac[i] >> 4]
-        text[1] = digits[mac[i] & 0xF]
-        kputs(text)
-
 cdef void set_name(virtio_net *n, int number) noexcept nogil:
     """virtio-netN (number < 10: VIRTIO_NET_DEVICES_MAX is 4)."""
     cdef const char *prefix = b"virtio-net"
@@ -238,7 +226,7 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
     kputs(b", vector ")
     kput_udec(<uint64_t>n.vector)
     kputs(b", MAC ")
-    print_mac(n.dev.mac)
+    netdev_print_mac(n.dev.mac)
     kputs(b", queues ")
     kput_udec(n.rx.vq.size)
     kputs(b"/")

@@ -38,3 +38,5 @@ cdef extern netdev *netdev_first() noexcept nogil
 cdef extern netdev *netdev_next(netdev *dev) noexcept nogil
 # Forget every device (tests).
 cdef extern void netdev_reset() noexcept nogil
+# Print a MAC address on the console as Linux writes it (52:54:00:12:34:56).
+cdef extern void netdev_print_mac(const uint8_t *mac) noexcept nogil

@@ -1,5 +1,6 @@
 # TCP header parse/emit.  See wire_tcp.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.net.byteorder cimport get_be16, get_be32, put_be16, put_be32
 from tyn.arch.cpu cimport memset
 from tyn.net.checksum cimport inet_checksum_add, inet_checksum_pseudo, inet_checksum_fold
 from tyn.net.tcp_types cimport *
@@ -16,21 +17,6 @@ cdef enum:
     OFF_URGENT = 18
 
 
-cdef inline uint16_t get16(const uint8_t *p) noexcept nogil:
-    return (<uint16_t>p[0] << 8) | p[1]
-
-cdef inline uint32_t get32(const uint8_t *p) noexcept nogil:
-    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
-
-cdef inline void put16(uint8_t *p, uint16_t v) noexcept nogil:
-    p[0] = <uint8_t>(v >> 8)
-    p[1] = <uint8_t>v
-
-cdef inline void put32(uint8_t *p, uint32_t v) noexcept nogil:
-    p[0] = <uint8_t>(v >> 24)
-    p[1] = <uint8_t>(v >> 16)
-    p[2] = <uint8_t>(v >> 8)
-    p[3] = <uint8_t>v
 
 
 # Options (RFC 9293 §3.2): EOL ends the list, NOP is one byte, every other kind has a
@@ -53,7 +39,7 @@ cdef int parse_options(const uint8_t *opt, uint32_t n, tcp_segment *seg) noexcep
             return WIRE_TCP_ERR_OPTIONS
         if kind == TCPOPT_MSS and olen == TCPOLEN_MSS:
             seg.has_mss = True
-            seg.mss = get16(opt + i + 2)
+            seg.mss = get_be16(opt + i + 2)
         elif kind == TCPOPT_WINDOW and olen == TCPOLEN_WINDOW:
             seg.has_wscale = True
             seg.wscale = opt[i + 2]
@@ -61,8 +47,8 @@ cdef int parse_options(const uint8_t *opt, uint32_t n, tcp_segment *seg) noexcep
             seg.sack_permitted = True
         elif kind == TCPOPT_TIMESTAMP and olen == TCPOLEN_TIMESTAMP:
             seg.has_timestamp = True
-            seg.ts_val = get32(opt + i + 2)
-            seg.ts_ecr = get32(opt + i + 6)
+            seg.ts_val = get_be32(opt + i + 2)
+            seg.ts_ecr = get_be32(opt + i + 6)
         i += olen
     return WIRE_TCP_OK
 
@@ -82,14 +68,14 @@ cdef int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint
     sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
     if inet_checksum_fold(inet_checksum_add(sum, segment, len)) != 0:
         return WIRE_TCP_ERR_CHECKSUM
-    seg.src_port = get16(segment + OFF_SRC_PORT)
-    seg.dst_port = get16(segment + OFF_DST_PORT)
-    seg.seq = get32(segment + OFF_SEQ)
-    seg.ack = get32(segment + OFF_ACK)
+    seg.src_port = get_be16(segment + OFF_SRC_PORT)
+    seg.dst_port = get_be16(segment + OFF_DST_PORT)
+    seg.seq = get_be32(segment + OFF_SEQ)
+    seg.ack = get_be32(segment + OFF_ACK)
     seg.header_len = hlen
     seg.flags = segment[OFF_FLAGS]
-    seg.window = get16(segment + OFF_WINDOW)
-    seg.urgent = get16(segment + OFF_URGENT)
+    seg.window = get_be16(segment + OFF_WINDOW)
+    seg.urgent = get_be16(segment + OFF_URGENT)
     seg.payload = segment + hlen
     seg.payload_len = len - hlen
     return parse_options(segment + TCP_HEADER_LEN, hlen - TCP_HEADER_LEN, seg)
@@ -111,19 +97,19 @@ cdef uint32_t wire_tcp_options_len(const tcp_segment *seg) noexcept nogil:
 cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil:
     cdef uint32_t hlen = TCP_HEADER_LEN + wire_tcp_options_len(seg)
     cdef uint8_t *o = out + TCP_HEADER_LEN
-    put16(out + OFF_SRC_PORT, seg.src_port)
-    put16(out + OFF_DST_PORT, seg.dst_port)
-    put32(out + OFF_SEQ, seg.seq)
-    put32(out + OFF_ACK, seg.ack)
+    put_be16(out + OFF_SRC_PORT, seg.src_port)
+    put_be16(out + OFF_DST_PORT, seg.dst_port)
+    put_be32(out + OFF_SEQ, seg.seq)
+    put_be32(out + OFF_ACK, seg.ack)
     out[OFF_DATA_OFFSET] = <uint8_t>((hlen // 4) << 4)
     out[OFF_FLAGS] = seg.flags
-    put16(out + OFF_WINDOW, seg.window)
-    put16(out + OFF_CHECKSUM, 0)
-    put16(out + OFF_URGENT, seg.urgent)
+    put_be16(out + OFF_WINDOW, seg.window)
+    put_be16(out + OFF_CHECKSUM, 0)
+    put_be16(out + OFF_URGENT, seg.urgent)
     if seg.has_mss:
         o[0] = TCPOPT_MSS
         o[1] = TCPOLEN_MSS
-        put16(o + 2, seg.mss)
+        put_be16(o + 2, seg.mss)
         o += TCPOLEN_MSS
     if seg.has_wscale:
         o[0] = TCPOPT_NOP
@@ -136,8 +122,8 @@ cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil
         o[1] = TCPOPT_NOP
         o[2] = TCPOPT_TIMESTAMP
         o[3] = TCPOLEN_TIMESTAMP
-        put32(o + 4, seg.ts_val)
-        put32(o + 8, seg.ts_ecr)
+        put_be32(o + 4, seg.ts_val)
+        put_be32(o + 8, seg.ts_ecr)
         o += TCPOLEN_TIMESTAMP + 2
     if seg.sack_permitted:
         o[0] = TCPOPT_NOP
@@ -149,5 +135,5 @@ cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil
 
 cdef void wire_tcp_fill_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint32_t len) noexcept nogil:
     cdef uint64_t sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
-    put16(out + OFF_CHECKSUM, 0)
-    put16(out + OFF_CHECKSUM, inet_checksum_fold(inet_checksum_add(sum, out, len)))
+    put_be16(out + OFF_CHECKSUM, 0)
+    put_be16(out + OFF_CHECKSUM, inet_checksum_fold(inet_checksum_add(sum, out, len)))
