@@ -81,8 +81,9 @@ def summary(seg: TCP) -> str:
 def check_from_s(ip_pkt: IP) -> TCP:
     """A segment S sent, checked as the host harness does: checksum under the pseudo-header
     right, reserved bits zero.  The segment gets .t (arrival, seconds)."""
-    seg = ip_pkt[TCP]
-    raw = bytes(ip_pkt)[(bytes(ip_pkt)[0] & 0xF) * 4:ip_pkt.len]
+    whole = bytes(ip_pkt)
+    raw = whole[(whole[0] & 0xF) * 4:ip_pkt.len]      # without the Ethernet padding
+    seg = TCP(raw)
     zeroed = bytearray(raw)
     zeroed[16:18] = b"\0\0"
     assert in4_chksum(IPPROTO_TCP, ip_pkt, bytes(zeroed)) == seg.chksum, "bad checksum from S"
@@ -367,7 +368,7 @@ class Console:
 
     def poll(self, tag: str) -> str | None:
         self._pump(0)
-        m = re.search(rf"^={tag} (.*?)\r?$", self.vm.log, re.M)
+        m = re.search(rf"^={tag} ([^\n]*?)\r?\n", self.vm.log, re.M)      # whole lines only
         return m.group(1) if m else None
 
     def result(self, tag: str, within: float = REPLY_WITHIN * 2) -> str:

@@ -22,6 +22,7 @@
 main() ->
     logger:set_primary_config(level, none),
     ets:new(tcp_ctl_socks, [named_table, public, set]),
+    register(tcp_ctl, self()),
     io:format("tcp_ctl: ready~n"),
     loop().
 
@@ -55,6 +56,12 @@ sock(Name) ->
 
 keep(Name, S) -> ets:insert(tcp_ctl_socks, {Name, S}).
 
+%% A socket opened by a short-lived process would close when it exits: the controller
+%% (the console loop, which lives as long as the node) owns every socket.
+adopt(Name, S) ->
+    ok = gen_tcp:controlling_process(S, whereis(tcp_ctl)),
+    keep(Name, S).
+
 async(Tag, F) ->
     spawn(fun() -> reply(Tag, F()) end),
     ok.
@@ -75,7 +82,7 @@ command(Tag, ["accept", LName, Name, Timeout]) ->
     async(Tag, fun() ->
         case gen_tcp:accept(L, list_to_integer(Timeout)) of
             {ok, S} ->
-                keep(Name, S),
+                adopt(Name, S),
                 {ok, {_, Port}} = inet:peername(S),
                 io_lib:format("ok ~b", [Port]);
             {error, R} -> io_lib:format("error ~p", [R])
@@ -86,7 +93,7 @@ command(Tag, ["connect", Name, Addr, Port, Timeout | B]) ->
         case gen_tcp:connect(IP, list_to_integer(Port), backend(B) ++ [binary, {active, false}],
                              list_to_integer(Timeout)) of
             {ok, S} ->
-                keep(Name, S),
+                adopt(Name, S),
                 {ok, {_, Local}} = inet:sockname(S),
                 io_lib:format("ok ~b", [Local]);
             {error, R} -> io_lib:format("error ~p", [R])
