@@ -304,6 +304,11 @@ class Link:
         with self.lock:
             return self.tcp.setdefault(port, queue.Queue())
 
+    def forget_tcp(self) -> None:
+        """Drop every segment filed so far (a fuzz run's replies)."""
+        with self.lock:
+            self.tcp = {}
+
     def send_frame(self, frame: bytes) -> None:
         self.sock.sendto(frame, ("127.0.0.1", self.qemu_port))
 
@@ -588,6 +593,6 @@ def ping(link: Link, seq: int, within: float = REPLY_WITHIN) -> bool:
             r = link.icmp.get(timeout=left)
         except queue.Empty:
             return False
-        if ICMP in r and r[ICMP].type == 0 and r[ICMP].seq == seq and bytes(r[ICMP].payload) == data:
+        if ICMP in r and r[ICMP].type == 0 and r[ICMP].seq == seq and Raw in r and r[Raw].load == data:
             return True
     return False
