@@ -21,11 +21,27 @@ from tcp_target import (LOCAL, MSS_DEFAULT, PEER, Conn, F, active_open, flags_of
                         pattern, payload, summary)
 
 
-@pytest.fixture(params=["host", "guest"])
+def pytest_generate_tests(metafunc):
+    """Every case against "host" and "guest" (gen_tcp on inet_drv); the cases marked
+    both_backends also against "guest_socket" (gen_tcp with {inet_backend, socket})."""
+    if "t" in metafunc.fixturenames:
+        targets = ["host", "guest"]
+        if getattr(metafunc.function, "both_backends", False):
+            targets.append("guest_socket")
+        metafunc.parametrize("t", targets, indirect=True)
+
+
+@pytest.fixture
 def t(request):
-    target = make_target(request, request.param)
+    kind, _, backend = request.param.partition("_")
+    target = make_target(request, kind, backend or "inet")
     yield target
     target.finish()
+
+
+def both_backends(case):
+    case.both_backends = True
+    return case
 
 
 def gaps(times):
@@ -94,6 +110,7 @@ def test_syn_listen(t):                                                      # c
     assert (r.sport, r.dport) == (port, sport)
 
 
+@both_backends
 def test_handshake(t):                                                       # case 2
     port = t.port()
     l = t.listen(port)
@@ -226,6 +243,7 @@ def test_rst_synrcvd(t):                                                     # c
 
 # ======================================================================= SYN-SENT
 
+@both_backends
 def test_active_open(t):                                                     # case 11
     port = t.port()
     h = t.connect(port)
@@ -263,6 +281,7 @@ def test_synsent_rst_badack(t):                                              # c
     assert t.connect_result(h) == "ok"           # still in SYN-SENT: completes
 
 
+@both_backends
 def test_synsent_rst_ack_refuses(t):
     port = t.port()
     h = t.connect(port)
@@ -272,6 +291,7 @@ def test_synsent_rst_ack_refuses(t):
     assert t.connect_result(h) == "error econnrefused"
 
 
+@both_backends
 def test_simultaneous_open(t):                                               # case 14
     port = t.port()
     h = t.connect(port)
@@ -289,6 +309,7 @@ def test_simultaneous_open(t):                                               # c
 
 # ======================================================================= MSS
 
+@both_backends
 def test_mss_respected(t):                                                   # case 15
     c = passive_open(t, mss=536)
     t.nodelay(c.app)
@@ -347,6 +368,7 @@ def test_wscale_both_ways_active(t):
 
 # ======================================================================= ESTABLISHED: receiving
 
+@both_backends
 def test_data_inseq(t):                                                      # case 21
     c = passive_open(t)
     c.send("PA", b"a" * 100)
@@ -365,6 +387,7 @@ def test_two_full_segments(t):                                               # c
     assert t.recv(c.app, 2920, 2) == b"x" * 1460 + b"y" * 1460
 
 
+@both_backends
 def test_ooo_hole(t):                                                        # case 23
     c = passive_open(t)
     base = c.snd
@@ -489,6 +512,7 @@ def test_peer_window(t):                                                     # c
     assert got == pattern(5000)
 
 
+@both_backends
 def test_zero_window_probe(t):                                               # case 32 (first two)
     c = passive_open(t)
     c.send("A", window=0)
@@ -536,6 +560,7 @@ def test_window_reopen(t):                                                   # c
 
 # ======================================================================= ESTABLISHED: RST, SYN
 
+@both_backends
 def test_rst_exact(t):                                                       # case 34
     c = passive_open(t)
     c.send("R", advance=False)
@@ -577,6 +602,7 @@ def test_syn_in_established(t):                                              # c
 
 # ======================================================================= closing
 
+@both_backends
 def test_passive_close(t):                                                   # case 38
     c = passive_open(t)
     c.send("FA")
@@ -593,6 +619,7 @@ def test_passive_close(t):                                                   # c
     assert r is not None and flags_of(r) == "R", "the connection should be gone"
 
 
+@both_backends
 def test_active_close_timewait(t):                                           # case 39
     c = passive_open(t)
     t.close(c.app)
@@ -794,6 +821,7 @@ def test_fin_rst_state_matrix(t, state, event):                              # c
 
 # ======================================================================= backlog
 
+@both_backends
 @pytest.mark.parametrize("backlog,extra", [(1, 1), (3, 2)])
 def test_backlog_overflow(t, backlog, extra):                                # case 42
     port = t.port()
