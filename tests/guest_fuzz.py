@@ -66,9 +66,25 @@ def mutate(rng: random.Random, frame: bytes) -> bytes:
     return bytes(b)
 
 
+def valid_options(rng: random.Random) -> bytes:
+    """Well-formed option bytes with random values (MSS, window scale, SACK-permitted,
+    timestamps, NOP, unknown kinds), padded to 4 bytes, at most 40."""
+    out = b""
+    for _ in range(rng.randint(0, 5)):
+        kind = rng.choice(["mss", "ws", "sackok", "ts", "nop", "unknown"])
+        o = {"mss": lambda: b"\x02\x04" + rng.randbytes(2), "ws": lambda: b"\x03\x03" + rng.randbytes(1),
+             "sackok": lambda: b"\x04\x02", "ts": lambda: b"\x08\x0a" + rng.randbytes(8),
+             "nop": lambda: b"\x01",
+             "unknown": lambda: bytes([rng.randrange(9, 256), n := rng.randint(2, 6)]) + rng.randbytes(n - 2)}[kind]()
+        if len(out) + len(o) > 40:
+            break
+        out += o
+    return out + b"\0" * (-len(out) % 4)
+
+
 def random_tcp(rng: random.Random, listen_port: int, src: str = PEER) -> bytes:
     """A TCP segment with a right checksum and anything else random."""
-    options = rng.randbytes(rng.choice([0, 0, 4, 8, 12, 20, 40]))
+    options = rng.randbytes(rng.choice([0, 4, 8, 12, 20, 40])) if rng.random() < 0.3 else valid_options(rng)
     offset = (20 + len(options)) // 4 if rng.random() < 0.8 else rng.randrange(16)
     data = rng.randbytes(rng.choice([0, 0, 1, 10, 600]))
     dport = rng.choice([listen_port, listen_port, CLOSED_PORT, rng.randrange(65536)])
@@ -111,6 +127,7 @@ def run(link: Link, seed: int, count: int, listen_port: int, sync_every: int = 1
     """Send the frames, pinging every `sync_every`; returns counts.  Raises AssertionError
     when a ping goes unanswered (the guest stopped taking frames)."""
     sent = pings = 0
+    tcp_before, arp_before = link.tcp_in, link.arp_requests
     for i, f in enumerate(frames(seed, count, listen_port)):
         link.send_frame(f)
         sent += 1
@@ -120,4 +137,5 @@ def run(link: Link, seed: int, count: int, listen_port: int, sync_every: int = 1
             link.forget_tcp()
     pings += 1
     assert ping(link, 1), f"no echo reply after all {sent} frames (seed {seed})"
-    return {"frames": sent, "pings": pings}
+    return {"frames": sent, "pings": pings, "tcp_replies": link.tcp_in - tcp_before,
+            "arp_requests": link.arp_requests - arp_before}

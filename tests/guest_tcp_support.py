@@ -16,18 +16,21 @@ REPO = HERE.parent
 BOOT_TIMEOUT = 120
 
 
-@pytest.fixture(scope="session")
-def ctl_image(tmp_path_factory) -> Path:
-    """An image whose BEAM runs tcp_ctl:main() (gen_tcp commands from the console)."""
+def build_ctl_image(d: Path) -> Path:
+    """An image whose BEAM runs tcp_ctl:main() (gen_tcp commands from the console), in d."""
     from tyn.build import erts
     from test_image_support import build_image
-    d = tmp_path_factory.mktemp("tcp_ctl")
     ebin = d / "ebin"
-    ebin.mkdir()
+    ebin.mkdir(exist_ok=True)
     erts.compile_erlang(erts.HostBeam(erts.ensure_erts()), CTL_SOURCE, ebin)
     out = d / "tcp_ctl.img"
     build_image("--add", f"{ebin}:/app/ebin", "--eval", "tcp_ctl:main().", "-o", out)
     return out
+
+
+@pytest.fixture(scope="session")
+def ctl_image(tmp_path_factory) -> Path:
+    return build_ctl_image(tmp_path_factory.mktemp("tcp_ctl"))
 
 
 class GuestVM:

@@ -293,7 +293,9 @@ class Link:
         self.lock = threading.Lock()
         self.tcp: dict[int, queue.Queue] = {}
         self.icmp: queue.Queue = queue.Queue()
+        self.arp_replies: queue.Queue = queue.Queue()
         self.arp_requests = 0
+        self.tcp_in = 0
         self.other = 0
         self.frames_in = 0
         self._stop = False
@@ -334,6 +336,9 @@ class Link:
     def _dispatch(self, eth: Ether, t: float) -> None:
         if eth.type == ETH_P_ARP and ARP in eth:
             a = eth[ARP]
+            if a.op != ARPOP_REQUEST:
+                self.arp_replies.put(eth)
+                return
             if a.op == ARPOP_REQUEST and a.pdst in self.tester_addrs:
                 self.arp_requests += 1
                 reply = Ether(dst=eth.src, src=TESTER_MAC) / ARP(
@@ -344,6 +349,7 @@ class Link:
             pkt = eth[IP]
             if pkt.proto == IPPROTO_TCP and TCP in pkt:
                 pkt.t = t
+                self.tcp_in += 1
                 self.queue_for(pkt[TCP].dport).put(pkt)
                 return
             if pkt.proto == IPPROTO_ICMP:
