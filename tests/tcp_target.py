@@ -181,7 +181,8 @@ class Target:
         raise NotImplementedError
 
     def finish(self) -> None:
-        """End of a case: reset what is left of its connections (guest: the VM lives on)."""
+        """End of a case (the guest VM lives on: what S still sends to this case's ports,
+        retransmissions of connections left open, is dropped from then on)."""
 
 
 # =============================================================== host
@@ -292,6 +293,7 @@ class Link:
         self.tester_addrs = set(tester_addrs)
         self.lock = threading.Lock()
         self.tcp: dict[int, queue.Queue] = {}
+        self.ignored: set[int] = set()
         self.icmp: queue.Queue = queue.Queue()
         self.arp_replies: queue.Queue = queue.Queue()
         self.arp_requests = 0
@@ -305,6 +307,13 @@ class Link:
     def queue_for(self, port: int) -> queue.Queue:
         with self.lock:
             return self.tcp.setdefault(port, queue.Queue())
+
+    def ignore_ports(self, ports) -> None:
+        """Segments to these ports are counted, never kept."""
+        with self.lock:
+            self.ignored |= set(ports)
+            for p in ports:
+                self.tcp.pop(p, None)
 
     def forget_tcp(self) -> None:
         """Drop every segment filed so far (a fuzz run's replies)."""
@@ -350,7 +359,8 @@ class Link:
             if pkt.proto == IPPROTO_TCP and TCP in pkt:
                 pkt.t = t
                 self.tcp_in += 1
-                self.queue_for(pkt[TCP].dport).put(pkt)
+                if pkt[TCP].dport not in self.ignored:
+                    self.queue_for(pkt[TCP].dport).put(pkt)
                 return
             if pkt.proto == IPPROTO_ICMP:
                 self.icmp.put(pkt)
@@ -425,14 +435,21 @@ class GuestTarget(Target):
     def send_raw(self, tcp_bytes, src=PEER):
         self.link.send_ip(bytes(IP(src=src, dst=LOCAL, proto=IPPROTO_TCP) / Raw(tcp_bytes)))
 
+    def _earliest(self) -> IP | None:
+        """The first-arrived segment to any of this case's ports, taken off its queue."""
+        best = None
+        for p in self._mine:
+            q = self.link.queue_for(p)
+            with q.mutex:
+                if q.queue and (best is None or q.queue[0].t < best[1].queue[0].t):
+                    best = (p, q)
+        return best[1].get_nowait() if best else None
+
     def next(self, within=REPLY_WITHIN):
         deadline = time.monotonic() + within
         while True:
-            for p in sorted(self._mine):
-                try:
-                    pkt = self.link.queue_for(p).get_nowait()
-                except queue.Empty:
-                    continue
+            pkt = self._earliest()
+            if pkt is not None:
                 assert pkt.src == LOCAL, pkt.summary()
                 seg = check_from_s(pkt)
                 seg.t = pkt.t
@@ -509,6 +526,9 @@ class GuestTarget(Target):
 
     def nodelay(self, conn):
         assert self.console.run(f"nodelay {self.conn_of(conn).name}") == "ok"
+
+    def finish(self):
+        self.link.ignore_ports(self._mine)
 
 
 # =============================================================== T's side of a connection
