@@ -3,7 +3,7 @@
     python bench/guest_fuzz.py [--frames 10000] [--seed 1] [--sync-every 100]
 
 Boots the tcp_ctl image (tests/erlang/tcp_ctl.erl) under TCG with a static address, opens a
-listener for the fuzz to hit, sends the frames (pinging every --sync-every, so none is lost
+listener and an established connection (data in flight) for the fuzz to hit, sends the frames (pinging every --sync-every, so none is lost
 on the host), then checks the guest still answers ping and serves a new TCP connection with
 data both ways.  Prints counts and the rate.  Not a test (tests/test_net_guest_fuzz.py is).
 """
@@ -35,8 +35,11 @@ def main() -> int:
             t = GuestTarget(g.vm, g.link, g.console)
             port = t.port()
             t.listen(port, 4)
+            victim = passive_open(t)
+            t.app_send(victim.app, 2000)
             start = time.monotonic()
-            stats = guest_fuzz.run(g.link, args.seed, args.frames, port, args.sync_every)
+            stats = guest_fuzz.run(g.link, args.seed, args.frames, port, args.sync_every,
+                                   conn=(victim.sport, victim.dport, victim.snd, victim.rcv))
             took = time.monotonic() - start
             alive = ping(g.link, 4242)
             c = passive_open(t)

@@ -82,13 +82,20 @@ def valid_options(rng: random.Random) -> bytes:
     return out + b"\0" * (-len(out) % 4)
 
 
-def random_tcp(rng: random.Random, listen_port: int, src: str = PEER) -> bytes:
-    """A TCP segment with a right checksum and anything else random."""
+def random_tcp(rng: random.Random, listen_port: int, src: str = PEER, conn=None) -> bytes:
+    """A TCP segment with a right checksum and anything else random; with conn (T's port,
+    S's port, T's next sequence number, S's) on that connection, sequence and
+    acknowledgment numbers near the edges of its windows."""
     options = rng.randbytes(rng.choice([0, 4, 8, 12, 20, 40])) if rng.random() < 0.3 else valid_options(rng)
     offset = (20 + len(options)) // 4 if rng.random() < 0.8 else rng.randrange(16)
     data = rng.randbytes(rng.choice([0, 0, 1, 10, 600]))
-    dport = rng.choice([listen_port, listen_port, CLOSED_PORT, rng.randrange(65536)])
-    hdr = struct.pack("!HHIIBBHHH", rng.randrange(1, 65536), dport, rng.getrandbits(32), rng.getrandbits(32),
+    sport, dport = rng.randrange(1, 65536), rng.choice([listen_port, listen_port, CLOSED_PORT, rng.randrange(65536)])
+    seq, ack = rng.getrandbits(32), rng.getrandbits(32)
+    if conn is not None:
+        sport, dport = conn[0], conn[1]
+        seq = (conn[2] + rng.choice([0, 1, -1, rng.randint(-70000, 140000)])) % (1 << 32)
+        ack = (conn[3] + rng.choice([0, 1, -1, rng.randint(-70000, 70000)])) % (1 << 32)
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack,
                       (offset << 4) | rng.randrange(16), rng.randrange(256), rng.randrange(65536), 0,
                       rng.randrange(65536))
     seg = hdr + options + data
@@ -97,18 +104,21 @@ def random_tcp(rng: random.Random, listen_port: int, src: str = PEER) -> bytes:
     return _eth(IP(src=src, dst=LOCAL, proto=6) / Raw(seg))
 
 
-def frames(seed: int, count: int, listen_port: int):
+def frames(seed: int, count: int, listen_port: int, conn=None):
     """`count` frames, deterministic for `seed`; never empty: QEMU's dgram backend takes an
-    empty datagram for the end of the connection and stops reading its socket."""
-    for f in _frames(random.Random(seed), count, listen_port):
+    empty datagram for the end of the connection and stops reading its socket.  With conn
+    (see random_tcp) a tenth of them hit that established connection."""
+    for f in _frames(random.Random(seed), count, listen_port, conn):
         yield f or b"\0"
 
 
-def _frames(rng: random.Random, count: int, listen_port: int):
+def _frames(rng: random.Random, count: int, listen_port: int, conn):
     temps = templates(listen_port)
     for _ in range(count):
         r = rng.random()
-        if r < 0.10:
+        if conn is not None and rng.random() < 0.1:
+            yield random_tcp(rng, listen_port, conn=conn)
+        elif r < 0.10:
             yield rng.randbytes(rng.randint(1, 1600))
         elif r < 0.20:
             yield (bytes.fromhex(GUEST_MAC.replace(":", "")) + bytes.fromhex(TESTER_MAC.replace(":", ""))
@@ -123,12 +133,12 @@ def _frames(rng: random.Random, count: int, listen_port: int):
             yield random_tcp(rng, listen_port, src)
 
 
-def run(link: Link, seed: int, count: int, listen_port: int, sync_every: int = 100) -> dict:
+def run(link: Link, seed: int, count: int, listen_port: int, sync_every: int = 100, conn=None) -> dict:
     """Send the frames, pinging every `sync_every`; returns counts.  Raises AssertionError
     when a ping goes unanswered (the guest stopped taking frames)."""
     sent = pings = 0
     tcp_before, arp_before = link.tcp_in, link.arp_requests
-    for i, f in enumerate(frames(seed, count, listen_port)):
+    for i, f in enumerate(frames(seed, count, listen_port, conn)):
         link.send_frame(f)
         sent += 1
         if (i + 1) % sync_every == 0:

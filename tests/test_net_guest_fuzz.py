@@ -24,9 +24,17 @@ def guest(request):
 def fuzz_and_check(t, seed: int, count: int):
     listen_port = t.port()
     t.listen(listen_port, 4)                     # a listener for the fuzz to hit (never accepts)
+    victim = passive_open(t)                     # and an established connection
+    t.nodelay(victim.app)
+    t.app_send(victim.app, 2000)                 # with data in flight
     log_before = len(t.vm.log)
-    stats = guest_fuzz.run(t.link, seed, count, listen_port)
+    stats = guest_fuzz.run(t.link, seed, count, listen_port,
+                           conn=(victim.sport, victim.dport, victim.snd, victim.rcv))
     assert stats["frames"] == count
+    # The victim may have been reset or may live on (with bytes the fuzz put in); its
+    # application gets an answer either way.
+    r = t.recv(victim.app, 0, 0.5)
+    assert isinstance(r, bytes) or r in ("timeout", "closed", "econnreset"), r
     # Still serving: ping, and a new connection with data both ways.
     assert ping(t.link, 4242)
     c = passive_open(t)
