@@ -316,3 +316,36 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ------------------------------------------------------------ packet capture
+
+def guest_side_flows(pcap: Path, port: int = ECHO_PORT) -> dict:
+    """From a QEMU filter-dump capture of the guest's NIC: how many connections to `port`
+    reached the guest (SYNs seen), and RSTs the guest sent.  Frames may carry a virtio-net
+    header before the Ethernet header (tap), found by the EtherType."""
+    syns, guest_rsts = set(), set()
+    with open(pcap, "rb") as f:
+        f.read(24)                                          # pcap file header
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            incl = int.from_bytes(rec[8:12], "little")
+            frame = f.read(incl)
+            for off in (0, 10, 12):
+                if frame[off + 12:off + 14] == b"\x08\x00":
+                    frame = frame[off:]
+                    break
+            else:
+                continue
+            if len(frame) < 54 or frame[23] != 6:           # IPv4 carrying TCP
+                continue
+            tcp = frame[14 + (frame[14] & 15) * 4:]
+            sport, dport = int.from_bytes(tcp[0:2], "big"), int.from_bytes(tcp[2:4], "big")
+            flags = tcp[13]
+            if dport == port and flags & 0x02:
+                syns.add(sport)
+            if sport == port and flags & 0x04:
+                guest_rsts.add(dport)
+    return {"reached_guest": len(syns), "guest_resets": len(guest_rsts)}
