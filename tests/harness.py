@@ -37,8 +37,10 @@ class Boot:
 
     def __init__(self, image, *, accel: str = "auto", append: str | None = None,
                  machine: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 args: list[str] | tuple[str, ...] = (), env: dict | None = None):
-        self.argv = [sys.executable, "-m", "tyn.run", str(image), "--accel", accel]
+                 args: list[str] | tuple[str, ...] = (), env: dict | None = None,
+                 wrapper: list[str] | tuple[str, ...] = ()):
+        # wrapper: a command the run is started under, e.g. ["ip", "netns", "exec", NS]
+        self.argv = [*wrapper, sys.executable, "-m", "tyn.run", str(image), "--accel", accel]
         if machine:
             self.argv += ["--machine", machine]
         if append is not None:
