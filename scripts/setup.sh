@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(qemu-system-x86 musl-tools build-essential python3-venv python3-dev cpio xz-utils
+PACKAGES=(qemu-system-x86 musl-tools build-essential python3-venv python3-dev cpio xz-utils iproute2
           dpkg-dev netcat-openbsd strace gdb)
 
 say() { echo "setup.sh: $*" >&2; }
