@@ -79,3 +79,23 @@ def test_hosts_file_and_dns_from_the_command_line(tmp_path, boot, dns_server):
     assert '<<"nameserver 10.0.2.2">>' in log
     assert (b"svc.tyn.test.", 1) in dns_server           # the guest really asked our server
     assert all(not n.startswith(b"localhost") for n, _ in dns_server)   # /etc/hosts answered that
+
+
+RESOLV = r"""
+{ok, Conf} = file:read_file("/etc/resolv.conf"),
+io:format("resolv.conf: ~p~n", [binary:split(Conf, <<"\n">>, [global, trim_all])]),
+ok = inet_db:res_update_conf(),    % what inet_res does before a query (no query leaves the VM)
+io:format("inet_db nameservers: ~p~n", [inet_db:res_option(nameservers)]),
+halt().
+"""
+
+
+def test_resolv_conf_follows_dhcp(tmp_path, boot):
+    """With DHCP (the default), the kernel writes the server's DNS (user-net: 10.0.2.3) into
+    /etc/resolv.conf after the image's own lines, and inet_res takes it as its nameserver."""
+    image = tmp_path / "resolv.img"
+    build_image("--eval", RESOLV, "-o", image)
+    vm = boot(image, accel="tcg", timeout=120)
+    vm.expect_exit(0)
+    assert '[<<"domain local">>,<<"search local">>,<<"nameserver 10.0.2.3">>]' in vm.log, vm.log[-1500:]
+    assert "inet_db nameservers: [{{10,0,2,3},53}]" in vm.log, vm.log[-1500:]
