@@ -18,7 +18,7 @@ from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
 from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_AUTO, FPU_MODE_XSAVE, FPU_MODE_FXSAVE
 from tyn.lib.cmdline cimport cmdline_streq
-from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
+from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
                             trap_set_user_return_hook)
 from tyn.proc.process cimport process_user_fault
@@ -256,6 +256,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     cdef uint64_t ist_tops[IST_STACKS]
     cdef int i
     cdef const char *test
+    percpu_early_init()         # GS base: per-CPU state (and spinlocks) work from here on
     serial_init()
     banner()
     if multiboot_parse(multiboot_magic, multiboot_info_phys, &boot) != 0:
