@@ -48,6 +48,7 @@ from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
 from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, PAGING_OK
 from tyn.arch.lapic cimport lapic_xapic_phys
+from tyn.arch.smp cimport smp_init
 from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
 
 cdef extern from "tyn/version.h":
@@ -276,6 +277,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         start_console_input()
     start_network()
     start_processes()
+    smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()
     start_sockets()
 

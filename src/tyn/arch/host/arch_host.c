@@ -257,3 +257,6 @@ void xsetbv(uint32_t index, uint64_t v) { (void)index; (void)v; }
 void syscall_entry(void) { abort(); }
 void thread_first_return(void) { abort(); }
 void context_switch(uint64_t *save_rsp, uint64_t load_rsp) { (void)save_rsp; (void)load_rsp; abort(); }
+#include "tyn/smp_trampoline.h"
+const char smp_trampoline_start[16], smp_trampoline_end[1];
+void smp_ap_entry64(void) { abort(); }
