@@ -281,7 +281,7 @@ cdef void smp_init() noexcept nogil:
     cdef acpi_madt_info madt
     cdef int rc
     cdef uint32_t i, cpu, bsp_id = lapic_id(), aps = 0
-    cdef uint64_t boot_root, t0, trampoline_size
+    cdef uint64_t boot_root, t0, trampoline_size, elapsed_us
     cdef smp_trampoline_params *params
     online = 1
     tsc_sync_ok = True
@@ -328,17 +328,21 @@ cdef void smp_init() noexcept nogil:
                 cpu += 1
             params.apic_id = XAPIC_MAX_ID + 1
             free_boot_root(boot_root)
+    elapsed_us = tsc_to_ns(rdtsc() - t0, tsc_hz()) // NS_PER_US
     kputs(b"tyn: smp: ")
     kput_udec(online)
-    kputs(b" CPUs (MADT: ")
+    kputs(b" CPU (MADT: " if online == 1 else b" CPUs (MADT: ")
     kput_udec(madt.cpu_count)
     if madt.cpus_dropped:
         kputs(b", ")
         kput_udec(madt.cpus_dropped)
         kputs(b" more than the kernel keeps")
-    kputs(b"), APs up in ")
-    kput_udec(tsc_to_ns(rdtsc() - t0, tsc_hz()) // NS_PER_US)
-    kputs(b" us\n")
+    kputs(b")")
+    if aps > 0:
+        kputs(b", APs up in ")
+        kput_udec(elapsed_us)
+        kputs(b" us")
+    kputs(b"\n")
     tsc_sync_ok = max_warp == 0
     report_tsc()
 
