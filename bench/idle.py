@@ -38,7 +38,7 @@ def measure(image: Path, accel: str, machine: str, cpus: int, seconds: float) ->
 
 def harness_smp_line():
     import re
-    return re.compile(r"tyn: smp: \d+ CPUs?[^\r\n]*")
+    return re.compile(r"tyn: smp: \d+ CPUs?[^\r\n]*\r?\n")
 
 
 def main() -> int:
