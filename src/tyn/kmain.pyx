@@ -18,7 +18,7 @@ from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
 from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_AUTO, FPU_MODE_XSAVE, FPU_MODE_FXSAVE
 from tyn.lib.cmdline cimport cmdline_streq
-from tyn.arch.percpu cimport percpu_init, percpu_has_smap, percpu_has_smep
+from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
                             trap_set_user_return_hook)
 from tyn.proc.process cimport process_user_fault
@@ -49,6 +49,7 @@ from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
 from tyn.mm.paging cimport paging_keep_spare_tables, paging_init_kernel_space, paging_map_mmio, PAGING_OK
 from tyn.arch.lapic cimport lapic_xapic_phys
+from tyn.arch.smp cimport smp_init
 from tyn.arch.cpu cimport BOOT_IDENTITY_LIMIT
 
 cdef extern from "tyn/version.h":
@@ -258,6 +259,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     cdef uint64_t ist_tops[IST_STACKS]
     cdef int i
     cdef const char *test
+    percpu_early_init()         # GS base: per-CPU state (and spinlocks) work from here on
     serial_init()
     banner()
     if multiboot_parse(multiboot_magic, multiboot_info_phys, &boot) != 0:
@@ -277,6 +279,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         start_console_input()
     start_network()
     start_processes()
+    smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()
     start_sockets()
 

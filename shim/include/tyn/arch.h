@@ -67,6 +67,26 @@ static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 /* Atomically enable interrupts and halt: no wakeup is lost between them. */
 static inline void cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
+/* Atomically store v into *p and return what was there (XCHG with memory is always locked). */
+static inline uint32_t atomic_xchg(volatile uint32_t *p, uint32_t v) {
+    __asm__ volatile("xchgl %0, %1" : "+r"(v), "+m"(*p) :: "memory");
+    return v;
+}
+/* A store no earlier access may pass (x86 stores are release stores; this stops the compiler). */
+static inline void atomic_store_release(volatile uint32_t *p, uint32_t v) {
+    __asm__ volatile("movl %1, %0" : "=m"(*p) : "r"(v) : "memory");
+}
+/* Loads from this CPU's block at GS base (tyn/cpu_local.h offsets). */
+static inline uint64_t gs_read64(uint64_t offset) {
+    uint64_t v;
+    __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(offset));
+    return v;
+}
+static inline uint32_t gs_read32(uint64_t offset) {
+    uint32_t v;
+    __asm__ volatile("movl %%gs:(%1), %0" : "=r"(v) : "r"(offset));
+    return v;
+}
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 /* Orders earlier stores (an LVT write) before a WRMSR that is not serializing (TSC deadline). */

@@ -8,6 +8,8 @@
 #define CPU_LOCAL_KERNEL_RSP    0   /* top of the running thread's kernel stack */
 #define CPU_LOCAL_USER_RSP      8   /* scratch: user RSP during syscall entry */
 #define CPU_LOCAL_SELF          16
+#define CPU_LOCAL_CPU_INDEX     24  /* 0 = the boot CPU, then MADT order */
+#define CPU_LOCAL_APIC_ID       28
 
 /* trap_frame.vector for frames built by the SYSCALL entry (not a real IDT vector). */
 #define TRAP_VECTOR_SYSCALL     0x100
@@ -18,6 +20,8 @@ struct cpu_local {
     uint64_t kernel_rsp;
     uint64_t user_rsp;
     uint64_t self;
+    uint32_t cpu_index;
+    uint32_t apic_id;
 };
 
 /* shim/entry.S */

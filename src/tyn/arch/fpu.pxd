@@ -18,6 +18,8 @@ cdef enum:
 # Enable the FPU/SSE, and with XSAVE also AVX (mode FPU_MODE_*; auto avoids XSAVE under
 # the KVM hypervisor, see fpu.pyx); returns the per-thread area size.
 cdef extern uint64_t fpu_init(int mode) noexcept nogil
+# An AP: the same CR0/CR4/XCR0 setup fpu_init chose (call after it).
+cdef extern void fpu_init_cpu() noexcept nogil
 cdef extern uint64_t fpu_area_size() noexcept nogil
 cdef extern bint fpu_uses_xsave() noexcept nogil
 cdef extern void fpu_save(void *area) noexcept nogil

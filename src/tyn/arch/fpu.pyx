@@ -36,6 +36,15 @@ cdef bint hypervisor_is_kvm() noexcept nogil:
     cpuid(CPUID_HYPERVISOR_BASE, 0, r)
     return r[1] == KVM_SIGNATURE_EBX and r[2] == KVM_SIGNATURE_ECX and r[3] == KVM_SIGNATURE_EDX
 
+cdef void fpu_init_cpu() noexcept nogil:
+    """The calling CPU (an AP) gets the FPU setup fpu_init chose on the boot CPU."""
+    write_cr0((read_cr0() | CR0_MP) & ~(<uint64_t>(CR0_EM | CR0_TS)))
+    write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT)
+    if use_xsave:
+        write_cr4(read_cr4() | CR4_OSXSAVE)
+        xsetbv(XCR0, xcr0)
+    fpu_reset()
+
 cdef uint64_t fpu_init(int mode) noexcept nogil:
     global use_xsave, xcr0, area_size
     cdef uint32_t r[4]

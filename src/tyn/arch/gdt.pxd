@@ -26,7 +26,18 @@ cdef packed struct tss64:
     uint16_t reserved3
     uint16_t iomap_base
 
+# Each CPU has its own GDT and TSS (the TSS holds that CPU's stacks; a busy TSS cannot
+# be shared).  The descriptors are the same everywhere except the TSS base.
+cdef struct cpu_descriptors:
+    uint64_t gdt[GDT_ENTRIES]
+    tss64 tss
+
+# Build CPU `cpu`'s GDT and TSS and load them on the calling CPU (which must be `cpu`).
 # ist_tops[i] is the top of the stack for IST slot i + 1.
+cdef extern void gdt_init_cpu(int cpu, const uint64_t *ist_tops) noexcept nogil
+# The boot CPU's (cpu 0).
 cdef extern void gdt_init(const uint64_t *ist_tops) noexcept nogil
-cdef extern void gdt_set_kernel_stack(uint64_t rsp0) noexcept nogil
+# The stack CPU `cpu` switches to on an interrupt from user mode (TSS.RSP0).
+cdef extern void gdt_set_kernel_stack(int cpu, uint64_t rsp0) noexcept nogil
+# The boot CPU's GDT entry `index`.
 cdef extern uint64_t gdt_descriptor(int index) noexcept nogil

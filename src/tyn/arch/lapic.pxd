@@ -13,6 +13,18 @@ cdef enum:
     CPUID_EDX_APIC = 1 << 9
     # Register offsets (Intel SDM vol. 3 table 11-1).
     LAPIC_ID = 0x20
+    LAPIC_ID_SHIFT = 24             # xAPIC: the ID is bits 31..24
+    LAPIC_ICR_LOW = 0x300
+    LAPIC_ICR_HIGH = 0x310
+    LAPIC_ICR_DEST_SHIFT = 24       # xAPIC: destination in ICR bits 63..56
+    X2APIC_ICR_DEST_SHIFT = 32      # x2APIC: the 64-bit ICR MSR, destination in bits 63..32
+    # ICR low word (SDM vol. 3 11.6.1): delivery mode, level, trigger, status.
+    APIC_DM_INIT = 5 << 8
+    APIC_DM_STARTUP = 6 << 8
+    APIC_DM_FIXED = 0
+    APIC_ICR_BUSY = 1 << 12         # delivery status: send pending (xAPIC only)
+    APIC_INT_ASSERT = 1 << 14
+    APIC_INT_LEVELTRIG = 1 << 15
     LAPIC_TPR = 0x80
     LAPIC_EOI = 0xB0
     LAPIC_SVR = 0xF0
@@ -31,6 +43,14 @@ cdef enum:
 # only when the CPU has no x2APIC.  Returns False if there is no APIC.
 cdef extern bint lapic_init(uint64_t xapic_mmio) noexcept nogil
 cdef extern bint lapic_is_x2apic() noexcept nogil
+# Enable the calling CPU's local APIC in the mode lapic_init chose (an AP, after lapic_init
+# ran on the boot CPU); its timer masked, dividing by 16.
+cdef extern void lapic_enable_this_cpu() noexcept nogil
+# The calling CPU's local APIC ID.
+cdef extern uint32_t lapic_id() noexcept nogil
+# Send an IPI (ICR low word `command`: delivery mode, vector...) to the CPU with this APIC
+# ID; False if the xAPIC still says "send pending" after timeout_ns.
+cdef extern bint lapic_send_ipi(uint32_t apic_id, uint32_t command, uint64_t timeout_ns) noexcept nogil
 cdef extern uint64_t lapic_xapic_phys() noexcept nogil
 cdef extern void lapic_eoi() noexcept nogil
 # The timer's input clock in Hz (divide by 16), from the hypervisor's timing leaf or

@@ -63,6 +63,36 @@ cdef bint lapic_init(uint64_t xapic_mmio) noexcept nogil:
     write_reg(LAPIC_SVR, LAPIC_SVR_ENABLE | VECTOR_SPURIOUS)
     return True
 
+cdef void lapic_enable_this_cpu() noexcept nogil:
+    cdef uint64_t base = rdmsr(MSR_IA32_APIC_BASE) | APIC_BASE_GLOBAL_ENABLE
+    if x2apic:
+        base |= APIC_BASE_X2APIC_ENABLE
+    wrmsr(MSR_IA32_APIC_BASE, base)
+    write_reg(LAPIC_TPR, 0)
+    write_reg(LAPIC_SVR, LAPIC_SVR_ENABLE | VECTOR_SPURIOUS)
+    write_reg(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED)
+    write_reg(LAPIC_TIMER_DIVIDE, LAPIC_TIMER_DIVIDE_BY_16)
+
+cdef uint32_t lapic_id() noexcept nogil:
+    if x2apic:
+        return read_reg(LAPIC_ID)
+    return read_reg(LAPIC_ID) >> LAPIC_ID_SHIFT
+
+cdef bint lapic_send_ipi(uint32_t apic_id, uint32_t command, uint64_t timeout_ns) noexcept nogil:
+    cdef uint64_t start, limit
+    if x2apic:
+        # One MSR write; x2APIC has no delivery status to wait for.
+        wrmsr(MSR_X2APIC_FIRST + (LAPIC_ICR_LOW >> 4), (<uint64_t>apic_id << X2APIC_ICR_DEST_SHIFT) | command)
+        return True
+    write_reg(LAPIC_ICR_HIGH, apic_id << LAPIC_ICR_DEST_SHIFT)
+    write_reg(LAPIC_ICR_LOW, command)           # this write sends it
+    start = rdtsc()
+    limit = timeout_ns * (tsc_hz() // 1000000) // 1000
+    while read_reg(LAPIC_ICR_LOW) & APIC_ICR_BUSY:
+        if rdtsc() - start > limit:
+            return False
+    return True
+
 cdef bint lapic_has_tsc_deadline() noexcept nogil:
     return tsc_deadline
 

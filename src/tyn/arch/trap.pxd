@@ -13,6 +13,7 @@ cdef enum:
     VECTOR_PAGE_FAULT = 14
     VECTOR_MACHINE_CHECK = 18
     VECTOR_TIMER = 32           # local APIC timer
+    VECTOR_AP_TIMER_PROOF = 33  # arch/smp: each AP proves its local APIC timer once
     VECTOR_SERIAL = 36          # COM1 (ISA IRQ 4) through the I/O APIC
     VECTOR_NETDEV_FIRST = 40    # network devices (virtio_net): one vector each, MSI-X or GSI
     VECTOR_NETDEV_LAST = 47
@@ -32,6 +33,8 @@ cdef packed struct idt_gate:
     uint32_t reserved
 
 cdef extern void trap_init() noexcept nogil
+# Load the (shared) IDT on the calling CPU: every AP, after trap_init ran on the boot CPU.
+cdef extern void trap_load_idt() noexcept nogil
 # Hooks filled by higher layers (the arch layer does not depend on them):
 #   syscalls        frames from the SYSCALL entry (vector TRAP_VECTOR_SYSCALL)
 #   user faults     exceptions raised in user mode that the resolver did not fix

@@ -101,6 +101,9 @@ cdef void trap_init() noexcept nogil:
     set_gate(VECTOR_DOUBLE_FAULT, trap_stub_table[VECTOR_DOUBLE_FAULT], IST_DOUBLE_FAULT)
     set_gate(VECTOR_NMI, trap_stub_table[VECTOR_NMI], IST_NMI)
     set_gate(VECTOR_MACHINE_CHECK, trap_stub_table[VECTOR_MACHINE_CHECK], IST_MACHINE_CHECK)
+    trap_load_idt()
+
+cdef void trap_load_idt() noexcept nogil:
     lidt(<uint64_t>&idt[0], sizeof(idt) - 1)
 
 cdef void trap_set_handler(int vector, trap_handler handler) noexcept nogil:

@@ -13,6 +13,10 @@ cdef enum:
 cdef extern bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil
 # A time slice: 1/hz (hz= on the command line).
 cdef extern uint64_t clock_slice_ns() noexcept nogil
+# The boot CPU's timer setup, for the APs (arch/smp): TSC-deadline mode, else the one-shot
+# input clock in Hz (0 when clock_init found no usable timer).
+cdef extern bint clock_uses_tsc_deadline() noexcept nogil
+cdef extern uint64_t clock_timer_hz() noexcept nogil
 # Make the timer fire at or before deadline_ns (monotonic ns); 0 asks for nothing.
 cdef extern void clock_request(uint64_t deadline_ns) noexcept nogil
 cdef extern void clock_tick(trap_frame *frame) noexcept nogil

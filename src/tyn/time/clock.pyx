@@ -136,5 +136,11 @@ cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
     kputs(b" us\n")
     return True
 
+cdef bint clock_uses_tsc_deadline() noexcept nogil:
+    return deadline_mode
+
+cdef uint64_t clock_timer_hz() noexcept nogil:
+    return timer_hz
+
 cdef uint64_t clock_slice_ns() noexcept nogil:
     return NSEC_PER_SEC_CLOCK // tick_hz if tick_hz != 0 else NSEC_PER_SEC_CLOCK // CLOCK_DEFAULT_HZ

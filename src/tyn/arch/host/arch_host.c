@@ -34,6 +34,9 @@ static char rx[4096];
 static size_t rx_head, rx_tail;
 static int exit_status = -1;
 static uint64_t halts, invlpgs;
+/* Each host thread is a simulated CPU with its own GS base. */
+#define HOST_MSR_GS_BASE 0xC0000101
+static __thread uint64_t gs_base;
 static uint32_t msr_key[MSR_SLOTS];
 static uint64_t msr_val[MSR_SLOTS];
 static uint64_t cr0, cr2, cr3, cr4, rflags, fake_rbp;
@@ -49,6 +52,7 @@ void host_reset(void) {
     rx_head = rx_tail = 0;
     exit_status = -1;
     halts = invlpgs = 0;
+    gs_base = 0;
     memset(msr_key, 0, sizeof msr_key);
     cr0 = cr2 = cr3 = cr4 = rflags = fake_rbp = 0;
     memset(&host_layout, 0, sizeof host_layout);
@@ -122,7 +126,12 @@ uint64_t rdmsr(uint32_t msr) {
             return msr_val[i];
     return 0;
 }
+uint64_t gs_read64(uint64_t offset) { return gs_base ? *(uint64_t *)(gs_base + offset) : 0; }
+uint32_t gs_read32(uint64_t offset) { return gs_base ? *(uint32_t *)(gs_base + offset) : 0; }
+
 void wrmsr(uint32_t msr, uint64_t v) {
+    if (msr == HOST_MSR_GS_BASE)
+        gs_base = v;
     for (int i = 0; i < MSR_SLOTS; i++)
         if (msr_key[i] == msr || msr_key[i] == 0) {
             msr_key[i] = msr;
@@ -248,3 +257,6 @@ void xsetbv(uint32_t index, uint64_t v) { (void)index; (void)v; }
 void syscall_entry(void) { abort(); }
 void thread_first_return(void) { abort(); }
 void context_switch(uint64_t *save_rsp, uint64_t load_rsp) { (void)save_rsp; (void)load_rsp; abort(); }
+#include "tyn/smp_trampoline.h"
+const char smp_trampoline_start[16], smp_trampoline_end[1];
+void smp_ap_entry64(void) { abort(); }

@@ -41,6 +41,16 @@ uint64_t read_rflags(void);
 void cpu_halt(void);
 void cpu_idle(void);
 static inline void cpu_relax(void) {}
+static inline uint32_t atomic_xchg(volatile uint32_t *p, uint32_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline void atomic_store_release(volatile uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+/* GS base is per host thread (each thread a simulated CPU; set by wrmsr(MSR_GS_BASE));
+ * reads through a zero base read as 0 (the boot CPU before its block is set). */
+uint64_t gs_read64(uint64_t offset);
+uint32_t gs_read32(uint64_t offset);
 uint64_t read_rbp(void);
 static inline void compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void memory_fence(void) { __asm__ volatile("mfence" ::: "memory"); }
