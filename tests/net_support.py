@@ -52,6 +52,10 @@ def start_stack(configure=True, ram=64 << 20):
 def stack():
     start_stack()
     yield ns
+    # Let go of what the test left (interfaces, queued packets, ARP queues, pcbs) while the
+    # heap that holds it still exists: the next test's fresh machine replaces that memory,
+    # and a reset then would walk pointers into the old one.
+    ns.reset(with_nic=False)
 
 
 def feed(pkt) -> None:
