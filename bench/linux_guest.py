@@ -325,6 +325,38 @@ def _rootfs_members(blob: bytes, names: tuple[str, ...]):
 
 # ------------------------------------------------------------------ QEMU
 
+# rdtsc; shl rdx, 32; or rax, rdx; ret
+RDTSC_CODE = b"\x0f\x31\x48\xc1\xe2\x20\x48\x09\xd0\xc3"
+TSC_MEASURE_S = 0.2
+
+
+def host_tsc_khz() -> int:
+    """The host's TSC rate, measured against CLOCK_MONOTONIC over TSC_MEASURE_S.
+
+    Under TCG the guest's TSC is the host's (QEMU's rdtsc helper reads the host TSC).  On
+    microvm Linux has no HPET or ACPI PM timer to calibrate it against, and its PIT
+    calibration fails when the host is busy ("tsc: Unable to calibrate against PIT"); the
+    boot then hangs in the delay-loop calibration.  tsc_early_khz= hands it the rate."""
+    import ctypes
+    import mmap
+    import time
+    buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    buf.write(RDTSC_CODE)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    rdtsc = ctypes.CFUNCTYPE(ctypes.c_uint64)(address)
+    t0, c0 = time.monotonic_ns(), rdtsc()
+    time.sleep(TSC_MEASURE_S)
+    t1, c1 = time.monotonic_ns(), rdtsc()
+    del rdtsc
+    return round((c1 - c0) * 1_000_000 / (t1 - t0))
+
+
+def clock_append(accel: str) -> str:
+    """Kernel parameters that give Linux its clock under TCG (see host_tsc_khz); tsc=reliable
+    keeps the clocksource watchdog from dropping the TSC for jiffies when TCG's timing jitters."""
+    return f"tsc_early_khz={host_tsc_khz()} tsc=reliable" if accel == "tcg" else ""
+
+
 @dataclass
 class Guest:
     kernel: Kernel
@@ -341,7 +373,8 @@ def command(guest: Guest, *, accel: str = "tcg", machine: str = "microvm", appen
             memory_mib: int = 512) -> list[str]:
     """tyn.run's QEMU command with the Linux kernel and the initramfs in place of a Tyn image."""
     cfg = qemu.Config(image=guest.kernel.vmlinuz, accel=accel, machine=machine, smp=smp,
-                      memory_mib=memory_mib, append=f"{BASE_APPEND} {append or ''}".strip(),
+                      memory_mib=memory_mib,
+                      append=" ".join(filter(None, (BASE_APPEND, clock_append(accel), append))),
                       forwards=list(forwards or []), net=qemu.parse_net(net),
                       extra=["-initrd", str(guest.initramfs)])
     return qemu.command(cfg)
