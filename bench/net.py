@@ -2,7 +2,7 @@
 connections/s, for the guest over QEMU user networking (hostfwd) and over a tap device, beside
 the same image under tyn.hostrun on host Linux loopback, in one invocation.
 
-    python bench/net.py [--runs 3] [--accel tcg] [--path user,tap,hostrun]
+    python bench/net.py [--runs 3] [--accel tcg] [--path user,tap,hostrun] [--no-linux]
                         [--echoes 1000] [--bulk-mib 16] [--connections 200]
 
 One image (built here with `tyn.build image --eval SERVER`): port 5555 greets and echoes like
