@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from tyn import qemu  # noqa: E402
 from tyn.build import erts, rootfs  # noqa: E402
-from tyn.build.cpio import Member, NewcWriter  # noqa: E402
+from tyn.build.cpio import Member, NewcWriter, read_members  # noqa: E402
 from tyn.hostrun import extract_cpio  # noqa: E402
 
 KERNEL_PACKAGE = re.compile(r"^linux-image-6\.1\.0-(\d+)-cloud-amd64-unsigned$")
@@ -318,7 +318,6 @@ def initramfs(image: Path, kernel: Kernel, out_dir: Path | None = None) -> Path:
 
 
 def _rootfs_members(blob: bytes, names: tuple[str, ...]):
-    from tyn.build.cpio import read_members
     wanted = {n[1:] for n in names}
     return [m for m in read_members(blob) if m.name in wanted]
 
