@@ -11,7 +11,11 @@ does) and reports the median/min/max of
                                 report, in TSC time)
 The reference row in the same invocation is `python -m tyn.hostrun` of the same image:
 the same beam.smp and files on the host's Linux, start to exit.  "x ref" is each median
-over the hostrun median.  Every row names its accelerator; an accelerator that cannot
+over the hostrun median.  Beside each accelerator's Tyn row, the Linux baseline
+(bench/linux_guest.py: Debian's 6.1 cloud kernel + a busybox initramfs holding the same
+image's rootfs, on the same QEMU command line) boots the same image --runs times, QEMU start
+-> hello, and "Tyn / Linux" is the ratio of the medians (--no-linux leaves it out; under a
+PVM /dev/kvm it is skipped: Linux is unusably slow there).  Every row names its accelerator; an accelerator that cannot
 run here is reported and skipped.  A failed boot is counted and shown, not fatal.
 Not a test.
 """
@@ -34,6 +38,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from tyn import qemu  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import linux_guest  # noqa: E402
+
 PY = sys.executable
 HELLO = b"Hello from OTP 27 on Tyn!"
 FIRST_CALL = re.compile(rb"tyn: first system call (\d+) us after kernel entry")
@@ -54,17 +61,22 @@ class Boot:
     returncode: int | None          # None: killed at the timeout
     console: bytes
     stderr: bytes
+    linux: bool = False             # the Linux baseline: its status is a console line
 
     @property
     def ok(self) -> bool:
+        if self.linux:
+            return self.hello_s is not None and self.returncode == 0 and \
+                linux_guest.exit_status(self.console) == 0
         return self.hello_s is not None and self.returncode is not None and \
             qemu.interpret_exit(self.returncode, self.console, qemu_stderr=self.stderr.decode(
                 errors="replace")).status == 0
 
 
-def boot_once(image: Path, accel: str, timeout: float) -> Boot:
-    """Boot `image` with tyn.run's QEMU command until QEMU exits (or `timeout`)."""
-    cmd = qemu.command(qemu.Config(image=image, accel=accel))
+def boot_once(image: Path, accel: str, timeout: float, linux: linux_guest.Guest | None = None) -> Boot:
+    """Boot `image` with tyn.run's QEMU command (or the Linux baseline's, same machine) until
+    QEMU exits (or `timeout`)."""
+    cmd = linux_guest.command(linux, accel=accel) if linux else qemu.command(qemu.Config(image=image, accel=accel))
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=REPO)
@@ -96,7 +108,7 @@ def boot_once(image: Path, accel: str, timeout: float) -> Boot:
             rc = proc.returncode
     err = proc.stderr.read()
     m = FIRST_CALL.search(seen)
-    return Boot(hello_at, int(m.group(1)) / 1000 if m else None, rc, seen, err)
+    return Boot(hello_at, int(m.group(1)) / 1000 if m else None, rc, seen, err, linux is not None)
 
 
 def hostrun_once(image: Path) -> float:
@@ -132,6 +144,7 @@ def main() -> int:
     ap.add_argument("--accel", choices=["tcg", "kvm", "all"], default="all")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per boot")
     ap.add_argument("--image", type=Path, help="boot this image instead of building the hello image")
+    ap.add_argument("--no-linux", dest="linux", action="store_false", help="leave out the Linux-guest rows")
     args = ap.parse_args()
     image = args.image
     if image is None:
@@ -144,27 +157,57 @@ def main() -> int:
           f"accelerators: {', '.join(accels) or 'none'}")
     print(f"{'':<40} {'median':>10} {'min':>10} {'max':>10}  x ref")
     print(row("hostrun (Linux) start -> exit", host, None, is_reference=True), flush=True)
+    linux = None
+    if args.linux:
+        try:
+            linux = linux_guest.prepare(image, log=lambda _msg: None)
+            print(f"Linux guest: {linux.kernel.package} {linux.kernel.version}")
+        except linux_guest.LinuxGuestError as e:
+            print(f"Linux guest: unavailable ({e})")
     for accel in accels:
-        hello, first, failed = [], [], []
-        for i in range(args.runs):
-            b = boot_once(image, accel, args.timeout)
-            if b.ok:
-                hello.append(b.hello_s)
-            else:
-                failed.append(i + 1)
-                tail = b.console[-1500:].decode(errors="replace")
-                print(f"{accel}: run {i + 1} failed (QEMU status {b.returncode}); console tail:\n{tail}",
-                      file=sys.stderr)
-            if b.first_call_ms is not None:
-                first.append(b.first_call_ms / 1000)
+        hello, first, failed = boots(image, accel, args, None)
         if hello:
             print(row(f"{accel}: QEMU start -> hello", hello, ref, runs=args.runs))
         if first:
             print(row(f"{accel}: kernel entry -> first syscall", first, None, runs=args.runs))
-        if failed:
-            print(f"{accel}: {len(failed)} of {args.runs} boots failed (runs {', '.join(map(str, failed))})")
+        report_failures(f"{accel}", failed, args.runs)
+        sys.stdout.flush()
+        if linux is None:
+            continue
+        if accel == "kvm" and qemu.kvm_is_pvm():
+            print(f"{accel}: Linux guest skipped (/dev/kvm is PVM: a Linux guest is unusably slow there)")
+            continue
+        base, _, failed = boots(image, accel, args, linux)
+        if base:
+            print(row(f"{accel}: Linux guest, QEMU start -> hello", base, ref, runs=args.runs))
+        report_failures(f"{accel}: Linux guest", failed, args.runs)
+        if hello and base:
+            print(f"{accel}: Tyn / Linux guest (QEMU start -> hello, medians): "
+                  f"{statistics.median(hello) / statistics.median(base):.2f}x")
         sys.stdout.flush()
     return 0
+
+
+def boots(image: Path, accel: str, args, linux: linux_guest.Guest | None):
+    """--runs boots: (hello times, first-syscall times, failed run numbers)."""
+    hello, first, failed = [], [], []
+    for i in range(args.runs):
+        b = boot_once(image, accel, args.timeout, linux)
+        if b.ok:
+            hello.append(b.hello_s)
+        else:
+            failed.append(i + 1)
+            tail = b.console[-1500:].decode(errors="replace")
+            print(f"{accel}{' Linux guest' if linux else ''}: run {i + 1} failed (QEMU status "
+                  f"{b.returncode}); console tail:\n{tail}", file=sys.stderr)
+        if b.first_call_ms is not None:
+            first.append(b.first_call_ms / 1000)
+    return hello, first, failed
+
+
+def report_failures(what: str, failed: list[int], runs: int) -> None:
+    if failed:
+        print(f"{what}: {len(failed)} of {runs} boots failed (runs {', '.join(map(str, failed))})")
 
 
 if __name__ == "__main__":

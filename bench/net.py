@@ -2,7 +2,7 @@
 connections/s, for the guest over QEMU user networking (hostfwd) and over a tap device, beside
 the same image under tyn.hostrun on host Linux loopback, in one invocation.
 
-    python bench/net.py [--runs 3] [--accel tcg] [--path user,tap,hostrun]
+    python bench/net.py [--runs 3] [--accel tcg] [--path user,tap,hostrun] [--no-linux]
                         [--echoes 1000] [--bulk-mib 16] [--connections 200]
 
 One image (built here with `tyn.build image --eval SERVER`): port 5555 greets and echoes like
@@ -15,8 +15,11 @@ times; the figures are the medians.  The tap path and hostrun run inside network
 made here (tests/netload_support.py), so nothing leaves the machine and port 5555 clashes
 with nothing.  Prints the accelerator; nothing is asserted.
 
-Missing: the Linux-guest baseline (Debian's cloud kernel + a busybox initramfs with the same
-beam.smp and root filesystem on the same QEMU path) -- not built yet.
+Each QEMU path is also measured with the Linux baseline (bench/linux_guest.py: Debian's 6.1
+cloud kernel + a busybox initramfs holding the same image's rootfs and beam.smp, on the same
+QEMU command line and backend), followed by a "Tyn / Linux" row: each Tyn figure over the
+Linux guest's (rtt: below 1 is Tyn faster; MB/s and connections/s: above 1 is Tyn faster).
+--no-linux leaves the baseline out.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 import harness  # noqa: E402
+import linux_guest  # noqa: E402
 import netload_support as nl  # noqa: E402
 
 ECHO_PORT, BULK_PORT = 5555, 5556
 READY = "netbench: ready"
 CLIENT = REPO / "bench" / "net_client.py"
+LINUX_RUNNER = [sys.executable, str(REPO / "bench" / "linux_guest.py")]
 
 SERVER = r"""
 Opts = [binary, {active, false}, {reuseaddr, true}, {packet, raw}, {backlog, 1024}],
@@ -94,26 +99,27 @@ def runs(n: int, once) -> list[dict]:
     return [once() for _ in range(n)]
 
 
-def path_user(image, args) -> list[dict]:
+def path_user(image, args, runner=()) -> list[dict]:
     echo, bulk = free_port(), free_port()
-    with harness.boot(image, accel=args.accel, timeout=180,
+    with harness.boot(image, accel=args.accel, timeout=180, runner=runner,
                       args=["-p", f"{echo}:{ECHO_PORT}", "-p", f"{bulk}:{BULK_PORT}"]) as vm:
         vm.expect(READY)
         return runs(args.runs, lambda: measure("127.0.0.1", echo, bulk, args))
 
 
-def path_tap(image, args) -> list[dict]:
-    with nl.tap_namespace() as ns, nl.boot_on_tap(image, ns, accel=args.accel, timeout=180) as vm:
+def path_tap(image, args, runner=()) -> list[dict]:
+    with nl.tap_namespace() as ns, \
+            nl.boot_on_tap(image, ns, accel=args.accel, timeout=180, runner=runner) as vm:
         vm.expect(READY)
         return runs(args.runs, lambda: measure(ns.guest_addr, ECHO_PORT, BULK_PORT, args, ns))
 
 
-def path_hostrun(image, args) -> list[dict]:
+def path_hostrun(image, args, runner=()) -> list[dict]:
     with nl.tap_namespace(with_tap=False) as ns, nl.hostrun_in(image, ns, ready=READY):
         return runs(args.runs, lambda: measure("127.0.0.1", ECHO_PORT, BULK_PORT, args, ns))
 
 
-PATHS = {"user": ("guest, user-net hostfwd", path_user),
+PATHS = {"user": ("guest, user-net hostfwd", path_user),        # "Tyn " / "Linux " + label
          "tap": ("guest, tap in a netns", path_tap),
          "hostrun": ("tyn.hostrun, host Linux loopback", path_hostrun)}
 FIGURES = (("rtt_p50_ms", "rtt p50 ms", "{:.3f}"), ("rtt_p99_ms", "rtt p99 ms", "{:.3f}"),
@@ -128,6 +134,23 @@ def median_row(results: list[dict]) -> dict:
     return {k: statistics.median(r[k] for r in ok) for k, *_ in FIGURES} | {"n": len(ok)}
 
 
+def print_row(label: str, row: dict) -> None:
+    if "error" in row:
+        print(f"{label:<40} failed: {row['error']}")
+    else:
+        print(f"{label:<40}" + "".join(f"{fmt.format(row[k]):>18}" for k, _, fmt in FIGURES))
+    sys.stdout.flush()
+
+
+def print_ratio(tyn: dict, linux: dict) -> None:
+    if "error" in tyn or "error" in linux:
+        print(f"{'  Tyn / Linux':<40} -")
+        return
+    cells = [f"{tyn[k] / linux[k]:.2f}x" if linux[k] else "-" for k, *_ in FIGURES]
+    print(f"{'  Tyn / Linux':<40}" + "".join(f"{c:>18}" for c in cells))
+    sys.stdout.flush()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -137,6 +160,8 @@ def main() -> int:
     ap.add_argument("--bulk-mib", type=int, default=16, help="MiB each way per run")
     ap.add_argument("--connections", type=int, default=200, help="connections per run (4 in parallel)")
     ap.add_argument("--image", type=Path, help="a SERVER image already built")
+    ap.add_argument("--no-linux", dest="linux", action="store_false",
+                    help="leave out the Linux-guest baseline rows")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     paths = [p for p in args.path.split(",") if p]
@@ -144,26 +169,34 @@ def main() -> int:
         if p not in PATHS:
             ap.error(f"unknown path {p!r}")
     image = args.image or build_image(REPO / "build" / "bench" / "netbench.img")
+    linux = None
+    if args.linux and any(p != "hostrun" for p in paths):
+        try:
+            linux = linux_guest.prepare(image)
+        except linux_guest.LinuxGuestError as e:
+            print(f"Linux guest baseline unavailable: {e}")
     print(f"network benchmark: accelerator {args.accel} (QEMU paths), medians of {args.runs} runs, "
           f"{args.echoes} x 64-byte echoes, {args.bulk_mib} MiB each way, {args.connections} connections")
-    header = f"{'path':<36}" + "".join(f"{title:>18}" for _, title, _ in FIGURES)
+    if linux:
+        print(f"Linux guest: {linux.kernel.package} {linux.kernel.version}, same QEMU command and backend")
+    header = f"{'path':<40}" + "".join(f"{title:>18}" for _, title, _ in FIGURES)
     print(header)
     for p in paths:
         label, fn = PATHS[p]
         if p in ("tap", "hostrun"):
             ok, why = nl.namespace_available()
             if not ok:
-                print(f"{label:<36} skipped: {why}")
+                print(f"{label:<40} skipped: {why}")
                 continue
-        if p != "hostrun":
-            label += f" ({args.accel})"
-        row = median_row(fn(image, args))
-        if "error" in row:
-            print(f"{label:<36} failed: {row['error']}")
-        else:
-            print(f"{label:<36}" + "".join(f"{fmt.format(row[k]):>18}" for k, _, fmt in FIGURES))
-        sys.stdout.flush()
-    print(f"{'Linux guest, same QEMU path':<36} missing: no baseline builder yet (bench/linux_guest.py)")
+        if p == "hostrun":
+            print_row(label, median_row(fn(image, args)))
+            continue
+        tyn = median_row(fn(image, args))
+        print_row(f"Tyn {label} ({args.accel})", tyn)
+        if linux:
+            base = median_row(fn(image, args, LINUX_RUNNER))
+            print_row(f"Linux {label} ({args.accel})", base)
+            print_ratio(tyn, base)
     return 0
 
 

@@ -38,9 +38,12 @@ class Boot:
     def __init__(self, image, *, accel: str = "auto", append: str | None = None,
                  machine: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  args: list[str] | tuple[str, ...] = (), env: dict | None = None,
-                 wrapper: list[str] | tuple[str, ...] = ()):
+                 wrapper: list[str] | tuple[str, ...] = (), runner: list[str] | tuple[str, ...] = ()):
         # wrapper: a command the run is started under, e.g. ["ip", "netns", "exec", NS]
-        self.argv = [*wrapper, sys.executable, "-m", "tyn.run", str(image), "--accel", accel]
+        # runner: what boots the image instead of `python -m tyn.run` (with the same options),
+        # e.g. bench/linux_guest.py for the Linux baseline
+        runner = list(runner) or [sys.executable, "-m", "tyn.run"]
+        self.argv = [*wrapper, *runner, str(image), "--accel", accel]
         if machine:
             self.argv += ["--machine", machine]
         if append is not None:

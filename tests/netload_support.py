@@ -136,12 +136,15 @@ def tap_namespace(with_tap: bool = True):
         _ip("netns", "del", ns.name, check=False)
 
 
-def boot_on_tap(image, ns: Namespace, *, accel: str = "tcg", timeout: float = 120, append_extra: str = ""):
-    """harness.Boot of `image` inside `ns`, its NIC on the namespace's tap, static address."""
+def boot_on_tap(image, ns: Namespace, *, accel: str = "tcg", timeout: float = 120, append_extra: str = "",
+                runner: list[str] | tuple[str, ...] = ()):
+    """harness.Boot of `image` inside `ns`, its NIC on the namespace's tap, static address
+    (runner: see harness.Boot, e.g. the Linux baseline)."""
     import harness
     append = GUEST_APPEND + (f" {append_extra}" if append_extra else "")
     return harness.boot(image, accel=accel, append=append, timeout=timeout,
-                        args=["--net", f"tap:{ns.tap}"], wrapper=["ip", "netns", "exec", ns.name])
+                        args=["--net", f"tap:{ns.tap}"], wrapper=["ip", "netns", "exec", ns.name],
+                        runner=runner)
 
 
 @contextlib.contextmanager
