@@ -758,6 +758,22 @@ static void section_udp(void)
     R("unconnected sendto dead", sendto(b, "x", 1, 0, (struct sockaddr *)&to_dead, sizeof to_dead));
     V("unconnected revents", poll1(b, POLLIN, 200));
     close(a);
+
+    SECTION("udp shutdown");
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    R("unconnected shutdown", shutdown(u, SHUT_RD));
+    R("recv after SHUT_RD", recv(u, buf, sizeof buf, 0));
+    V("revents after SHUT_RD", poll1(u, POLLIN | POLLRDHUP, 0));
+    struct sockaddr_in to_b2 = sin_of(LOOPBACK, local_port(b));
+    R("connect", connect(u, (struct sockaddr *)&to_b2, sizeof to_b2));
+    R("send before SHUT_WR", send(u, "x", 1, MSG_NOSIGNAL));
+    R("shutdown wr", shutdown(u, SHUT_WR));
+    R("send after SHUT_WR", send(u, "x", 1, MSG_NOSIGNAL));
+    V("revents after both", poll1(u, POLLIN | POLLOUT, 0));
+    R("IP_TTL 64", setsockopt(u, IPPROTO_IP, IP_TTL, &(int){64}, sizeof(int)));
+    R("IP_TTL 0", setsockopt(u, IPPROTO_IP, IP_TTL, &(int){0}, sizeof(int)));
+    V("IP_TTL", so_int(u, IPPROTO_IP, IP_TTL));
+    close(u);
     close(b);
 }
 

@@ -6,7 +6,7 @@ from tyn.mm.heap cimport kmalloc, kfree
 from tyn.fs.vfs cimport POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDNORM
 from tyn.sys.errno cimport (EAGAIN, EINVAL, ENOBUFS, ENOTCONN, EISCONN, EALREADY, EINPROGRESS,
                             EADDRNOTAVAIL, ENOPROTOOPT, ENOTTY, EFAULT, EDESTADDRREQ, EOPNOTSUPP,
-                            EMSGSIZE, EPROTONOSUPPORT)
+                            EMSGSIZE, EPROTONOSUPPORT, EPIPE)
 from tyn.net.socket cimport *
 from tyn.net.sockaddr cimport (AF_INET, SOCKADDR_IN_SIZE, SOCKADDR_UNSPEC_REFUSED, SOCKADDR_UNSPEC_IF_ANY,
                                SOCKADDR_UNSPEC_ACCEPTED, INADDR_ANY, sockaddr_in_parse, sockaddr_in_emit)
@@ -14,7 +14,7 @@ from tyn.net.unix cimport SIOCINQ, SIOCOUTQ
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.net.netinit cimport net_timer_update
 from tyn.net.netif cimport netif_poll, netif_is_local_addr
-from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP
+from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP, IPDEFTTL
 from tyn.net.tcp_types cimport (tcp_pcb, tcp_copy_fn, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_CLOSED,
                                 TCP_EVENT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
 from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect, tcp_send, tcp_recv,
@@ -25,7 +25,7 @@ from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
                           udp_send, udp_recv, udp_next_length, udp_set_rcvbuf, udp_set_event_callback,
                           udp_take_error, UDP_PCB_BOUND,
-                          UDP_PCB_REUSEADDR, UDP_PCB_CONNECTED, UDP_RECV_PEEK, UDP_MAX_PAYLOAD)
+                          UDP_PCB_REUSEADDR, UDP_PCB_CONNECTED, UDP_PCB_RCV_SHUTDOWN, UDP_PCB_SEND_SHUTDOWN, UDP_RECV_PEEK, UDP_MAX_PAYLOAD)
 
 cdef enum:
     # What SO_SNDBUF reports for a new TCP socket: Linux's net.ipv4.tcp_wmem[1], its start
@@ -464,25 +464,26 @@ cdef int64_t stream_ioctl(socket *sock, uint64_t cmd, uint64_t arg) noexcept nog
 # ---------------------------------------------------------------- IPPROTO_IP level
 
 cdef int64_t ip_setsockopt(int32_t name, uint64_t uval, uint32_t ulen) noexcept nogil:
-    # IP_TOS and IP_TTL are accepted within Linux's ranges; the stack sends TOS 0 and its
-    # default TTL regardless (not yet per socket), which getsockopt reports honestly.
+    # The stack sends every datagram with TOS 0 and TTL IPDEFTTL (not yet per socket):
+    # setting those values (or TTL -1, "the default") is honoured; any other value cannot
+    # be, and says so (ENOPROTOOPT) instead of pretending.  Linux's range checks come first.
     cdef int32_t v
     cdef int64_t r = socket_opt_get_int(uval, ulen, &v)
     if r < 0:
         return r
     if name == IP_TOS:
-        return 0
+        return 0 if v == 0 else -ENOPROTOOPT
     if name == IP_TTL:
         if v < -1 or v == 0 or v > 255:
             return -EINVAL
-        return 0
+        return 0 if (v == -1 or v == IPDEFTTL) else -ENOPROTOOPT
     return -ENOPROTOOPT
 
 cdef int64_t ip_getsockopt(int32_t name, uint64_t uval, uint64_t ulen) noexcept nogil:
     if name == IP_TOS:
         return socket_opt_put_int(uval, ulen, 0)
     if name == IP_TTL:
-        return socket_opt_put_int(uval, ulen, IP_DEFAULT_TTL)
+        return socket_opt_put_int(uval, ulen, IPDEFTTL)
     return -ENOPROTOOPT
 
 # ================================================================== UDP (SOCK_DGRAM)
@@ -491,11 +492,17 @@ cdef inline udp_pcb *udp_of(socket *sock) noexcept nogil:
     return <udp_pcb *>sock.proto
 
 cdef void udp_refresh(socket *sock) noexcept nogil:
+    # datagram_poll: shutdown(SHUT_RD) reads as readable (recv returns 0), both halves as HUP.
     cdef uint32_t ev = POLLOUT
+    cdef uint32_t shut = udp_of(sock).flags & (UDP_PCB_RCV_SHUTDOWN | UDP_PCB_SEND_SHUTDOWN)
     if udp_next_length(udp_of(sock)) >= 0:
         ev |= POLLIN | POLLRDNORM
     if sock.err != 0:
         ev |= POLLERR
+    if shut & UDP_PCB_RCV_SHUTDOWN:
+        ev |= POLLIN | POLLRDNORM | POLLRDHUP
+    if shut == UDP_PCB_RCV_SHUTDOWN | UDP_PCB_SEND_SHUTDOWN:
+        ev |= POLLHUP
     sock.events = ev
 
 cdef void udp_event(udp_pcb *pcb, void *arg) noexcept nogil:
@@ -604,6 +611,8 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t mflags) noexcept 
         elif sock.err != 0:
             r = -socket_take_error(sock)
             udp_refresh(sock)
+        elif udp_of(sock).flags & UDP_PCB_SEND_SHUTDOWN:
+            r = -EPIPE                      # sock_alloc_send_pskb after shutdown(SHUT_WR)
         elif m.name != NULL and m.namelen > 0:
             r = udp_sendto(udp_of(sock), buf, <uint32_t>m.total, ip, port)
         else:
@@ -632,6 +641,9 @@ cdef int64_t dgram_recvmsg(socket *sock, sock_msg *m, uint32_t mflags) noexcept 
         next_len = udp_next_length(udp_of(sock))
         if next_len >= 0:
             break
+        if udp_of(sock).flags & UDP_PCB_RCV_SHUTDOWN:
+            inet_unlock(sock, flags)
+            return 0                        # __skb_wait_for_more_packets: shut down, empty
         r = wait_unlocked(sock, dgram_can_recv, &timeo, &flags)
         if r < 0:
             inet_unlock(sock, flags)
@@ -676,9 +688,17 @@ cdef int32_t dgram_getname(socket *sock, uint8_t *addr, bint peer) noexcept nogi
     return sockaddr_in_emit(addr, ip, port)
 
 cdef int64_t dgram_shutdown(socket *sock, uint32_t mode) noexcept nogil:
-    if sock.state != SS_CONNECTED:
-        return -ENOTCONN
-    return 0
+    # inet_shutdown: the halves are shut even on an unconnected socket (which also gets
+    # ENOTCONN, Linux's "hack to wake up other listeners"), and waiters see the change.
+    cdef uint64_t flags = net_lock_acquire()
+    if mode & RCV_SHUTDOWN:
+        udp_of(sock).flags |= UDP_PCB_RCV_SHUTDOWN
+    if mode & SEND_SHUTDOWN:
+        udp_of(sock).flags |= UDP_PCB_SEND_SHUTDOWN
+    udp_refresh(sock)
+    socket_state_changed(sock)
+    inet_unlock(sock, flags)
+    return 0 if sock.state == SS_CONNECTED else -ENOTCONN
 
 cdef void dgram_option_changed(socket *sock, int32_t name) noexcept nogil:
     if name == SO_RCVBUF or name == SO_RCVBUFFORCE:

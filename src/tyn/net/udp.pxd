@@ -22,6 +22,8 @@ cdef enum:
     UDP_PCB_BOUND = 1 << 0
     UDP_PCB_CONNECTED = 1 << 1
     UDP_PCB_REUSEADDR = 1 << 2      # SO_REUSEADDR: share a port already bound
+    UDP_PCB_RCV_SHUTDOWN = 1 << 3   # shutdown(SHUT_RD): recv returns 0 once the queue is empty
+    UDP_PCB_SEND_SHUTDOWN = 1 << 4  # shutdown(SHUT_WR): send is EPIPE
     # udp_recv flags
     UDP_RECV_PEEK = 1 << 0          # leave the datagram queued (MSG_PEEK)
 
