@@ -306,6 +306,16 @@ cdef extern uint64_t socket_sndtimeo(socket *sock, uint32_t flags) noexcept nogi
 cdef extern int64_t socket_wait(iowait_cond_fn cond, void *arg, uint64_t *timeo) noexcept nogil
 
 # Message helpers for protocols.
+# One stretch of a message's data: len bytes at addr (user memory when user), the stretch
+# starting at byte `at` of the walk.  Returns the bytes it handled (fewer than len stops the
+# walk) or a negative errno (stops it).
+ctypedef int64_t (*sock_msg_segment_fn)(void *arg, uint64_t at, uint64_t addr, uint64_t len,
+                                        bint user) noexcept nogil
+# Walk n bytes of the message's data from byte skip on, one iovec stretch at a time: bytes
+# handled, or -EFAULT if not even the first could be.  socket_msg_copy is this walk with
+# copies; a protocol with its own buffers (unix's byte rings) passes its own segment.
+cdef extern int64_t socket_msg_walk(sock_msg *m, uint64_t skip, uint64_t n,
+                                    sock_msg_segment_fn segment, void *arg) noexcept nogil
 # Copy n bytes between the message's data (from byte skip on) and the kernel buffer buf:
 # to_msg true copies buf into the message (receive).  Bytes copied; -EFAULT if none could be.
 cdef extern int64_t socket_msg_copy(sock_msg *m, uint64_t skip, uint8_t *buf, uint64_t n,

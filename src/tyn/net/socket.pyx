@@ -263,10 +263,10 @@ cdef int64_t socket_wait(iowait_cond_fn cond, void *arg, uint64_t *timeo) noexce
 
 # ------------------------------------------------------------------ messages
 
-cdef int64_t socket_msg_copy(sock_msg *m, uint64_t skip, uint8_t *buf, uint64_t n,
-                             bint to_msg) noexcept nogil:
+cdef int64_t socket_msg_walk(sock_msg *m, uint64_t skip, uint64_t n,
+                             sock_msg_segment_fn segment, void *arg) noexcept nogil:
     cdef uint64_t done = 0, i = 0, base, length, k
-    cdef int64_t bad
+    cdef int64_t got
     while i < m.iovcnt and done < n:
         base = m.iov[2 * i]
         length = m.iov[2 * i + 1]
@@ -277,21 +277,44 @@ cdef int64_t socket_msg_copy(sock_msg *m, uint64_t skip, uint8_t *buf, uint64_t 
         k = length - skip
         if k > n - done:
             k = n - done
-        if not m.user:
-            if to_msg:
-                memcpy(<void *>(base + skip), buf + done, k)
-            else:
-                memcpy(buf + done, <void *>(base + skip), k)
-        else:
-            bad = copy_to_user(base + skip, buf + done, k) if to_msg else copy_from_user(buf + done, base + skip, k)
-            if bad < 0:
-                break
-        done += k
+        got = segment(arg, done, base + skip, k, m.user)
+        if got < 0:
+            break
+        done += <uint64_t>got
+        if <uint64_t>got < k:
+            break
         skip = 0
         i += 1
     if done == 0 and n > 0:
         return -EFAULT
     return <int64_t>done
+
+cdef struct msg_copy_job:
+    uint8_t *buf
+    bint to_msg
+
+cdef int64_t copy_segment(void *arg, uint64_t at, uint64_t addr, uint64_t len,
+                          bint user) noexcept nogil:
+    cdef msg_copy_job *job = <msg_copy_job *>arg
+    cdef int64_t bad
+    if not user:
+        if job.to_msg:
+            memcpy(<void *>addr, job.buf + at, len)
+        else:
+            memcpy(job.buf + at, <void *>addr, len)
+        return <int64_t>len
+    if job.to_msg:
+        bad = copy_to_user(addr, job.buf + at, len)
+    else:
+        bad = copy_from_user(job.buf + at, addr, len)
+    return bad if bad < 0 else <int64_t>len
+
+cdef int64_t socket_msg_copy(sock_msg *m, uint64_t skip, uint8_t *buf, uint64_t n,
+                             bint to_msg) noexcept nogil:
+    cdef msg_copy_job job
+    job.buf = buf
+    job.to_msg = to_msg
+    return socket_msg_walk(m, skip, n, copy_segment, &job)
 
 cdef int64_t socket_put_cmsg(sock_msg *m, int32_t level, int32_t type, const void *data,
                              uint32_t len) noexcept nogil:

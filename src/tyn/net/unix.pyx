@@ -123,37 +123,30 @@ cdef unix_rights *rights_dup(unix_rights *r) noexcept nogil:
 
 # ------------------------------------------------------------------ copies
 
+cdef struct ring_copy_job:
+    bytering *ring
+    uint64_t off                    # receive: where in the ring the copy starts
+
+cdef int64_t ring_put_segment(void *arg, uint64_t at, uint64_t addr, uint64_t len,
+                              bint user) noexcept nogil:
+    return bytering_put((<ring_copy_job *>arg).ring, addr, len, user)
+
+cdef int64_t ring_get_segment(void *arg, uint64_t at, uint64_t addr, uint64_t len,
+                              bint user) noexcept nogil:
+    cdef ring_copy_job *job = <ring_copy_job *>arg
+    return bytering_get(job.ring, job.off + at, addr, len, user)
+
 cdef int64_t iov_copy(bytering *ring, uint64_t off, sock_msg *m, uint64_t skip, uint64_t n,
                       bint into_ring) noexcept nogil:
     # n bytes between the message (from its byte skip on) and the ring: appended to the
     # ring (into_ring), else taken from off bytes after the ring's head.  Bytes copied,
     # or -EFAULT when not even the first could be.
-    cdef uint64_t done = 0, i = 0, base, length, k
-    cdef int64_t got
-    while i < m.iovcnt and done < n:
-        base = m.iov[2 * i]
-        length = m.iov[2 * i + 1]
-        if skip >= length:
-            skip -= length
-            i += 1
-            continue
-        k = length - skip
-        if k > n - done:
-            k = n - done
-        if into_ring:
-            got = bytering_put(ring, base + skip, k, m.user)
-        else:
-            got = bytering_get(ring, off + done, base + skip, k, m.user)
-        if got < 0:
-            break
-        done += <uint64_t>got
-        if <uint64_t>got < k:
-            break
-        skip = 0
-        i += 1
-    if done == 0 and n > 0:
-        return -EFAULT
-    return <int64_t>done
+    cdef ring_copy_job job
+    job.ring = ring
+    job.off = off
+    if into_ring:
+        return socket_msg_walk(m, skip, n, ring_put_segment, &job)
+    return socket_msg_walk(m, skip, n, ring_get_segment, &job)
 
 # ------------------------------------------------------------------ send / receive
 
