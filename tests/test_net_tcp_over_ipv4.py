@@ -2,7 +2,7 @@
 through the fake NIC and leave as frames, with ARP in between; and TCP over loopback,
 both ends in the stack.  The TCP state machine itself is tested in test_tcp_*."""
 
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import ARP, Ether
 
 from net_support import GW, ME, MY_MAC, PEER, PEER_MAC, dotted, feed, ip, stack  # noqa: F401
@@ -66,3 +66,41 @@ def test_connect_over_loopback_and_exchange(stack):
     stack.poll()
     assert tcp.recv(cli, 10) == b"pong"
     assert stack.frames() == []                                     # nothing left the machine
+
+
+def connecting_out(stack, port=7777):
+    """S connects to PEER (ARP answered); returns the pcb and S's SYN as a frame."""
+    cli = tcp.new()
+    assert tcp.connect(cli, ip(PEER), port) == -115
+    feed(Ether(src=PEER_MAC, dst=MY_MAC) / ARP(op=2, hwsrc=PEER_MAC, psrc=PEER, hwdst=MY_MAC, pdst=ME))
+    out = tcp_frames(stack)
+    assert len(out) == 1 and out[0][TCP].flags == "S"
+    return cli, out[0]
+
+
+def unreachable_about(syn, code, src=PEER, seq=None):
+    """An ICMP destination unreachable from src quoting S's SYN (its IP header + 8 bytes)."""
+    quoted = bytes(syn[IP])[:20 + 8]
+    if seq is not None:
+        quoted = quoted[:24] + seq.to_bytes(4, "big")
+    return Ether(src=PEER_MAC, dst=MY_MAC) / IP(src=src, dst=ME) / ICMP(type=3, code=code) / quoted
+
+
+def test_icmp_port_unreachable_refuses_a_connect(stack):
+    cli, syn = connecting_out(stack)
+    feed(unreachable_about(syn, 3))
+    assert tcp.state(cli) == tcp.CLOSED and tcp.sock_error(cli) == 111       # ECONNREFUSED
+    assert tcp_frames(stack) == []
+
+
+def test_icmp_host_unreachable_from_a_router_fails_a_connect(stack):
+    cli, syn = connecting_out(stack)
+    feed(unreachable_about(syn, 1, src=GW))
+    assert tcp.state(cli) == tcp.CLOSED and tcp.sock_error(cli) == 113       # EHOSTUNREACH
+
+
+def test_blind_icmp_with_a_guessed_sequence_is_ignored(stack):
+    cli, syn = connecting_out(stack)
+    feed(unreachable_about(syn, 3, seq=(syn[TCP].seq + 1000) % (1 << 32)))
+    assert tcp.state(cli) == tcp.SYN_SENT and tcp.sock_error(cli) == 0
+    assert tcp.stats()["icmp_out_of_window"] == 1

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport memcpy, memset
 from tyn.sys.errno cimport (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE,
-                            EOPNOTSUPP)
+                            EOPNOTSUPP, EPROTO)
 from tyn.net.byteorder cimport get_be16, get_be32
 from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_current_netif
 from tyn.net.netclock cimport netclock_now_ns
@@ -20,19 +20,6 @@ cdef enum:
     OFF_SRC = 12
     OFF_DST = 16
     IHL_UNIT = 4
-    # Types that are themselves errors (never answered with an error).
-    ICMP_SOURCE_QUENCH = 4
-    ICMP_REDIRECT = 5
-    ICMP_PARAMETERPROB = 12
-    # ICMP_DEST_UNREACH codes beyond wire_icmp's (RFC 792, RFC 1122, RFC 1812)
-    ICMP_NET_UNREACH = 0
-    ICMP_HOST_UNREACH = 1
-    ICMP_SR_FAILED = 5
-    ICMP_NET_UNKNOWN = 6
-    ICMP_NET_ANO = 9
-    ICMP_NET_UNR_TOS = 11
-    ICMP_HOST_UNR_TOS = 12
-    ICMP_NR_OF_UNREACH_CODES = 16   # codes 0 .. 15
     IPV4_VERSION = 4
 
 cdef extern from *:
@@ -90,18 +77,27 @@ cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t le
             netstats_count(NET_DROP_ICMP_BROADCAST_ECHO)
             return
         echo_reply(src, dst, msg, len, &hdr)
-    elif hdr.type == ICMP_DEST_UNREACH:
-        unreachable(&hdr, msg + ICMP_HEADER_LEN, len - ICMP_HEADER_LEN)
-    # Other messages are counted only.
+    elif hdr.type == ICMP_DEST_UNREACH or hdr.type == ICMP_TIME_EXCEEDED or hdr.type == ICMP_PARAMETERPROB:
+        quoted_error(&hdr, msg + ICMP_HEADER_LEN, len - ICMP_HEADER_LEN)
+    # Other messages are counted only (source quench is deprecated, RFC 6633; redirects
+    # are not followed).
 
 
 cdef void icmp_register_error_handler(uint8_t protocol, icmp_error_fn fn) noexcept nogil:
     error_handlers[protocol] = fn
 
 
-cdef int32_t unreach_errno(uint8_t code, bint *hard) noexcept nogil:
-    # Linux's icmp_err_convert table, grouped: every code is fatal except "fragmentation
-    # needed", "source route failed" and the two TOS ones.
+cdef int32_t icmp_error_errno(const icmp_header *hdr, bint *hard) noexcept nogil:
+    # Linux's icmp_err_convert table for destination unreachable, grouped: every code is
+    # fatal except "fragmentation needed", "source route failed" and the two TOS ones.
+    # Time exceeded is soft, a parameter problem hard (__udp4_lib_err, tcp_v4_err).
+    cdef uint8_t code = hdr.code
+    if hdr.type == ICMP_TIME_EXCEEDED:
+        hard[0] = False
+        return EHOSTUNREACH
+    if hdr.type == ICMP_PARAMETERPROB:
+        hard[0] = True
+        return EPROTO
     hard[0] = not (code == ICMP_FRAG_NEEDED or code == ICMP_SR_FAILED
                    or code == ICMP_NET_UNR_TOS or code == ICMP_HOST_UNR_TOS)
     if code == ICMP_PORT_UNREACH:
@@ -117,13 +113,13 @@ cdef int32_t unreach_errno(uint8_t code, bint *hard) noexcept nogil:
     return EHOSTUNREACH
 
 
-cdef void unreachable(const icmp_header *hdr, const uint8_t *quote, uint32_t len) noexcept nogil:
+cdef void quoted_error(const icmp_header *hdr, const uint8_t *quote, uint32_t len) noexcept nogil:
     # quote: the IPv4 header of a datagram we sent, then at least 8 bytes of its payload.
     cdef uint32_t header_len
     cdef icmp_error_fn fn
     cdef int32_t err
     cdef bint hard
-    if len < IPV4_HEADER_MIN or hdr.code >= ICMP_NR_OF_UNREACH_CODES:
+    if len < IPV4_HEADER_MIN or (hdr.type == ICMP_DEST_UNREACH and hdr.code >= ICMP_NR_OF_UNREACH_CODES):
         netstats_count(NET_DROP_ICMP_SHORT)
         return
     header_len = (quote[0] & 0xf) * IHL_UNIT
@@ -133,8 +129,9 @@ cdef void unreachable(const icmp_header *hdr, const uint8_t *quote, uint32_t len
     fn = error_handlers[quote[OFF_PROTOCOL]]
     if fn == NULL:
         return
-    err = unreach_errno(hdr.code, &hard)
-    fn(get_be32(quote + OFF_SRC), get_be32(quote + OFF_DST), quote + header_len, len - header_len, err, hard)
+    err = icmp_error_errno(hdr, &hard)
+    fn(get_be32(quote + OFF_SRC), get_be32(quote + OFF_DST), quote + header_len, len - header_len,
+       hdr.type, hdr.code, hdr.rest, err, hard)
 
 
 cdef bint take_token() noexcept nogil:

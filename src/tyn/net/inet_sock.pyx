@@ -16,10 +16,10 @@ from tyn.net.netinit cimport net_timer_update
 from tyn.net.netif cimport netif_poll, netif_is_local_addr
 from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP, IPDEFTTL
 from tyn.net.tcp_types cimport (tcp_pcb, tcp_copy_fn, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_CLOSED,
-                                TCP_EVENT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
+                                TCP_EVENT_ERR, TCP_EVENT_SOFT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
 from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect, tcp_send, tcp_recv,
                           tcp_shutdown, tcp_close, tcp_abort, tcp_getsockname, tcp_getpeername, tcp_poll,
-                          tcp_sock_error, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
+                          tcp_sock_error, tcp_soft_error, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
                           tcp_set_keepalive, tcp_set_keepalive_params, tcp_set_reuseaddr, tcp_set_sndbuf,
                           tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook)
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
@@ -97,6 +97,8 @@ cdef void tcp_event(tcp_pcb *pcb, void *user, uint32_t events) noexcept nogil:
     cdef int st, err
     if sock == NULL:
         return
+    if events & TCP_EVENT_SOFT_ERR:
+        sock.err_soft = tcp_soft_error(pcb)
     sock.events = tcp_poll(pcb)
     if sock.state == SS_CONNECTING:
         st = tcp_state(pcb)

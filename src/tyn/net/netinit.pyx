@@ -24,6 +24,7 @@ from tyn.net.dhcp cimport dhcp_init
 from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_route
 from tyn.net.tcp cimport (tcp_init, tcp_set_output, tcp_set_route, tcp_set_clock, tcp_set_secret_source)
 from tyn.net.tcp_input cimport tcp_input
+from tyn.net.tcp_icmp cimport tcp_icmp_error
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
 from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP
 from tyn.net.netclock cimport netclock_now_ns
@@ -71,6 +72,7 @@ cdef void net_reset() noexcept nogil:
     tcp_set_secret_source(tcp_secret)
     ipv4_register_protocol(IPPROTO_TCP, tcp_input)
     icmp_register_error_handler(IPPROTO_UDP, udp_icmp_error)
+    icmp_register_error_handler(IPPROTO_TCP, tcp_icmp_error)
 
 
 cdef void net_timer_fired(ktimer *t) noexcept nogil:

@@ -238,6 +238,8 @@ cdef struct socket:
     uint32_t state                  # SS_*
     uint32_t flags                  # SOCKET_*
     int32_t err                     # pending error (SO_ERROR), a positive errno; 0: none
+    int32_t err_soft                # a soft error (Linux's sk_err_soft, e.g. an ICMP error on
+                                    #   a connection): SO_ERROR reports it when err is 0
     uint32_t events                 # readiness for ops.poll == NULL (POLL* bits)
     socket_options opt
     io_wakeups wakeups              # counted wakeups of its queue (exact EPOLLET)
@@ -289,6 +291,8 @@ cdef extern void socket_state_changed(socket *sock) noexcept nogil
 cdef extern void socket_set_error(socket *sock, int32_t err) noexcept nogil
 # Take the pending error (a positive errno, cleared; 0: none) -- sock_error.
 cdef extern int32_t socket_take_error(socket *sock) noexcept nogil
+# SO_ERROR: the pending error, else the soft error (both cleared), as sock_getsockopt.
+cdef extern int32_t socket_take_so_error(socket *sock) noexcept nogil
 # Connection-oriented protocols: a connect returning -EINPROGRESS has set sock.state =
 # SS_CONNECTING under the protocol lock; completion calls one of these (lock held).
 cdef extern void socket_connected(socket *sock) noexcept nogil

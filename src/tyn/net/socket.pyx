@@ -217,6 +217,13 @@ cdef int32_t socket_take_error(socket *sock) noexcept nogil:
     sock.err = 0
     return e
 
+cdef int32_t socket_take_so_error(socket *sock) noexcept nogil:
+    cdef int32_t e = socket_take_error(sock)
+    if e == 0:
+        e = sock.err_soft
+        sock.err_soft = 0
+    return e
+
 cdef void socket_connected(socket *sock) noexcept nogil:
     sock.state = SS_CONNECTED
     sock.flags |= SOCKET_CONNECT_UNREPORTED

@@ -60,6 +60,8 @@ cdef extern int tcp_getpeername(tcp_pcb *pcb, uint32_t *addr, uint16_t *port) no
 cdef extern uint32_t tcp_poll(tcp_pcb *pcb) noexcept nogil
 # SO_ERROR: the pending error (positive errno), cleared.
 cdef extern int tcp_sock_error(tcp_pcb *pcb) noexcept nogil
+# The last ICMP soft error on the connection (positive errno, 0: none), not cleared.
+cdef extern int tcp_soft_error(tcp_pcb *pcb) noexcept nogil
 # FIONREAD / SIOCOUTQ.
 cdef extern uint32_t tcp_readable(tcp_pcb *pcb) noexcept nogil
 cdef extern uint32_t tcp_unacked_and_unsent(tcp_pcb *pcb) noexcept nogil

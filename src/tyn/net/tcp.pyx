@@ -351,6 +351,9 @@ cdef uint32_t tcp_poll(tcp_pcb *pcb) noexcept nogil:
 cdef int tcp_sock_error(tcp_pcb *pcb) noexcept nogil:
     return take_error(pcb)
 
+cdef int tcp_soft_error(tcp_pcb *pcb) noexcept nogil:
+    return pcb.soft_error
+
 cdef uint32_t tcp_readable(tcp_pcb *pcb) noexcept nogil:
     return pcb.rcvq.len
 

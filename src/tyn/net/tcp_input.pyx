@@ -272,6 +272,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         fin_acked = (pcb.flags & TF_FIN_SENT) != 0 and acked > queued
         tcp_bq_consume(&pcb.sndq, data_acked)
         pcb.snd_una = seg.ack
+        pcb.soft_error = 0                      # something got through (Linux's tcp_ack)
         if seq_lt(pcb.snd_nxt, pcb.snd_una):
             pcb.snd_nxt = pcb.snd_una
         if pcb.flags & TF_RTT_TIMING and seq_gt(seg.ack, pcb.rtt_seq):

@@ -83,6 +83,11 @@ cdef void tcp_timers_rtt_sample(tcp_pcb *pcb, uint64_t rtt_ns) noexcept nogil:
 
 # ------------------------------------------------------------------ expiries
 
+cdef inline int timeout_error(tcp_pcb *pcb) noexcept nogil:
+    # Linux's tcp_write_err: the last soft error (an ICMP unreachable) explains a timeout
+    # better than ETIMEDOUT (RFC 1122 §4.2.3.9).
+    return pcb.soft_error if pcb.soft_error != 0 else ETIMEDOUT
+
 cdef bint rexmt_expired(tcp_pcb *pcb) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
     cdef tcp_tunables *tun = tcp_pcb_tunables()
@@ -93,7 +98,7 @@ cdef bint rexmt_expired(tcp_pcb *pcb) noexcept nogil:
                 st.synack_giveups += 1
             else:
                 st.timeouts += 1
-            return tcp_pcb_terminate(pcb, ETIMEDOUT)
+            return tcp_pcb_terminate(pcb, timeout_error(pcb))
         pcb.rexmt_shift += 1
         pcb.flags &= ~TF_RTT_TIMING
         st.syn_retransmits += 1
@@ -103,7 +108,7 @@ cdef bint rexmt_expired(tcp_pcb *pcb) noexcept nogil:
         return False
     if pcb.rexmt_shift >= tun.retries2:
         st.timeouts += 1
-        return tcp_pcb_terminate(pcb, ETIMEDOUT)
+        return tcp_pcb_terminate(pcb, timeout_error(pcb))
     pcb.rexmt_shift += 1
     st.retransmits += 1
     tcp_cc_timeout(pcb)
@@ -139,7 +144,7 @@ cdef bint keepalive_expired(tcp_pcb *pcb) noexcept nogil:
     if pcb.keepalive_probes >= pcb.keep_cnt:
         tcp_pcb_stats().timeouts += 1
         tcp_out_send_rst_pcb(pcb)
-        return tcp_pcb_terminate(pcb, ETIMEDOUT)
+        return tcp_pcb_terminate(pcb, timeout_error(pcb))
     pcb.keepalive_probes += 1
     tcp_pcb_stats().keepalive_probes += 1
     tcp_out_send_probe(pcb)

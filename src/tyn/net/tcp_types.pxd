@@ -95,6 +95,7 @@ cdef enum:
     TCP_EVENT_OUT = 0x004               # POLLOUT: send space, or connect completed
     TCP_EVENT_ERR = 0x008               # POLLERR: a pending error (SO_ERROR)
     TCP_EVENT_HUP = 0x010               # POLLHUP
+    TCP_EVENT_SOFT_ERR = 0x10000        # soft_error changed (an ICMP error on a connection)
 
     # Memory: buffers are chains of chunks of this many bytes (one 4 KiB heap block
     # with the heap's 32-byte header and ours).
@@ -285,6 +286,9 @@ cdef struct tcp_pcb:
 
     # The socket's view.
     int so_error                    # pending error, positive errno (SO_ERROR)
+    int soft_error                  # the last ICMP soft error (Linux's sk_err_soft): reported
+                                    #   by SO_ERROR and instead of ETIMEDOUT on a timeout;
+                                    #   cleared when new data is acknowledged
     void *user                      # the socket layer's pointer (tcp_pcb_set_user)
 
 # Readiness hook: called (net_lock held) when events (TCP_EVENT_* bits) happen on pcb.
@@ -335,6 +339,11 @@ cdef struct tcp_stats:
     uint64_t data_segs_in
     uint64_t data_bytes_in
     uint64_t output_errors          # the output hook failed
+    uint64_t icmp_no_pcb            # ICMP errors about no connection (or a listener / TIME-WAIT)
+    uint64_t icmp_out_of_window     # quoted sequence not in [snd_una, snd_max] (RFC 5927)
+    uint64_t icmp_hard_errors       # connections aborted by an ICMP error
+    uint64_t icmp_soft_errors       # errors recorded as soft_error
+    uint64_t icmp_frag_needed_ignored  # we send without DF: no path MTU discovery
     uint64_t iss_unkeyed            # ISS made without a secret source set
     uint64_t ephemeral_exhausted
     uint64_t pcbs_allocated

@@ -84,6 +84,7 @@ cdef extern int32_t udp_take_error(udp_pcb *pcb) noexcept nogil
 # to the pcb connected to exactly that flow (Linux reports to unconnected sockets only
 # with IP_RECVERR, which we do not have).
 cdef extern void udp_icmp_error(uint32_t src, uint32_t dst, const uint8_t *quoted, uint32_t len,
-                                int32_t err, bint hard) noexcept nogil
+                                uint8_t type, uint8_t code, uint32_t info, int32_t err,
+                                bint hard) noexcept nogil
 # The IPPROTO_UDP handler.
 cdef extern void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil

@@ -199,7 +199,7 @@ cdef int32_t udp_take_error(udp_pcb *pcb) noexcept nogil:
 
 
 cdef void udp_icmp_error(uint32_t src, uint32_t dst, const uint8_t *quoted, uint32_t len,
-                         int32_t err, bint hard) noexcept nogil:
+                         uint8_t type, uint8_t code, uint32_t info, int32_t err, bint hard) noexcept nogil:
     # quoted: the UDP header we sent from src to dst (at least its ports).
     cdef udp_pcb *p = pcbs
     cdef uint16_t src_port, dst_port

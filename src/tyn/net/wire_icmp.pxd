@@ -5,12 +5,23 @@ cdef enum:
     ICMP_HEADER_LEN = 8
     ICMP_ECHOREPLY = 0
     ICMP_DEST_UNREACH = 3
+    ICMP_SOURCE_QUENCH = 4
+    ICMP_REDIRECT = 5
     ICMP_ECHO = 8
     ICMP_TIME_EXCEEDED = 11
-    # ICMP_DEST_UNREACH codes
+    ICMP_PARAMETERPROB = 12
+    # ICMP_DEST_UNREACH codes (RFC 792, RFC 1122, RFC 1812)
+    ICMP_NET_UNREACH = 0
+    ICMP_HOST_UNREACH = 1
     ICMP_PROT_UNREACH = 2
     ICMP_PORT_UNREACH = 3
     ICMP_FRAG_NEEDED = 4
+    ICMP_SR_FAILED = 5
+    ICMP_NET_UNKNOWN = 6
+    ICMP_NET_ANO = 9
+    ICMP_NET_UNR_TOS = 11
+    ICMP_HOST_UNR_TOS = 12
+    ICMP_NR_OF_UNREACH_CODES = 16   # codes 0 .. 15
     # ICMP_TIME_EXCEEDED codes
     ICMP_EXC_FRAGTIME = 1
     # An error quotes the offending datagram's header and its first 8 payload bytes.

@@ -61,6 +61,7 @@ cdef enum:
     EALREADY = 114
     EINPROGRESS = 115
     EDOM = 33
+    EPROTO = 71
     # Kernel-internal: a syscall interrupted by a signal; never seen by user space.  The
     # signal delivery turns them into a restart (RIP back onto SYSCALL) or EINTR, as
     # Linux's include/linux/errno.h codes.

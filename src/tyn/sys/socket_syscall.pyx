@@ -693,7 +693,7 @@ cdef int64_t sol_getsockopt(socket *sock, int32_t name, uint64_t uval, uint64_t 
     elif name == SO_PROTOCOL:
         v = sock.protocol
     elif name == SO_ERROR:
-        v = socket_take_error(sock)
+        v = socket_take_so_error(sock)
     elif name == SO_ACCEPTCONN:
         v = 1 if sock.flags & SOCKET_ACCEPTCONN else 0
     elif name == SO_SNDBUF:

@@ -9,6 +9,9 @@ from tyn.net.tcp_input cimport tcp_input
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
 from tyn.net.tcp_iss cimport tcp_iss_siphash
 from tyn.net.tcp_pcb cimport tcp_pcb_first
+from tyn.net.tcp_icmp cimport tcp_icmp_error
+from tyn.net.icmp cimport icmp_error_errno
+from tyn.net.wire_icmp cimport icmp_header
 
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED = TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RECEIVED, TCP_ESTABLISHED
 FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = (
@@ -16,6 +19,7 @@ FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = (
 STATE_NAMES = ["CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
                "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"]
 EVENT_IN, EVENT_OUT, EVENT_ERR, EVENT_HUP = TCP_EVENT_IN, TCP_EVENT_OUT, TCP_EVENT_ERR, TCP_EVENT_HUP
+EVENT_SOFT_ERR = TCP_EVENT_SOFT_ERR
 SHUT_RD_, SHUT_WR_, SHUT_RDWR_ = SHUT_RD, SHUT_WR, SHUT_RDWR
 MSG_PEEK_ = MSG_PEEK
 RTO_INITIAL_MS, RTO_MAX_MS, DELACK_MS, TIME_WAIT_MS = TCP_RTO_INITIAL_MS, TCP_RTO_MAX_MS, TCP_DELACK_MS, TCP_TIME_WAIT_MS
@@ -112,6 +116,18 @@ def next_deadline():
 
 def input(uint32_t src, uint32_t dst, bytes segment):
     tcp_input(src, dst, <const uint8_t *><const char *>segment, len(segment))
+
+def icmp_error(uint32_t src, uint32_t dst, bytes quoted, uint8_t type, uint8_t code, uint32_t info=0):
+    """An ICMP error quoting our segment from src to dst (quoted: its TCP header onward, as
+    the error carries it), with the errno and hardness ICMP gives it."""
+    cdef icmp_header hdr
+    cdef bint hard
+    cdef int32_t err
+    hdr.type = type
+    hdr.code = code
+    hdr.rest = info
+    err = icmp_error_errno(&hdr, &hard)
+    tcp_icmp_error(src, dst, <const uint8_t *><const char *>quoted, len(quoted), type, code, info, err, hard)
 
 def stats():
     cdef tcp_stats s
@@ -249,7 +265,7 @@ def info(uint64_t pcb):
                 rexmt_shift=p.rexmt_shift, persist_shift=p.persist_shift,
                 sndq=p.sndq.len, rcvq=p.rcvq.len, ooo_count=p.ooo_count, ooo_bytes=p.ooo_bytes,
                 sndbuf=p.sndbuf, rcvbuf=p.rcvbuf, backlog=p.backlog, syn_queue=p.syn_queue_len,
-                accept_queue=p.accept_queue_len, so_error=p.so_error,
+                accept_queue=p.accept_queue_len, so_error=p.so_error, soft_error=p.soft_error,
                 rexmt_deadline=p.rexmt_deadline, persist_deadline=p.persist_deadline,
                 delack_deadline=p.delack_deadline, keepalive_deadline=p.keepalive_deadline,
                 close_deadline=p.close_deadline, in_recovery=bool(p.flags & TF_IN_RECOVERY))
