@@ -277,3 +277,27 @@ def test_state_event_matrix(stack, state, event):
         assert len(segs) == 1 and flags_of(segs[0]) == F(reply)
         assert "R" not in flags_of(segs[0])
     assert conn_state(c) == after
+
+
+def test_fin_acknowledged_ends_send_closing_with_an_event(stack):
+    # SO_LINGER's close waits on this (Linux's sk_stream_closing / sk_stream_wait_close).
+    c = stack.active_open()
+    assert not tw.send_closing(c.pcb)
+    tw.shutdown(c.pcb, tw.SHUT_WR_)
+    fin = stack.one()
+    assert tw.send_closing(c.pcb) and tw.state(c.pcb) == tw.FIN_WAIT_1
+    tw.take_events()
+    c.ack_all([fin])
+    assert tw.state(c.pcb) == tw.FIN_WAIT_2 and not tw.send_closing(c.pcb)
+    assert dict(tw.take_events())[c.pcb] & tw.EVENT_SEND_DONE
+
+
+def test_fin_stuck_behind_a_zero_window_keeps_send_closing(stack):
+    c = stack.active_open(window=0)
+    assert tw.send(c.pcb, b"q" * 100) == 100
+    tw.shutdown(c.pcb, tw.SHUT_WR_)
+    stack.output()
+    assert tw.send_closing(c.pcb)
+    stack.advance_to_next_deadline()                          # a window probe, no FIN acked
+    stack.output()
+    assert tw.send_closing(c.pcb)

@@ -3,7 +3,7 @@
  * listen/accept/accept4 flags, blocking and non-blocking connect (EINPROGRESS, POLLOUT,
  * SO_ERROR, ECONNREFUSED both ways, a new connect after a refusal), every send/recv call,
  * MSG_PEEK/DONTWAIT/WAITALL, FIONREAD, shutdown, EPIPE with and without SIGPIPE, resets
- * (close with unread data, SO_LINGER {1, 0}), a small backlog, epoll readiness, options,
+ * (close with unread data, SO_LINGER {1, 0}), close lingering (SO_LINGER {1, T}), a small backlog, epoll readiness, options,
  * a 1 MiB transfer; UDP: addresses, connect(), MSG_TRUNC, FIONREAD, EMSGSIZE and
  * ECONNREFUSED from ICMP port unreachable.  Ports are printed only as relations. */
 #include "common.h"
@@ -523,6 +523,70 @@ static void section_errors(void)
     close(c);
 }
 
+/* Fill c's send queue and the peer's receive queue (c non-blocking): the bytes written. */
+static long fill_until_full(int c)
+{
+    static char chunk[16384];
+    long total = 0;
+    int fl = fcntl(c, F_GETFL);
+    fcntl(c, F_SETFL, fl | O_NONBLOCK);
+    for (;;) {
+        ssize_t n = send(c, chunk, sizeof chunk, MSG_NOSIGNAL);
+        if (n < 0)
+            break;
+        total += n;
+    }
+    fcntl(c, F_SETFL, fl);
+    return total;
+}
+
+static long drain(int s)
+{
+    static char buf[65536];
+    long total = 0;
+    ssize_t n;
+    while ((n = recv(s, buf, sizeof buf, 0)) > 0)
+        total += n;
+    return n < 0 ? -errno : total;
+}
+
+static void section_linger(void)
+{
+    int c, s;
+    char buf[64];
+    SECTION("close with SO_LINGER {1, 5}: returns once the FIN is acknowledged");
+    tcp_pair(&c, &s);
+    struct linger lg = {1, 5};
+    R("set linger", setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    R("send", send(c, "bye", 3, 0));
+    R("close", close(c));
+    /* The peer has acknowledged our FIN, so the data and the end are already there. */
+    R("recv", recv(s, buf, sizeof buf, MSG_DONTWAIT));
+    R("recv eof", recv(s, buf, sizeof buf, MSG_DONTWAIT));
+    close(s);
+
+    for (int nonblocking = 0; nonblocking < 2; nonblocking++) {
+        SECTION(nonblocking ? "close with SO_LINGER {1, 1}, O_NONBLOCK, peer window full"
+                            : "close with SO_LINGER {1, 1}, peer window full");
+        tcp_pair(&c, &s);
+        long sent = fill_until_full(c);
+        if (nonblocking)
+            fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK);
+        struct linger one = {1, 1};
+        R("set linger", setsockopt(c, SOL_SOCKET, SO_LINGER, &one, sizeof one));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        R("close", close(c));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        /* A lower bound only: the FIN cannot be acknowledged while the peer reads nothing. */
+        printf("close waited the linger time: %s\n", waited_ms >= 990 ? "yes" : "no");
+        long got = drain(s);
+        printf("peer then reads every byte and the end: %s\n", got == sent ? "yes" : "no");
+        close(s);
+    }
+}
+
 static void section_backlog(void)
 {
     int port, l = listener(2, &port);
@@ -786,6 +850,7 @@ int main(void)
     section_connect();
     section_data();
     section_errors();
+    section_linger();
     section_backlog();
     section_epoll();
     section_options();

@@ -12,6 +12,8 @@ from tyn.net.sockaddr cimport (AF_INET, SOCKADDR_IN_SIZE, SOCKADDR_UNSPEC_REFUSE
                                SOCKADDR_UNSPEC_ACCEPTED, INADDR_ANY, sockaddr_in_parse, sockaddr_in_emit)
 from tyn.net.unix cimport SIOCINQ, SIOCOUTQ
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
+from tyn.proc.task cimport process
+from tyn.proc.process cimport process_current
 from tyn.net.netinit cimport net_timer_update
 from tyn.net.netif cimport netif_poll, netif_is_local_addr
 from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP, IPDEFTTL
@@ -19,7 +21,7 @@ from tyn.net.tcp_types cimport (tcp_pcb, tcp_copy_fn, TCP_ESTABLISHED, TCP_CLOSE
                                 TCP_EVENT_ERR, TCP_EVENT_SOFT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
 from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect, tcp_send, tcp_recv,
                           tcp_shutdown, tcp_close, tcp_abort, tcp_getsockname, tcp_getpeername, tcp_poll,
-                          tcp_sock_error, tcp_soft_error, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
+                          tcp_sock_error, tcp_soft_error, tcp_send_closing, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
                           tcp_set_keepalive, tcp_set_keepalive_params, tcp_set_reuseaddr, tcp_set_sndbuf,
                           tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook)
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
@@ -34,6 +36,9 @@ cdef enum:
 
 cdef sock_proto_ops stream_ops
 cdef sock_proto_ops dgram_ops
+
+cdef enum:
+    LINGER_USEC_PER_SEC = 1000000       # l_linger is in seconds, socket waits in microseconds
 
 # ------------------------------------------------------------------ locking
 
@@ -136,16 +141,37 @@ cdef int64_t stream_create(socket *sock, int32_t protocol, bint for_pair) noexce
     net_lock_release(flags)
     return 0
 
+cdef bint linger_over(void *arg) noexcept nogil:
+    # sk_stream_wait_close's condition: our FIN is no longer waiting for its ACK.  Read
+    # without net_lock (see socket.pxd): one word of a pcb the socket still owns.
+    return not tcp_send_closing(pcb_of(<socket *>arg))
+
+cdef bint lingers(socket *sock) noexcept nogil:
+    # inet_release: SO_LINGER with a time makes close wait, except in an exiting process.
+    cdef process *p = process_current()
+    return (sock.opt.flags & SOCKOPT_LINGER) != 0 and sock.opt.linger_secs != 0 and (p == NULL or not p.exiting)
+
 cdef void stream_release(socket *sock) noexcept nogil:
     cdef uint64_t flags = net_lock_acquire()
     cdef tcp_pcb *pcb = pcb_of(sock)
+    cdef uint64_t timeo
     if pcb != NULL:
+        if (sock.opt.flags & SOCKOPT_LINGER) and sock.opt.linger_secs == 0:
+            tcp_set_user(pcb, NULL)         # the stack owns it from now on
+            sock.proto = NULL
+            tcp_abort(pcb)                  # SO_LINGER {on, 0}: reset, drop what is queued
+            inet_unlock(sock, flags)
+            return
+        if lingers(sock) and tcp_readable(pcb) == 0:
+            # Linux's tcp_close with a linger time: the FIN goes now, then close waits up
+            # to l_linger seconds (a signal ends it too) for its ACK, still owning the pcb;
+            # close() returns 0 either way.  (Unread data means a reset: no wait.)
+            tcp_shutdown(pcb, SHUT_WR)
+            timeo = <uint64_t><uint32_t>sock.opt.linger_secs * LINGER_USEC_PER_SEC
+            wait_unlocked(sock, linger_over, &timeo, &flags)
         tcp_set_user(pcb, NULL)             # the stack owns it from now on
         sock.proto = NULL
-        if (sock.opt.flags & SOCKOPT_LINGER) and sock.opt.linger_secs == 0:
-            tcp_abort(pcb)                  # SO_LINGER {on, 0}: reset, drop what is queued
-        else:
-            tcp_close(pcb)                  # FIN after the queued data (close never blocks)
+        tcp_close(pcb)                      # FIN after the queued data, in the background
     inet_unlock(sock, flags)
 
 cdef int64_t stream_bind(socket *sock, const uint8_t *addr, int32_t len) noexcept nogil:

@@ -60,6 +60,9 @@ cdef extern int tcp_getpeername(tcp_pcb *pcb, uint32_t *addr, uint16_t *port) no
 cdef extern uint32_t tcp_poll(tcp_pcb *pcb) noexcept nogil
 # SO_ERROR: the pending error (positive errno), cleared.
 cdef extern int tcp_sock_error(tcp_pcb *pcb) noexcept nogil
+# Our FIN is sent or queued and not yet acknowledged (FIN-WAIT-1, CLOSING, LAST-ACK:
+# Linux's sk_stream_closing).  The change to false raises TCP_EVENT_SEND_DONE.
+cdef extern bint tcp_send_closing(tcp_pcb *pcb) noexcept nogil
 # The last ICMP soft error on the connection (positive errno, 0: none), not cleared.
 cdef extern int tcp_soft_error(tcp_pcb *pcb) noexcept nogil
 # FIONREAD / SIOCOUTQ.

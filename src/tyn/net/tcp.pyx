@@ -351,6 +351,9 @@ cdef uint32_t tcp_poll(tcp_pcb *pcb) noexcept nogil:
 cdef int tcp_sock_error(tcp_pcb *pcb) noexcept nogil:
     return take_error(pcb)
 
+cdef bint tcp_send_closing(tcp_pcb *pcb) noexcept nogil:
+    return pcb.state == TCP_FIN_WAIT_1 or pcb.state == TCP_CLOSING or pcb.state == TCP_LAST_ACK
+
 cdef int tcp_soft_error(tcp_pcb *pcb) noexcept nogil:
     return pcb.soft_error
 

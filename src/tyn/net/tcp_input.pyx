@@ -303,8 +303,10 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
             pcb.state = TCP_FIN_WAIT_2
             if pcb.flags & TF_USER_CLOSED:
                 pcb.close_deadline = tcp_pcb_now() + tcp_timers_ms(<uint64_t>tcp_pcb_tunables().fin_timeout_s * MS_PER_S)
+            tcp_pcb_event(pcb, TCP_EVENT_SEND_DONE)
         elif pcb.state == TCP_CLOSING:
             tcp_timers_enter_time_wait(pcb)
+            tcp_pcb_event(pcb, TCP_EVENT_SEND_DONE)
             return False
         elif pcb.state == TCP_LAST_ACK:
             tcp_pcb_terminate(pcb, 0)

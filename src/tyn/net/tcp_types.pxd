@@ -96,6 +96,7 @@ cdef enum:
     TCP_EVENT_ERR = 0x008               # POLLERR: a pending error (SO_ERROR)
     TCP_EVENT_HUP = 0x010               # POLLHUP
     TCP_EVENT_SOFT_ERR = 0x10000        # soft_error changed (an ICMP error on a connection)
+    TCP_EVENT_SEND_DONE = 0x20000       # our FIN was acknowledged (SO_LINGER's close waits for it)
 
     # Memory: buffers are chains of chunks of this many bytes (one 4 KiB heap block
     # with the heap's 32-byte header and ours).
