@@ -523,19 +523,20 @@ static void section_errors(void)
     close(c);
 }
 
-/* Fill c's send queue and the peer's receive queue (c non-blocking): the bytes written. */
+/* Fill c's send queue and the peer's receive queue: the bytes written. */
 static long fill_until_full(int c)
 {
     static char chunk[16384];
     long total = 0;
     int fl = fcntl(c, F_GETFL);
     fcntl(c, F_SETFL, fl | O_NONBLOCK);
-    for (;;) {
-        ssize_t n = send(c, chunk, sizeof chunk, MSG_NOSIGNAL);
-        if (n < 0)
-            break;
-        total += n;
-    }
+    /* Until no room appears for 300 ms: the queue is then stuck behind the peer's zero
+     * window, not waiting for an ACK still on its way (a delayed one, say). */
+    do {
+        ssize_t n;
+        while ((n = send(c, chunk, sizeof chunk, MSG_NOSIGNAL)) > 0)
+            total += n;
+    } while (poll1(c, POLLOUT, 300) & POLLOUT);
     fcntl(c, F_SETFL, fl);
     return total;
 }

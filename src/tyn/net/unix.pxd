@@ -9,9 +9,10 @@
 # with it held); it is never held while sleeping or while dropping a file reference (a
 # passed file may be a unix socket whose release takes it).  Today it disables
 # interrupts; with SMP it becomes a spinlock with the same API.
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int64_t, uint64_t
 from tyn.fs.vfs cimport vfs_file
 from tyn.fs.bytering cimport bytering
+from tyn.fs.context cimport fs_context
 from tyn.net.socket cimport socket
 
 cdef enum:
@@ -56,7 +57,17 @@ cdef struct unix_sock:
 cdef struct unix_pair:
     unix_sock ends[2]
 
-# Register AF_UNIX/SOCK_STREAM with the socket layer (after socket_init).
+# Register AF_UNIX/SOCK_STREAM (and, through unix_dgram_init, SOCK_DGRAM) with the socket
+# layer (after socket_init).
 cdef extern void unix_init() noexcept nogil
+# SCM_RIGHTS, shared with the datagram protocol (tyn.net.unix_dgram).  parse: __scm_send
+# over a kernel copy of the control buffer (files referenced; 0 or -EINVAL/-EBADF/-ENOMEM);
+# deliver: scm_detach_fds into the user's control buffer (its bytes used; the record is
+# consumed); drop: release a chain of records and their files (without unix_lock).
+cdef extern int64_t unix_rights_parse(fs_context *ctx, const uint8_t *ctl, uint64_t len,
+                                      unix_rights **out) noexcept nogil
+cdef extern int64_t unix_rights_deliver(fs_context *ctx, unix_rights *got, uint64_t control,
+                                        uint64_t controllen, int flags, uint32_t *msg_flags) noexcept nogil
+cdef extern void unix_rights_drop(unix_rights *r) noexcept nogil
 cdef extern uint64_t unix_lock_acquire() noexcept nogil
 cdef extern void unix_lock_release(uint64_t flags) noexcept nogil

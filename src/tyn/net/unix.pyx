@@ -19,6 +19,7 @@ from tyn.arch.cpu cimport memset, memcpy, read_rflags, irq_disable, irq_enable, 
 from tyn.arch.uaccess cimport copy_to_user
 from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE
 from tyn.net.socket cimport *
+from tyn.net.unix_dgram cimport unix_dgram_init
 from tyn.sys.errno cimport *
 
 cdef sock_proto_ops stream_ops
@@ -53,6 +54,7 @@ cdef void unix_init() noexcept nogil:
     # bind, listen, accept, connect: AF_UNIX sockets of their own are not implemented
     # (unix_create refuses them), so these are never reached.
     socket_register_family(AF_UNIX, SOCK_STREAM, 0, unix_create)
+    unix_dgram_init()
 
 cdef inline unix_sock *unix_of(socket *sock) noexcept nogil:
     return <unix_sock *>sock.proto
@@ -98,7 +100,7 @@ cdef int64_t unix_socketpair(socket *a, socket *b) noexcept nogil:
 
 # ------------------------------------------------------------------ rights
 
-cdef void rights_drop(unix_rights *r) noexcept nogil:
+cdef void unix_rights_drop(unix_rights *r) noexcept nogil:
     # Release a chain of rights records and the files they hold (may release sockets).
     cdef unix_rights *next
     cdef uint32_t i
@@ -201,7 +203,7 @@ cdef int64_t unix_send(unix_sock *s, sock_msg *m, unix_rights *rights, uint32_t 
     cdef uint64_t lock = unix_lock_acquire()
     if s.shutdown & SEND_SHUTDOWN:
         unix_lock_release(lock)
-        rights_drop(rights)
+        unix_rights_drop(rights)
         return -EPIPE
     while sent < m.total:
         if not peer.open or (peer.shutdown & RCV_SHUTDOWN):
@@ -241,7 +243,7 @@ cdef int64_t unix_send(unix_sock *s, sock_msg *m, unix_rights *rights, uint32_t 
         if <uint64_t>r < k:
             break                   # a fault after some bytes: what was sent counts
     unix_lock_release(lock)
-    rights_drop(rights)
+    unix_rights_drop(rights)
     if sent > 0:
         return <int64_t>sent
     return err
@@ -328,7 +330,7 @@ cdef int64_t unix_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
     cdef unix_rights *rights = NULL
     cdef int64_t rc
     if m.control != NULL:
-        rc = parse_control(fs_current(), m.control, m.controllen, &rights)
+        rc = unix_rights_parse(fs_current(), m.control, m.controllen, &rights)
         if rc < 0:
             return rc
     if flags & MSG_OOB:
@@ -337,7 +339,7 @@ cdef int64_t unix_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
         rc = -EISCONN
     else:
         return unix_send(unix_of(sock), m, rights, flags)
-    rights_drop(rights)
+    unix_rights_drop(rights)
     return rc
 
 cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept nogil:
@@ -350,15 +352,15 @@ cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
         return -EOPNOTSUPP
     n = unix_recv(unix_of(sock), m, flags, &got)
     if n < 0:
-        rights_drop(got)
+        unix_rights_drop(got)
         return n
     m.namelen = 0
     if got != NULL:
         ctx = fs_current()
         if ctx == NULL:
-            rights_drop(got)
+            unix_rights_drop(got)
         else:
-            m.control_used = deliver_rights(ctx, got, m.ucontrol, m.ucontrollen, flags, &m.msg_flags)
+            m.control_used = unix_rights_deliver(ctx, got, m.ucontrol, m.ucontrollen, flags, &m.msg_flags)
     return n
 
 cdef uint32_t unix_poll(socket *sock) noexcept nogil:
@@ -440,11 +442,11 @@ cdef void unix_release(socket *sock) noexcept nogil:
         kfree(s.pair)
     io_notify()
     unix_lock_release(lock)
-    rights_drop(queued)
+    unix_rights_drop(queued)
 
 # ------------------------------------------------------------------ control messages
 
-cdef int64_t parse_control(fs_context *ctx, const uint8_t *ctl, uint64_t len, unix_rights **out) noexcept nogil:
+cdef int64_t unix_rights_parse(fs_context *ctx, const uint8_t *ctl, uint64_t len, unix_rights **out) noexcept nogil:
     # __scm_send over the control buffer (already in kernel memory): SCM_RIGHTS collects
     # files (at most SCM_MAX_FD in all; -EBADF for a bad fd); SCM_CREDENTIALS is accepted
     # and ignored; any other SOL_SOCKET type or a malformed header is -EINVAL; other
@@ -459,7 +461,7 @@ cdef int64_t parse_control(fs_context *ctx, const uint8_t *ctl, uint64_t len, un
         memcpy(&level, ctl + at + 8, 4)
         memcpy(&ctype, ctl + at + 12, 4)
         if clen < CMSGHDR_SIZE or clen > len - at:
-            rights_drop(r)
+            unix_rights_drop(r)
             return -EINVAL
         if level == SOL_SOCKET:
             if ctype == SCM_RIGHTS:
@@ -470,29 +472,29 @@ cdef int64_t parse_control(fs_context *ctx, const uint8_t *ctl, uint64_t len, un
                         if r == NULL:
                             return -ENOMEM
                     if num > SCM_MAX_FD or r.nfds + num > SCM_MAX_FD:
-                        rights_drop(r)
+                        unix_rights_drop(r)
                         return -EINVAL
                     for i in range(num):
                         memcpy(&fd, ctl + at + CMSGHDR_SIZE + 4 * i, 4)
                         f = fdtable_get(&ctx.fdt, <uint32_t>fd) if fd >= 0 else NULL
                         if f == NULL:
-                            rights_drop(r)
+                            unix_rights_drop(r)
                             return -EBADF
                         vfs_file_get(f)
                         r.files[r.nfds] = f
                         r.nfds += 1
             elif ctype == SCM_CREDENTIALS:
                 if clen != CMSGHDR_SIZE + UCRED_SIZE:
-                    rights_drop(r)
+                    unix_rights_drop(r)
                     return -EINVAL
             else:
-                rights_drop(r)
+                unix_rights_drop(r)
                 return -EINVAL
         at += (clen + 7) & ~(<uint64_t>7)      # CMSG_ALIGN
     out[0] = r
     return 0
 
-cdef int64_t deliver_rights(fs_context *ctx, unix_rights *got, uint64_t control, uint64_t controllen,
+cdef int64_t unix_rights_deliver(fs_context *ctx, unix_rights *got, uint64_t control, uint64_t controllen,
                             int flags, uint32_t *msg_flags) noexcept nogil:
     # scm_recv / scm_detach_fds: install as many files as the control buffer has room for
     # (and the fd table allows), write one SCM_RIGHTS header, set MSG_CTRUNC for the rest
@@ -506,7 +508,7 @@ cdef int64_t deliver_rights(fs_context *ctx, unix_rights *got, uint64_t control,
         return 0
     if control == 0:
         msg_flags[0] |= MSG_CTRUNC
-        rights_drop(got)
+        unix_rights_drop(got)
         return 0
     if controllen > CMSGHDR_SIZE:
         fdmax = (controllen - CMSGHDR_SIZE) // 4
@@ -533,5 +535,5 @@ cdef int64_t deliver_rights(fs_context *ctx, unix_rights *got, uint64_t control,
                 used = controllen
     if i < got.nfds:
         msg_flags[0] |= MSG_CTRUNC
-    rights_drop(got)
+    unix_rights_drop(got)
     return used
