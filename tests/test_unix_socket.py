@@ -541,3 +541,51 @@ def test_random_against_model(seq):
         assert ipc.poll(a) & POLLIN == (POLLIN if q["b"] else 0)
         assert ipc.poll(b) & POLLIN == (POLLIN if q["a"] else 0)
     assert sysfs.open_fd_count() == 3 + 4
+
+
+# ------------------------------------------------------------------ datagrams (tyn.net.unix_dgram)
+# The behaviour against Linux is in tests/guest/unixdgram.c; these check the host build's
+# bookkeeping: sockets come and go, boundaries, names, buffers all come back.
+
+ECONNREFUSED, EADDRINUSE, ENOTCONN = 111, 98, 107
+
+
+def abstract(tag: bytes) -> bytes:
+    return struct.pack("<H", AF_UNIX) + b"\0" + tag
+
+
+def test_dgram_sockets_come_and_go(k):
+    mem = heap_in_use()
+    for _ in range(3):                  # the socket list must not keep a freed one
+        s = k.ipc("socket", AF_UNIX, SOCK_DGRAM, 0)
+        assert s >= 0 and k.call("close", s) == 0
+    assert heap_in_use() == mem
+
+
+def test_dgram_pair_keeps_boundaries_and_frees_what_is_queued(k):
+    mem = heap_in_use()
+    a, b = k.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK)
+    assert k.send(a, b"one") == 3 and k.send(a, b"") == 0 and k.send(a, b"three") == 5
+    assert k.fionread(b) == 3
+    assert k.recv(b, 100) == b"one" and k.recv(b, 100) == b"" and k.recv(b, 2) == b"th"
+    assert k.recv(b, 100) == -EAGAIN
+    k.send(a, b"left behind")
+    k.call("close", b)
+    assert k.send(a, b"x") == -ECONNREFUSED and k.send(a, b"x") == -ENOTCONN
+    k.call("close", a)
+    assert heap_in_use() == mem
+
+
+def test_dgram_abstract_names_and_sender_address(k):
+    s = k.ipc("socket", AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0)
+    t = k.ipc("socket", AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0)
+    name_s, name_t = abstract(b"s"), abstract(b"t")
+    assert k.ipc("bind", s, k.put(name_s), len(name_s)) == 0
+    assert k.ipc("bind", t, k.put(name_s), len(name_s)) == -EADDRINUSE
+    assert k.ipc("bind", t, k.put(name_t), len(name_t)) == 0
+    assert k.sendmsg(t, [b"hi"], name=name_s) == 2
+    r, data, flags, ctl, namelen = k.recvmsg(s, [16], with_name=True)
+    assert (r, data, namelen) == (2, b"hi", len(name_t))
+    assert k.sendmsg(t, [b"x"], name=abstract(b"nobody")) == -ECONNREFUSED
+    path = struct.pack("<H", AF_UNIX) + b"/tmp/sock\0"
+    assert k.ipc("bind", t, k.put(path), len(path)) == -EOPNOTSUPP       # paths: not implemented

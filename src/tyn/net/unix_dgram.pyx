@@ -57,6 +57,7 @@ cdef inline void dsock_get(unix_dsock *d) noexcept nogil:
     d.refs += 1
 
 cdef void dsock_put(unix_dsock *d) noexcept nogil:
+    global all_socks
     d.refs -= 1
     if d.refs != 0:
         return
