@@ -30,6 +30,8 @@ P("getiflist", inet:getiflist()),
  || M <- NetIfs, lists:member(maps:get(name, M), ["lo", "eth0"])],
 {ok, Names} = net:if_names(),
 P("if_names", [E || {_, N} = E <- Names, N =:= "lo" orelse N =:= "eth0"]),
+P("if_name2index", [net:if_name2index("lo"), net:if_name2index("nosuch0")]),
+P("if_index2name", net:if_index2name(1)),
 halt().
 """
 
@@ -60,6 +62,9 @@ def test_interface_queries_in_the_guest(tmp_path, boot):
     assert ("net eth0: {[up,broadcast,running,multicast],{10,0,2,15},{255,255,255,0},"
             "{10,0,2,255}}") in log
     assert 'if_names: [{1,"lo"},{2,"eth0"}]' in log
+    # musl's if_nametoindex: SIOCGIFINDEX on an AF_UNIX datagram socket (unix_dgram)
+    assert "if_name2index: [{ok,1},{error,enodev}]" in log
+    assert 'if_index2name: {ok,"lo"}' in log
 
 
 def test_interface_queries_on_linux_have_the_same_shape(tmp_path):
@@ -78,3 +83,5 @@ def test_interface_queries_on_linux_have_the_same_shape(tmp_path):
     assert "ifget none: {ok,[{flags,[]}]}" in out
     assert "net lo: {[up,loopback,running],{127,0,0,1},{255,0,0,0},none}" in out
     assert 'if_names: [{1,"lo"}' in out
+    assert "if_name2index: [{ok,1},{error,enodev}]" in out
+    assert 'if_index2name: {ok,"lo"}' in out
