@@ -21,6 +21,22 @@ cdef enum:
     PCI_SUBSYSTEM_ID = 0x2E
     PCI_CAPABILITY_LIST = 0x34
     PCI_INTERRUPT_LINE = 0x3C
+    PCI_INTERRUPT_PIN = 0x3D            # 0: none, 1..4: INTA#..INTD#
+    PCI_INTERRUPT_PINS = 4
+    # INTx routing on QEMU's chipsets (see pci_intx_gsi).
+    PCI_VENDOR_INTEL = 0x8086
+    PIIX3_ISA_DEVICE = 1                # 00:01.0, the PIIX3 PCI-to-ISA bridge
+    PIIX3_ISA_DEVICE_ID = 0x7000
+    PIIX_PIRQRC = 0x60                  # PIRQ[A-D] route control, one byte each
+    PIIX_PIRQRC_DISABLE = 0x80          # bit 7: not routed (QEMU's reset value)
+    PIIX_PIRQRC_IRQ_MASK = 0x0F         # bits 0-3: the ISA IRQ
+    PIIX_PIRQ_IRQ_AB = 10               # ISA IRQs given to unrouted PIRQs (A, B: 10; C, D:
+    PIIX_PIRQ_IRQ_CD = 11               #   11; SeaBIOS's choice, level-triggered in QEMU's MADT)
+    ICH9_LPC_DEVICE = 31                # 00:1f.0, the ICH9 LPC bridge
+    ICH9_LPC_DEVICE_ID = 0x2918
+    ICH9_PIRQ_GSI_BASE = 16             # QEMU wires PIRQ[A-H] to I/O APIC pins 16-23
+    ICH9_PIRQ_E = 4                     # devices in slots 0-24 use PIRQ[E-H]
+    ICH9_DEFAULT_ROUTED_SLOTS = 25      # slots 25-31 follow the chipset's D25IR..D31IR
     PCI_SECONDARY_BUS = 0x19            # bridges (header type 1)
     PCI_COMMAND_IO = 1 << 0
     PCI_COMMAND_MEMORY = 1 << 1
@@ -93,3 +109,11 @@ cdef extern void pci_enumerate(pci_visitor visit, void *ctx) noexcept nogil
 # enable MSI-X (INTx then stays quiet).  False if the function has no MSI-X or the entry
 # does not exist.
 cdef extern bint pci_msix_route(uint32_t addr, uint32_t entry, int vector) noexcept nogil
+# The I/O APIC input (GSI) the function's INTx pin reaches, routing it through the chipset
+# first if the firmware left it unrouted; -1 when unknown (no pin, not on bus 0, another
+# chipset).  Facts from QEMU's boards: pc (PIIX3) swizzles slot s pin p (0 = INTA) to
+# PIRQ (p + s - 1) & 3, whose route control byte names an ISA IRQ = the same GSI, level,
+# active high (its MADT overrides); q35 (ICH9) sends slots 0-24 to PIRQ 4 + (s + p) % 4,
+# wired to GSI 16 + PIRQ whatever the route control says (ich9_lpc_set_irq).  Then
+# clears the function's INTx-disable bit.
+cdef extern int pci_intx_gsi(uint32_t addr) noexcept nogil

@@ -183,3 +183,39 @@ cdef bint pci_msix_route(uint32_t addr, uint32_t entry, int vector) noexcept nog
     mmio_write32(entry_va + PCI_MSIX_ENTRY_VECTOR_CTRL, 0)
     pci_write16(addr, cap + PCI_MSIX_FLAGS, (control | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL)
     return True
+
+
+# ------------------------------------------------------------------ INTx
+
+cdef bint is_device(uint32_t addr, uint16_t device_id) noexcept nogil:
+    return (pci_read16(addr, PCI_VENDOR_ID) == PCI_VENDOR_INTEL
+            and pci_read16(addr, PCI_DEVICE_ID) == device_id)
+
+cdef int piix3_route(uint32_t bridge, uint32_t pirq) noexcept nogil:
+    # The ISA IRQ PIRQ pirq is routed to, routing it first when the firmware did not.
+    cdef uint32_t routes = pci_read32(bridge, PIIX_PIRQRC)
+    cdef uint32_t shift = 8 * pirq
+    cdef uint32_t rc = (routes >> shift) & 0xFF
+    if rc & PIIX_PIRQRC_DISABLE:
+        rc = PIIX_PIRQ_IRQ_AB if pirq < 2 else PIIX_PIRQ_IRQ_CD
+        pci_write32(bridge, PIIX_PIRQRC, (routes & ~(<uint32_t>0xFF << shift)) | (rc << shift))
+    return <int>(rc & PIIX_PIRQRC_IRQ_MASK)
+
+cdef int pci_intx_gsi(uint32_t addr) noexcept nogil:
+    cdef uint32_t pin = pci_read8(addr, PCI_INTERRUPT_PIN)
+    cdef uint32_t bus = addr >> 8
+    cdef uint32_t slot = (addr >> 3) & (PCI_MAX_DEVICES - 1)
+    cdef uint32_t piix = pci_address(0, PIIX3_ISA_DEVICE, 0)
+    cdef uint32_t lpc = pci_address(0, ICH9_LPC_DEVICE, 0)
+    cdef int gsi = -1
+    if pin == 0 or pin > PCI_INTERRUPT_PINS or bus != 0:
+        return -1
+    pin -= 1                                    # INTA# = 0
+    if is_device(lpc, ICH9_LPC_DEVICE_ID):
+        if slot < ICH9_DEFAULT_ROUTED_SLOTS:
+            gsi = ICH9_PIRQ_GSI_BASE + ICH9_PIRQ_E + <int>((slot + pin) % PCI_INTERRUPT_PINS)
+    elif is_device(piix, PIIX3_ISA_DEVICE_ID) and slot >= 1:
+        gsi = piix3_route(piix, (pin + slot - 1) % PCI_INTERRUPT_PINS)
+    if gsi >= 0:
+        pci_write16(addr, PCI_COMMAND, pci_read16(addr, PCI_COMMAND) & ~(<uint16_t>PCI_COMMAND_INTX_DISABLE))
+    return gsi

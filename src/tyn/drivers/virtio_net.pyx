@@ -218,6 +218,9 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
         kput_udec(n.vdev.pci_address & 7)
         if n.vdev.msix:
             kputs(b" MSI-X")
+        elif problem == NULL:
+            kputs(b" INTx GSI ")
+            kput_udec(n.vdev.irq_line)
     if problem != NULL:
         kputs(b": ")
         kputs(problem)
@@ -250,7 +253,7 @@ cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
     if not n.vdev.irq_setup(&n.vdev, n.vector, virtio_net_irq):
         devices[slot] = NULL
         virtio_fail(&n.vdev)
-        report(n, b"no interrupt (virtio-mmio: no I/O APIC line; PCI: no MSI-X)")
+        report(n, b"no interrupt (virtio-mmio: no I/O APIC line; PCI: no MSI-X and no known INTx route)")
         return False
     if not setup_queue(n, &n.rx, VIRTIO_NET_RX_QUEUE) or not setup_queue(n, &n.tx, VIRTIO_NET_TX_QUEUE):
         devices[slot] = NULL

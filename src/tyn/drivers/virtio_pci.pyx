@@ -4,6 +4,7 @@ from tyn.arch.cpu cimport (mmio_read8, mmio_write8, mmio_read16, mmio_write16, m
                            mmio_write32, memset)
 from tyn.arch.trap cimport trap_handler, trap_set_handler
 from tyn.drivers.pci cimport *
+from tyn.drivers.ioapic cimport ioapic_route_level
 from tyn.drivers.virtio cimport (virtio_device, VIRTIO_TRANSPORT_PCI, VIRTIO_MSI_NO_VECTOR,
                                  VIRTIO_ISR_QUEUE, VIRTIO_QUEUES_MAX)
 from tyn.lib.kprint cimport kputs, kput_hex
@@ -78,20 +79,28 @@ cdef void pci_queue_notify(virtio_device *d, uint16_t index) noexcept nogil:
     mmio_write16(d.notify_addr[index], index)
 
 cdef bint pci_irq_setup(virtio_device *d, int vector, trap_handler handler) noexcept nogil:
-    # MSI-X only.  INTx would need the chipset's PIRQ routing (PIIX3 / ICH9), which qboot
-    # leaves disabled when it boots a multiboot kernel: the firmware's Interrupt Line is not
-    # enough (tried: no interrupt arrives on pc or q35).  QEMU's virtio-net-pci has MSI-X
-    # unless vectors=0.
+    # MSI-X when the device has it; else INTx, level-triggered through the I/O APIC, with
+    # the chipset's PIRQ routing done by pci_intx_gsi (qboot leaves it off when it boots a
+    # multiboot kernel, and the firmware's Interrupt Line says nothing then).
+    cdef int gsi
     trap_set_handler(vector, handler)
     if pci_msix_route(d.pci_address, VIRTIO_PCI_MSIX_ENTRY, vector):
         d.msix = True
         mmio_write16(common(d, VIRTIO_PCI_COMMON_MSIX), VIRTIO_MSI_NO_VECTOR)  # no config interrupts
         return True
+    gsi = pci_intx_gsi(d.pci_address)
+    if gsi >= 0 and ioapic_route_level(<uint32_t>gsi, vector):
+        d.msix = False
+        d.irq_line = <uint32_t>gsi
+        return True
     trap_set_handler(vector, NULL)
     return False
 
 cdef uint32_t pci_irq_ack(virtio_device *d) noexcept nogil:
-    return VIRTIO_ISR_QUEUE             # MSI-X: the vector says it all (no ISR to read)
+    # MSI-X: the vector says it all.  INTx: reading the ISR byte tells why and lowers the line.
+    if d.msix:
+        return VIRTIO_ISR_QUEUE
+    return mmio_read8(d.isr)
 
 # ------------------------------------------------------------------ discovery
 
