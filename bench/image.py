@@ -13,7 +13,9 @@ Builds, in this invocation, with the current kernel:
 For each hello: the boot image size (goal <= 12 MiB; Elixir <= 20 MiB), the smallest `-m` in
 MiB that boots it (bisection between tyn.run's minimum and --max-mem: a boot counts when the
 hello is printed and the guest exits 0), and the median/min/max of QEMU start -> hello at
-tyn.run's default memory over --runs boots, with "x ref" each median over the reference's.
+tyn.run's default memory over --runs boots, with "x ref" each median over the reference's, and
+the median of QEMU start -> the kernel's banner (QEMU has loaded the whole image by then: what
+the image's size costs at load time).
 Every row names the accelerator (TCG by default).  Not a test.
 """
 
@@ -37,6 +39,7 @@ from tyn.build import image as image_build  # noqa: E402
 
 PY = sys.executable
 HELLO = b"Hello from OTP 27 on Tyn!"
+BANNER = b"Tyn "                  # the kernel's first console line: QEMU has loaded the image
 HELLO_EVAL = 'io:format("Hello from OTP 27 on Tyn!~n"), halt().'
 ELIXIR_EVAL = "'Elixir.IO':puts('Elixir.System':version()), halt()."
 # What every image carried before issue 13, besides kernel and stdlib.
@@ -71,13 +74,13 @@ def build(v: Variant, outdir: Path) -> tuple[Path, str]:
     return out, p.stdout
 
 
-def boot(image: Path, accel: str, memory_mib: int, timeout: float) -> float | None:
-    """Seconds from QEMU start to the hello line, or None if the guest did not print it and
-    exit 0 within `timeout`."""
+def boot(image: Path, accel: str, memory_mib: int, timeout: float) -> tuple[float, float] | None:
+    """Seconds from QEMU start to the kernel's banner and to the hello line, or None if the
+    guest did not print the hello and exit 0 within `timeout`."""
     cmd = qemu.command(qemu.Config(image=image, accel=accel, memory_mib=memory_mib))
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seen, hello_at = b"", None
+    seen, hello_at, banner_at = b"", None, None
     try:
         while True:
             left = timeout - (time.monotonic() - start)
@@ -88,6 +91,8 @@ def boot(image: Path, accel: str, memory_mib: int, timeout: float) -> float | No
             if not chunk:
                 break
             seen += chunk
+            if banner_at is None and (seen.startswith(BANNER) or b"\n" + BANNER in seen):
+                banner_at = time.monotonic() - start
             if hello_at is None and HELLO in seen:
                 hello_at = time.monotonic() - start
         proc.wait(timeout=max(0.1, timeout - (time.monotonic() - start)))
@@ -102,7 +107,7 @@ def boot(image: Path, accel: str, memory_mib: int, timeout: float) -> float | No
         return None
     err = proc.stderr.read().decode(errors="replace")
     status = qemu.interpret_exit(proc.returncode, seen, qemu_stderr=err).status
-    return hello_at if status == 0 else None
+    return (banner_at, hello_at) if status == 0 and hello_at is not None and banner_at is not None else None
 
 
 def smallest_memory(image: Path, accel: str, lo: int, hi: int, timeout: float) -> int | None:
@@ -133,6 +138,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120, help="seconds per boot")
     ap.add_argument("--max-mem", type=int, default=512, help="upper end of the -m bisection (MiB)")
     ap.add_argument("--no-elixir", dest="elixir", action="store_false", help="leave out the Elixir images")
+    ap.add_argument("--no-memory", dest="memory", action="store_false", help="skip the -m bisection")
     args = ap.parse_args()
     if args.accel == "kvm":
         ok, why = qemu.kvm_status()
@@ -160,26 +166,30 @@ def main() -> int:
         if not v.boots:
             continue
         print(f"  {v.name}: bisecting -m ...", file=sys.stderr, flush=True)
-        mem = smallest_memory(path, args.accel, qemu.MEM_MIN_MIB, args.max_mem, args.timeout)
-        times = []
+        mem = smallest_memory(path, args.accel, qemu.MEM_MIN_MIB, args.max_mem, args.timeout) \
+            if args.memory else None
+        times, banners = [], []
         for i in range(args.runs):
             t = boot(path, args.accel, qemu.Config(image=path).memory_mib, args.timeout)
             if t is None:
                 print(f"  {v.name}: run {i + 1} failed", file=sys.stderr)
             else:
-                times.append(t)
-        results.append((v, mem, times))
+                banners.append(t[0])
+                times.append(t[1])
+        results.append((v, mem, times, banners))
         if v.name == "hello, reference" and times:
             ref_time = statistics.median(times)
 
     default_mib = qemu.Config(image=Path("-")).memory_mib
     print(f"\nHello boots, accelerator {args.accel}, {args.runs} runs each at -m {default_mib}M, "
           f"{os.cpu_count()} host CPUs")
-    print(f"  {'image':<20} {'min -m':>8}  {'median':>8} {'min':>8} {'max':>8} (ms)  x ref")
-    for v, mem, times in results:
+    print(f"  {'':<20} {'':>8}  {'QEMU start -> hello (ms)':^26}  {'':5}  {'start -> banner':>15}")
+    print(f"  {'image':<20} {'min -m':>8}  {'median':>8} {'min':>8} {'max':>8}  x ref  {'median (ms)':>15}")
+    for v, mem, times, banners in results:
         ratio = f"{statistics.median(times) / ref_time:5.2f}" if times and ref_time else "    -"
-        mem_s = f"{mem}M" if mem is not None else f">{args.max_mem}M"
-        print(f"  {v.name:<20} {mem_s:>8}  {fmt(times)}       {ratio}  ({len(times)} of {args.runs} runs)")
+        mem_s = "-" if not args.memory else f"{mem}M" if mem is not None else f">{args.max_mem}M"
+        banner = f"{statistics.median(banners) * 1e3:15.1f}" if banners else f"{'-':>15}"
+        print(f"  {v.name:<20} {mem_s:>8}  {fmt(times)}  {ratio}  {banner}  ({len(times)} of {args.runs} runs)")
     return 0
 
 
