@@ -160,25 +160,26 @@ def main() -> int:
         print(f"  {v.name:<20} {size / (1 << 20):7.2f} MiB{goal}")
         print(f"  {'':<20} applications: {' '.join(apps)}")
 
-    ref_time = None
-    results = []
-    for v, path, _size, _apps in rows:
-        if not v.boots:
-            continue
-        print(f"  {v.name}: bisecting -m ...", file=sys.stderr, flush=True)
-        mem = smallest_memory(path, args.accel, qemu.MEM_MIN_MIB, args.max_mem, args.timeout) \
-            if args.memory else None
-        times, banners = [], []
-        for i in range(args.runs):
+    booted = [(v, path) for v, path, _size, _apps in rows if v.boots]
+    mems = {}
+    for v, path in booted:
+        if args.memory:
+            print(f"  {v.name}: bisecting -m ...", file=sys.stderr, flush=True)
+            mems[v.name] = smallest_memory(path, args.accel, qemu.MEM_MIN_MIB, args.max_mem, args.timeout)
+    # Round-robin over the images, so a change in the host's load hits each of them alike.
+    times = {v.name: [] for v, _ in booted}
+    banners = {v.name: [] for v, _ in booted}
+    for i in range(args.runs):
+        for v, path in booted:
             t = boot(path, args.accel, qemu.Config(image=path).memory_mib, args.timeout)
             if t is None:
                 print(f"  {v.name}: run {i + 1} failed", file=sys.stderr)
             else:
-                banners.append(t[0])
-                times.append(t[1])
-        results.append((v, mem, times, banners))
-        if v.name == "hello, reference" and times:
-            ref_time = statistics.median(times)
+                banners[v.name].append(t[0])
+                times[v.name].append(t[1])
+    ref = times.get("hello, reference")
+    ref_time = statistics.median(ref) if ref else None
+    results = [(v, mems.get(v.name), times[v.name], banners[v.name]) for v, _ in booted]
 
     default_mib = qemu.Config(image=Path("-")).memory_mib
     print(f"\nHello boots, accelerator {args.accel}, {args.runs} runs each at -m {default_mib}M, "
