@@ -245,3 +245,11 @@ def test_boot_image_carries_the_rootfs(tmp_path, demo):
     assert out.read_bytes()[:4] == b"\x7fELF"
     assert extract_cpio(out.read_bytes(), str(out)) == demo[0].read_bytes()
     assert "kernel" in p.stdout and "rootfs" in p.stdout
+
+
+def test_beams_option_needs_a_beam_image(tmp_path):
+    _fails_cleanly(tmp_path, "--init", "/bin/sh", "--beams", "full", match="--init cannot be combined with --beams")
+
+
+def test_bad_beams_mode(tmp_path):
+    _fails_cleanly(tmp_path, "--beams", "tiny", match="invalid choice: 'tiny'")
