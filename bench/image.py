@@ -4,12 +4,12 @@ hello boots in, and QEMU start -> hello, for today's images beside the unstrippe
     python bench/image.py [--runs 5] [--accel tcg|kvm] [--timeout 120] [--no-elixir]
 
 Builds, in this invocation, with the current kernel:
-  hello, gz         `--eval 'io:format("Hello from OTP 27 on Tyn!~n"), halt().'` (the default:
-                    kernel + stdlib, .beam files stripped and gzip-compressed)
-  hello, stripped   the same with `--beams stripped` (stripped, not compressed)
+  hello, stripped   `--eval 'io:format("Hello from OTP 27 on Tyn!~n"), halt().'` (the default:
+                    kernel + stdlib, .beam files stripped)
+  hello, gz         the same with `--beams gz` (stripped and gzip-compressed)
   hello, reference  the image as it was before the diet: `--beams full` and the applications
                     every image carried then (`--otp-app compiler --otp-app sasl --otp-app inets`)
-  elixir, gz / reference   `--elixir --eval ...System.version()` likewise (sizes only)
+  elixir, stripped / reference   `--elixir --eval ...System.version()` likewise (sizes only)
 For each hello: the boot image size (goal <= 12 MiB; Elixir <= 20 MiB), the smallest `-m` in
 MiB that boots it (bisection between tyn.run's minimum and --max-mem: a boot counts when the
 hello is printed and the guest exits 0), and the median/min/max of QEMU start -> hello at
@@ -56,11 +56,11 @@ class Variant:
 
 
 def variants(elixir: bool) -> list[Variant]:
-    out = [Variant("hello, gz", ["--eval", HELLO_EVAL], image_build.HELLO_GOAL_MIB, True),
-           Variant("hello, stripped", ["--beams", "stripped", "--eval", HELLO_EVAL], image_build.HELLO_GOAL_MIB, True),
+    out = [Variant("hello, stripped", ["--eval", HELLO_EVAL], image_build.HELLO_GOAL_MIB, True),
+           Variant("hello, gz", ["--beams", "gz", "--eval", HELLO_EVAL], image_build.HELLO_GOAL_MIB, True),
            Variant("hello, reference", [*REFERENCE, "--eval", HELLO_EVAL], None, True)]
     if elixir:
-        out += [Variant("elixir, gz", ["--elixir", "--eval", ELIXIR_EVAL], image_build.ELIXIR_GOAL_MIB, False),
+        out += [Variant("elixir, stripped", ["--elixir", "--eval", ELIXIR_EVAL], image_build.ELIXIR_GOAL_MIB, False),
                 Variant("elixir, reference", [*REFERENCE, "--elixir", "--eval", ELIXIR_EVAL], None, False)]
     return out
 

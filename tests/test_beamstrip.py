@@ -65,7 +65,7 @@ def test_parse_then_emit_is_the_identity(compiled):
 def test_strip_keeps_only_what_the_loader_reads(compiled):
     full = [cid for cid, _ in beamstrip.parse_chunks(compiled.read_bytes())]
     assert b"Dbgi" in full and b"Docs" in full and b"LocT" in full
-    stripped = beamstrip.strip(compiled.read_bytes(), compress=False)
+    stripped = beamstrip.strip(compiled.read_bytes())
     kept = [cid for cid, _ in beamstrip.parse_chunks(stripped)]
     assert kept == [c for c in full if c in beamstrip.KEPT_CHUNKS]
     assert b"Attr" in kept and b"Line" in kept and b"Dbgi" not in kept and b"Docs" not in kept
@@ -74,11 +74,11 @@ def test_strip_keeps_only_what_the_loader_reads(compiled):
 
 def test_compressed_output_is_gzip_of_the_stripped_module(compiled):
     data = compiled.read_bytes()
-    gz = beamstrip.strip(data)
+    gz = beamstrip.strip(data, compress=True)
     assert gz[:2] == beamstrip.GZIP_MAGIC
-    assert gzip.decompress(gz) == beamstrip.strip(data, compress=False)
-    assert beamstrip.strip(gz, compress=False) == beamstrip.strip(data, compress=False)   # input may be gzip'd
-    assert beamstrip.strip(data) == gz                                                  # reproducible
+    assert gzip.decompress(gz) == beamstrip.strip(data)
+    assert beamstrip.strip(gz) == beamstrip.strip(data)                  # input may be gzip'd
+    assert beamstrip.strip(data, compress=True) == gz                    # reproducible
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -120,7 +120,7 @@ def test_malformed_beam_files_are_named_errors(data, message):
 
 def test_minimal_beam_strips_to_its_mandatory_chunks():
     data = _form(MINIMAL + _chunk(b"Docs", b"docs"))
-    assert beamstrip.strip(data, compress=False) == _form(MINIMAL)
+    assert beamstrip.strip(data) == _form(MINIMAL)
 
 
 def test_cache_hit_does_not_strip_again(compiled, cache, monkeypatch):
@@ -132,8 +132,9 @@ def test_cache_hit_does_not_strip_again(compiled, cache, monkeypatch):
 
 
 def test_cache_keys_compression_apart(compiled, cache):
-    assert beamstrip.stripped_path(compiled) != beamstrip.stripped_path(compiled, compress=False)
-    assert beamstrip.stripped_path(compiled, compress=False).read_bytes()[:4] == b"FOR1"
+    assert beamstrip.stripped_path(compiled) != beamstrip.stripped_path(compiled, compress=True)
+    assert beamstrip.stripped_path(compiled).read_bytes()[:4] == b"FOR1"
+    assert beamstrip.stripped_path(compiled, compress=True).read_bytes()[:2] == beamstrip.GZIP_MAGIC
 
 
 def test_image_with_a_corrupt_beam_fails_cleanly(tmp_path):

@@ -22,8 +22,8 @@ any .beam the image carries (OTP, Elixir, a release's, `--add`ed ones) the same 
 malformed file is reported with its name instead of a crash report.  The host beam checks the
 result in the tests (beam_lib reads it, the code loader loads it).
 
-Stripped modules are gzip-compressed (as beam_lib:strip does): the root filesystem sits in
-guest RAM, and the loader gunzips once per module loaded.
+Optionally (`compress=True`, the image's `--beams gz`) the stripped module is gzip-compressed,
+as beam_lib:strip does: a smaller image, but the loader then gunzips every module it loads.
 
 Results are cached by the SHA-256 of the input (content-addressed, so OTP's, Elixir's and a
 release's modules share one cache), under `${TYN_CACHE:-~/.cache/tyn}/beam-strip/<version>/`.
@@ -108,7 +108,7 @@ def decompress(data: bytes, name: str = ".beam file") -> bytes:
         raise BeamError(f"{name}: compressed, but not valid gzip ({e})") from None
 
 
-def strip(data: bytes, name: str = ".beam file", compress: bool = True) -> bytes:
+def strip(data: bytes, name: str = ".beam file", compress: bool = False) -> bytes:
     """`data` (a .beam file, compressed or not) with only KEPT_CHUNKS, in their file order."""
     chunks = parse_chunks(decompress(data, name), name)
     ids = {cid for cid, _ in chunks}
@@ -123,7 +123,7 @@ def cache_dir() -> Path:
     return erts.cache_root() / "beam-strip" / f"v{STRIPPER_VERSION}"
 
 
-def stripped_path(host: Path, compress: bool = True) -> Path:
+def stripped_path(host: Path, compress: bool = False) -> Path:
     """The cached stripped copy of the .beam file `host` (made on a miss, written atomically)."""
     try:
         data = host.read_bytes()
