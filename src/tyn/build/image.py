@@ -381,9 +381,9 @@ def size_goal(plan: Plan) -> tuple[str, int] | None:
         return None
     names = {a.name for a, _ in plan.apps}
     if names == set(otp.BASE_APPS):
-        return "kernel + stdlib image", HELLO_GOAL_MIB
+        return "a kernel + stdlib image", HELLO_GOAL_MIB
     if names == set(otp.BASE_APPS) | set(otp.ELIXIR_APPS) | {"compiler"}:
-        return "Elixir image", ELIXIR_GOAL_MIB
+        return "an Elixir image", ELIXIR_GOAL_MIB
     return None
 
 
@@ -402,7 +402,7 @@ def report(out: Path, sizes: dict) -> None:
     if goal and "kernel" in sizes:
         what, mib = goal
         verdict = "met" if sizes["total"] <= mib << 20 else "MISSED"
-        print(f"  size goal for a {what}: <= {mib} MiB, {verdict} ({sizes['total'] / (1 << 20):.2f} MiB)")
+        print(f"  size goal for {what}: <= {mib} MiB, {verdict} ({sizes['total'] / (1 << 20):.2f} MiB)")
 
 
 def main(argv: list[str]) -> int:
