@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tyn.build import erts
+from tyn.build import beamstrip, erts
 from test_image_support import build_image, init_config, make_tiny_release, rootfs_of
+
+def apps_in(fs) -> set[str]:
+    """The application directories under /otp/lib of a root filesystem."""
+    return {n.split("/")[2] for n in fs if n.startswith("otp/lib/") and n.count("/") >= 2}
+
+
+def chunks_of(member) -> list[bytes]:
+    return [cid for cid, _ in beamstrip.parse_chunks(beamstrip.decompress(member.data))]
 
 ERTS_BIN = "otp/erts-15.2.7/bin"
 
@@ -30,7 +38,8 @@ def test_default_image_is_the_demo(demo, erts_dir):
     fs = rootfs_of(out)
     assert fs[f"{ERTS_BIN}/beam.smp"].data == (erts_dir / "bin/beam.smp").read_bytes()
     assert fs[f"{ERTS_BIN}/erl_child_setup"].is_file
-    for app in ("kernel-10.2.7.1", "stdlib-6.2.2.1", "compiler-8.6.1", "sasl-4.2.2", "inets-9.3.2"):
+    assert apps_in(fs) == {"kernel-10.2.7.1", "stdlib-6.2.2.1"}     # no more: kernel + stdlib
+    for app in ("kernel-10.2.7.1", "stdlib-6.2.2.1"):
         assert f"otp/lib/{app}/ebin/{app.split('-')[0]}.app" in fs
     for boot in ("start.boot", "start_clean.boot"):
         assert fs[f"otp/bin/{boot}"].data == (erts_dir / "otp/bin" / boot).read_bytes()
@@ -44,6 +53,39 @@ def test_default_image_is_the_demo(demo, erts_dir):
     assert argv[-3:] == ["-s", "tyn_demo", "main"] and "/app/ebin" in argv
     assert env["BINDIR"] == f"/{ERTS_BIN}" and env["ROOTDIR"] == "/otp" and env["EMU"] == "beam"
     assert "beam.smp" in report and "otp lib" in report
+    assert "applications (2; .beam files: stripped)" in report
+    assert [line.split()[0] for line in report.splitlines() if line.endswith("MiB  boot (start_clean)")] == \
+        ["kernel-10.2.7.1", "stdlib-6.2.2.1"]
+
+
+def test_every_beam_is_stripped(demo):
+    """Each .beam holds only the chunks the loader reads (no Dbgi, Docs, LocT)."""
+    fs = rootfs_of(demo[0])
+    beams = [m for n, m in fs.items() if n.endswith(".beam")]
+    assert len(beams) > 150
+    for m in beams:
+        assert m.data[:4] == beamstrip.IFF_FORM, m.name
+        kept = chunks_of(m)
+        assert set(kept) <= set(beamstrip.KEPT_CHUNKS) and b"Code" in kept, (m.name, kept)
+    assert b"Attr" in chunks_of(fs["otp/lib/stdlib-6.2.2.1/ebin/lists.beam"])
+
+
+def test_full_beams_are_carried_as_shipped(tmp_path, erts_dir):
+    out = tmp_path / "full.cpio"
+    p = build_image("-o", out, "--format", "cpio", "--beams", "full", "--eval", "halt().")
+    fs = rootfs_of(out)
+    lists = "otp/lib/stdlib-6.2.2.1/ebin/lists.beam"
+    assert fs[lists].data == (erts_dir / lists).read_bytes()
+    assert b"Dbgi" in chunks_of(fs[lists]) and b"Docs" in chunks_of(fs[lists])
+    assert ".beam files: as shipped" in p.stdout
+
+
+def test_stripped_compressed_beams(tmp_path):
+    out = tmp_path / "gz.cpio"
+    p = build_image("-o", out, "--format", "cpio", "--beams", "gz", "--eval", "halt().")
+    m = rootfs_of(out)["otp/lib/kernel-10.2.7.1/ebin/code.beam"]
+    assert m.data[:2] == beamstrip.GZIP_MAGIC and b"Dbgi" not in chunks_of(m)
+    assert ".beam files: stripped, gzip-compressed" in p.stdout
 
 
 def test_image_is_reproducible(demo, tmp_path):
@@ -54,9 +96,11 @@ def test_image_is_reproducible(demo, tmp_path):
 
 def test_eval_and_elixir(tmp_path):
     out = tmp_path / "ex.cpio"
-    build_image("-o", out, "--format", "cpio", "--elixir", "--eval", "'Elixir.IO':puts('Elixir.System':version()), halt().")
+    p = build_image("-o", out, "--format", "cpio", "--elixir", "--eval", "'Elixir.IO':puts('Elixir.System':version()), halt().")
     fs = rootfs_of(out)
+    assert "compiler-8.6.1" in p.stdout and "required by elixir" in p.stdout
     assert "otp/lib/elixir-1.18.3/ebin/elixir.app" in fs and "otp/lib/logger-1.18.3/ebin/logger.app" in fs
+    assert apps_in(fs) == {"kernel-10.2.7.1", "stdlib-6.2.2.1", "compiler-8.6.1", "elixir-1.18.3", "logger-1.18.3"}
     assert "app/ebin/tyn_demo.beam" not in fs
     argv, _ = init_config(fs)
     assert argv[-2:] == ["-eval", "'Elixir.IO':puts('Elixir.System':version()), halt()."]
@@ -64,9 +108,11 @@ def test_eval_and_elixir(tmp_path):
 
 def test_otp_app_pulls_application_and_dependencies(tmp_path):
     out = tmp_path / "rt.cpio"
-    build_image("-o", out, "--format", "cpio", "--otp-app", "runtime_tools", "--eval", "halt().")
+    p = build_image("-o", out, "--format", "cpio", "--otp-app", "runtime_tools", "--eval", "halt().")
     names = rootfs_of(out)
     assert any(n.startswith("otp/lib/runtime_tools-") and n.endswith("/ebin/runtime_tools.app") for n in names)
+    assert apps_in(names) == {"kernel-10.2.7.1", "stdlib-6.2.2.1", "runtime_tools-2.1.1"}
+    assert any(line.split()[0] == "runtime_tools-2.1.1" and line.endswith("--otp-app") for line in p.stdout.splitlines())
     assert not any(n.endswith(".so") for n in names)
 
 
@@ -93,9 +139,13 @@ def _demo_beam(cpio, tmp_path):
 def test_release_image(tmp_path):
     rel = make_tiny_release(tmp_path / "rel")
     out = tmp_path / "rel.cpio"
-    build_image("-o", out, "--format", "cpio", "--release", rel)
+    p = build_image("-o", out, "--format", "cpio", "--release", rel)
     fs = rootfs_of(out)
     assert "otp/lib/tiny-0.1.0/ebin/tiny.beam" in fs
+    # Exactly the .rel's applications: kernel and stdlib from OTP, tiny from the release.
+    assert apps_in(fs) == {"kernel-10.2.7.1", "stdlib-6.2.2.1", "tiny-0.1.0"}
+    assert chunks_of(fs["otp/lib/tiny-0.1.0/ebin/tiny.beam"])[0] in beamstrip.KEPT_CHUNKS
+    assert "release tiny (its lib/)" in p.stdout and "kernel-10.2.7.1" in p.stdout
     assert "otp/releases/0.1.0/start.boot" in fs and "otp/releases/0.1.0/sys.config" in fs
     argv, env = init_config(fs)
     sep = argv.index("--")
@@ -196,3 +246,11 @@ def test_boot_image_carries_the_rootfs(tmp_path, demo):
     assert out.read_bytes()[:4] == b"\x7fELF"
     assert extract_cpio(out.read_bytes(), str(out)) == demo[0].read_bytes()
     assert "kernel" in p.stdout and "rootfs" in p.stdout
+
+
+def test_beams_option_needs_a_beam_image(tmp_path):
+    _fails_cleanly(tmp_path, "--init", "/bin/sh", "--beams", "full", match="--init cannot be combined with --beams")
+
+
+def test_bad_beams_mode(tmp_path):
+    _fails_cleanly(tmp_path, "--beams", "tiny", match="invalid choice: 'tiny'")

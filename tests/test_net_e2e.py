@@ -151,7 +151,7 @@ def test_inets_httpd_serves_a_file(tmp_path, boot):
     body = ("Tyn serves this page.\n" * 2000).encode()      # 44 KB: several segments
     (www / "page.txt").write_bytes(body)
     image = tmp_path / "httpd.img"
-    build_image("--add", f"{www}:/www", "--eval", HTTPD, "-o", image)
+    build_image("--otp-app", "inets", "--add", f"{www}:/www", "--eval", HTTPD, "-o", image)
     port = free_port()
     vm = boot(image, accel="tcg", args=["-p", f"{port}:8080"], timeout=120)
     vm.expect("httpd: up")

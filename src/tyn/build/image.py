@@ -4,6 +4,7 @@
     python -m tyn.build image -o FILE --eval EXPR          run Erlang expressions
     python -m tyn.build image -o FILE --release DIR        an OTP release (rebar3/mix)
         [--elixir] [--otp-app NAME]... [--add HOST:GUEST]... [--format boot|cpio]
+        [--beams stripped|gz|full]
     python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
         [--add HOST:GUEST]... [--format boot|cpio]
 
@@ -21,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tyn.build import erts, layout, otp, release, rootfs
+from tyn.build import beamstrip, erts, layout, otp, release, rootfs
 from tyn.build.rootfs import APP_ROOT, ARGV_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
 
 DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
@@ -43,7 +44,19 @@ ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST
 INIT_PATH = "/init"
 INIT_ENV = {"HOME": "/", "PATH": "/bin"}
 # Options that describe a BEAM image and make no sense with --init.
-BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit")
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams")
+# --beams: what an image carries of each .beam file (see tyn.build.beamstrip).
+# Stripped, uncompressed is the default: gzip saves 1.3 MiB of the hello image but no guest RAM
+# (the smallest -m is the same) and costs the loader a gunzip per module, ~10 % more time to
+# load kernel + stdlib under TCG (bench/image.py, docs/IMAGE.md).
+BEAMS_STRIPPED = "stripped"     # the chunks the loader reads (the default)
+BEAMS_GZ = "gz"                 # the same, gzip-compressed: the smallest image
+BEAMS_FULL = "full"             # as shipped: debug_info, docs... (images meant for debugging)
+BEAMS_MODES = (BEAMS_STRIPPED, BEAMS_GZ, BEAMS_FULL)
+BEAMS_HELP = {BEAMS_GZ: "stripped, gzip-compressed", BEAMS_STRIPPED: "stripped", BEAMS_FULL: "as shipped"}
+# Issue 13's goals for the boot image (kernel + root filesystem), tracked by bench/image.py.
+HELLO_GOAL_MIB = 12
+ELIXIR_GOAL_MIB = 20
 
 
 class ImageError(Exception):
@@ -80,13 +93,23 @@ class Plan:
     """What goes into the image; turned into a Rootfs by `compose`."""
     erts_dir: Path
     erts_vsn: str
-    apps: list[otp.App]
+    apps: list[tuple[otp.App, str]]                                     # (application, why it is in)
     app_files: list[tuple[Path, str]] = field(default_factory=list)   # (host, guest) trees or files
     pa: list[str] = field(default_factory=list)
     emu_args: list[str] = field(default_factory=list)
     init_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     release: release.Release | None = None
+    shipped: dict[str, str] = field(default_factory=dict)               # release app name -> why
+    beams: str = BEAMS_STRIPPED
+
+    def app_table(self) -> list[tuple[str, str]]:
+        """(application dir name, why it is in) for every application the image carries."""
+        rows = [(a.dirname, why) for a, why in self.apps]
+        if self.release:
+            rows += [(d.name, self.shipped.get(d.name.partition("-")[0], f"release {self.release.name}"))
+                     for d in self.release.lib_dirs]
+        return sorted(rows)
 
     @property
     def erts_bin(self) -> str:
@@ -105,24 +128,24 @@ class Plan:
 
 
 def compose(plan: Plan) -> Rootfs:
-    fs = Rootfs()
+    fs = Rootfs(beam_filter=beam_filter(plan.beams))
     e = plan.erts_dir
     fs.add_file(f"{plan.erts_bin}/beam.smp", e / "bin" / "beam.smp", "beam.smp")
     fs.add_file(f"{plan.erts_bin}/erl_child_setup", e / "bin" / "erl_child_setup", "erl_child_setup")
     for boot in sorted((e / "otp" / "bin").glob("*.boot")):
         fs.add_file(f"{OTP_ROOT}/bin/{boot.name}", boot, "boot scripts")
     fs.add_tree(f"{OTP_ROOT}/releases", e / "otp" / "releases", "boot scripts")
-    for app in plan.apps:
+    for app, _ in plan.apps:
         part = "elixir" if app.name in otp.ELIXIR_APPS or "elixir" in str(app.path) else "otp lib"
         for sub in ("ebin", "priv"):
             if (app.path / sub).is_dir():
-                fs.add_tree(f"{OTP_ROOT}/lib/{app.dirname}/{sub}", app.path / sub, part)
+                fs.add_tree(f"{OTP_ROOT}/lib/{app.dirname}/{sub}", app.path / sub, part, app=app.dirname)
     if plan.release:
         r = plan.release
         for d in r.lib_dirs:
             for sub in ("ebin", "priv"):
                 if (d / sub).is_dir():
-                    fs.add_tree(f"{OTP_ROOT}/lib/{d.name}/{sub}", d / sub, "release")
+                    fs.add_tree(f"{OTP_ROOT}/lib/{d.name}/{sub}", d / sub, "release", app=d.name)
         fs.add_tree(f"{OTP_ROOT}/releases/{r.vsn}", r.boot.parent, "release")
         start_erl = r.root / "releases" / "start_erl.data"
         fs.add_bytes(f"{OTP_ROOT}/releases/start_erl.data", f"{plan.erts_vsn} {r.vsn}\n".encode()
@@ -140,6 +163,31 @@ def compose(plan: Plan) -> Rootfs:
     fs.add_bytes(ENV_FILE, rootfs.encode_env(plan.environment()))
     fs.add_dir("/tmp")
     return fs
+
+
+def beam_filter(mode: str):
+    """Rootfs.add_tree's hook for .beam files: the host file an image carries in its place."""
+    if mode == BEAMS_FULL:
+        return None
+    compress = mode == BEAMS_GZ
+    return lambda host: beamstrip.stripped_path(host, compress=compress)
+
+
+def release_apps(r: release.Release, catalog: otp.AppCatalog) -> tuple[list[tuple[otp.App, str]], dict[str, str]]:
+    """A release's applications: (those this OTP supplies, with why), {name: why} of those the
+    release ships in its lib/.  Exactly the .rel's list, no more: systools already checked that
+    it is complete.  A release without a .rel is its lib/ plus kernel and stdlib if it lacks them."""
+    why = f"release {r.name}"
+    shipped = {d.name.partition("-")[0]: f"{why} (its lib/)" for d in r.lib_dirs}
+    if r.apps:
+        names = [name for name, _ in r.apps if name not in shipped]
+    else:
+        names = [name for name in otp.BASE_APPS if name not in shipped]
+        why = f"release {r.name} has no .rel: {otp.BASE_REASON}"
+    try:
+        return [(catalog.get(name), why) for name in names], shipped
+    except otp.AppError as e:
+        raise ImageError(str(e)) from None
 
 
 def compose_init(init: Path, adds: list[tuple[Path, str]]) -> Rootfs:
@@ -208,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", choices=("boot", "cpio"), default="boot",
                     help="boot: kernel + rootfs in one multiboot ELF (default); cpio: the rootfs alone")
     ap.add_argument("--jit", action="store_true", help="use the BeamAsm (JIT) ERTS flavour")
+    ap.add_argument("--beams", choices=BEAMS_MODES, default=None,
+                    help="what the image carries of each .beam file: stripped (default): the chunks "
+                         "the runtime reads; gz: the same gzip-compressed (smallest image, slower "
+                         "loading); full: as shipped, with debug_info and docs (for debugging)")
     ap.add_argument("--init", type=Path, metavar="HOSTPATH",
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
     return ap
@@ -219,13 +271,9 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     erts_vsn = erts.manifest(erts_dir)["erts_version"]
     hb = hb_factory(erts_dir)
     catalog = otp.AppCatalog(erts_dir)
-    wanted = list(otp.BASE_APPS) + (list(otp.ELIXIR_APPS) if args.elixir else []) + args.otp_app
-    try:
-        apps = catalog.closure(wanted)
-    except otp.AppError as e:
-        raise ImageError(str(e)) from None
-    plan = Plan(erts_dir, erts_vsn, apps)
+    plan = Plan(erts_dir, erts_vsn, [], beams=args.beams or BEAMS_STRIPPED)
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
+    fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
     if args.eval is not None:
         problem = erts.check_erlang_exprs(hb, args.eval)
@@ -239,6 +287,8 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         except release.ReleaseError as e:
             raise ImageError(str(e)) from None
         plan.release = r
+        fixed, plan.shipped = release_apps(r, catalog)
+        wanted = []             # a release's own list is taken as is (release_apps)
         emu, init, env = release.split_vm_args(vm)
         vdir = f"{OTP_ROOT}/releases/{r.vsn}"
         plan.emu_args += emu
@@ -253,6 +303,12 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
                          "RELEASE_LIB": f"{OTP_ROOT}/lib", **env})
     else:
         plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", "-noshell"]
+    wanted += [(a, "--elixir") for a in otp.ELIXIR_APPS if args.elixir] + [(a, "--otp-app") for a in args.otp_app]
+    try:
+        extra = catalog.closure_why(wanted, have={**plan.shipped, **{a.name: why for a, why in fixed}})
+    except otp.AppError as e:
+        raise ImageError(str(e)) from None
+    plan.apps = sorted(fixed + extra, key=lambda aw: aw[0].name)
     for host, guest in adds:
         plan.app_files.append((host, guest))
         plan.pa += ebin_paths(host, guest)
@@ -287,11 +343,17 @@ def build(args) -> dict:
         plan, work = plan_image(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     with work:
+        info = {}
         if fs is None:
-            fs = compose(plan)
+            try:
+                fs = compose(plan)
+            except beamstrip.BeamError as e:
+                raise ImageError(str(e)) from None
+            info = {"apps": [(name, why, fs.apps.get(name, 0)) for name, why in plan.app_table()],
+                    "beams": plan.beams, "goal": size_goal(plan)}
         if args.format == "cpio":
             size = fs.write(out)
-            return {"parts": fs.parts, "rootfs": size, "total": size}
+            return {"parts": fs.parts, "rootfs": size, "total": size, **info}
         try:
             from tyn.build import bootimage, kernel
         except ImportError as e:
@@ -309,7 +371,20 @@ def build(args) -> dict:
             if os.path.exists(cpio_tmp):
                 os.unlink(cpio_tmp)
         return {"parts": fs.parts, "rootfs": rootfs_size, "kernel": sizes.get("kernel", 0),
-                "total": sizes.get("total", out.stat().st_size)}
+                "total": sizes.get("total", out.stat().st_size), **info}
+
+
+def size_goal(plan: Plan) -> tuple[str, int] | None:
+    """(what, MiB) of issue 13's size goal for this kind of boot image, if one applies: a
+    kernel + stdlib image (the hello, the demo) and a plain Elixir image."""
+    if plan.release is not None or plan.beams == BEAMS_FULL:
+        return None
+    names = {a.name for a, _ in plan.apps}
+    if names == set(otp.BASE_APPS):
+        return "a kernel + stdlib image", HELLO_GOAL_MIB
+    if names == set(otp.BASE_APPS) | set(otp.ELIXIR_APPS) | {"compiler"}:
+        return "an Elixir image", ELIXIR_GOAL_MIB
+    return None
 
 
 def report(out: Path, sizes: dict) -> None:
@@ -319,6 +394,15 @@ def report(out: Path, sizes: dict) -> None:
     print(f"  rootfs (cpio)     {_mib(sizes['rootfs'])}")
     for part, n in sorted(sizes["parts"].items(), key=lambda kv: -kv[1]):
         print(f"    {part:<16}{_mib(n)}")
+    if "apps" in sizes:
+        print(f"  applications ({len(sizes['apps'])}; .beam files: {BEAMS_HELP[sizes['beams']]})")
+        for name, why, n in sizes["apps"]:
+            print(f"    {name:<24}{_mib(n)}  {why}")
+    goal = sizes.get("goal")
+    if goal and "kernel" in sizes:
+        what, mib = goal
+        verdict = "met" if sizes["total"] <= mib << 20 else "MISSED"
+        print(f"  size goal for {what}: <= {mib} MiB, {verdict} ({sizes['total'] / (1 << 20):.2f} MiB)")
 
 
 def main(argv: list[str]) -> int:

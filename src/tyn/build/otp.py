@@ -13,8 +13,10 @@ from pathlib import Path
 
 from tyn.build import erts
 
-# Applications that always go into an image: what boot, the demo and a typical service need.
-BASE_APPS = ("kernel", "stdlib", "compiler", "sasl", "inets")
+# Applications that always go into a BEAM image: the two that OTP's start_clean boot script
+# (and every release) loads.  Anything else comes in through --otp-app, --elixir or a release.
+BASE_APPS = ("kernel", "stdlib")
+BASE_REASON = "boot (start_clean)"
 ELIXIR_APPS = ("elixir", "logger")
 # OTP applications shipped in erlang-base rather than in an erlang-<name> package.
 IN_ERLANG_BASE = {"kernel", "stdlib", "compiler", "sasl", "erts", "erl_interface"}
@@ -90,13 +92,21 @@ class AppCatalog:
 
     def closure(self, names) -> list[App]:
         """The named applications and everything their .app files require, sorted by name."""
-        out: dict[str, App] = {}
-        todo = list(names)
+        return [app for app, _ in self.closure_why([(n, "named") for n in names])]
+
+    def closure_why(self, wanted: list[tuple[str, str]], have: dict[str, str] = {}) -> list[tuple[App, str]]:
+        """(application, why it is in) for each (name, reason) wanted and everything their .app
+        files require (`applications` and `included_applications`), sorted by name; the first
+        reason given for a name wins, a dependency's reason is "required by <app>".  Names in
+        `have` (name -> reason) are supplied elsewhere (a release's own lib/): not looked up,
+        and their dependencies are the supplier's business."""
+        out: dict[str, tuple[App, str]] = {}
+        todo = list(reversed(wanted))
         while todo:
-            name = todo.pop()
-            if name in out:
+            name, why = todo.pop()
+            if name in out or name in have:
                 continue
             app = self.get(name)
-            out[name] = app
-            todo += read_app_file(app.path / "ebin" / f"{name}.app")[1]
+            out[name] = (app, why)
+            todo += [(d, f"required by {name}") for d in reversed(read_app_file(app.path / "ebin" / f"{name}.app")[1])]
         return [out[n] for n in sorted(out)]

@@ -19,6 +19,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from tyn.build.cpio import Member, NewcWriter
 
@@ -34,6 +35,7 @@ EXEC_MODE = stat.S_IFREG | 0o755
 LINK_MODE = stat.S_IFLNK | 0o777
 # Native code cannot be loaded by a static beam.smp (musl's dlopen is a stub).
 SKIPPED_SUFFIXES = (".so", ".a", ".o", ".dll")
+BEAM_SUFFIX = ".beam"
 
 
 class RootfsError(Exception):
@@ -79,11 +81,16 @@ class _Entry:
 
 
 class Rootfs:
-    """A file tree to be written as a cpio; guest paths are absolute ("/otp/bin/x")."""
+    """A file tree to be written as a cpio; guest paths are absolute ("/otp/bin/x").
 
-    def __init__(self):
+    `beam_filter`, when given, maps each host .beam file added to the host file the image
+    carries instead (tyn.build.beamstrip's stripped copy)."""
+
+    def __init__(self, beam_filter: Callable[[Path], Path] | None = None):
         self.entries: dict[str, _Entry] = {}
         self.parts: dict[str, int] = {}     # size accounting: part name -> bytes of file data
+        self.apps: dict[str, int] = {}      # application dir name -> bytes of file data
+        self.beam_filter = beam_filter
 
     @staticmethod
     def _key(guest: str) -> str:
@@ -118,16 +125,22 @@ class Rootfs:
         self.entries[key] = _Entry(mode, data=data)
         self._account(part, len(data))
 
-    def add_file(self, guest: str, host: Path, part: str) -> None:
+    def add_file(self, guest: str, host: Path, part: str, app: str | None = None) -> None:
         key = self._key(guest)
         self._parents(key)
-        st = host.stat()
-        mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
+        mode = EXEC_MODE if host.stat().st_mode & 0o111 else FILE_MODE
+        if self.beam_filter is not None and guest.endswith(BEAM_SUFFIX):
+            host = self.beam_filter(host)
         self.entries[key] = _Entry(mode, host=host)
-        self._account(part, st.st_size)
+        size = host.stat().st_size
+        self._account(part, size)
+        if app is not None:
+            self.apps[app] = self.apps.get(app, 0) + size
 
-    def add_tree(self, guest: str, host: Path, part: str, skip_native: bool = True) -> None:
-        """Copy a host directory (following symlinks inside it) to `guest`."""
+    def add_tree(self, guest: str, host: Path, part: str, skip_native: bool = True,
+                 app: str | None = None) -> None:
+        """Copy a host directory (following symlinks inside it) to `guest`; `app` names the
+        application the files are accounted to."""
         if not host.is_dir():
             raise RootfsError(f"{host} is not a directory")
         self.add_dir(guest)
@@ -144,7 +157,7 @@ class Rootfs:
                     raise RootfsError(f"{hp}: dangling symlink to {os.readlink(hp)} "
                                       "(an image carries what a link points to, or fails)")
                 if hp.is_file():
-                    self.add_file(f"{gdir}/{f}", hp, part)
+                    self.add_file(f"{gdir}/{f}", hp, part, app)
 
     def exists(self, guest: str) -> bool:
         return self._key(guest) in self.entries
