@@ -20,10 +20,11 @@ from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_
 from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
-                            trap_set_user_return_hook)
+                            trap_set_user_return_hook, trap_set_user_entry_hook)
+from tyn.proc.cputime cimport cputime_user_entry, cputime_user_exit
 from tyn.proc.process cimport process_user_fault
 from tyn.lib.kprofile cimport profile_enable
-from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
+from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return, sched_current
 from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, syscall_note_kernel_entry
 from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
@@ -172,6 +173,10 @@ cdef void start_network() noexcept nogil:
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
+    cputime_user_exit(sched_current())
+
+cdef void enter_from_user() noexcept nogil:
+    cputime_user_entry(sched_current())
 
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
@@ -201,6 +206,7 @@ cdef void start_processes() noexcept nogil:
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)
+    trap_set_user_entry_hook(enter_from_user)
     trap_set_page_fault_resolver(process_page_fault)
     cdef uint64_t strace = 0
     if cmdline_get_u64(b"strace", &strace):

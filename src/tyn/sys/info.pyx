@@ -1,7 +1,8 @@
 # System information: uname, resource limits, randomness, prctl.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport cpuid, rdtsc, memset, memcpy
-from tyn.arch.uaccess cimport copy_to_user, copy_from_user
+from tyn.arch.uaccess cimport copy_to_user, copy_from_user, strncpy_from_user
+from tyn.proc.task cimport thread
 from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit
 from tyn.proc.sched cimport sched_current
@@ -46,6 +47,8 @@ cdef enum:
     PR_SET_NAME = 15
     PR_GET_NAME = 16
     TASK_COMM_LEN = 16
+    SUID_DUMP_DISABLE = 0
+    SUID_DUMP_USER = 1
     SIGNAL_MAX = 64                 # _NSIG
 
 cdef struct rlimit64:
@@ -53,8 +56,6 @@ cdef struct rlimit64:
     uint64_t max
 
 cdef char hostname[HOSTNAME_MAX + 1]
-cdef char comm[TASK_COMM_LEN]       # PR_SET_NAME: per thread in Linux, one name kept here
-cdef bint dumpable_cleared
 cdef uint64_t entropy_state
 
 cdef void info_set_hostname(const char *name, uint64_t length) noexcept nogil:
@@ -160,16 +161,40 @@ cdef int64_t sys_prlimit64(uint64_t pid, uint64_t resource, uint64_t user_new, u
 cdef int64_t sys_getrlimit(uint64_t resource, uint64_t user_old) noexcept nogil:
     return sys_prlimit64(0, resource, 0, user_old)
 
+cdef void info_exec_comm(thread *t, const char *path) noexcept nogil:
+    """A new program image: the thread is named after the file (Linux's kbasename of the
+    path given to execve, cut to TASK_COMM_LEN - 1) and the process is dumpable again."""
+    cdef const char *base = path
+    cdef int i = 0
+    while path[i] != 0:
+        if path[i] == 47:           # '/'
+            base = path + i + 1
+        i += 1
+    memset(t.comm, 0, TASK_COMM_LEN)
+    i = 0
+    while base[i] != 0 and i < TASK_COMM_LEN - 1:
+        t.comm[i] = base[i]
+        i += 1
+    t.proc.dumpable_cleared = False
+
 cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5) noexcept nogil:
-    global dumpable_cleared
+    cdef thread *t = sched_current()
+    cdef char name[TASK_COMM_LEN]
     cdef int value
+    cdef int64_t n
     if option == PR_SET_NAME:
-        if copy_from_user(comm, arg2, TASK_COMM_LEN - 1) != 0:
+        # Per thread; a name longer than 15 bytes is cut (Linux's strncpy_from_user).
+        memset(name, 0, TASK_COMM_LEN)
+        n = strncpy_from_user(name, arg2, TASK_COMM_LEN - 1)
+        if n < 0:
             return -EFAULT
-        comm[TASK_COMM_LEN - 1] = 0
+        name[TASK_COMM_LEN - 1] = 0
+        memcpy(t.comm, name, TASK_COMM_LEN)
         return 0
     if option == PR_GET_NAME:
-        return -EFAULT if copy_to_user(arg2, comm, TASK_COMM_LEN) != 0 else 0
+        memcpy(name, t.comm, TASK_COMM_LEN)
+        name[TASK_COMM_LEN - 1] = 0
+        return -EFAULT if copy_to_user(arg2, name, TASK_COMM_LEN) != 0 else 0
     if option == PR_SET_PDEATHSIG:
         if arg2 > SIGNAL_MAX:
             return -EINVAL
@@ -179,10 +204,10 @@ cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t a
         value = sched_current().proc.pdeath_signal
         return -EFAULT if copy_to_user(arg2, &value, 4) != 0 else 0
     if option == PR_GET_DUMPABLE:
-        return 0 if dumpable_cleared else 1
+        return SUID_DUMP_DISABLE if t.proc.dumpable_cleared else SUID_DUMP_USER
     if option == PR_SET_DUMPABLE:
-        if arg2 > 1:
+        if arg2 != SUID_DUMP_DISABLE and arg2 != SUID_DUMP_USER:
             return -EINVAL
-        dumpable_cleared = arg2 == 0
+        t.proc.dumpable_cleared = arg2 == SUID_DUMP_DISABLE
         return 0
     return -EINVAL
