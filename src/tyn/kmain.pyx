@@ -13,6 +13,8 @@ from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq
 from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
 from tyn.arch.trap cimport VECTOR_SERIAL
 from tyn.drivers.virtio_net cimport virtio_net_init
+from tyn.drivers.virtio_rng cimport virtio_rng_seed
+from tyn.lib.crng cimport crng_init, crng_seed_boot, crng_report
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
@@ -170,6 +172,13 @@ cdef void start_network() noexcept nogil:
     if virtio_net_init() == 0:
         kputs(b"tyn: network: no virtio-net device\n")
 
+cdef void start_random() noexcept nogil:
+    """Seed the generator: the CPU's RDSEED/RDRAND and timing jitter, then a virtio-rng
+    device if the machine has one; one console line names the sources."""
+    crng_seed_boot()
+    virtio_rng_seed()
+    crng_report()
+
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
@@ -267,6 +276,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     cdef const char *test
     percpu_early_init()         # GS base: per-CPU state (and spinlocks) work from here on
     serial_init()
+    crng_init()
     banner()
     if multiboot_parse(multiboot_magic, multiboot_info_phys, &boot) != 0:
         panic(b"no usable boot information")
@@ -284,6 +294,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     if start_clock():
         start_console_input()
     start_network()
+    start_random()
     start_processes()
     smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()
