@@ -6,7 +6,10 @@
 #include "common.h"
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/times.h>
@@ -166,6 +169,24 @@ int main(int argc, char **argv)
     printf("long name cut: %s (len %zu)\n", name, strlen(name));
     R("set efault", prctl(PR_SET_NAME, (void *)8));
     R("get efault", prctl(PR_GET_NAME, (void *)8));
+
+    SECTION("getrandom");
+    static unsigned char big[1 << 20];
+    R("GRND_RANDOM", getrandom(big, 64, GRND_RANDOM));
+    R("GRND_INSECURE", getrandom(big, 64, 0x0004));
+    R("GRND_INSECURE|GRND_RANDOM", getrandom(big, 64, 0x0004 | GRND_RANDOM));
+    R("GRND_RANDOM|GRND_NONBLOCK", getrandom(big, 64, GRND_RANDOM | GRND_NONBLOCK));
+    R("1 MiB in one call", getrandom(big, sizeof big, 0));
+    unsigned char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(two + 4096, 4096);
+    R("second page unmapped", getrandom(two, 8192, 0));
+    R("last byte unmapped", getrandom(two + 4095, 2, 0));
+    munmap(two, 4096);
+    int ur = open("/dev/urandom", O_RDONLY), rr = open("/dev/random", O_RDONLY);
+    R("read /dev/urandom", read(ur, big, 100));
+    R("read /dev/random", read(rr, big, 100));
+    close(ur);
+    close(rr);
 
     SECTION("dumpable");
     R("get", prctl(PR_GET_DUMPABLE));

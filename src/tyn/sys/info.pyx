@@ -80,7 +80,7 @@ cdef int64_t sys_getrandom(uint64_t user_buf, uint64_t count, uint64_t flags) no
     """Linux 6.1's getrandom: one generator behind every flag; GRND_INSECURE never waits,
     the others wait for the first seeding (done at boot, so in practice never)."""
     cdef uint8_t chunk[GETRANDOM_CHUNK]
-    cdef uint64_t done = 0, n
+    cdef uint64_t done = 0, n, i
     cdef thread *t = sched_current()
     if flags & ~(<uint64_t>(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)):
         return -EINVAL
@@ -96,6 +96,11 @@ cdef int64_t sys_getrandom(uint64_t user_buf, uint64_t count, uint64_t flags) no
         n = count - done if count - done < GETRANDOM_CHUNK else GETRANDOM_CHUNK
         crng_random_bytes(chunk, n)
         if copy_to_user(user_buf + done, chunk, n) != 0:
+            # As Linux's copy_to_iter: the bytes up to the fault count.
+            i = 0
+            while i < n and copy_to_user(user_buf + done + i, chunk + i, 1) == 0:
+                i += 1
+            done += i
             memset(chunk, 0, sizeof(chunk))
             return <int64_t>done if done > 0 else -EFAULT
         done += n
