@@ -96,6 +96,8 @@ int main(int argc, char **argv)
     V("self minflt > 0", ru.ru_minflt > 0);
     V("self usec in range", ru.ru_utime.tv_usec >= 0 && ru.ru_utime.tv_usec < 1000000);
     R("thread", getrusage(RUSAGE_THREAD, &ru));
+    V("thread minflt > 0", ru.ru_minflt > 0);
+    V("thread maxrss > 0", ru.ru_maxrss > 0);
     R("children", getrusage(RUSAGE_CHILDREN, &ru));
     R("bad who", syscall(SYS_getrusage, 7, &ru));
     R("bad who -2", syscall(SYS_getrusage, -2, &ru));

@@ -5,6 +5,7 @@
 from libc.stdint cimport uint64_t
 from tyn.arch.tsc cimport monotonic_ns
 from tyn.proc.task cimport thread, process, THREAD_RUNNABLE
+from tyn.proc.sched cimport sched_current
 
 cdef extern from *:
     """
@@ -57,7 +58,10 @@ cdef void cputime_switch(thread *prev, thread *next, uint64_t now) noexcept nogi
     next.cputime_mark_ns = now
 
 cdef void cputime_count_fault(process *p) noexcept nogil:
+    cdef thread *t = sched_current()
     cputime_atomic_add(&p.min_flt, 1)
+    if t != NULL and not t.is_idle and t.proc == p:
+        t.min_flt += 1
 
 cdef void cputime_reap_child(process *parent, process *child) noexcept nogil:
     cdef uint64_t child_rss = child.maxrss_pages if child.maxrss_pages > child.cmaxrss_pages \

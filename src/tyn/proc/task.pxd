@@ -84,6 +84,7 @@ cdef struct thread:
     uint64_t utime_ns, stime_ns     # CPU time in user and kernel mode (proc/cputime.pyx)
     uint64_t cputime_mark_ns        # when the interval being accounted began
     uint64_t nvcsw, nivcsw          # context switches: blocked / preempted
+    uint64_t min_flt                # page faults it took (resolved without I/O)
     char comm[16]                   # TASK_COMM_LEN: prctl(PR_SET_NAME), the exec'd file's name
     bint is_idle
 

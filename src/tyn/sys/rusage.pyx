@@ -95,6 +95,7 @@ cdef int64_t sys_getrusage(uint64_t who, uint64_t user_usage) noexcept nogil:
         cputime_thread_now(t, &user_ns, &system_ns)
         r.ru_nvcsw = <int64_t>t.nvcsw
         r.ru_nivcsw = <int64_t>t.nivcsw
+        r.ru_minflt = <int64_t>t.min_flt
         r.ru_maxrss = <int64_t>(cputime_maxrss_pages(p) * PAGE_SIZE_KB)
     elif w == RUSAGE_CHILDREN:
         user_ns = p.cutime_ns
