@@ -435,7 +435,21 @@ def test_dry_run_net_backends(stub_guest, spec, netdev, machine, nic):
 
 def test_dry_run_net_none(stub_guest):
     cmd = dry_run(stub_guest(), "--accel", "tcg", "--net", "none")
-    assert "-netdev" not in cmd and "virtio_mmio.device" not in cmd[cmd.index("-append") + 1]
+    assert "-netdev" not in cmd and "@0xfeb00000:" not in cmd[cmd.index("-append") + 1]
+
+
+@pytest.mark.parametrize("machine,device", [("microvm", "virtio-rng-device,bus=virtio-mmio-bus.1"),
+                                            ("pc", "virtio-rng-pci"), ("q35", "virtio-rng-pci")])
+def test_dry_run_offers_virtio_rng(stub_guest, machine, device):
+    """Every machine gets a virtio-rng device by default (microvm: on the second transport,
+    named on the command line); --no-rng leaves it out."""
+    cmd = dry_run(stub_guest(), "--accel", "tcg", "--machine", machine)
+    assert has_seq(cmd, "-device", device)
+    rng_key = "virtio_mmio.device=512@0xfeb00200:17"
+    assert (rng_key in cmd[cmd.index("-append") + 1].split()) == (machine == "microvm")
+    cmd = dry_run(stub_guest(), "--accel", "tcg", "--machine", machine, "--no-rng")
+    assert not any(a.startswith("virtio-rng") for a in cmd)
+    assert rng_key not in cmd[cmd.index("-append") + 1]
 
 
 @pytest.mark.parametrize("args,words", [

@@ -13,6 +13,8 @@ from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq
 from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
 from tyn.arch.trap cimport VECTOR_SERIAL
 from tyn.drivers.virtio_net cimport virtio_net_init
+from tyn.drivers.virtio_rng cimport virtio_rng_seed
+from tyn.lib.crng cimport crng_init, crng_seed_boot, crng_report
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.selftest cimport selftest_run
@@ -20,10 +22,11 @@ from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_
 from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
-                            trap_set_user_return_hook)
+                            trap_set_user_return_hook, trap_set_user_entry_hook)
+from tyn.proc.cputime cimport cputime_user_entry, cputime_user_exit
 from tyn.proc.process cimport process_user_fault
 from tyn.lib.kprofile cimport profile_enable
-from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
+from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return, sched_current
 from tyn.sys.table cimport syscall_table_init, syscall_dispatch, syscall_trace, syscall_note_kernel_entry
 from tyn.arch.cpu cimport rdtsc
 from tyn.time.walltime cimport walltime_init, walltime_source, walltime_timespec
@@ -169,9 +172,20 @@ cdef void start_network() noexcept nogil:
     if virtio_net_init() == 0:
         kputs(b"tyn: network: no virtio-net device\n")
 
+cdef void start_random() noexcept nogil:
+    """Seed the generator: the CPU's RDSEED/RDRAND and timing jitter, then a virtio-rng
+    device if the machine has one; one console line names the sources."""
+    crng_seed_boot()
+    virtio_rng_seed()
+    crng_report()
+
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
+    cputime_user_exit(sched_current())
+
+cdef void enter_from_user() noexcept nogil:
+    cputime_user_entry(sched_current())
 
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
@@ -201,6 +215,7 @@ cdef void start_processes() noexcept nogil:
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)
+    trap_set_user_entry_hook(enter_from_user)
     trap_set_page_fault_resolver(process_page_fault)
     cdef uint64_t strace = 0
     if cmdline_get_u64(b"strace", &strace):
@@ -261,6 +276,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     cdef const char *test
     percpu_early_init()         # GS base: per-CPU state (and spinlocks) work from here on
     serial_init()
+    crng_init()
     banner()
     if multiboot_parse(multiboot_magic, multiboot_info_phys, &boot) != 0:
         panic(b"no usable boot information")
@@ -278,6 +294,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     if start_clock():
         start_console_input()
     start_network()
+    start_random()
     start_processes()
     smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()

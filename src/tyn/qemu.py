@@ -167,6 +167,7 @@ MICROVM_VIRTIO_MMIO_BASE = 0xFEB00000
 MICROVM_VIRTIO_MMIO_SIZE = 512
 MICROVM_VIRTIO_IRQ_BASE = 16
 MICROVM_NIC_TRANSPORT = 0
+MICROVM_RNG_TRANSPORT = 1            # the virtio-rng device (--no-rng leaves it out)
 NET_KINDS = ("user", "tap", "dgram", "stream", "stream-listen", "none")
 NET_HELP = ("user (default: QEMU user networking; -p forwards ports) | tap:IFNAME | "
             "dgram:LOCALPORT:REMOTEPORT (one frame per UDP datagram on 127.0.0.1) | "
@@ -255,6 +256,20 @@ def net_args(cfg: "Config") -> tuple[list[str], list[str]]:
     return ["-netdev", netdev_backend(cfg.net, cfg.forwards), "-device", device], keys
 
 
+def rng_args(cfg: "Config") -> tuple[list[str], list[str]]:
+    """(QEMU arguments, kernel command line keys) for the virtio-rng device that seeds the
+    kernel's random generator: on microvm's second virtio-mmio transport, else on PCI.
+    QEMU's default backend (rng-builtin) reads the host's getrandom."""
+    if not cfg.rng:
+        return [], []
+    if cfg.machine == "microvm":
+        base = MICROVM_VIRTIO_MMIO_BASE + MICROVM_RNG_TRANSPORT * MICROVM_VIRTIO_MMIO_SIZE
+        return (["-device", f"virtio-rng-device,bus=virtio-mmio-bus.{MICROVM_RNG_TRANSPORT}"],
+                [f"virtio_mmio.device={MICROVM_VIRTIO_MMIO_SIZE}@{base:#x}:"
+                 f"{MICROVM_VIRTIO_IRQ_BASE + MICROVM_RNG_TRANSPORT}"])
+    return ["-device", "virtio-rng-pci"], []
+
+
 def find_qemu() -> str:
     path = shutil.which(QEMU_BINARY)
     if not path:
@@ -278,6 +293,7 @@ class Config:
     net: NetSpec = field(default_factory=NetSpec)
     mac: str | None = None             # the NIC's MAC (QEMU's default 52:54:00:12:34:56)
     gdb: bool = False
+    rng: bool = True                   # a virtio-rng device (QEMU's built-in backend: host getrandom)
     qemu: str = QEMU_BINARY
     extra: list[str] = field(default_factory=list)
 
@@ -363,8 +379,9 @@ def command(cfg: Config) -> list[str]:
             "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
             "-kernel", str(cfg.image)]
     nic, keys = net_args(cfg)
-    cmd += ["-append", kernel_cmdline(cfg.append, keys)]
-    cmd += nic
+    rng, rng_keys = rng_args(cfg)
+    cmd += ["-append", kernel_cmdline(cfg.append, keys + rng_keys)]
+    cmd += nic + rng
     if cfg.gdb:
         cmd += ["-s", "-S"]
     return cmd + list(cfg.extra)

@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--mac", metavar="MAC", help="the NIC's MAC address (default QEMU's 52:54:00:12:34:56)")
     ap.add_argument("-p", "--publish", action="append", default=[], metavar="HOST:GUEST",
                     help="forward host TCP port HOST to guest port GUEST (--net user)")
+    ap.add_argument("--no-rng", dest="rng", action="store_false",
+                    help="no virtio-rng device (the kernel then seeds its generator from RDSEED/RDRAND "
+                         "and timing jitter only)")
     ap.add_argument("--gdb", action="store_true",
                     help=f"gdb stub on :{qemu.GDB_PORT}, CPU stopped until gdb continues (-s -S)")
     ap.add_argument("--dry-run", action="store_true", help="print the QEMU command and exit")
@@ -106,7 +109,7 @@ def config_from_args(argv: list[str]) -> tuple[argparse.Namespace, qemu.Config]:
         raise qemu.InputError("--mac needs a NIC; --net none has none")
     cfg = qemu.Config(image=image, machine=args.machine, firmware=args.firmware, smp=args.smp,
                       memory_mib=memory, append=args.append, forwards=forwards, net=net, mac=mac,
-                      gdb=args.gdb, extra=extra)
+                      gdb=args.gdb, rng=args.rng, extra=extra)
     return args, cfg
 
 

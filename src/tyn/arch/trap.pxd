@@ -42,6 +42,8 @@ cdef extern void trap_load_idt() noexcept nogil
 cdef extern void trap_set_syscall_handler(trap_handler handler) noexcept nogil
 cdef extern void trap_set_user_fault_handler(trap_handler handler) noexcept nogil
 cdef extern void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil
+# Called first in any trap from user mode (CPU time accounting).
+cdef extern void trap_set_user_entry_hook(void (*hook)() noexcept nogil) noexcept nogil
 cdef extern void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil
 cdef extern void trap_set_handler(int vector, trap_handler handler) noexcept nogil
 cdef extern void trap_dispatch(trap_frame *frame) noexcept nogil

@@ -24,6 +24,7 @@ cdef uint64_t unexpected
 cdef trap_handler syscall_handler
 cdef trap_handler user_fault_handler
 cdef void (*user_return_hook)() noexcept nogil
+cdef void (*user_entry_hook)() noexcept nogil
 cdef page_fault_resolver fault_resolver
 
 cdef void trap_set_syscall_handler(trap_handler handler) noexcept nogil:
@@ -37,6 +38,10 @@ cdef void trap_set_user_fault_handler(trap_handler handler) noexcept nogil:
 cdef void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil:
     global user_return_hook
     user_return_hook = hook
+
+cdef void trap_set_user_entry_hook(void (*hook)() noexcept nogil) noexcept nogil:
+    global user_entry_hook
+    user_entry_hook = hook
 
 cdef void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil:
     global fault_resolver
@@ -113,6 +118,8 @@ cdef void trap_dispatch(trap_frame *frame) noexcept nogil:
     global unexpected
     cdef uint64_t vector = frame.vector
     cdef bint from_user = (frame.cs & SEGMENT_RPL_MASK) != 0
+    if from_user and user_entry_hook != NULL:
+        user_entry_hook()
     if vector == TRAP_VECTOR_SYSCALL and syscall_handler != NULL:
         syscall_handler(frame)
     elif vector < IDT_VECTORS and handlers[vector] != NULL:

@@ -6,6 +6,7 @@ from tyn.arch.trap cimport trap_handler
 
 cdef enum:
     VIRTIO_ID_NET = 1
+    VIRTIO_ID_RNG = 4
     # Device status (virtio 1.0 §2.1), Linux's names.
     VIRTIO_CONFIG_S_ACKNOWLEDGE = 1
     VIRTIO_CONFIG_S_DRIVER = 2

@@ -1,5 +1,6 @@
 # The virtual filesystem (see vfs.pxd).
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from tyn.fs.flock cimport flock_file_release
 from tyn.fs.fsnode cimport *
 from tyn.fs.cpiofs cimport cpiofs_mount, cpiofs_add_dir, CPIO_DEV
 from tyn.fs.tmpfs cimport *
@@ -326,6 +327,7 @@ cdef void vfs_file_put(vfs_file *f) noexcept nogil:
         return
     if f.epoll_links != NULL:
         epoll_file_release(f)
+    flock_file_release(f)
     if f.ops != NULL and f.ops.close != NULL:
         f.ops.close(f)
     vfs_node_put(f.node)

@@ -16,7 +16,7 @@ from tyn.proc.initstack cimport (initstack_args, initstack_layout, initstack_bui
 from tyn.proc.process cimport process_create
 from tyn.proc.sched cimport sched_make_runnable
 from tyn.proc.task cimport process, thread, task_new_thread
-from tyn.sys.info cimport info_random_bytes
+from tyn.sys.info cimport info_random_bytes, info_exec_comm
 from tyn.sys.errno cimport ENOMEM, ENOEXEC, E2BIG, EFAULT, ENAMETOOLONG, EACCES, ENOENT, EBUSY
 from tyn.arch.cpu cimport memcpy, wrmsr, MSR_FS_BASE
 from tyn.arch.uaccess cimport copy_from_user, strncpy_from_user
@@ -234,6 +234,7 @@ cdef int exec_start_init(const char *extra_args) noexcept nogil:
     t = task_new_thread(p, &regs)
     if t == NULL:
         return fail(b"out of memory", NULL)
+    info_exec_comm(t, argv.items[0])
     kfree(argv)                         # the strings now live on the user stack
     kfree(env)
     kfree(argv_text)
@@ -304,6 +305,7 @@ cdef int64_t sys_execve(uint64_t user_path, uint64_t user_argv, uint64_t user_en
             fpu_init_area(t.fpu_area)
             fpu_restore(t.fpu_area)
             t.clear_child_tid = 0
+            info_exec_comm(t, path)
     if space != NULL:
         kfree(space)
     if argv != NULL:

@@ -23,6 +23,7 @@ from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGING_NOT_MAPPED, PTE_ADDR_MASK
 from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
+from tyn.proc.cputime cimport cputime_reap_child, cputime_count_fault
 from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
                             task_new_thread, task_user_frame, task_of_process)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
@@ -136,6 +137,8 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
     cdef uint64_t started = profile_begin()
     cdef process *p = process_with_root(read_cr3() & PTE_ADDR_MASK)
     cdef bint resolved = p != NULL and vma_fault(&p.mm, address, error_code)
+    if resolved:
+        cputime_count_fault(p)
     profile_end_event(PROFILE_PAGE_FAULT, started)
     return resolved
     for i in range(PROCESS_TABLE_SIZE):
@@ -169,6 +172,7 @@ cdef int64_t process_fork() noexcept nogil:
     child.creator_tid = parent_thread.tid
     child.pgid = parent.pgid
     child.sid = parent.sid
+    child.dumpable_cleared = parent.dumpable_cleared   # Linux copies the mm's dumpable bits
     for i in range(SIGNAL_SLOTS):
         child.actions[i] = parent.actions[i]
     child.fs.umask = parent.fs.umask
@@ -305,6 +309,7 @@ cdef int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) n
     child_pid = found.pid
     if user_status != 0 and copy_to_user(user_status, &status, 4) != 0:
         return -EFAULT
+    cputime_reap_child(me, found)
     process_reap(found)
     return child_pid
 

@@ -12,6 +12,7 @@ from tyn.fs.context cimport fs_set_current
 from tyn.arch.fpu cimport fpu_save, fpu_restore
 from tyn.arch.percpu cimport percpu_set_kernel_stack
 from tyn.arch.tsc cimport monotonic_ns
+from tyn.proc.cputime cimport cputime_switch
 from tyn.proc.task cimport (thread, task_free_thread, THREAD_RUNNABLE, THREAD_RUNNING, THREAD_BLOCKED,
                             THREAD_DEAD, WAKE_NORMAL, WAKE_TIMEOUT, WAKE_INTERRUPTED)
 
@@ -105,10 +106,7 @@ cdef void switch_to(thread *next) noexcept nogil:
     if next == prev:
         return
     switches += 1
-    if not prev.is_idle:
-        prev.cpu_time_ns += now - prev.ran_since_ns
-        prev.proc.cpu_time_ns += now - prev.ran_since_ns
-    next.ran_since_ns = now
+    cputime_switch(prev, next, now)
     if not prev.is_idle and prev.state != THREAD_DEAD:
         fpu_save(prev.fpu_area)
     if not next.is_idle:

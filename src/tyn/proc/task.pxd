@@ -42,7 +42,13 @@ cdef struct process:
     bint exiting
     int thread_count
     uint64_t brk_start, brk_end
-    uint64_t cpu_time_ns            # user+kernel time of all its threads (exited ones included)
+    # CPU accounting (proc/cputime.pyx): its threads' times, exited ones included; the
+    # c* fields sum the children it waited for (getrusage RUSAGE_CHILDREN, times).
+    uint64_t utime_ns, stime_ns, cutime_ns, cstime_ns
+    uint64_t nvcsw, nivcsw, cnvcsw, cnivcsw     # voluntary/involuntary context switches
+    uint64_t min_flt, cmin_flt                  # page faults resolved without I/O
+    uint64_t maxrss_pages, cmaxrss_pages        # resident high-water mark
+    bint dumpable_cleared           # PR_SET_DUMPABLE 0 (per process, as Linux's mm flag)
     fs_context fs                   # working directory, open files, umask
     kernel_sigaction actions[SIGNAL_SLOTS]
     int wait_status                 # Linux wait4 status word, valid when ZOMBIE
@@ -75,8 +81,11 @@ cdef struct thread:
     uint64_t altstack_size
     int altstack_flags
     futex_waiter futex_wait         # queued on a futex while blocked in FUTEX_WAIT
-    uint64_t cpu_time_ns            # time spent running (CLOCK_THREAD_CPUTIME_ID)
-    uint64_t ran_since_ns           # when it last got the CPU
+    uint64_t utime_ns, stime_ns     # CPU time in user and kernel mode (proc/cputime.pyx)
+    uint64_t cputime_mark_ns        # when the interval being accounted began
+    uint64_t nvcsw, nivcsw          # context switches: blocked / preempted
+    uint64_t min_flt                # page faults it took (resolved without I/O)
+    char comm[16]                   # TASK_COMM_LEN: prctl(PR_SET_NAME), the exec'd file's name
     bint is_idle
 
 # A new thread whose first run returns to user mode with the registers in `user`.
@@ -84,6 +93,8 @@ cdef extern thread *task_new_thread(process *proc, const trap_frame *user) noexc
 cdef extern void task_free_thread(thread *t) noexcept nogil
 cdef extern trap_frame *task_user_frame(thread *t) noexcept nogil
 cdef extern int task_next_tid() noexcept nogil
+# Live threads; *active (if not NULL) gets those running or runnable.
+cdef extern int task_count_live(int *active) noexcept nogil
 # The live thread with this tid, or NULL.
 cdef extern thread *task_find(int tid) noexcept nogil
 # Iterate a process's live threads: task_of_process(p, NULL), then pass the previous one.

@@ -7,6 +7,7 @@ from tyn.arch.fpu cimport fpu_area_size, fpu_init_area, FPU_AREA_ALIGN
 from tyn.arch.trapframe cimport trap_frame
 from tyn.mm.heap cimport kcalloc, kmalloc, kfree
 from tyn.mm.kstack cimport kstack_alloc, kstack_free
+from tyn.proc.sched cimport sched_current
 
 cdef enum:
     CALLEE_SAVED_REGISTERS = 6      # rbp rbx r12 r13 r14 r15 (shim/entry.S context_switch)
@@ -42,6 +43,18 @@ cdef thread *task_of_process(process *p, thread *after) noexcept nogil:
         i += 1
     return NULL
 
+cdef int task_count_live(int *active) noexcept nogil:
+    """Live threads; *active: those running or waiting for a CPU (the load average's count)."""
+    cdef int i, n = 0, busy = 0
+    for i in range(TASK_MAX_THREADS):
+        if registry[i] != NULL and registry[i].state != THREAD_DEAD:
+            n += 1
+            if registry[i].state == THREAD_RUNNING or registry[i].state == THREAD_RUNNABLE:
+                busy += 1
+    if active != NULL:
+        active[0] = busy
+    return n
+
 cdef int task_next_tid() noexcept nogil:
     global last_tid
     last_tid += 1
@@ -53,6 +66,7 @@ cdef trap_frame *task_user_frame(thread *t) noexcept nogil:
 cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nogil:
     cdef thread *t = <thread *>kcalloc(1, sizeof(thread))
     cdef uint64_t *switch_frame
+    cdef thread *creator
     cdef int i
     if t == NULL:
         return NULL
@@ -74,6 +88,9 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
         task_free_thread(t)             # TASK_MAX_THREADS reached
         return NULL
     t.proc = proc
+    creator = sched_current()
+    if creator != NULL and not creator.is_idle:
+        memcpy(t.comm, creator.comm, sizeof(t.comm))     # clone and fork inherit the name
     t.tid = task_next_tid()
     t.state = THREAD_RUNNABLE
     proc.thread_count += 1

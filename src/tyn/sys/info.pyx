@@ -1,37 +1,24 @@
-# System information: uname, resource limits, randomness, prctl.
+# System information: uname, resource limits, getrandom (over lib/crng), prctl.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport cpuid, rdtsc, memset, memcpy
-from tyn.arch.uaccess cimport copy_to_user, copy_from_user
+from tyn.arch.cpu cimport memset, memcpy
+from tyn.lib.crng cimport crng_random_bytes, crng_ready, crng_seed_boot
+from tyn.arch.uaccess cimport copy_to_user, copy_from_user, strncpy_from_user
+from tyn.proc.task cimport thread
 from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit
 from tyn.proc.sched cimport sched_current
-from tyn.sys.errno cimport EFAULT, EINVAL, ESRCH, EPERM
-
-cdef extern from *:
-    """
-    /* RDRAND/RDSEED: 1 and the value on success (carry set), 0 when the CPU had none ready. */
-    static inline int tyn_rdrand64(unsigned long long *out) {
-        unsigned char ok;
-        __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok));
-        return ok;
-    }
-    """
-    int tyn_rdrand64(unsigned long long *out) nogil
-    # Knuth's MMIX linear congruential generator.
-    const uint64_t LCG_MULTIPLIER "6364136223846793005ULL"
-    const uint64_t LCG_INCREMENT "1442695040888963407ULL"
+from tyn.sys.errno cimport EFAULT, EINVAL, ESRCH, EPERM, ENAMETOOLONG, EAGAIN
 
 cdef enum:
     UTS_FIELD = 65                  # struct new_utsname: six char[65]
     UTS_FIELDS = 6
     HOSTNAME_MAX = 64
-    CPUID_FEATURES = 1
-    CPUID_ECX_RDRAND = 1 << 30
-    RDRAND_RETRIES = 10
     GRND_NONBLOCK = 1
     GRND_RANDOM = 2
     GRND_INSECURE = 4
-    GETRANDOM_MAX = 33554431        # Linux caps one call at INT_MAX >> 6 bytes... of 32 MiB
+    MAX_RW_COUNT = 0x7ffff000       # INT_MAX & PAGE_MASK: what one read/getrandom moves at most
+    PAGE_BYTES = 4096
+    GETRANDOM_CHUNK = 512
     # resources (include/uapi/asm-generic/resource.h)
     RLIMIT_STACK = 3
     RLIMIT_NOFILE = 7
@@ -46,6 +33,8 @@ cdef enum:
     PR_SET_NAME = 15
     PR_GET_NAME = 16
     TASK_COMM_LEN = 16
+    SUID_DUMP_DISABLE = 0
+    SUID_DUMP_USER = 1
     SIGNAL_MAX = 64                 # _NSIG
 
 cdef struct rlimit64:
@@ -53,9 +42,6 @@ cdef struct rlimit64:
     uint64_t max
 
 cdef char hostname[HOSTNAME_MAX + 1]
-cdef char comm[TASK_COMM_LEN]       # PR_SET_NAME: per thread in Linux, one name kept here
-cdef bint dumpable_cleared
-cdef uint64_t entropy_state
 
 cdef void info_set_hostname(const char *name, uint64_t length) noexcept nogil:
     cdef uint64_t i, n = 0
@@ -88,42 +74,40 @@ cdef int64_t sys_uname(uint64_t user_buf) noexcept nogil:
     return -EFAULT if copy_to_user(user_buf, uts, sizeof(uts)) != 0 else 0
 
 cdef void info_random_bytes(unsigned char *buf, uint64_t n) noexcept nogil:
-    global entropy_state
-    cdef uint32_t r[4]
-    cdef unsigned long long v = 0
-    cdef uint64_t i = 0, k
-    cdef int tries
-    cdef bint have_rdrand
-    cpuid(CPUID_FEATURES, 0, r)
-    have_rdrand = (r[2] & CPUID_ECX_RDRAND) != 0
-    while i < n:
-        tries = 0
-        if have_rdrand:
-            while tries < RDRAND_RETRIES and not tyn_rdrand64(&v):
-                tries += 1
-        if not have_rdrand or tries == RDRAND_RETRIES:
-            # No RDRAND: a TSC-seeded generator (not cryptographic; said at boot by kmain).
-            entropy_state ^= rdtsc()
-            entropy_state = entropy_state * LCG_MULTIPLIER + LCG_INCREMENT
-            v = entropy_state ^ (entropy_state >> 29)
-        for k in range(8):
-            if i < n:
-                buf[i] = <unsigned char>(v >> (8 * k))
-                i += 1
+    crng_random_bytes(<uint8_t *>buf, n)
 
 cdef int64_t sys_getrandom(uint64_t user_buf, uint64_t count, uint64_t flags) noexcept nogil:
-    cdef unsigned char chunk[256]
-    cdef uint64_t done = 0, n
+    """Linux 6.1's getrandom: one generator behind every flag; GRND_INSECURE never waits,
+    the others wait for the first seeding (done at boot, so in practice never)."""
+    cdef uint8_t chunk[GETRANDOM_CHUNK]
+    cdef uint64_t done = 0, n, i
+    cdef thread *t = sched_current()
     if flags & ~(<uint64_t>(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)):
         return -EINVAL
-    if count > GETRANDOM_MAX:
-        count = GETRANDOM_MAX
+    if (flags & (GRND_INSECURE | GRND_RANDOM)) == (GRND_INSECURE | GRND_RANDOM):
+        return -EINVAL
+    if not crng_ready() and not (flags & GRND_INSECURE):
+        if flags & GRND_NONBLOCK:
+            return -EAGAIN
+        crng_seed_boot()            # Linux's wait_for_random_bytes generates jitter entropy
+    if count > MAX_RW_COUNT:
+        count = MAX_RW_COUNT
     while done < count:
-        n = count - done if count - done < sizeof(chunk) else sizeof(chunk)
-        info_random_bytes(chunk, n)
+        n = count - done if count - done < GETRANDOM_CHUNK else GETRANDOM_CHUNK
+        crng_random_bytes(chunk, n)
         if copy_to_user(user_buf + done, chunk, n) != 0:
+            # As Linux's copy_to_iter: the bytes up to the fault count.
+            i = 0
+            while i < n and copy_to_user(user_buf + done + i, chunk + i, 1) == 0:
+                i += 1
+            done += i
+            memset(chunk, 0, sizeof(chunk))
             return <int64_t>done if done > 0 else -EFAULT
         done += n
+        # As Linux: a pending signal ends a long request at a page boundary.
+        if done < count and done % PAGE_BYTES == 0 and (t.signal_pending & ~t.signal_mask):
+            break
+    memset(chunk, 0, sizeof(chunk))
     return <int64_t>done
 
 cdef void current_limit(uint64_t resource, rlimit64 *out) noexcept nogil:
@@ -160,16 +144,40 @@ cdef int64_t sys_prlimit64(uint64_t pid, uint64_t resource, uint64_t user_new, u
 cdef int64_t sys_getrlimit(uint64_t resource, uint64_t user_old) noexcept nogil:
     return sys_prlimit64(0, resource, 0, user_old)
 
+cdef void info_exec_comm(thread *t, const char *path) noexcept nogil:
+    """A new program image: the thread is named after the file (Linux's kbasename of the
+    path given to execve, cut to TASK_COMM_LEN - 1) and the process is dumpable again."""
+    cdef const char *base = path
+    cdef int i = 0
+    while path[i] != 0:
+        if path[i] == 47:           # '/'
+            base = path + i + 1
+        i += 1
+    memset(t.comm, 0, TASK_COMM_LEN)
+    i = 0
+    while base[i] != 0 and i < TASK_COMM_LEN - 1:
+        t.comm[i] = base[i]
+        i += 1
+    t.proc.dumpable_cleared = False
+
 cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5) noexcept nogil:
-    global dumpable_cleared
+    cdef thread *t = sched_current()
+    cdef char name[TASK_COMM_LEN]
     cdef int value
+    cdef int64_t n
     if option == PR_SET_NAME:
-        if copy_from_user(comm, arg2, TASK_COMM_LEN - 1) != 0:
+        # Per thread; a name longer than 15 bytes is cut (Linux's strncpy_from_user).
+        memset(name, 0, TASK_COMM_LEN)
+        n = strncpy_from_user(name, arg2, TASK_COMM_LEN - 1)
+        if n < 0 and n != -ENAMETOOLONG:    # longer names are cut, not refused
             return -EFAULT
-        comm[TASK_COMM_LEN - 1] = 0
+        name[TASK_COMM_LEN - 1] = 0
+        memcpy(t.comm, name, TASK_COMM_LEN)
         return 0
     if option == PR_GET_NAME:
-        return -EFAULT if copy_to_user(arg2, comm, TASK_COMM_LEN) != 0 else 0
+        memcpy(name, t.comm, TASK_COMM_LEN)
+        name[TASK_COMM_LEN - 1] = 0
+        return -EFAULT if copy_to_user(arg2, name, TASK_COMM_LEN) != 0 else 0
     if option == PR_SET_PDEATHSIG:
         if arg2 > SIGNAL_MAX:
             return -EINVAL
@@ -179,10 +187,10 @@ cdef int64_t sys_prctl(uint64_t option, uint64_t arg2, uint64_t arg3, uint64_t a
         value = sched_current().proc.pdeath_signal
         return -EFAULT if copy_to_user(arg2, &value, 4) != 0 else 0
     if option == PR_GET_DUMPABLE:
-        return 0 if dumpable_cleared else 1
+        return SUID_DUMP_DISABLE if t.proc.dumpable_cleared else SUID_DUMP_USER
     if option == PR_SET_DUMPABLE:
-        if arg2 > 1:
+        if arg2 != SUID_DUMP_DISABLE and arg2 != SUID_DUMP_USER:
             return -EINVAL
-        dumpable_cleared = arg2 == 0
+        t.proc.dumpable_cleared = arg2 == SUID_DUMP_DISABLE
         return 0
     return -EINVAL

@@ -26,6 +26,7 @@ cdef enum:
     SYS_select = 23
     SYS_sched_yield = 24
     SYS_mremap = 25
+    SYS_msync = 26
     SYS_madvise = 28
     SYS_dup = 32
     SYS_dup2 = 33
@@ -56,6 +57,7 @@ cdef enum:
     SYS_kill = 62
     SYS_uname = 63
     SYS_fcntl = 72
+    SYS_flock = 73
     SYS_fsync = 74
     SYS_fdatasync = 75
     SYS_truncate = 76
@@ -67,6 +69,7 @@ cdef enum:
     SYS_mkdir = 83
     SYS_rmdir = 84
     SYS_creat = 85
+    SYS_link = 86
     SYS_unlink = 87
     SYS_symlink = 88
     SYS_readlink = 89
@@ -78,6 +81,9 @@ cdef enum:
     SYS_umask = 95
     SYS_gettimeofday = 96
     SYS_getrlimit = 97
+    SYS_getrusage = 98
+    SYS_sysinfo = 99
+    SYS_times = 100
     SYS_getuid = 102
     SYS_getgid = 104
     SYS_geteuid = 107
@@ -91,6 +97,8 @@ cdef enum:
     SYS_getsid = 124
     SYS_rt_sigsuspend = 130
     SYS_sigaltstack = 131
+    SYS_statfs = 137
+    SYS_fstatfs = 138
     SYS_prctl = 157
     SYS_arch_prctl = 158
     SYS_gettid = 186
@@ -113,6 +121,7 @@ cdef enum:
     SYS_newfstatat = 262
     SYS_unlinkat = 263
     SYS_renameat = 264
+    SYS_linkat = 265
     SYS_symlinkat = 266
     SYS_readlinkat = 267
     SYS_fchmodat = 268

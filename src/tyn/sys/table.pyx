@@ -25,6 +25,10 @@ from tyn.sys.splice cimport sys_sendfile
 from tyn.sys.fs cimport *
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk, sys_mm_init
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
+from tyn.sys.rusage cimport sys_getrusage, sys_times, sys_sysinfo
+from tyn.sys.statfs cimport sys_statfs, sys_fstatfs
+from tyn.fs.flock cimport sys_flock
+from tyn.sys.msync cimport sys_msync
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
                              sys_rt_sigsuspend,
                              sys_tkill, sys_tgkill, sys_kill)
@@ -155,6 +159,16 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_prlimit64, <void *>sys_prlimit64)
     entry(SYS_getrlimit, <void *>sys_getrlimit)
     entry(SYS_prctl, <void *>sys_prctl)
+    # resource usage: sys/rusage.pyx
+    entry(SYS_getrusage, <void *>sys_getrusage)
+    entry(SYS_times, <void *>sys_times)
+    entry(SYS_sysinfo, <void *>sys_sysinfo)
+    # filesystem statistics, advisory locks: sys/statfs.pyx, fs/flock.pyx
+    entry(SYS_statfs, <void *>sys_statfs)
+    entry(SYS_fstatfs, <void *>sys_fstatfs)
+    entry(SYS_flock, <void *>sys_flock)
+    # msync: sys/msync.pyx
+    entry(SYS_msync, <void *>sys_msync)
     # signals: sys/signal.pyx
     entry(SYS_rt_sigaction, <void *>sys_rt_sigaction)
     entry(SYS_rt_sigprocmask, <void *>sys_rt_sigprocmask)

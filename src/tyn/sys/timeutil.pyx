@@ -3,6 +3,7 @@ from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.proc.sched cimport sched_current
+from tyn.proc.cputime cimport cputime_thread_now, cputime_process_now
 from tyn.sys.errno cimport EFAULT, EINVAL
 from tyn.time.walltime cimport walltime_ns
 
@@ -22,16 +23,18 @@ cdef int64_t timespec_to_user(uint64_t user_ts, uint64_t ns) noexcept nogil:
     return -EFAULT if copy_to_user(user_ts, &ts, sizeof(ts)) != 0 else 0
 
 cdef int64_t clock_now_ns(int64_t clock, uint64_t *out_ns) noexcept nogil:
+    cdef uint64_t user_ns, system_ns
     if clock == CLOCK_REALTIME or clock == CLOCK_REALTIME_COARSE:
         out_ns[0] = walltime_ns()
     elif clock == CLOCK_MONOTONIC or clock == CLOCK_MONOTONIC_RAW or clock == CLOCK_MONOTONIC_COARSE \
             or clock == CLOCK_BOOTTIME:
         out_ns[0] = monotonic_ns()
     elif clock == CLOCK_THREAD_CPUTIME_ID:
-        # Accumulated at each switch, plus the slice running now.
-        out_ns[0] = sched_current().cpu_time_ns + (monotonic_ns() - sched_current().ran_since_ns)
+        cputime_thread_now(sched_current(), &user_ns, &system_ns)
+        out_ns[0] = user_ns + system_ns
     elif clock == CLOCK_PROCESS_CPUTIME_ID:
-        out_ns[0] = sched_current().proc.cpu_time_ns + (monotonic_ns() - sched_current().ran_since_ns)
+        cputime_process_now(sched_current(), &user_ns, &system_ns)
+        out_ns[0] = user_ns + system_ns
     else:
         return -EINVAL
     return 0
