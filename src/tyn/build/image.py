@@ -3,6 +3,8 @@
     python -m tyn.build image -o FILE                      the demo echo server (port 5555)
     python -m tyn.build image -o FILE --eval EXPR          run Erlang expressions
     python -m tyn.build image -o FILE --release DIR        an OTP release (rebar3/mix)
+    python -m tyn.build image -o FILE --shell              the Erlang shell on the console
+        (--elixir --shell: IEx; with --release or --eval: the shell after them)
         [--elixir] [--otp-app NAME]... [--add HOST:GUEST]... [--format boot|cpio]
     python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
         [--add HOST:GUEST]... [--format boot|cpio]
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tyn.build import erts, layout, otp, release, rootfs
-from tyn.build.rootfs import APP_ROOT, ARGV_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
+from tyn.build.rootfs import APP_ROOT, ARGV_FILE, CONSOLE_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
 
 DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
 DEMO_MODULE = "tyn_demo"
@@ -43,7 +45,15 @@ ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST
 INIT_PATH = "/init"
 INIT_ENV = {"HOME": "/", "PATH": "/bin"}
 # Options that describe a BEAM image and make no sense with --init.
-BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit")
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "shell")
+
+# Shell images: the terminal type prim_tty looks up (its descriptions are compiled into
+# ERTS's terminal library: erts-build/config.sh NCURSES_FALLBACKS).  Nearly every
+# terminal emulator takes xterm's sequences; the image cannot know the host's.
+SHELL_TERM = "xterm-256color"
+# What CONSOLE_FILE says for an interactive image: tyn.run then hands the terminal over
+# raw (Ctrl-C to the guest) instead of keeping Ctrl-C for itself.
+CONSOLE_INTERACTIVE = b"interactive\n"
 
 
 class ImageError(Exception):
@@ -87,6 +97,7 @@ class Plan:
     init_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     release: release.Release | None = None
+    shell: bool = False
 
     @property
     def erts_bin(self) -> str:
@@ -138,6 +149,8 @@ def compose(plan: Plan) -> Rootfs:
     fs.add_bytes(HOSTNAME_FILE, f"{erts.GUEST_HOSTNAME}\n".encode())
     fs.add_bytes(ARGV_FILE, rootfs.encode_argv(plan.argv()))
     fs.add_bytes(ENV_FILE, rootfs.encode_env(plan.environment()))
+    if plan.shell:
+        fs.add_bytes(CONSOLE_FILE, CONSOLE_INTERACTIVE)
     fs.add_dir("/tmp")
     return fs
 
@@ -208,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", choices=("boot", "cpio"), default="boot",
                     help="boot: kernel + rootfs in one multiboot ELF (default); cpio: the rootfs alone")
     ap.add_argument("--jit", action="store_true", help="use the BeamAsm (JIT) ERTS flavour")
+    ap.add_argument("--shell", action="store_true",
+                    help="an interactive shell on the console: the Erlang shell, or IEx with --elixir")
     ap.add_argument("--init", type=Path, metavar="HOSTPATH",
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
     return ap
@@ -219,12 +234,18 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     erts_vsn = erts.manifest(erts_dir)["erts_version"]
     hb = hb_factory(erts_dir)
     catalog = otp.AppCatalog(erts_dir)
-    wanted = list(otp.BASE_APPS) + (list(otp.ELIXIR_APPS) if args.elixir else []) + args.otp_app
+    shell = getattr(args, "shell", False)
+    wanted = (list(otp.BASE_APPS) + (list(otp.ELIXIR_APPS) if args.elixir else [])
+              + (list(otp.IEX_APPS) if args.elixir and shell else []) + args.otp_app)
     try:
         apps = catalog.closure(wanted)
     except otp.AppError as e:
         raise ImageError(str(e)) from None
-    plan = Plan(erts_dir, erts_vsn, apps)
+    plan = Plan(erts_dir, erts_vsn, apps, shell=shell)
+    # -noshell and -noinput start no shell; a shell image leaves them out (IEx: Elixir's
+    # own user, as the iex script starts it: -noshell -user elixir ... +iex).
+    no_shell = [] if shell and not args.elixir else ["-noshell"]
+    no_input = [] if shell else ["-noinput"]
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
 
     if args.eval is not None:
@@ -243,7 +264,7 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         vdir = f"{OTP_ROOT}/releases/{r.vsn}"
         plan.emu_args += emu
         plan.init_args += ["-boot", f"{vdir}/start", "-boot_var", "RELEASE_LIB", f"{OTP_ROOT}/lib",
-                           "-noshell", "-noinput"]
+                           *no_shell, *no_input]
         if "-mode" not in init:
             plan.init_args += ["-mode", "embedded"]
         if r.sys_config:
@@ -252,19 +273,24 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         plan.env.update({"RELEASE_ROOT": OTP_ROOT, "RELEASE_NAME": r.name, "RELEASE_VSN": r.vsn,
                          "RELEASE_LIB": f"{OTP_ROOT}/lib", **env})
     else:
-        plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", "-noshell"]
+        plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", *no_shell]
     for host, guest in adds:
         plan.app_files.append((host, guest))
         plan.pa += ebin_paths(host, guest)
     if args.eval is not None:
         plan.init_args += ["-eval", args.eval]
-    elif args.release is None:
+    elif args.release is None and not shell:
         ebin = Path(work.name) / "ebin"
         ebin.mkdir()
         erts.compile_erlang(hb, DEMO_SRC, ebin)
         plan.app_files.append((ebin, f"{APP_ROOT}/ebin"))
         plan.pa.append(f"{APP_ROOT}/ebin")
         plan.init_args += ["-noinput", "-s", DEMO_MODULE, "main"]
+    if shell:
+        plan.env["TERM"] = SHELL_TERM
+        if args.elixir:
+            plan.init_args += ["-elixir_root", f"{OTP_ROOT}/lib", "-user", "elixir",
+                               "-extra", "--no-halt", "+iex"]
     return plan, work
 
 

@@ -16,6 +16,7 @@ from tyn.build import erts
 # Applications that always go into an image: what boot, the demo and a typical service need.
 BASE_APPS = ("kernel", "stdlib", "compiler", "sasl", "inets")
 ELIXIR_APPS = ("elixir", "logger")
+IEX_APPS = ("iex",)                 # --elixir --shell
 # OTP applications shipped in erlang-base rather than in an erlang-<name> package.
 IN_ERLANG_BASE = {"kernel", "stdlib", "compiler", "sasl", "erts", "erl_interface"}
 
