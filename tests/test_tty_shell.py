@@ -1,0 +1,110 @@
+"""The Erlang shell and IEx on the console (`tyn.build image --shell`), driven through a
+terminal by pexpect: in the guest (`tyn.run`, which hands the terminal over raw) and under
+hostrun (the same image's beam.smp on Linux, in a pty) -- the same keys, the same
+expectations.  Line editing, history and Tab completion need ERTS built with termcap
+(erts-build/config.sh) and a TERM the image's terminal library knows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LEFT, UP = "\x1b[D", "\x1b[A"
+CTRL_C = "\x03"
+BOOT_TIMEOUT = 180
+
+
+def build_image(out: Path, *opts: str) -> Path:
+    r = subprocess.run([sys.executable, "-m", "tyn.build", "image", "--shell", *opts, "-o", str(out)],
+                       capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def erlang_shell_image(tmp_path_factory) -> Path:
+    return build_image(tmp_path_factory.mktemp("shell") / "shell.img")
+
+
+@pytest.fixture(scope="module")
+def iex_image(tmp_path_factory) -> Path:
+    return build_image(tmp_path_factory.mktemp("iex") / "iex.img", "--elixir")
+
+
+def start(where: str, image: Path) -> pexpect.spawn:
+    argv = (["-m", "tyn.run", str(image), "--accel", "tcg"] if where == "guest"
+            else ["-m", "tyn.hostrun", str(image)])
+    child = pexpect.spawn(sys.executable, argv, cwd=REPO, dimensions=(24, 80), encoding="utf-8",
+                          codec_errors="replace", timeout=60)
+    child.logfile_read = sys.stdout
+    return child
+
+
+def finish(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF, timeout=60)
+    child.wait()
+    return child.exitstatus
+
+
+@pytest.mark.parametrize("where", ["guest", "hostrun"])
+def test_erlang_shell(where, erlang_shell_image):
+    c = start(where, erlang_shell_image)
+    c.expect("Eshell V", timeout=BOOT_TIMEOUT)
+    c.expect("1> ")
+    c.send("1 + 2.\r")                                   # an expression
+    c.expect("\r\n3\r\n")
+    c.expect("2> ")
+    c.send("10 + 1." + LEFT + "0\r")                     # edited: the cursor moved left, 0 inserted
+    c.expect("\r\n20\r\n")
+    c.expect("3> ")
+    c.send(UP)                                           # history: the last line again
+    c.expect_exact("3> 10 + 10.")
+    c.send("\r")
+    c.expect("\r\n20\r\n")
+    c.expect("4> ")
+    c.send("lists:rev\t")                                # Tab completes the function name
+    c.expect_exact("lists:reverse(")
+    c.send("[1,2]).\r")
+    c.expect_exact("[2,1]")
+    c.expect("5> ")
+    c.send(CTRL_C)                                       # the break menu, then continue
+    c.expect_exact("BREAK: (a)bort")
+    c.send("c\r")
+    c.send("6 * 7.\r")
+    c.expect("\r\n42\r\n")
+    c.send("q().\r")                                     # halts the VM: exit 0
+    assert finish(c) == 0
+
+
+@pytest.mark.parametrize("where", ["guest", "hostrun"])
+def test_iex(where, iex_image):
+    c = start(where, iex_image)
+    c.expect_exact("iex(1)> ", timeout=BOOT_TIMEOUT)
+    c.send("1 + 2\r")
+    c.expect("\r\n3\r\n")
+    c.expect_exact("iex(2)> ")
+    c.send("10 + 1" + LEFT + "0\r")                      # 10 + 01 ... the cursor moved left: 10 + 01 = 11
+    c.expect("\r\n11\r\n")
+    c.expect_exact("iex(3)> ")
+    c.send(UP)
+    c.expect_exact("iex(3)> 10 + 01")
+    c.send("\r")
+    c.expect("\r\n11\r\n")
+    c.expect_exact("iex(4)> ")
+    c.send("Enum.rev\t")
+    c.expect_exact("Enum.reverse")
+    c.send("([1, 2])\r")
+    c.expect_exact("[2, 1]")
+    c.expect_exact("iex(5)> ")
+    c.send(CTRL_C)
+    c.expect_exact("BREAK: (a)bort")
+    c.send("c\r")
+    c.send("6 * 7\r")
+    c.expect("\r\n42\r\n")
+    c.send("System.halt()\r")
+    assert finish(c) == 0
