@@ -6,6 +6,7 @@ expectations.  Line editing, history and Tab completion need ERTS built with ter
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 LEFT, UP = "\x1b[D", "\x1b[A"
 CTRL_C = "\x03"
 BOOT_TIMEOUT = 180
+ANSI = r"(?:\x1b\[[0-9;]*m)*"
+
+
+def shown(text: str) -> re.Pattern:
+    """text as IEx prints it: any colour codes (SGR) around and inside it."""
+    return re.compile(ANSI + "".join(re.escape(ch) + ANSI for ch in text))
 
 
 def build_image(out: Path, *opts: str) -> Path:
@@ -86,25 +93,25 @@ def test_iex(where, iex_image):
     c = start(where, iex_image)
     c.expect_exact("iex(1)> ", timeout=BOOT_TIMEOUT)
     c.send("1 + 2\r")
-    c.expect("\r\n3\r\n")
+    c.expect(shown("\r\n3\r\n"))
     c.expect_exact("iex(2)> ")
     c.send("10 + 1" + LEFT + "0\r")                      # 10 + 01 ... the cursor moved left: 10 + 01 = 11
-    c.expect("\r\n11\r\n")
+    c.expect(shown("\r\n11\r\n"))
     c.expect_exact("iex(3)> ")
     c.send(UP)
     c.expect_exact("iex(3)> 10 + 01")
     c.send("\r")
-    c.expect("\r\n11\r\n")
+    c.expect(shown("\r\n11\r\n"))
     c.expect_exact("iex(4)> ")
     c.send("Enum.rev\t")
     c.expect_exact("Enum.reverse")
     c.send("([1, 2])\r")
-    c.expect_exact("[2, 1]")
+    c.expect(shown("[2, 1]"))
     c.expect_exact("iex(5)> ")
     c.send(CTRL_C)
     c.expect_exact("BREAK: (a)bort")
     c.send("c\r")
     c.send("6 * 7\r")
-    c.expect("\r\n42\r\n")
+    c.expect(shown("\r\n42\r\n"))
     c.send("System.halt()\r")
     assert finish(c) == 0
