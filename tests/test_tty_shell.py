@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LEFT, UP = "\x1b[D", "\x1b[A"
-CTRL_C = "\x03"
+CTRL_A, CTRL_C, CTRL_E, CTRL_G, CTRL_R = "\x01", "\x03", "\x05", "\x07", "\x12"
 BOOT_TIMEOUT = 180
 ANSI = r"(?:\x1b\[[0-9;]*m)*"
 
@@ -79,6 +79,25 @@ def test_erlang_shell(where, erlang_shell_image):
     c.send("[1,2]).\r")
     c.expect_exact("[2,1]")
     c.expect("5> ")
+    c.send("2 * 3." + CTRL_A)                            # Ctrl-A: to the start of the line
+    c.expect_exact("\b" * len("2 * 3."))
+    c.send("1 + " + CTRL_E + "\r")                       # ... insert, Ctrl-E: to its end
+    c.expect("\r\n7\r\n")
+    c.expect("6> ")
+    c.send(CTRL_R)                                       # Ctrl-R: search the history
+    c.expect_exact("search:")
+    c.send("10 +")
+    c.expect_exact("10 + 10.")
+    c.send("\r")                                         # take the match, then run it
+    c.expect(r"\d> 10 \+ 10\.")
+    c.send("\r")
+    c.expect("\r\n20\r\n")
+    c.expect("7> ")
+    c.send(CTRL_G)                                       # Ctrl-G: the user switch menu, then back
+    c.expect_exact("User switch command")
+    c.expect_exact(" --> ")
+    c.send("c\r")
+    c.expect(r"\d> ")
     c.send(CTRL_C)                                       # the break menu, then continue
     c.expect_exact("BREAK: (a)bort")
     c.send("c\r")
@@ -113,5 +132,5 @@ def test_iex(where, iex_image):
     c.send("c\r")
     c.send("6 * 7\r")
     c.expect(shown("\r\n42\r\n"))
-    c.send("System.halt()\r")
+    c.send(":init.stop()\r")                             # init:stop(): exit 0
     assert finish(c) == 0
