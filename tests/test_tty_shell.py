@@ -134,3 +134,43 @@ def test_iex(where, iex_image):
     c.expect(shown("\r\n42\r\n"))
     c.send(":init.stop()\r")                             # init:stop(): exit 0
     assert finish(c) == 0
+
+
+# ------------------------------------------------------------------ what --shell puts in the image
+
+def _config(cpio: Path):
+    from test_image_support import init_config, rootfs_of
+    members = rootfs_of(cpio)
+    argv, env = init_config(members)
+    console = members.get("etc/tyn/console")
+    return argv, env, console.data if console else None
+
+
+def test_shell_image_configuration(tmp_path):
+    from test_image_support import build_image as image_cli
+    image_cli("-o", tmp_path / "plain.cpio", "--format", "cpio")
+    argv, env, console = _config(tmp_path / "plain.cpio")
+    assert "-noshell" in argv and console is None and "TERM" not in env         # unchanged
+    image_cli("-o", tmp_path / "sh.cpio", "--format", "cpio", "--shell")
+    argv, env, console = _config(tmp_path / "sh.cpio")
+    assert "-noshell" not in argv and "-noinput" not in argv and "tyn_demo" not in argv
+    assert env["TERM"] == "xterm-256color" and console == b"interactive\n"
+    image_cli("-o", tmp_path / "iex.cpio", "--format", "cpio", "--shell", "--elixir")
+    argv, env, console = _config(tmp_path / "iex.cpio")
+    assert argv[argv.index("-user") + 1] == "elixir" and argv[-3:] == ["-extra", "--no-halt", "+iex"]
+    assert console == b"interactive\n"
+
+
+def test_release_image_can_ask_for_the_shell(tmp_path):
+    from test_image_support import build_image as image_cli, make_tiny_release
+    rel = make_tiny_release(tmp_path / "rel")
+    image_cli("-o", tmp_path / "rel.cpio", "--format", "cpio", "--release", rel, "--shell")
+    argv, env, console = _config(tmp_path / "rel.cpio")
+    assert "-noshell" not in argv and "-noinput" not in argv and console == b"interactive\n"
+    assert argv[argv.index("-boot") + 1].endswith("/start")
+
+
+def test_shell_and_init_do_not_mix(tmp_path):
+    from test_image_support import build_image as image_cli
+    p = image_cli("-o", tmp_path / "x.img", "--init", sys.executable, "--shell", check=False)
+    assert p.returncode != 0 and "--shell" in p.stderr.strip().splitlines()[-1]
