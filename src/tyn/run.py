@@ -48,8 +48,12 @@ the terminal:
 """
 
 
+# While tyn.run's terminal has no output processing (run_qemu), a line on stderr needs its CR.
+_stderr_newline = "\n"
+
+
 def say(msg: str) -> None:
-    print(f"tyn.run: {msg}", file=sys.stderr, flush=True)
+    print(f"tyn.run: {msg}", file=sys.stderr, end=_stderr_newline, flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,15 +195,15 @@ ESCAPE_QUIT = (ord("x"), ord("q"))
 
 def image_is_interactive(image) -> bool:
     """Whether the image's root filesystem asks for an interactive console (CONSOLE_FILE)."""
-    from tyn.build.cpio import read_members
+    from tyn.build.cpio import CpioError, read_members
     from tyn.build.image import CONSOLE_INTERACTIVE
     from tyn.build.rootfs import CONSOLE_FILE
     from tyn.hostrun import HostrunError, extract_cpio
     try:
         blob = open(image, "rb").read()
         members = read_members(extract_cpio(blob, str(image)))
-    except (OSError, HostrunError, ValueError, Exception):
-        return False
+    except (OSError, HostrunError, CpioError):
+        return False                                   # not readable as an image: QEMU will say so
     name = CONSOLE_FILE.lstrip("/")
     return any(m.name.lstrip("./") == name and m.data == CONSOLE_INTERACTIVE for m in members)
 
@@ -249,6 +253,7 @@ class _Escape:
 def run_qemu(cmd: list[str], interactive: bool = False) -> int:
     """Run QEMU relaying its console to stdout and stdin to it, its stderr to stderr;
     returns tyn.run's status."""
+    global _stderr_newline
     tty_state = None
     if os.isatty(0):
         import termios
@@ -257,6 +262,10 @@ def run_qemu(cmd: list[str], interactive: bool = False) -> int:
             termios.tcsetattr(0, termios.TCSADRAIN, terminal_mode(tty_state, interactive))
         except termios.error:
             tty_state = None
+    # stderr on the terminal whose OPOST is off: its lines get their CR here
+    crlf_stderr = tty_state is not None and os.isatty(2)
+    if crlf_stderr:
+        _stderr_newline = "\r\n"
     escape = _Escape() if interactive and tty_state is not None else None
     old_handlers = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     proc = None
@@ -333,7 +342,7 @@ def run_qemu(cmd: list[str], interactive: bool = False) -> int:
                 else:
                     if len(err_text) < 65536:
                         err_text += data
-                    _write_all(2, data)
+                    _write_all(2, data.replace(b"\n", b"\r\n") if crlf_stderr else data)
                     if stuck_at is None and any(m in err_text for m in GUEST_STUCK_MARKERS):
                         stuck_at = time.monotonic()
         sel.close()
@@ -358,6 +367,7 @@ def run_qemu(cmd: list[str], interactive: bool = False) -> int:
             proc.wait()
         for s, h in old_handlers.items():
             signal.signal(s, h)
+        _stderr_newline = "\n"
         if tty_state is not None:
             import termios
             try:

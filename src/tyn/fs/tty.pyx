@@ -648,6 +648,16 @@ cdef bint group_in_session(int pgrp, int sid) noexcept nogil:
             return True
     return False
 
+cdef bint pid_exists(int nr) noexcept nogil:
+    """Whether nr names a live process or process group (Linux's find_vpid)."""
+    cdef int pid
+    cdef process *p
+    for pid in range(1, process_last_pid() + 1):
+        p = process_find(pid)
+        if p != NULL and not p.exiting and (p.pid == nr or p.pgid == nr):
+            return True
+    return False
+
 cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
     cdef tty_termios t
     cdef tty_winsize ws
@@ -718,9 +728,13 @@ cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
             return -ENOTTY
         if v < 0:
             return -EINVAL
+        if not pid_exists(v):
+            return -ESRCH
         if not group_in_session(v, me.sid):
             return -EPERM
+        flags = spinlock_acquire(&tty.lock)
         tty.pgrp = v
+        spinlock_release(&tty.lock, flags)
         return 0
     if c == TIOCSCTTY:
         me = caller()
@@ -732,8 +746,10 @@ cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
             return -EPERM               # only a session leader acquires a controlling tty
         if tty.session != 0 and group_in_session(tty.pgrp, tty.session) and arg != 1:
             return -EPERM               # another session's (stealing needs CAP_SYS_ADMIN and arg 1)
+        flags = spinlock_acquire(&tty.lock)
         tty.session = me.sid
         tty.pgrp = me.pgid
+        spinlock_release(&tty.lock, flags)
         return 0
     if c == TIOCNOTTY:
         me = caller()
@@ -742,8 +758,10 @@ cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
         if tty.session == 0 or me.sid != tty.session:
             return -ENOTTY
         if me.sid == me.pid:            # the session leader gives it up for the session
+            flags = spinlock_acquire(&tty.lock)
             tty.session = 0
             tty.pgrp = 0
+            spinlock_release(&tty.lock, flags)
         return 0
     if c == TCFLSH:
         if arg != TCIFLUSH and arg != TCOFLUSH and arg != TCIOFLUSH:
@@ -754,12 +772,11 @@ cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
             spinlock_release(&tty.lock, flags)
         return 0                        # output: nothing is queued to flush
     if c == TCXONC:
-        if arg == TCOOFF:
-            tty.stopped = True
-        elif arg == TCOON:
-            if tty.stopped:
-                tty.stopped = False
-                wake = True
+        if arg == TCOOFF or arg == TCOON:
+            flags = spinlock_acquire(&tty.lock)
+            wake = arg == TCOON and tty.stopped
+            tty.stopped = arg == TCOOFF
+            spinlock_release(&tty.lock, flags)
         elif arg == TCIOFF or arg == TCION:
             flags = spinlock_acquire(&tty.lock)
             v = tty.termios.c_cc[VSTOP if arg == TCIOFF else VSTART]

@@ -73,6 +73,8 @@ int main(void)
     printf("R: tcsetpgrp to mine %d\n", tcsetpgrp(0, getpgrp()));
     errno = 0;
     printf("R: tcsetpgrp -1 %d %s\n", tcsetpgrp(0, -1), errname(errno));
+    errno = 0;
+    printf("R: tcsetpgrp to nobody %d %s\n", tcsetpgrp(0, 99999), errname(errno));
     printf("R: winsize %d\n", ioctl(1, TIOCGWINSZ, &ws));
 
     /* canonical: erase, then a line; a line ended by EOF; an empty line at EOF */
