@@ -17,6 +17,7 @@ set -euo pipefail
 erts_key() {
     local h
     h=$( { echo "otp=$OTP_VERSION"; echo "orig=$ORIG_TARBALL $ORIG_SHA256"; echo "script=$BUILD_SCRIPT_VERSION";
+           echo "ncurses=$NCURSES_ORIG_TARBALL $NCURSES_ORIG_SHA256"; printf 'ncurses_flag=%s\n' "${NCURSES_CONFIGURE_FLAGS[@]}";
            printf 'env=%s\n' "${CONFIGURE_ENV[@]}"; printf 'flag=%s\n' "${CONFIGURE_FLAGS[@]}"; } \
          | sha256sum | cut -c1-12)
     echo "$ERTS_EMU_FLAVOR-$h"
@@ -52,38 +53,45 @@ fi
 "$ERTS_BUILD_DIR/apt-trixie.sh"
 
 if [ ! -e "$OUT/MANIFEST" ]; then
-    # ---- source: the upstream tarball alone, checked against apt's signed Sources index ----
+    # ---- sources: upstream tarballs alone, checked against apt's signed Sources index ----
     # (The .dsc and Debian's patches are not used: a mirror may not serve a revision's .dsc.)
     SRC="$OTP_CACHE/src"
-    ORIG="$SRC/$ORIG_TARBALL"
     mkdir -p "$SRC"
-    showsrc=$(apt-cache showsrc "$DEB_SOURCE" 2>/dev/null || true)
-    index_sum=$(index_sha256 "$ORIG_TARBALL" <<<"$showsrc")
-    [ -n "$index_sum" ] \
-        || die "$ORIG_TARBALL: apt's signed Sources index has no SHA-256 for it (no $DEB_SOURCE source version lists it); check the trixie deb-src source and run apt-get update"
-    [ "$index_sum" = "$ORIG_SHA256" ] \
-        || die "$ORIG_TARBALL: apt's Sources index lists SHA-256 $index_sum, config.sh expects $ORIG_SHA256; refusing a changed upstream tarball"
-    if [ ! -e "$ORIG" ]; then
-        uri=
-        for ver in $(index_versions_listing "$ORIG_TARBALL" <<<"$showsrc"); do
-            uri=$(apt-get source -qq --print-uris "$DEB_SOURCE=$ver" 2>/dev/null \
-                  | awk -v name="$ORIG_TARBALL" '$2 == name { gsub("\047", "", $1); print $1; exit }')
-            [ -n "$uri" ] && break
-        done
-        [ -n "$uri" ] || die "$ORIG_TARBALL: apt-get source --print-uris gives no address for it"
-        # apt's own downloader (same transport and proxies as apt), hash-checked as it lands;
-        # a partial file never takes the final name.
-        fetch_orig() {
-            rm -f "$ORIG.part" "$ORIG.part.FAILED"
-            /usr/lib/apt/apt-helper download-file "$uri" "$ORIG.part" "SHA256:$ORIG_SHA256" \
-                || { local rc=$?; rm -f "$ORIG.part" "$ORIG.part.FAILED"; return $rc; }
-        }
-        step "download $ORIG_TARBALL" "$SRC/download.log" fetch_orig
-        mv "$ORIG.part" "$ORIG"
-    fi
-    [ "$(sha256_of "$ORIG")" = "$ORIG_SHA256" ] \
-        || { rm -f "$ORIG"; die "$ORIG_TARBALL: SHA-256 does not match apt's Sources index (deleted; rerun to fetch again)"; }
-    log "source verified: $ORIG_TARBALL sha256 $ORIG_SHA256 (apt's signed Sources index)"
+    # fetch_verified SOURCE-PACKAGE TARBALL SHA256: the tarball into $SRC, hash-checked.
+    fetch_verified() {
+        local pkg=$1 tarball=$2 want=$3 showsrc index_sum uri ver file="$SRC/$2"
+        showsrc=$(apt-cache showsrc "$pkg" 2>/dev/null || true)
+        index_sum=$(index_sha256 "$tarball" <<<"$showsrc")
+        [ -n "$index_sum" ] \
+            || die "$tarball: apt's signed Sources index has no SHA-256 for it (no $pkg source version lists it); check the trixie deb-src source and run apt-get update"
+        [ "$index_sum" = "$want" ] \
+            || die "$tarball: apt's Sources index lists SHA-256 $index_sum, config.sh expects $want; refusing a changed upstream tarball"
+        if [ ! -e "$file" ]; then
+            uri=
+            for ver in $(index_versions_listing "$tarball" <<<"$showsrc"); do
+                uri=$(apt-get source -qq --print-uris "$pkg=$ver" 2>/dev/null \
+                      | awk -v name="$tarball" '$2 == name { gsub("\047", "", $1); print $1; exit }')
+                [ -n "$uri" ] && break
+            done
+            [ -n "$uri" ] || die "$tarball: apt-get source --print-uris gives no address for it"
+            # apt's own downloader (same transport and proxies as apt), hash-checked as it lands;
+            # a partial file never takes the final name.
+            fetch_one() {
+                rm -f "$file.part" "$file.part.FAILED"
+                /usr/lib/apt/apt-helper download-file "$uri" "$file.part" "SHA256:$want" \
+                    || { local rc=$?; rm -f "$file.part" "$file.part.FAILED"; return $rc; }
+            }
+            step "download $tarball" "$SRC/download-$pkg.log" fetch_one
+            mv "$file.part" "$file"
+        fi
+        [ "$(sha256_of "$file")" = "$want" ] \
+            || { rm -f "$file"; die "$tarball: SHA-256 does not match apt's Sources index (deleted; rerun to fetch again)"; }
+        log "source verified: $tarball sha256 $want (apt's signed Sources index)"
+    }
+    ORIG="$SRC/$ORIG_TARBALL"
+    fetch_verified "$DEB_SOURCE" "$ORIG_TARBALL" "$ORIG_SHA256"
+    NCURSES_ORIG="$SRC/$NCURSES_ORIG_TARBALL"
+    fetch_verified "$NCURSES_DEB_SOURCE" "$NCURSES_ORIG_TARBALL" "$NCURSES_ORIG_SHA256"
 
     # ---- unpack the unmodified upstream tree (the Debian patches are not applied) ----
     # A fixed build path: the compiler's command line (with -I paths) is embedded in beam.smp,
@@ -97,10 +105,29 @@ if [ ! -e "$OUT/MANIFEST" ]; then
     [ "$(cat "$BUILD/OTP_VERSION")" = "$OTP_VERSION" ] \
         || die "tarball holds OTP $(cat "$BUILD/OTP_VERSION"), expected $OTP_VERSION"
 
+    # ---- the terminal library: static musl ncurses (libtinfo) with compiled-in terminals ----
+    command -v tic >/dev/null && command -v infocmp >/dev/null \
+        || die "tic/infocmp missing (install ncurses-bin): they compile the fallback terminals"
+    NCURSES_BUILD="$BUILD/.ncurses-build"
+    NCURSES_PREFIX="$BUILD/.ncurses"
+    mkdir -p "$NCURSES_BUILD"
+    step "unpack ${NCURSES_ORIG##*/}" "$OUT.tmp/logs/ncurses-unpack.log" \
+        tar -C "$NCURSES_BUILD" --strip-components=1 -xf "$NCURSES_ORIG"
+    build_ncurses() {
+        cd "$NCURSES_BUILD" \
+            && env CC=musl-gcc CFLAGS=-O2 ./configure --prefix="$NCURSES_PREFIX" "${NCURSES_CONFIGURE_FLAGS[@]}" \
+            && make libs && make install.libs install.includes
+    }
+    step "ncurses (${NCURSES_CONFIGURE_FLAGS[*]})" "$OUT.tmp/logs/ncurses.log" build_ncurses
+    [ -e "$NCURSES_PREFIX/lib/libtinfo.a" ] || die "ncurses build left no libtinfo.a"
+
     cd "$BUILD"
     export ERL_TOP="$BUILD" MAKEFLAGS="-j$(nproc)"
     step "configure (${CONFIGURE_FLAGS[*]})" "$OUT.tmp/logs/configure.log" \
-        env "${CONFIGURE_ENV[@]}" ./configure "${CONFIGURE_FLAGS[@]}"
+        env "${CONFIGURE_ENV[@]}" CPPFLAGS="-I$NCURSES_PREFIX/include/ncurses -I$NCURSES_PREFIX/include" \
+            LDFLAGS="-static -L$NCURSES_PREFIX/lib" ./configure "${CONFIGURE_FLAGS[@]}"
+    grep -q '^#define HAVE_TERMCAP 1' erts/$TARGET_TRIPLE/config.h \
+        || die "configure found no termcap library (see $OUT.tmp/logs/configure.log)"
 
     # `make emulator` goes on to erl_interface's erl_call, which may fail under musl; the
     # emulator is built by then, so judge by the artifacts, not by make's status alone.
@@ -130,6 +157,7 @@ if [ ! -e "$OUT/MANIFEST" ]; then
         echo "orig_sha256=$(sha256_of "$ORIG")"
         echo "configure_env=${CONFIGURE_ENV[*]}"
         echo "configure_flags=${CONFIGURE_FLAGS[*]}"
+        echo "ncurses=$NCURSES_ORIG_TARBALL sha256 $NCURSES_ORIG_SHA256 (static libtinfo; terminals: $NCURSES_FALLBACKS)"
         echo "musl=$(dpkg-query -W -f='${Version}' musl-tools 2>/dev/null || echo unknown)"
         echo "beam.smp_sha256=$(sha256_of "$OUT.tmp/bin/beam.smp")"
         echo "erl_child_setup_sha256=$(sha256_of "$OUT.tmp/bin/erl_child_setup")"

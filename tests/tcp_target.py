@@ -389,7 +389,9 @@ class Console:
 
     def poll(self, tag: str) -> str | None:
         self._pump(0)
-        m = re.search(rf"^={tag} ([^\n]*?)\r?\n", self.vm.log, re.M)      # whole lines only
+        # A reply is written whole, but the console's tty echoes typed commands, so the
+        # rest of an echo may come before it on the same line: "=TAG " starts a reply anywhere.
+        m = re.search(rf"={tag} ([^\n]*?)\r?\n", self.vm.log)
         return m.group(1) if m else None
 
     def result(self, tag: str, within: float = REPLY_WITHIN * 2) -> str:

@@ -1,6 +1,7 @@
 """Console input by interrupt: a guest blocked in poll/epoll_wait/read on stdin (the COM1
 console) wakes when a byte is typed on the serial port.  Without the receive interrupt
-nothing wakes the poller and the program never prints past "ready"."""
+nothing wakes the poller and the program never prints past "ready".  The program puts
+the console's tty in non-canonical mode without echo first, so each byte counts alone."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ PROGRAM = r"""
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <termios.h>
 int main(void)
 {
+    struct termios t;
     struct pollfd p = { 0, POLLIN, 0 };
     struct epoll_event ev = { EPOLLIN, { .u64 = 7 } };
     char c = 0;
     int ep = epoll_create1(0), n;
     setvbuf(stdout, NULL, _IONBF, 0);
+    tcgetattr(0, &t);
+    t.c_lflag &= ~(ICANON | ECHO);
+    tcsetattr(0, TCSANOW, &t);
     epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
     printf("ready\n");
     n = poll(&p, 1, -1);

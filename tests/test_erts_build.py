@@ -44,6 +44,17 @@ def test_manifest_and_binaries(erts_dir):
     assert 6 << 20 < (erts_dir / "bin/beam.smp").stat().st_size < 12 << 20
 
 
+def test_erts_has_termcap_with_compiled_in_terminals(erts_dir):
+    """The shell's line editing needs prim_tty's termcap NIFs: ERTS is linked with a static
+    libtinfo whose terminal descriptions are built in (no terminfo database in images)."""
+    m = erts.manifest(erts_dir)
+    assert "--with-termcap" in m["configure_flags"] and "libtinfo" in m["ncurses"]
+    syms = subprocess.run(["nm", str(erts_dir / "debug/beam.smp")], capture_output=True, text=True).stdout
+    assert " T tgetent" in syms and " T tgetstr" in syms
+    data = (erts_dir / "bin/beam.smp").read_bytes()
+    assert b"xterm-256color" in data and b"vt100" in data
+
+
 def test_beam_trees_match_otp_version(erts_dir):
     lib = erts_dir / "otp" / "lib"
     for app in ("kernel-10.2.7.1", "stdlib-6.2.2.1", "compiler-8.6.1", "sasl-4.2.2", "inets-9.3.2"):

@@ -53,8 +53,10 @@ def test_poll_every_fd_kind(k):
 def test_poll_console_input(k):
     from tyn.twins import machine
     machine.feed_uart(b"x")
+    assert k.poll([(0, POLLIN)]) == (0, [0])              # canonical mode: not a line yet
+    machine.feed_uart(b"\n")
     assert k.poll([(0, POLLIN)]) == (1, [POLLIN])
-    assert k.read(0, 1) == b"x"
+    assert k.read(0, 2) == b"x\n"
     assert k.poll([(0, POLLIN)]) == (0, [0])
 
 

@@ -140,7 +140,11 @@ def run(image: Path, extra: list[str], keep: bool = False) -> int:
             print(f"tyn.hostrun: warning: no unshare; node name stays {os.uname().nodename!r}", file=sys.stderr)
         proc = subprocess.Popen(cmd, env=env, cwd=root, preexec_fn=_die_with_parent)
         forward = lambda sig, _frame: proc.send_signal(sig)
-        old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        # On a terminal, Ctrl-C reaches beam.smp from the terminal itself (it is in the
+        # foreground group, as under a shell): forwarding it too would make it two.
+        on_int = (lambda sig, _frame: None) if os.isatty(0) else forward
+        old = {signal.SIGINT: signal.signal(signal.SIGINT, on_int),
+               signal.SIGTERM: signal.signal(signal.SIGTERM, forward)}
         try:
             rc = proc.wait()
         finally:

@@ -1,5 +1,5 @@
 # The kernel's main line: bring up each subsystem in order, then idle.
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport linker_symbol, kernel_phys_end, phys_to_virt
 from tyn.arch.tsc cimport (tsc_calibrate, tsc_hz, tsc_source_name, tsc_calibration_ns,
                           tsc_calibration_ppm)
@@ -9,7 +9,8 @@ from tyn.arch.power cimport power_exit
 from tyn.arch.trap cimport trap_init
 from tyn.arch.panic cimport panic
 from tyn.boot.multiboot cimport boot_info, multiboot_parse
-from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq
+from tyn.drivers.serial cimport serial_init, serial_enable_rx_irq, serial_write, serial_set_receiver
+from tyn.fs.tty cimport tty_init, tty_receive, TTY_MAX_DIMENSION
 from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
 from tyn.arch.trap cimport VECTOR_SERIAL
 from tyn.drivers.virtio_net cimport virtio_net_init
@@ -159,6 +160,21 @@ cdef bint start_clock() noexcept nogil:
         hz = CLOCK_DEFAULT_HZ
     return clock_init(<uint32_t>hz, paging_map_mmio(lapic_xapic_phys(), PAGE_SIZE))
 
+cdef uint16_t console_dimension(const char *key) noexcept nogil:
+    """tty_cols= / tty_rows= (tyn.run passes the host terminal's size); 0: the default."""
+    cdef uint64_t v = 0
+    if cmdline_get_u64(key, &v) and (v == 0 or v > TTY_MAX_DIMENSION):
+        kputs(b"tyn: ")
+        kputs(key)
+        kputs(b" must be 1..65535; using the default\n")
+        v = 0
+    return <uint16_t>v
+
+cdef void start_console_tty() noexcept nogil:
+    """The console's tty (fs/tty): the line discipline between COM1 and the console files."""
+    tty_init(serial_write, console_dimension(b"tty_cols"), console_dimension(b"tty_rows"))
+    serial_set_receiver(tty_receive)
+
 cdef void start_console_input() noexcept nogil:
     """COM1 receive interrupts (the local APIC is up): console reads sleep and poll/epoll
     on stdin wake when a byte arrives.  Without an I/O APIC the console stays polled."""
@@ -290,6 +306,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
             panic(b"no memory for the interrupt stacks")
     gdt_init(ist_tops)
     trap_init()
+    start_console_tty()
 
     if start_clock():
         start_console_input()

@@ -296,6 +296,7 @@ class Config:
     rng: bool = True                   # a virtio-rng device (QEMU's built-in backend: host getrandom)
     qemu: str = QEMU_BINARY
     extra: list[str] = field(default_factory=list)
+    tty_size: tuple[int, int] | None = None    # (columns, rows) of the host terminal: the console's size
 
 
 # Which kernel module provides /dev/kvm tells hardware virtualisation from PVM
@@ -379,6 +380,8 @@ def command(cfg: Config) -> list[str]:
             "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
             "-kernel", str(cfg.image)]
     nic, keys = net_args(cfg)
+    if cfg.tty_size and not re.search(r"(^|\s)tty_(cols|rows)=", (cfg.append or "").partition(" -- ")[0]):
+        keys = [*keys, f"tty_cols={cfg.tty_size[0]}", f"tty_rows={cfg.tty_size[1]}"]
     rng, rng_keys = rng_args(cfg)
     cmd += ["-append", kernel_cmdline(cfg.append, keys + rng_keys)]
     cmd += nic + rng

@@ -34,11 +34,26 @@ exit status:
 A status tyn.run chose itself always comes with a "tyn.run: error: ..." line on stderr.
 
 stdin is forwarded to the guest's serial port; for scripts use `</dev/null`.
+
+the terminal:
+  When stdin is a terminal, tyn.run owns it while QEMU runs and restores it on every
+  exit: no echo or line editing of its own (the guest's tty does that), no output
+  processing (the guest sends CR LF).  An interactive image (`tyn.build image --shell`;
+  --interactive forces it) gets the terminal raw: Ctrl-C, Ctrl-Z, Ctrl-\\ go to the guest,
+  and the escape is Ctrl-] followed by
+      x or q   stop QEMU (status 130)
+      Ctrl-]   send Ctrl-] itself
+  Other images keep Ctrl-C for tyn.run (it stops QEMU).  The guest's console size is the
+  terminal's (tty_cols=/tty_rows= on the kernel command line), 80x24 otherwise.
 """
 
 
+# While tyn.run's terminal has no output processing (run_qemu), a line on stderr needs its CR.
+_stderr_newline = "\n"
+
+
 def say(msg: str) -> None:
-    print(f"tyn.run: {msg}", file=sys.stderr, flush=True)
+    print(f"tyn.run: {msg}", file=sys.stderr, end=_stderr_newline, flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +97,9 @@ def parser() -> argparse.ArgumentParser:
                          "and timing jitter only)")
     ap.add_argument("--gdb", action="store_true",
                     help=f"gdb stub on :{qemu.GDB_PORT}, CPU stopped until gdb continues (-s -S)")
+    ap.add_argument("--interactive", action=argparse.BooleanOptionalAction, default=None,
+                    help="raw terminal, Ctrl-C to the guest, Ctrl-] x quits (default: what the "
+                         "image asks for; `tyn.build image --shell` images do)")
     ap.add_argument("--dry-run", action="store_true", help="print the QEMU command and exit")
     ap.add_argument("-q", "--quiet", action="store_true", help="no 'tyn.run: accel=...' line")
     return ap
@@ -145,6 +163,25 @@ GUEST_STUCK_MARKERS = (b"KVM internal error", b"KVM: entry failed")
 STUCK_GRACE_S = 0.5                                # let QEMU finish its register dump
 
 
+def _close_quietly(f) -> None:
+    try:
+        f.close()
+    except OSError:
+        pass
+
+
+def _relay_file_stdin(proc: subprocess.Popen) -> None:
+    """stdin that select cannot wait on (a regular file): hand it over whole, then EOF."""
+    try:
+        data = os.read(0, 1 << 20)
+        while data:
+            _write_all(proc.stdin.fileno(), data)
+            data = os.read(0, 1 << 20)
+    except OSError:
+        pass
+    _close_quietly(proc.stdin)
+
+
 def _stop_qemu(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)          # QEMU shuts down cleanly on SIGTERM
@@ -155,15 +192,84 @@ def _stop_qemu(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def run_qemu(cmd: list[str]) -> int:
-    """Run QEMU relaying its console to stdout and its stderr to stderr; returns tyn.run's status."""
+ESCAPE = 0x1d                                      # Ctrl-]: the interactive console's escape
+ESCAPE_QUIT = (ord("x"), ord("q"))
+
+
+def image_is_interactive(image) -> bool:
+    """Whether the image's root filesystem asks for an interactive console (CONSOLE_FILE)."""
+    from tyn.build.cpio import CpioError, read_members
+    from tyn.build.image import CONSOLE_INTERACTIVE
+    from tyn.build.rootfs import CONSOLE_FILE
+    from tyn.hostrun import HostrunError, extract_cpio
+    try:
+        blob = open(image, "rb").read()
+        members = read_members(extract_cpio(blob, str(image)))
+    except (OSError, HostrunError, CpioError):
+        return False                                   # not readable as an image: QEMU will say so
+    name = CONSOLE_FILE.lstrip("/")
+    return any(m.name.lstrip("./") == name and m.data == CONSOLE_INTERACTIVE for m in members)
+
+
+def terminal_mode(attrs: list, interactive: bool) -> list:
+    """The mode tyn.run gives the terminal: QEMU's stdio mode without output processing
+    (the guest's tty does ONLCR), and raw (no ISIG) when interactive."""
+    import termios
+    new = [list(a) if isinstance(a, list) else a for a in attrs]
+    new[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR |
+                termios.IGNCR | termios.ICRNL | termios.IXON)
+    new[1] &= ~termios.OPOST
+    new[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN)
+    if interactive:
+        new[3] &= ~termios.ISIG
+    new[6][termios.VMIN] = 1
+    new[6][termios.VTIME] = 0
+    return new
+
+
+class _Escape:
+    """Ctrl-] handling on the interactive console's input: what to send to the guest, and
+    whether the user asked to quit."""
+
+    def __init__(self):
+        self.pending = False
+        self.quit = False
+
+    def filter(self, data: bytes) -> bytes:
+        out = bytearray()
+        for b in data:
+            if self.pending:
+                self.pending = False
+                if b in ESCAPE_QUIT:
+                    self.quit = True
+                    break
+                if b == ESCAPE:
+                    out.append(ESCAPE)
+                continue                               # unknown command: dropped
+            if b == ESCAPE:
+                self.pending = True
+                continue
+            out.append(b)
+        return bytes(out)
+
+
+def run_qemu(cmd: list[str], interactive: bool = False) -> int:
+    """Run QEMU relaying its console to stdout and stdin to it, its stderr to stderr;
+    returns tyn.run's status."""
+    global _stderr_newline
     tty_state = None
     if os.isatty(0):
         import termios
         try:
             tty_state = termios.tcgetattr(0)
+            termios.tcsetattr(0, termios.TCSADRAIN, terminal_mode(tty_state, interactive))
         except termios.error:
             tty_state = None
+    # stderr on the terminal whose OPOST is off: its lines get their CR here
+    crlf_stderr = tty_state is not None and os.isatty(2)
+    if crlf_stderr:
+        _stderr_newline = "\r\n"
+    escape = _Escape() if interactive and tty_state is not None else None
     old_handlers = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     proc = None
     stopped_by: int | None = None
@@ -172,7 +278,8 @@ def run_qemu(cmd: list[str]) -> int:
     err_text = bytearray()
     try:
         try:
-            proc = subprocess.Popen(cmd, stdin=None, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            # stdin through a pipe: QEMU never changes the terminal, tyn.run owns it
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     preexec_fn=_die_with_parent)
         except OSError as e:
             say(f"error: cannot run {cmd[0]}: {e.strerror or e}")
@@ -180,6 +287,10 @@ def run_qemu(cmd: list[str]) -> int:
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ, 1)
         sel.register(proc.stderr, selectors.EVENT_READ, 2)
+        try:
+            sel.register(0, selectors.EVENT_READ, 0)
+        except (ValueError, OSError):                  # closed or not pollable (a regular file)
+            _relay_file_stdin(proc)
         open_streams = 2
         stdout_ok = True
         stuck_at: float | None = None
@@ -198,6 +309,22 @@ def run_qemu(cmd: list[str]) -> int:
                 stopped_by = s.signum
                 break
             for key, _ in events:
+                if key.data == 0:
+                    raw = os.read(0, 4096)
+                    if not raw:                        # EOF: the guest's serial input ends too
+                        sel.unregister(0)
+                        _close_quietly(proc.stdin)
+                        continue
+                    data = escape.filter(raw) if escape is not None else raw
+                    if escape is not None and escape.quit:
+                        stopped_by = signal.SIGINT
+                        open_streams = 0
+                        break
+                    try:
+                        _write_all(proc.stdin.fileno(), data)
+                    except OSError:                    # QEMU is gone; its streams tell the rest
+                        sel.unregister(0)
+                    continue
                 data = os.read(key.fileobj.fileno(), 65536)
                 if not data:
                     sel.unregister(key.fileobj)
@@ -218,12 +345,15 @@ def run_qemu(cmd: list[str]) -> int:
                 else:
                     if len(err_text) < 65536:
                         err_text += data
-                    _write_all(2, data)
+                    _write_all(2, data.replace(b"\n", b"\r\n") if crlf_stderr else data)
                     if stuck_at is None and any(m in err_text for m in GUEST_STUCK_MARKERS):
                         stuck_at = time.monotonic()
         sel.close()
         if stopped_by is not None:
             _stop_qemu(proc)
+            if escape is not None and escape.quit:
+                say("Ctrl-] x: QEMU stopped")
+                return qemu.EXIT_INTERRUPTED
             if stopped_by != signal.SIGPIPE:
                 say(f"interrupted ({signal.Signals(stopped_by).name}); QEMU stopped")
                 return qemu.EXIT_INTERRUPTED
@@ -240,6 +370,7 @@ def run_qemu(cmd: list[str]) -> int:
             proc.wait()
         for s, h in old_handlers.items():
             signal.signal(s, h)
+        _stderr_newline = "\n"
         if tty_state is not None:
             import termios
             try:
@@ -265,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     except qemu.InputError as e:
         say(f"error: {e}")
         return qemu.EXIT_BAD_INPUT
+    interactive = args.interactive
+    if interactive is None:
+        interactive = os.isatty(0) and image_is_interactive(cfg.image)
+    if os.isatty(1):
+        size = os.get_terminal_size(1)
+        cfg.tty_size = (size.columns, size.lines)
     cmd = qemu.command(cfg)
     if args.dry_run:
         print(shlex.join(cmd), flush=True)
@@ -275,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.gdb:
         say(f"waiting for gdb on :{qemu.GDB_PORT} (e.g. gdb build/kernel/tyn64.elf "
             f"-ex 'target remote :{qemu.GDB_PORT}')")
-    return run_qemu(cmd)
+    if interactive and not args.quiet:
+        say("interactive console: Ctrl-] x stops QEMU")
+    return run_qemu(cmd, interactive)
 
 
 if __name__ == "__main__":

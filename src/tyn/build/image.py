@@ -3,6 +3,8 @@
     python -m tyn.build image -o FILE                      the demo echo server (port 5555)
     python -m tyn.build image -o FILE --eval EXPR          run Erlang expressions
     python -m tyn.build image -o FILE --release DIR        an OTP release (rebar3/mix)
+    python -m tyn.build image -o FILE --shell              the Erlang shell on the console
+        (--elixir --shell: IEx; with --release or --eval: the shell after them)
         [--elixir] [--otp-app NAME]... [--add HOST:GUEST]... [--format boot|cpio]
         [--beams stripped|gz|full]
     python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tyn.build import beamstrip, erts, layout, otp, release, rootfs
-from tyn.build.rootfs import APP_ROOT, ARGV_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
+from tyn.build.rootfs import APP_ROOT, ARGV_FILE, CONSOLE_FILE, ENV_FILE, HOSTNAME_FILE, OTP_ROOT, Rootfs
 
 DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
 DEMO_MODULE = "tyn_demo"
@@ -44,7 +46,7 @@ ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST
 INIT_PATH = "/init"
 INIT_ENV = {"HOME": "/", "PATH": "/bin"}
 # Options that describe a BEAM image and make no sense with --init.
-BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams")
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams", "shell")
 # --beams: what an image carries of each .beam file (see tyn.build.beamstrip).
 # Stripped, uncompressed is the default: gzip saves 1.3 MiB of the hello image but no guest RAM
 # (the smallest -m is the same) and costs the loader a gunzip per module, ~10 % more time to
@@ -57,6 +59,14 @@ BEAMS_HELP = {BEAMS_GZ: "stripped, gzip-compressed", BEAMS_STRIPPED: "stripped",
 # Issue 13's goals for the boot image (kernel + root filesystem), tracked by bench/image.py.
 HELLO_GOAL_MIB = 12
 ELIXIR_GOAL_MIB = 20
+
+# Shell images: the terminal type prim_tty looks up (its descriptions are compiled into
+# ERTS's terminal library: erts-build/config.sh NCURSES_FALLBACKS).  Nearly every
+# terminal emulator takes xterm's sequences; the image cannot know the host's.
+SHELL_TERM = "xterm-256color"
+# What CONSOLE_FILE says for an interactive image: tyn.run then hands the terminal over
+# raw (Ctrl-C to the guest) instead of keeping Ctrl-C for itself.
+CONSOLE_INTERACTIVE = b"interactive\n"
 
 
 class ImageError(Exception):
@@ -102,6 +112,7 @@ class Plan:
     release: release.Release | None = None
     shipped: dict[str, str] = field(default_factory=dict)               # release app name -> why
     beams: str = BEAMS_STRIPPED
+    shell: bool = False
 
     def app_table(self) -> list[tuple[str, str]]:
         """(application dir name, why it is in) for every application the image carries."""
@@ -161,6 +172,8 @@ def compose(plan: Plan) -> Rootfs:
     fs.add_bytes(HOSTNAME_FILE, f"{erts.GUEST_HOSTNAME}\n".encode())
     fs.add_bytes(ARGV_FILE, rootfs.encode_argv(plan.argv()))
     fs.add_bytes(ENV_FILE, rootfs.encode_env(plan.environment()))
+    if plan.shell:
+        fs.add_bytes(CONSOLE_FILE, CONSOLE_INTERACTIVE)
     fs.add_dir("/tmp")
     return fs
 
@@ -260,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what the image carries of each .beam file: stripped (default): the chunks "
                          "the runtime reads; gz: the same gzip-compressed (smallest image, slower "
                          "loading); full: as shipped, with debug_info and docs (for debugging)")
+    ap.add_argument("--shell", action="store_true",
+                    help="an interactive shell on the console: the Erlang shell, or IEx with --elixir")
     ap.add_argument("--init", type=Path, metavar="HOSTPATH",
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
     return ap
@@ -271,7 +286,12 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     erts_vsn = erts.manifest(erts_dir)["erts_version"]
     hb = hb_factory(erts_dir)
     catalog = otp.AppCatalog(erts_dir)
-    plan = Plan(erts_dir, erts_vsn, [], beams=args.beams or BEAMS_STRIPPED)
+    shell = getattr(args, "shell", False)
+    plan = Plan(erts_dir, erts_vsn, [], beams=args.beams or BEAMS_STRIPPED, shell=shell)
+    # -noshell and -noinput start no shell; a shell image leaves them out (IEx: Elixir's
+    # own user, as the iex script starts it: -noshell -user elixir ... +iex).
+    no_shell = [] if shell and not args.elixir else ["-noshell"]
+    no_input = [] if shell else ["-noinput"]
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
     fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
@@ -293,7 +313,7 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         vdir = f"{OTP_ROOT}/releases/{r.vsn}"
         plan.emu_args += emu
         plan.init_args += ["-boot", f"{vdir}/start", "-boot_var", "RELEASE_LIB", f"{OTP_ROOT}/lib",
-                           "-noshell", "-noinput"]
+                           *no_shell, *no_input]
         if "-mode" not in init:
             plan.init_args += ["-mode", "embedded"]
         if r.sys_config:
@@ -303,7 +323,8 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
                          "RELEASE_LIB": f"{OTP_ROOT}/lib", **env})
     else:
         plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", "-noshell"]
-    wanted += [(a, "--elixir") for a in otp.ELIXIR_APPS if args.elixir] + [(a, "--otp-app") for a in args.otp_app]
+    wanted += [(a, "--elixir") for a in otp.ELIXIR_APPS if args.elixir]
+    wanted += [(a, "--elixir --shell") for a in otp.IEX_APPS if args.elixir and shell] + [(a, "--otp-app") for a in args.otp_app]
     try:
         extra = catalog.closure_why(wanted, have={**plan.shipped, **{a.name: why for a, why in fixed}})
     except otp.AppError as e:
@@ -314,13 +335,18 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         plan.pa += ebin_paths(host, guest)
     if args.eval is not None:
         plan.init_args += ["-eval", args.eval]
-    elif args.release is None:
+    elif args.release is None and not shell:
         ebin = Path(work.name) / "ebin"
         ebin.mkdir()
         erts.compile_erlang(hb, DEMO_SRC, ebin)
         plan.app_files.append((ebin, f"{APP_ROOT}/ebin"))
         plan.pa.append(f"{APP_ROOT}/ebin")
         plan.init_args += ["-noinput", "-s", DEMO_MODULE, "main"]
+    if shell:
+        plan.env["TERM"] = SHELL_TERM
+        if args.elixir:
+            plan.init_args += ["-elixir_root", f"{OTP_ROOT}/lib", "-user", "elixir",
+                               "-extra", "--no-halt", "+iex"]
     return plan, work
 
 

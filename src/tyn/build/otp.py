@@ -18,6 +18,7 @@ from tyn.build import erts
 BASE_APPS = ("kernel", "stdlib")
 BASE_REASON = "boot (start_clean)"
 ELIXIR_APPS = ("elixir", "logger")
+IEX_APPS = ("iex",)                 # --elixir --shell
 # OTP applications shipped in erlang-base rather than in an erlang-<name> package.
 IN_ERLANG_BASE = {"kernel", "stdlib", "compiler", "sasl", "erts", "erl_interface"}
 

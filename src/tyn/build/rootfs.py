@@ -28,6 +28,7 @@ APP_ROOT = "/app"
 TYN_ETC = "/etc/tyn"
 ARGV_FILE = f"{TYN_ETC}/argv"
 ENV_FILE = f"{TYN_ETC}/env"
+CONSOLE_FILE = f"{TYN_ETC}/console"   # "interactive": the console is a terminal the guest drives (tyn.run)
 HOSTNAME_FILE = "/etc/hostname"
 DIR_MODE = stat.S_IFDIR | 0o755
 FILE_MODE = stat.S_IFREG | 0o644

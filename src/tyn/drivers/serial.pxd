@@ -1,5 +1,4 @@
 from libc.stdint cimport uint8_t, uint16_t
-from tyn.fs.wakeups cimport io_wakeups
 
 # 16550 UART registers (offsets from the port base) and bits.
 cdef enum:
@@ -27,13 +26,18 @@ cdef enum:
 cdef extern bint serial_init() noexcept nogil
 cdef extern void serial_putc(uint8_t c) noexcept nogil
 cdef extern void serial_write(const char *buf, size_t n) noexcept nogil
+# The kernel's own messages (lib/kprint): LF written as CR LF.
+cdef extern void serial_console_write(const char *buf, size_t n) noexcept nogil
 cdef extern int serial_getc() noexcept nogil
 # Whether serial_getc has a byte now.
 cdef extern bint serial_rx_ready() noexcept nogil
 # Receive interrupts on vector via the I/O APIC (ioapic_init done): each drains the UART
-# into a ring and calls io_notify().  False if the line cannot be routed.
+# to the receiver (or, before one is set, into a ring and calls io_notify()).  False if the line cannot be routed.
 cdef extern bint serial_enable_rx_irq(int vector) noexcept nogil
 cdef extern bint serial_rx_irq_enabled() noexcept nogil
-# The receive side's wakeup counts (console files point at them, for EPOLLET): one per
-# batch of bytes the interrupt takes in, or per byte found by polling the UART.
-cdef extern io_wakeups *serial_rx_wakeups() noexcept nogil
+# Where received bytes go once set (the console tty, tyn.fs.tty_receive): the receive
+# interrupt hands each batch to it instead of the ring that serial_getc reads.
+ctypedef void (*serial_receiver)(const uint8_t *buf, size_t n) noexcept nogil
+cdef extern void serial_set_receiver(serial_receiver fn) noexcept nogil
+# Polled receive (no interrupt): hand what the UART holds to the receiver.
+cdef extern void serial_poll_rx() noexcept nogil

@@ -7,14 +7,13 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.lapic cimport lapic_eoi
 from tyn.drivers.ioapic cimport ioapic_route
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, io_notify
-from tyn.fs.wakeups cimport io_wakeups, io_wake_in
 
 cdef bint serial_present
 cdef bint rx_irq
 cdef uint8_t rx_ring[SERIAL_RX_RING]
 cdef uint32_t rx_head                   # next byte to read; rx_tail - rx_head bytes held
 cdef uint32_t rx_tail
-cdef io_wakeups rx_wakeups              # keys set by the console (tyn.fs.vfs)
+cdef serial_receiver receiver           # the console tty's input (tyn.fs.tty), once set
 
 cdef bint serial_init() noexcept nogil:
     """Program COM1; returns whether a UART answers (the scratch register round-trips)."""
@@ -44,20 +43,48 @@ cdef void serial_write(const char *buf, size_t n) noexcept nogil:
     for i in range(n):
         serial_putc(<uint8_t>buf[i])
 
+cdef uint32_t drain_uart(uint8_t *buf, uint32_t room) noexcept nogil:
+    cdef uint32_t k = 0
+    while k < room and (inb(COM1_PORT + UART_LSR) & LSR_DATA_READY):
+        buf[k] = inb(COM1_PORT + UART_DATA)
+        k += 1
+    return k
+
+cdef void serial_console_write(const char *buf, size_t n) noexcept nogil:
+    # A line feed becomes CR LF, as Linux's serial console writes printk lines
+    # (uart_console_write): the terminal at the other end does no output processing.
+    cdef size_t i
+    for i in range(n):
+        if buf[i] == b'\n':
+            serial_putc(b'\r')
+        serial_putc(<uint8_t>buf[i])
+
 cdef void serial_irq(trap_frame *frame) noexcept nogil:
     global rx_tail
-    cdef uint8_t c
-    cdef bint got = False
-    while inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
-        c = inb(COM1_PORT + UART_DATA)
-        got = True
-        if rx_tail - rx_head < SERIAL_RX_RING:
-            rx_ring[rx_tail % SERIAL_RX_RING] = c
-            rx_tail += 1
+    cdef uint8_t got[SERIAL_RX_RING]
+    cdef uint32_t n = drain_uart(got, SERIAL_RX_RING), i
     lapic_eoi()
-    if got:
-        io_wake_in(&rx_wakeups)
-    io_notify()                         # poll/epoll/read waiters on the console
+    if receiver != NULL:
+        if n > 0:
+            receiver(got, n)            # the tty takes them in and wakes its readers
+        return
+    for i in range(n):                  # no tty yet: keep them for serial_getc
+        if rx_tail - rx_head < SERIAL_RX_RING:
+            rx_ring[rx_tail % SERIAL_RX_RING] = got[i]
+            rx_tail += 1
+    io_notify()
+
+cdef void serial_set_receiver(serial_receiver fn) noexcept nogil:
+    global receiver
+    receiver = fn
+
+cdef void serial_poll_rx() noexcept nogil:
+    cdef uint8_t got[SERIAL_RX_RING]
+    cdef uint64_t flags = waitq_lock()  # the interrupt, if it comes on, must not race for LSR/RBR
+    cdef uint32_t n = drain_uart(got, SERIAL_RX_RING)
+    waitq_unlock(flags)
+    if n > 0 and receiver != NULL:
+        receiver(got, n)
 
 cdef int serial_getc() noexcept nogil:
     """The next received byte, or -1 when none is waiting."""
@@ -69,7 +96,6 @@ cdef int serial_getc() noexcept nogil:
         rx_head += 1
     elif inb(COM1_PORT + UART_LSR) & LSR_DATA_READY:
         c = inb(COM1_PORT + UART_DATA)
-        io_wake_in(&rx_wakeups)         # no interrupt took it in: it arrives now
     waitq_unlock(flags)
     return c
 
@@ -90,6 +116,3 @@ cdef bint serial_enable_rx_irq(int vector) noexcept nogil:
 
 cdef bint serial_rx_irq_enabled() noexcept nogil:
     return rx_irq
-
-cdef io_wakeups *serial_rx_wakeups() noexcept nogil:
-    return &rx_wakeups

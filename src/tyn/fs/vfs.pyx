@@ -7,7 +7,8 @@ from tyn.fs.tmpfs cimport *
 from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memcpy, memset, memcmp, rdtsc, cpu_relax
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user
-from tyn.drivers.serial cimport serial_write, serial_getc, serial_rx_ready, serial_rx_irq_enabled, serial_rx_wakeups
+from tyn.drivers.serial cimport serial_rx_irq_enabled, serial_poll_rx
+from tyn.fs.tty cimport tty_read, tty_write, tty_poll, tty_ioctl, tty_wakeups
 from tyn.fs.iowait cimport iowait_until
 from tyn.lib.kprint cimport kputs
 from tyn.sys.errno cimport *
@@ -27,8 +28,6 @@ cdef vfs_file_ops dev_ops
 cdef vfs_file_ops console_ops
 cdef vfs_random_fn random_fn
 cdef uint64_t rng_state
-cdef int console_peek
-cdef bint console_peek_valid
 
 # ------------------------------------------------------------------ setup
 
@@ -57,13 +56,12 @@ cdef fs_node *vfs_root() noexcept nogil:
     return root
 
 cdef void vfs_reset() noexcept nogil:
-    global root, console_node, random_fn, rng_state, console_peek_valid
+    global root, console_node, random_fn, rng_state
     # Memory is not walked: tests start over with a fresh heap.
     root = NULL
     console_node = NULL
     random_fn = NULL
     rng_state = 0
-    console_peek_valid = False
     tmpfs_reset()
 
 cdef fs_node *make_dev(fs_node *dir, const char *name, uint32_t len, uint32_t mode, uint32_t kind,
@@ -105,7 +103,7 @@ cdef void setup_ops() noexcept nogil:
     console_ops.read = console_read
     console_ops.write = console_write
     console_ops.poll = console_poll
-    serial_rx_wakeups().in_key = POLLIN | POLLRDNORM     # n_tty's receive wakeup
+    console_ops.ioctl = console_ioctl
 
 cdef int64_t vfs_init(const uint8_t *archive, uint64_t size) noexcept nogil:
     global root, console_node
@@ -151,6 +149,7 @@ cdef int64_t vfs_init(const uint8_t *archive, uint64_t size) noexcept nogil:
         make_dev(dev, b"random", 6, 0o666, DEVKIND_RANDOM, 1, 8)
         make_dev(dev, b"urandom", 7, 0o666, DEVKIND_URANDOM, 1, 9)
         make_dev(dev, b"console", 7, 0o600, DEVKIND_CONSOLE, 5, 1)
+        make_dev(dev, b"tty", 3, 0o666, DEVKIND_CONSOLE, 5, 0)     # the controlling tty: the console's
     root = r
     return 0
 
@@ -341,7 +340,7 @@ cdef vfs_file *vfs_console_open(uint32_t flags) noexcept nogil:
         return NULL
     cdef vfs_file *f = vfs_file_new(&console_ops, console_node, flags | O_LARGEFILE, NULL)
     if f != NULL:
-        f.wakeups = serial_rx_wakeups()
+        f.wakeups = tty_wakeups()
     return f
 
 cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept nogil:
@@ -359,7 +358,7 @@ cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept 
     if out[0] == NULL:
         return -ENOMEM
     if ops == &console_ops:
-        out[0].wakeups = serial_rx_wakeups()
+        out[0].wakeups = tty_wakeups()
     return 0
 
 cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t flags, uint32_t mode, vfs_file **out) noexcept nogil:
@@ -684,79 +683,29 @@ cdef int64_t dev_lseek(vfs_file *f, int64_t off, int whence) noexcept nogil:
     f.pos = 0
     return 0
 
-# ------------------------------------------------------------------ the console (COM1)
-
-cdef int console_getc() noexcept nogil:
-    global console_peek_valid
-    if console_peek_valid:
-        console_peek_valid = False
-        return console_peek
-    return serial_getc()
-
-cdef bint console_readable(void *unused) noexcept nogil:
-    return console_peek_valid or serial_rx_ready()
+# ------------------------------------------------------------------ the console (COM1's tty)
 
 cdef int64_t console_read(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, bint user) noexcept nogil:
-    cdef uint8_t tmp[CHUNK]
-    cdef uint64_t done = 0, k = 0
-    cdef int c
     cdef int64_t rc
-    if count == 0:
-        return 0
-    while done + k < count:
-        c = console_getc()
-        if c < 0:
-            if done + k > 0:
-                break
-            if f.flags & O_NONBLOCK:
-                return -EAGAIN
-            if serial_rx_irq_enabled():
-                rc = iowait_until(console_readable, NULL)   # the receive interrupt wakes it
-                if rc < 0:
-                    return rc
-            else:
-                cpu_relax()         # no receive interrupt: poll the UART
-            continue
-        tmp[k] = <uint8_t>c
-        k += 1
-        if k == CHUNK:
-            if copy_out(buf + done, tmp, k, user) < 0:
-                return <int64_t>done if done > 0 else -EFAULT
-            done += k
-            k = 0
-    if k > 0:
-        if copy_out(buf + done, tmp, k, user) < 0:
-            return <int64_t>done if done > 0 else -EFAULT
-        done += k
-    return <int64_t>done
+    if serial_rx_irq_enabled():     # the receive interrupt feeds the tty and wakes readers
+        return tty_read(buf, count, (f.flags & O_NONBLOCK) != 0, user)
+    while True:                     # no receive interrupt: poll the UART
+        serial_poll_rx()
+        rc = tty_read(buf, count, True, user)
+        if rc != -EAGAIN or (f.flags & O_NONBLOCK):
+            return rc
+        cpu_relax()
 
 cdef int64_t console_write(vfs_file *f, uint64_t buf, uint64_t count, uint64_t *pos, bint user) noexcept nogil:
-    cdef char tmp[CHUNK]
-    cdef uint64_t done = 0, chunk
-    while done < count:
-        chunk = count - done
-        if chunk > CHUNK:
-            chunk = CHUNK
-        if user:
-            if copy_from_user(tmp, buf + done, chunk) < 0:
-                return <int64_t>done if done > 0 else -EFAULT
-            serial_write(tmp, chunk)
-        else:
-            serial_write(<const char *>(buf + done), chunk)
-        done += chunk
-    return <int64_t>done
+    return tty_write(buf, count, (f.flags & O_NONBLOCK) != 0, user)
 
 cdef uint32_t console_poll(vfs_file *f) noexcept nogil:
-    global console_peek, console_peek_valid
-    cdef int c
-    if not console_peek_valid:
-        c = serial_getc()
-        if c >= 0:
-            console_peek = c
-            console_peek_valid = True
-    if console_peek_valid:
-        return POLLOUT | POLLWRNORM | POLLIN | POLLRDNORM
-    return POLLOUT | POLLWRNORM
+    if not serial_rx_irq_enabled():
+        serial_poll_rx()
+    return tty_poll()
+
+cdef int64_t console_ioctl(vfs_file *f, uint64_t cmd, uint64_t arg) noexcept nogil:
+    return tty_ioctl(cmd, arg)
 
 # ------------------------------------------------------------------ stat
 

@@ -1,6 +1,6 @@
 # Console output: everything the kernel prints goes through here to COM1.
 from libc.stdint cimport int64_t, uint64_t
-from tyn.drivers.serial cimport serial_write
+from tyn.drivers.serial cimport serial_console_write
 
 cdef enum:
     MAX_DIGITS = 24
@@ -48,22 +48,22 @@ cdef size_t format_hex(char *out, uint64_t v, int min_digits) noexcept nogil:
     return <size_t>(2 + n)
 
 cdef void kputc(char c) noexcept nogil:
-    serial_write(&c, 1)
+    serial_console_write(&c, 1)
 
 cdef void kputs(const char *s) noexcept nogil:
-    serial_write(s, kstrlen(s))
+    serial_console_write(s, kstrlen(s))
 
 cdef void kput_udec(uint64_t v) noexcept nogil:
     cdef char buf[MAX_DIGITS]
-    serial_write(buf, format_udec(buf, v))
+    serial_console_write(buf, format_udec(buf, v))
 
 cdef void kput_dec(int64_t v) noexcept nogil:
     cdef char buf[MAX_DIGITS]
-    serial_write(buf, format_dec(buf, v))
+    serial_console_write(buf, format_dec(buf, v))
 
 cdef void kput_hex(uint64_t v) noexcept nogil:
     kput_hex_width(v, 1)
 
 cdef void kput_hex_width(uint64_t v, int digits) noexcept nogil:
     cdef char buf[MAX_DIGITS]
-    serial_write(buf, format_hex(buf, v, digits))
+    serial_console_write(buf, format_hex(buf, v, digits))

@@ -13,6 +13,7 @@ from libc.stdint cimport int32_t, uint32_t, uint64_t
 cdef enum:
     # The rank order (lowest first).  Leave gaps: later locks slot in between.
     SPINLOCK_RANK_SMP_BOOT = 100        # arch/smp: the AP start-up handshake (TSC check)
+    SPINLOCK_RANK_TTY = 200             # fs/tty: the console tty (termios, input buffer, groups)
     SPINLOCK_RANK_CRNG = 900            # lib/crng: the generator's key (a leaf: nothing nests inside)
     SPINLOCK_HELD_MAX = 16              # locks one CPU may hold at once (test build)
     SPINLOCK_NO_CPU = -1

@@ -10,7 +10,12 @@ def set_phys_memory(unsigned long long size):
         raise MemoryError(f"cannot simulate {size} bytes of RAM")
 
 def console() -> bytes:
-    """Everything written to COM1 since the last call."""
+    """Everything written to COM1 since the last call, its line ends (CR LF: the kernel's
+    messages and the tty's ONLCR) as LF; console_raw() gives the bytes as sent."""
+    return console_raw().replace(b"\r\n", b"\n")
+
+def console_raw() -> bytes:
+    """Everything written to COM1 since the last call, byte for byte."""
     cdef size_t cap = 1 << 20
     cdef char *buf = <char *>malloc(cap)
     try:

@@ -11,6 +11,8 @@ from tyn.fs.tmpfs cimport tmpfs_frames_in_use
 from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit, fdtable_count
 from tyn.fs.context cimport fs_context, fs_current, fs_set_current, fs_context_init, fs_context_release
 from tyn.sys.fs cimport *
+from tyn.fs.tty cimport tty_init, tty_receive
+from tyn.drivers.serial cimport serial_write, serial_set_receiver
 
 ctypedef int64_t (*fn6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) noexcept nogil
 
@@ -75,6 +77,8 @@ def mount(archive, bint console=True):
         rc = vfs_init(NULL, 0)
     if rc != 0:
         return rc
+    tty_init(serial_write, 0, 0)
+    serial_set_receiver(tty_receive)
     memset(&ctx, 0, sizeof(fs_context))
     rc = fs_context_init(&ctx, console)
     if rc == 0:
