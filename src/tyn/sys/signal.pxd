@@ -12,6 +12,9 @@ cdef extern int64_t sys_rt_sigreturn() noexcept nogil
 cdef extern int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil
+# The terminal's signals (Ctrl-C: SIGINT, Ctrl-\: SIGQUIT): sig to every process of the
+# group pgid, as kill(-pgid, sig).  0, -ESRCH (no such group) or -EINVAL.
+cdef extern int process_signal_group(int pgid, int sig) noexcept nogil
 # Raise sig for thread t (a blocked t wakes with WAKE_INTERRUPTED).
 cdef extern void signal_raise(thread *t, int sig) noexcept nogil
 # A signal for a process: delivered to one of its threads that does not block it.

@@ -168,16 +168,37 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
         if sig != 0:
             signal_process(p, <int>sig)
         return 0
+    if target == 0:
+        return signal_group(me.pgid, <int>sig)
+    if target < -1:
+        return signal_group(<int>(-target), <int>sig)
     for candidate in range(1, process_last_pid() + 1):
         p = process_find(candidate)
         if p == NULL or p.exiting:
             continue
-        if (target == 0 and p.pgid == me.pgid) or (target < -1 and p.pgid == <int>(-target)) or \
-                (target == -1 and p.pid != 1 and p != me):
+        if p.pid != 1 and p != me:
             found += 1
             if sig != 0:
                 signal_process(p, <int>sig)
     return 0 if found else -ESRCH
+
+cdef int64_t signal_group(int pgid, int sig) noexcept nogil:
+    cdef process *p
+    cdef int found = 0, candidate
+    for candidate in range(1, process_last_pid() + 1):
+        p = process_find(candidate)
+        if p == NULL or p.exiting or p.pgid != pgid:
+            continue
+        found += 1
+        if sig != 0:
+            signal_process(p, sig)
+    return 0 if found else -ESRCH
+
+cdef int process_signal_group(int pgid, int sig) noexcept nogil:
+    """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL."""
+    if pgid <= 0 or sig < 0 or sig > NSIG:
+        return -EINVAL
+    return <int>signal_group(pgid, sig)
 
 # --------------------------------------------------------- dispositions
 
