@@ -87,6 +87,7 @@ cdef struct thread:
     uint64_t signal_mask            # blocked signals (bit n-1 = signal n)
     uint64_t signal_pending         # raised for this thread, not yet delivered
     signal_info siginfo[SIGNAL_SLOTS]   # per pending signal (standard signals do not queue)
+    uint64_t real_blocked           # rt_sigtimedwait: the mask before it unblocked its set
     uint64_t saved_sigmask          # the mask before a syscall's temporary one (ppoll & co.)
     bint restore_sigmask            # saved_sigmask goes back on the way to user mode
     uint64_t altstack_sp            # sigaltstack (0 size: none)

@@ -143,7 +143,7 @@ cdef void signal_raise_info(thread *t, int sig, const signal_info *info) noexcep
     (its wait returns EINTR).  A signal already pending keeps its first siginfo."""
     cdef kernel_sigaction *actions = t.proc.actions
     if (actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig))) \
-            and sig != SIGKILL and not (t.signal_mask & bit(sig)):
+            and sig != SIGKILL and not ((t.signal_mask | t.real_blocked) & bit(sig)):
         return                          # discarded at generation unless blocked, as Linux does
     if not (t.signal_pending & bit(sig)):
         t.siginfo[sig] = info[0]
@@ -525,7 +525,7 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
     cdef thread *t = sched_current()
     cdef uint64_t wanted, old_mask, flags, deadline = 0, ready
     cdef int64_t rc
-    cdef int sig = 0
+    cdef int sig = 0, reason
     cdef siginfo info
     cdef signal_info recorded
     if size != SIGSET_SIZE:
@@ -555,13 +555,14 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
         if user_timeout != 0 and deadline == 0:
             rc = -EAGAIN
             break
+        t.real_blocked = old_mask
         t.signal_mask = old_mask & ~wanted
-        if sched_block(deadline) == WAKE_TIMEOUT and (t.signal_pending & wanted) == 0:
-            rc = -EAGAIN
-            t.signal_mask = old_mask
-            break
+        reason = sched_block(deadline)
         t.signal_mask = old_mask
-    t.signal_mask = old_mask
+        t.real_blocked = 0
+        if reason == WAKE_TIMEOUT and (t.signal_pending & wanted) == 0:
+            rc = -EAGAIN
+            break
     waitq_unlock(flags)
     if rc < 0:
         return rc
