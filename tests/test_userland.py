@@ -65,10 +65,10 @@ def test_thread_and_process_signals_and_multithreaded_exit_match_linux(images, a
 
 
 def test_fork_exec_wait_and_the_process_limit(images, accel, boot):
-    vm = boot(images["forkexec.c"], accel=accel)
+    vm = boot(images["forkexec.c"], accel=accel, append="nproc=2")
     vm.expect_exit(0)
     out = program_output(vm.log)
-    assert "grandchild fork: -1 errno=Resource temporarily unavailable" in out   # nproc=2
+    assert "grandchild fork: -1 errno=Resource temporarily unavailable" in out   # the limit nproc=2
     assert "child: exec ok, arg=hello pid>1:1 ppid=1" in out
     assert "parent: waited 1, exited=1 code=7" in out
 
