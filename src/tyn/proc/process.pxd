@@ -64,6 +64,8 @@ cdef extern int process_exec_detach(process *p) noexcept nogil
 # A thread hit by another thread's execve leaves quietly (never returns); False if
 # no execve is in progress.
 cdef extern bint process_thread_leaves_for_exec(thread *t) noexcept nogil
+# A thread of p has left by exit(): wakes an execve waiting for the other threads.
+cdef extern void process_thread_left(process *p) noexcept nogil
 # wait4/waitid's core (idtype P_ALL/P_PID/P_PGID, options W*): a child's pid (out filled),
 # 0 (WNOHANG, none exited), -ECHILD or -EINTR.
 cdef extern int64_t process_wait(int idtype, int id, int options, wait_result *out) noexcept nogil

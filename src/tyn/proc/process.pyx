@@ -317,6 +317,12 @@ cdef int process_exec_detach(process *p) noexcept nogil:
     p.did_exec = True
     return 0
 
+cdef void process_thread_left(process *p) noexcept nogil:
+    """A thread of p has left (p.thread_count dropped): an execve waiting in de_thread
+    checks again."""
+    if p.exec_tid != 0:
+        waitq_wake_all(&vfork_done)
+
 cdef bint process_thread_leaves_for_exec(thread *t) noexcept nogil:
     """A thread killed by another thread's execve: it leaves without ending the process.
     False if no execve is in progress (then SIGKILL ends the process)."""

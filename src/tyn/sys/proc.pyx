@@ -4,7 +4,7 @@ from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
-from tyn.proc.process cimport (process_exit, process_thread_exits, process_fork, process_clone, process_wait,
+from tyn.proc.process cimport (process_exit, process_thread_exits, process_thread_left, process_fork, process_clone, process_wait,
                               process_find, process_vfork_wait, process_setpgid, process_setsid, wait_result,
                               P_ALL, P_PID, P_PGID, P_PIDFD, WNOHANG, WUNTRACED, WSTOPPED, WEXITED,
                               WCONTINUED, WNOWAIT, WNOTHREAD, WALL, WCLONE)
@@ -64,6 +64,7 @@ cdef int64_t sys_exit(uint64_t status) noexcept nogil:
         process_exit(p, <int>(status & EXIT_STATUS_MASK))    # the last thread: the process ends
     process_thread_exits(t)
     p.thread_count -= 1
+    process_thread_left(p)
     sched_exit_current()
     return 0
 
