@@ -112,15 +112,16 @@ def test_otp27_hello(beam_hello, accel, boot):
 
 
 def test_spawning_ports_fails_cleanly_and_the_vm_keeps_running(tmp_path, boot):
-    """The BEAM forks erl_child_setup for real (process 2); its own forks meet the process
-    limit (EAGAIN, as at RLIMIT_NPROC), which ERTS turns into an Erlang error."""
+    """The BEAM forks erl_child_setup for real (process 2); booted with nproc=2 its own
+    forks meet the process limit (EAGAIN, as at RLIMIT_NPROC), which ERTS turns into an
+    Erlang error.  (Without the limit and without /bin/sh: tests/test_busybox_ports.py.)"""
     image = tmp_path / "spawn.img"
     expr = ('io:format("cmd: ~p~n", [element(1, catch os:cmd("ls"))]), '
             'io:format("port: ~p~n", [catch element(1, element(2, catch open_port({spawn, "ls"}, [])))]), '
             'io:format("still running~n"), halt(5).')
     subprocess.run([sys.executable, "-m", "tyn.build", "image", "--eval", expr, "-o", str(image)],
                    check=True, capture_output=True)
-    vm = boot(image, accel="tcg", timeout=180)
+    vm = boot(image, accel="tcg", timeout=180, append="nproc=2")
     vm.expect("cmd: 'EXIT'")
     vm.expect("port: eagain")
     vm.expect("still running")
