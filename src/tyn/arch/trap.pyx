@@ -14,6 +14,7 @@ from tyn.lib.kprint cimport kputs, kput_udec
 cdef enum:
     GATE_INTERRUPT_64 = 0xE     # interrupt gate: IF cleared on entry
     GATE_PRESENT = 0x80
+    GATE_DPL_USER = 0x60        # user code may raise it with INT n (int3, as Linux's SYSG gates)
     UNEXPECTED_REPORT_LIMIT = 8
     SEGMENT_RPL_MASK = 3
     PF_USER_INSTRUCTION_FETCH = (1 << 2) | (1 << 4)     # PF_USER | PF_INSTRUCTION_FETCH
@@ -106,6 +107,7 @@ cdef void trap_init() noexcept nogil:
     set_gate(VECTOR_DOUBLE_FAULT, trap_stub_table[VECTOR_DOUBLE_FAULT], IST_DOUBLE_FAULT)
     set_gate(VECTOR_NMI, trap_stub_table[VECTOR_NMI], IST_NMI)
     set_gate(VECTOR_MACHINE_CHECK, trap_stub_table[VECTOR_MACHINE_CHECK], IST_MACHINE_CHECK)
+    idt[VECTOR_BREAKPOINT].type_attr |= GATE_DPL_USER     # int3 is SIGTRAP, not a #GP's SIGSEGV
     trap_load_idt()
 
 cdef void trap_load_idt() noexcept nogil:

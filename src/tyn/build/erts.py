@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 ERTS_BUILD_DIR = REPO_ROOT / "erts-build"
 BUILD_SCRIPT = ERTS_BUILD_DIR / "build-erts.sh"
 FETCH_SCRIPT = ERTS_BUILD_DIR / "fetch-beams.sh"
+BUSYBOX_SCRIPT = ERTS_BUILD_DIR / "fetch-busybox.sh"
 
 # The node name the guest kernel reports through uname(): it must have a domain part, or
 # kernel's inet_config resolves the bare name with the native resolver (inet_gethost, a
@@ -69,6 +70,12 @@ def ensure_erts(jit: bool = False) -> Path:
 def ensure_debian_packages(packages: list[str]) -> Path:
     """Add the .beam content of more trixie packages (erlang-mnesia, ...); returns the beams dir."""
     return _run_script(FETCH_SCRIPT, list(packages), False, quiet=True)
+
+
+def ensure_busybox() -> Path:
+    """Debian trixie's busybox-static, downloaded once and checked against apt's Packages
+    index (erts-build/fetch-busybox.sh); returns the static busybox binary."""
+    return _run_script(BUSYBOX_SCRIPT, [], False, quiet=True)
 
 
 def manifest(erts_dir: Path) -> dict[str, str]:

@@ -9,6 +9,8 @@
         [--beams stripped|gz|full]
     python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
         [--add HOST:GUEST]... [--format boot|cpio]
+    Any of them with --busybox: /bin/sh and the basic tools (Debian's busybox-static), so
+    os:cmd/1 and open_port({spawn, ...}) have a shell.
 
 Every error is one line on stderr with a non-zero exit, and leaves no output file.
 """
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import stat
 import struct
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -69,8 +73,38 @@ SHELL_TERM = "xterm-256color"
 CONSOLE_INTERACTIVE = b"interactive\n"
 
 
+# --busybox: the binary and its applet links where Debian puts them; the BEAM's PATH
+# gets the directories (os:cmd runs "/bin/sh -c", whose commands are found on PATH).
+BUSYBOX_PATH = "/bin/busybox"
+BUSYBOX_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
 class ImageError(Exception):
     pass
+
+
+def busybox_applets(busybox: Path) -> list[str]:
+    """The applets' install paths ("bin/sh", "usr/bin/env", ...) as busybox lists them."""
+    try:
+        out = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ImageError(f"--busybox: cannot list the applets of {busybox}: {e}") from None
+    paths = [line.strip() for line in out.splitlines() if "/" in line.strip()]
+    if "bin/sh" not in paths:
+        raise ImageError(f"--busybox: {busybox} has no sh applet")
+    return paths
+
+
+def add_busybox(fs: Rootfs, busybox: Path) -> None:
+    """/bin/busybox and a symlink to it for every applet (never over a file already there).
+    The links are relative, so they also hold in hostrun's unpacked copy."""
+    fs.add_file(BUSYBOX_PATH, busybox, "busybox")
+    for applet in busybox_applets(busybox):
+        guest = f"/{applet}"
+        if guest != BUSYBOX_PATH and not fs.exists(guest):
+            target = os.path.relpath(BUSYBOX_PATH, os.path.dirname(guest))
+            fs.add_bytes(guest, target.encode(), "busybox", mode=stat.S_IFLNK | 0o777)
 
 
 def check_static_executable(path: Path) -> None:
@@ -132,9 +166,12 @@ class Plan:
                 "-root", OTP_ROOT, "-bindir", self.erts_bin, "-progname", "erl", "-home", "/",
                 *pa, *self.init_args]
 
+    busybox: Path | None = None
+
     def environment(self) -> dict[str, str]:
+        path = [self.erts_bin, f"{OTP_ROOT}/bin", *(BUSYBOX_DIRS if self.busybox else ())]
         return {"BINDIR": self.erts_bin, "ROOTDIR": OTP_ROOT, "EMU": "beam", "PROGNAME": "erl",
-                "HOME": "/", "PATH": f"{self.erts_bin}:{OTP_ROOT}/bin", "ERL_INETRC": ETC_INETRC,
+                "HOME": "/", "PATH": ":".join(path), "ERL_INETRC": ETC_INETRC,
                 **self.env}
 
 
@@ -166,6 +203,8 @@ def compose(plan: Plan) -> Rootfs:
             fs.add_tree(guest, host, "app")
         else:
             fs.add_file(guest, host, "app")
+    if plan.busybox:
+        add_busybox(fs, plan.busybox)
     fs.add_bytes("/etc/hosts", ETC_HOSTS.encode())
     fs.add_bytes("/etc/resolv.conf", ETC_RESOLV.encode())
     fs.add_bytes(ETC_INETRC, INETRC.encode())
@@ -203,11 +242,13 @@ def release_apps(r: release.Release, catalog: otp.AppCatalog) -> tuple[list[tupl
         raise ImageError(str(e)) from None
 
 
-def compose_init(init: Path, adds: list[tuple[Path, str]]) -> Rootfs:
+def compose_init(init: Path, adds: list[tuple[Path, str]], busybox: Path | None = None) -> Rootfs:
     """The root filesystem of an --init image: the executable as /init, run with no
     arguments (the kernel command line's `-- ARGS` append to them) and INIT_ENV."""
     check_static_executable(init)
     fs = Rootfs()
+    if busybox:
+        add_busybox(fs, busybox)
     for host, guest in adds:
         if guest == INIT_PATH:
             raise ImageError(f"--add {host}:{guest}: {INIT_PATH} is the --init executable")
@@ -277,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="an interactive shell on the console: the Erlang shell, or IEx with --elixir")
     ap.add_argument("--init", type=Path, metavar="HOSTPATH",
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
+    ap.add_argument("--busybox", action="store_true",
+                    help="add a shell and basic tools: Debian's busybox-static (downloaded once, "
+                         "SHA-256 checked against apt's index) as /bin/busybox with /bin/sh and "
+                         "the other applet links; os:cmd/1 and open_port spawn need /bin/sh")
     return ap
 
 
@@ -292,6 +337,8 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     # own user, as the iex script starts it: -noshell -user elixir ... +iex).
     no_shell = [] if shell and not args.elixir else ["-noshell"]
     no_input = [] if shell else ["-noinput"]
+    if getattr(args, "busybox", False):
+        plan.busybox = erts.ensure_busybox()
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
     fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
@@ -362,7 +409,8 @@ def build(args) -> dict:
         clash = [f"--{o.replace('_', '-')}" for o in BEAM_ONLY if getattr(args, o, None)]
         if clash:
             raise ImageError(f"--init cannot be combined with {', '.join(clash)}")
-        fs = compose_init(args.init, [parse_add(s) for s in args.add])
+        fs = compose_init(args.init, [parse_add(s) for s in args.add],
+                          erts.ensure_busybox() if getattr(args, "busybox", False) else None)
         work = contextlib.nullcontext()
     else:
         fs = None

@@ -4,12 +4,13 @@ from tyn.arch.cpu cimport read_cr3, write_cr3, memset, RFLAGS_IF, RFLAGS_RESERVE
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user
-from tyn.fs.fsnode cimport fs_node
+from tyn.fs.fsnode cimport fs_node, FS_TMPFS, S_IFMT, S_IFREG, S_IXUGO
+from tyn.fs.tmpfs cimport tmpfs_read
 from tyn.fs.vfs cimport vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.kprint cimport kputs
 from tyn.mm.heap cimport kmalloc, kfree
-from tyn.mm.vma cimport (vma_map, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED,
-                         MAP_GROWSDOWN)
+from tyn.mm.vma cimport (vma_map, vma_protect, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS,
+                         MAP_FIXED, MAP_GROWSDOWN)
 from tyn.proc.elf cimport elf_plan, elf_parse, elf_strerror, ELF_OK
 from tyn.proc.initstack cimport (initstack_args, initstack_layout, initstack_build, initstack_cpu_hwcap,
                                  INITSTACK_RANDOM_BYTES)
@@ -23,7 +24,7 @@ from tyn.arch.uaccess cimport copy_from_user, strncpy_from_user
 from tyn.arch.fpu cimport fpu_init_area, fpu_restore
 from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_close_on_exec
-from tyn.proc.process cimport release_process_memory
+from tyn.proc.process cimport release_process_memory, process_exec_detach
 from tyn.proc.sched cimport sched_current
 from tyn.proc.task cimport task_user_frame, SIGNAL_SLOTS
 
@@ -36,6 +37,7 @@ cdef enum:
     EXEC_ERR = -1
     EXEC_STRINGS_MAX = 256 * 1024       # argv + envp bytes execve accepts (Linux: 1/4 of the stack)
     PATH_MAX = 4096
+    EXEC_COPY_MAX = 64 * 1024 * 1024    # largest tmpfs executable (read whole into the kernel heap)
     SIG_DFL = 0
     SIG_IGN = 1
 
@@ -116,24 +118,40 @@ cdef int fail(const char *what, const char *detail) noexcept nogil:
     kputs(b"\n")
     return EXEC_ERR
 
-cdef int map_segments(process *p, const fs_node *exe, elf_plan *plan) noexcept nogil:
+cdef int map_segments(process *p, const uint8_t *data, bint copy, elf_plan *plan) noexcept nogil:
+    """Map the PT_LOAD segments: over the file's bytes (root filesystem: they stay), or,
+    with copy (a tmpfs file read into a temporary buffer), as anonymous memory filled now
+    and then given the segment's protection."""
     cdef uint32_t i
     cdef int64_t rc
+    cdef uint64_t length
     for i in range(plan.nloads):
-        rc = vma_map(&p.mm, plan.loads[i].start, plan.loads[i].end - plan.loads[i].start,
-                     plan.loads[i].prot, MAP_PRIVATE | MAP_FIXED,
-                     exe.data + plan.loads[i].file_offset if plan.loads[i].file_size else NULL,
-                     plan.loads[i].file_size)
+        length = plan.loads[i].end - plan.loads[i].start
+        if copy:
+            rc = vma_map(&p.mm, plan.loads[i].start, length, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, NULL, 0)
+            if rc >= 0 and plan.loads[i].file_size != 0 and copy_to_user(
+                    plan.loads[i].start, data + plan.loads[i].file_offset, plan.loads[i].file_size) != 0:
+                rc = -ENOMEM
+            if rc >= 0:
+                rc = vma_protect(&p.mm, plan.loads[i].start, length, plan.loads[i].prot)
+        else:
+            rc = vma_map(&p.mm, plan.loads[i].start, length,
+                         plan.loads[i].prot, MAP_PRIVATE | MAP_FIXED,
+                         data + plan.loads[i].file_offset if plan.loads[i].file_size else NULL,
+                         plan.loads[i].file_size)
         if rc < 0:
             return <int>rc
     p.mm.brk_start = plan.brk
     p.mm.brk = plan.brk
     return 0
 
-cdef int exec_image(process *p, const fs_node *exe, const char *path, string_list *argv,
-                    string_list *env, trap_frame *regs) noexcept nogil:
-    """Replace p's memory with the program `exe` and set regs for its first instruction.
-    The caller runs on p's page tables.  0, or -errno (-ENOEXEC: not a loadable ELF)."""
+cdef int exec_image(process *p, const uint8_t *data, uint64_t size, bint copy, const char *path,
+                    string_list *argv, string_list *env, trap_frame *regs) noexcept nogil:
+    """Replace p's memory with the program in data[0:size] (copy: a temporary buffer, see
+    map_segments) and set regs for its first instruction.  The caller runs on p's page
+    tables.  0, or -errno (-ENOEXEC: not a loadable ELF; after the point of no return,
+    -ENOMEM leaves p without an image)."""
     cdef elf_plan *plan = <elf_plan *>kmalloc(sizeof(elf_plan))
     cdef uint8_t *stack_image = <uint8_t *>kmalloc(STACK_BUILD_BYTES)
     cdef initstack_args args
@@ -143,7 +161,7 @@ cdef int exec_image(process *p, const fs_node *exe, const char *path, string_lis
     cdef int rc = 0
     if plan == NULL or stack_image == NULL:
         rc = -ENOMEM
-    elif elf_parse(exe.data, exe.size, 0, plan) != ELF_OK:
+    elif elf_parse(data, size, 0, plan) != ELF_OK:
         rc = -ENOEXEC
     else:
         memset(&args, 0, sizeof(args))
@@ -163,9 +181,11 @@ cdef int exec_image(process *p, const fs_node *exe, const char *path, string_lis
         if rsp < 0:
             rc = -E2BIG
     if rc == 0:
+        rc = process_exec_detach(p)     # other threads leave; a vfork child gets its own space
+    if rc == 0:
         # The point of no return: the old image goes.
         release_process_memory(p)
-        mapped = map_segments(p, exe, plan)
+        mapped = map_segments(p, data, copy, plan)
         if mapped == 0:
             mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)
@@ -225,7 +245,7 @@ cdef int exec_start_init(const char *extra_args) noexcept nogil:
     # Build the image through the new process's own page tables (pages arrive on demand).
     old_cr3 = read_cr3()
     write_cr3(p.page_root)
-    rc = exec_image(p, exe, argv.items[0], argv, env, &regs)
+    rc = exec_image(p, exe.data, exe.size, False, argv.items[0], argv, env, &regs)
     write_cr3(old_cr3)
     if rc == -ENOEXEC:
         return fail(argv.items[0], b"not a static x86_64 executable")
@@ -285,13 +305,18 @@ cdef int64_t sys_execve(uint64_t user_path, uint64_t user_argv, uint64_t user_en
             rc = copy_string_array(user_envp, env, space, &used)
         if rc >= 0:
             rc = vfs_walk(fs_current().cwd, path, <uint64_t>strlen_k(path), VFS_FOLLOW, &res)
-            if rc >= 0 and (res.node == NULL or res.node.data == NULL):
-                rc = -EACCES if res.node != NULL else -ENOENT
+            if rc >= 0 and res.node == NULL:
+                rc = -ENOENT
+            if rc >= 0 and ((res.node.mode & S_IFMT) != S_IFREG or not (res.node.mode & S_IXUGO)):
+                rc = -EACCES            # not a regular file, or no execute permission
         if rc >= 0:
-            if t.proc.thread_count > 1:
-                rc = -EBUSY             # other threads would have to die first: not supported
+            if res.node.data != NULL:
+                rc = exec_image(t.proc, res.node.data, res.node.size, False, path, argv, env,
+                                task_user_frame(t))
+            elif res.node.fs == FS_TMPFS:
+                rc = exec_copy(t.proc, res.node, path, argv, env, task_user_frame(t))
             else:
-                rc = exec_image(t.proc, res.node, path, argv, env, task_user_frame(t))
+                rc = -EACCES
         if rc >= 0:
             # A new image: handlers reset, close-on-exec files closed, fresh TLS and FPU state.
             for i in range(SIGNAL_SLOTS):
@@ -314,6 +339,25 @@ cdef int64_t sys_execve(uint64_t user_path, uint64_t user_argv, uint64_t user_en
         kfree(env)
     # Success returns into the new program through the frame exec_image wrote (RAX 0).
     return 0 if rc >= 0 else rc
+
+cdef int exec_copy(process *p, fs_node *n, const char *path, string_list *argv, string_list *env,
+                   trap_frame *regs) noexcept nogil:
+    """execve of a tmpfs file: its bytes read into a temporary buffer first."""
+    cdef uint8_t *copy
+    cdef int64_t got
+    cdef int rc
+    if n.size > EXEC_COPY_MAX:
+        return -ENOMEM
+    copy = <uint8_t *>kmalloc(n.size if n.size != 0 else 1)
+    if copy == NULL:
+        return -ENOMEM
+    got = tmpfs_read(n, <uint64_t>copy, n.size, 0, False)
+    if got != <int64_t>n.size:
+        rc = -ENOEXEC if got >= 0 else <int>got
+    else:
+        rc = exec_image(p, copy, n.size, True, path, argv, env, regs)
+    kfree(copy)
+    return rc
 
 cdef int64_t strlen_k(const char *s) noexcept nogil:
     cdef int64_t n = 0

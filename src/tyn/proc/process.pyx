@@ -1,12 +1,19 @@
 # Processes: the table, fork (the address space shared copy-on-write), exit and wait.
 #
 # The BEAM is process 1; its fork+exec of erl_child_setup (the port program
-# forker) is process 2.  More processes than the limit (nproc=, default 2) are
-# refused with EAGAIN, as Linux does at RLIMIT_NPROC: erl_child_setup then
-# reports that errno to ERTS for each spawn, and open_port/os:cmd fail cleanly
-# in Erlang.  When process 1 exits the machine powers off with its status.
+# forker) is process 2, which forks the port programs (os:cmd, open_port).  More
+# processes than the limit (nproc=, default DEFAULT_PROCESS_LIMIT) are refused with
+# EAGAIN, as Linux does at RLIMIT_NPROC (which reports this limit).  When process 1
+# exits the machine powers off with its status.
+#
+# A CLONE_VM child (vfork, posix_spawn) runs in its parent's address space (vm_lender)
+# until it execs or exits; CLONE_VFORK makes the parent wait for that moment.
+#
+# Lock: the process table, parent/child links, process groups and exit states are
+# changed with waitq_lock held or from the thread that owns the process (one CPU
+# runs tasks today); child_exits and vfork_done are waitqs under the same lock.
 from libc.stdint cimport int64_t, uint64_t
-from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, irq_disable, memcpy
+from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.panic cimport exception_name
 from tyn.arch.power cimport power_exit
@@ -22,32 +29,52 @@ from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGING_NOT_MAPPED, PTE_ADDR_MASK
 from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
+from tyn.mm.vma cimport mm_space, vma_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.cputime cimport cputime_reap_child, cputime_count_fault
-from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
-                            task_new_thread, task_user_frame, task_of_process)
+from tyn.proc.task cimport (process, thread, signal_info, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE,
+                            SIGNAL_SLOTS, task_new_thread, task_user_frame, task_of_process, task_find)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
-from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR
-from tyn.sys.signal cimport signal_fault, signal_raise, signal_process
+from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
+from tyn.sys.signal cimport signal_fault_info, signal_raise, signal_process, signal_process_info
+from tyn.sys.itimer cimport itimer_process_init, itimer_process_stop
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
-    PROCESS_TABLE_SIZE = 64
-    DEFAULT_PROCESS_LIMIT = 2           # the BEAM and its forker
     SIGKILL = 9
     SIGCHLD = 17
     SIG_IGN = 1
-    WNOHANG = 1
-    WAIT_ANY = -1
+    SA_NOCLDWAIT = 2
+    # si_code values (include/uapi/asm-generic/siginfo.h)
+    SI_KERNEL = 0x80
+    SEGV_MAPERR = 1
+    SEGV_ACCERR = 2
+    BUS_ADRERR = 2
+    FPE_INTDIV = 1
+    ILL_ILLOPN = 2
+    TRAP_BRKPT = 1
+    VECTOR_DEBUG = 1
+    VECTOR_DEVICE_NOT_AVAILABLE = 7
+    VECTOR_STACK_FAULT = 12
+    VECTOR_GENERAL_PROTECTION = 13
+    VECTOR_X87_FPU_ERROR = 16
+    VECTOR_SIMD_FP = 19
 
 cdef process *table[PROCESS_TABLE_SIZE]
 cdef int last_pid
 cdef int process_limit
-cdef waitq child_exits                  # parents in wait4
+cdef waitq child_exits                  # parents in wait4/waitid
+cdef waitq vfork_done                   # CLONE_VFORK parents; also execve waiting for de_thread
 
 cdef void process_set_limit(int limit) noexcept nogil:
     global process_limit
-    process_limit = limit
+    process_limit = limit if limit < PROCESS_TABLE_SIZE else PROCESS_TABLE_SIZE
+
+cdef int process_get_limit() noexcept nogil:
+    return process_limit if process_limit != 0 else DEFAULT_PROCESS_LIMIT
+
+cdef mm_space *process_mm(process *p) noexcept nogil:
+    return &p.vm_lender.mm if p.vm_lender != NULL else &p.mm
 
 cdef int live_processes() noexcept nogil:
     cdef int i, n = 0
@@ -69,12 +96,26 @@ cdef process *process_find(int pid) noexcept nogil:
             return table[i]
     return NULL
 
-cdef process *new_process() noexcept nogil:
-    """An empty process with a fresh address space sharing the kernel half, in the table."""
-    global last_pid
-    cdef process *p
+cdef uint64_t new_address_space() noexcept nogil:
+    """A page-table root with an empty user half sharing the kernel half (PAGING_NOT_MAPPED
+    when out of memory)."""
+    cdef uint64_t page_root = paging_new_root()
     cdef uint64_t *root
     cdef uint64_t *kernel_root
+    cdef int i
+    if page_root == PAGING_NOT_MAPPED:
+        return page_root
+    root = <uint64_t *>phys_to_virt(page_root)
+    kernel_root = <uint64_t *>phys_to_virt(paging_kernel_root())
+    # Share the kernel half: the same lower-level tables, so later kernel mappings appear too.
+    for i in range(KERNEL_HALF_FIRST_ENTRY, PT_ENTRIES):
+        root[i] = kernel_root[i]
+    return page_root
+
+cdef process *new_process(bint own_address_space) noexcept nogil:
+    """An empty process in the table, with a fresh address space if asked."""
+    global last_pid
+    cdef process *p
     cdef int i, slot = -1
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].state == 0 and table[i].exiting and table[i].thread_count == 0:
@@ -86,19 +127,16 @@ cdef process *new_process() noexcept nogil:
     p = <process *>kcalloc(1, sizeof(process))
     if p == NULL:
         return NULL
-    p.page_root = paging_new_root()
-    if p.page_root == PAGING_NOT_MAPPED:
-        kfree(p)
-        return NULL
-    root = <uint64_t *>phys_to_virt(p.page_root)
-    kernel_root = <uint64_t *>phys_to_virt(paging_kernel_root())
-    # Share the kernel half: the same lower-level tables, so later kernel mappings appear too.
-    for i in range(KERNEL_HALF_FIRST_ENTRY, PT_ENTRIES):
-        root[i] = kernel_root[i]
+    if own_address_space:
+        p.page_root = new_address_space()
+        if p.page_root == PAGING_NOT_MAPPED:
+            kfree(p)
+            return NULL
     p.mm.root = p.page_root
     last_pid += 1
     p.pid = last_pid
     p.state = PROCESS_RUNNING
+    itimer_process_init(p)
     table[slot] = p
     return p
 
@@ -108,7 +146,7 @@ cdef process *process_create() noexcept nogil:
     cdef process *p
     if process_limit == 0:
         process_limit = DEFAULT_PROCESS_LIMIT
-    p = new_process()
+    p = new_process(True)
     if p == NULL:
         return NULL
     p.pgid = p.pid
@@ -136,36 +174,42 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
     from the idle thread with init's page tables installed)."""
     cdef uint64_t started = profile_begin()
     cdef process *p = process_with_root(read_cr3() & PTE_ADDR_MASK)
-    cdef bint resolved = p != NULL and vma_fault(&p.mm, address, error_code)
+    cdef bint resolved = p != NULL and vma_fault(process_mm(p), address, error_code)
     if resolved:
         cputime_count_fault(p)
-    profile_end_event(PROFILE_PAGE_FAULT, started)
-    return resolved
-    for i in range(PROCESS_TABLE_SIZE):
-        if table[i] != NULL and table[i].page_root == root:
-            resolved = vma_fault(&table[i].mm, address, error_code)
-            break
     profile_end_event(PROFILE_PAGE_FAULT, started)
     return resolved
 
 # ------------------------------------------------------------------ fork
 
 cdef void release_process_memory(process *p) noexcept nogil:
-    cdef uint64_t started = profile_begin()
+    cdef uint64_t started
+    if p.vm_lender != NULL or p.page_root == 0:
+        return                          # the address space is the lender's (CLONE_VM)
+    started = profile_begin()
     vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
     profile_end_event(PROFILE_ADDRESS_SPACE_FREE, started)
 
 cdef int64_t process_fork() noexcept nogil:
     """fork(): a new process running a copy of the calling thread; its pid, or -errno."""
+    return process_clone(False, 0, 0, 0)
+
+cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint64_t clear_tid) noexcept nogil:
+    """A new process running the calling thread's registers (rsp = stack if not 0): a
+    copy-on-write copy of the address space, or with share_vm the very same one until it
+    execs or exits (CLONE_VM).  set_tid: where the child's memory gets its pid
+    (CLONE_CHILD_SETTID); clear_tid: CLONE_CHILD_CLEARTID's word.  Its pid, or -errno."""
     cdef thread *parent_thread = sched_current()
     cdef process *parent = parent_thread.proc
     cdef process *child
     cdef trap_frame regs
     cdef thread *t
     cdef int i
-    if live_processes() >= process_limit:
+    cdef bint copied
+    cdef uint64_t started
+    if live_processes() >= process_get_limit():
         return -EAGAIN
-    child = new_process()
+    child = new_process(not share_vm)
     if child == NULL:
         return -EAGAIN
     child.parent_pid = parent.pid
@@ -179,29 +223,128 @@ cdef int64_t process_fork() noexcept nogil:
     child.fs.cwd = parent.fs.cwd
     if child.fs.cwd != NULL:
         vfs_node_get(child.fs.cwd)
-    cdef uint64_t started = profile_begin()
-    cdef bint copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0 and vma_fork(&child.mm, &parent.mm) == 0
+    started = profile_begin()
+    if share_vm:
+        child.vm_lender = parent.vm_lender if parent.vm_lender != NULL else parent
+        child.page_root = parent.page_root
+        child.mm.root = parent.page_root
+        copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0
+    else:
+        copied = fdtable_clone(&child.fs.fdt, &parent.fs.fdt) == 0 and \
+            vma_fork(&child.mm, process_mm(parent)) == 0
     profile_end_event(PROFILE_FORK_COPY, started)
     if not copied:
+        child.vm_lender = NULL
         process_reap(child)
         return -ENOMEM
     memcpy(&regs, task_user_frame(parent_thread), sizeof(trap_frame))
     regs.rax = 0                        # fork returns 0 in the child
+    if stack != 0:
+        regs.rsp = stack
     t = task_new_thread(child, &regs)
     if t == NULL:
+        child.vm_lender = NULL
         process_reap(child)
         return -ENOMEM
     fpu_save(t.fpu_area)
     t.fs_base = parent_thread.fs_base
     t.signal_mask = parent_thread.signal_mask
+    t.clear_child_tid = clear_tid
+    child.vfork_pending = share_vm
+    if set_tid != 0:
+        store_in_child(child, set_tid, child.pid)
     sched_make_runnable(t)
     return child.pid
+
+cdef void store_in_child(process *child, uint64_t address, int value) noexcept nogil:
+    """CLONE_CHILD_SETTID: the child's memory (its copy-on-write copy, through its page
+    tables; interrupts stay off so no switch reloads ours meanwhile).  A bad address is
+    ignored, as Linux does."""
+    cdef uint64_t flags = waitq_lock()
+    cdef uint64_t own = read_cr3()
+    write_cr3(child.page_root)
+    copy_to_user(address, &value, 4)
+    write_cr3(own)
+    waitq_unlock(flags)
+
+cdef void vfork_release(process *p) noexcept nogil:
+    """p stops using its lender's address space (execve or exit): the parent goes on."""
+    p.vm_lender = NULL
+    if p.vfork_pending:
+        p.vfork_pending = False
+        waitq_wake_all(&vfork_done)
+
+cdef void process_vfork_wait(int child_pid) noexcept nogil:
+    """CLONE_VFORK: the parent sleeps until the child has exec'd or exited.  Only SIGKILL
+    ends the wait early (Linux's killable wait_for_vfork_done)."""
+    cdef thread *me = sched_current()
+    cdef process *child
+    cdef uint64_t flags = waitq_lock()
+    while True:
+        child = process_find(child_pid)
+        if child == NULL or not child.vfork_pending or me.signal_pending & (<uint64_t>1 << (SIGKILL - 1)):
+            break
+        waitq_sleep(&vfork_done, 0)
+    waitq_unlock(flags)
+
+cdef int process_exec_detach(process *p) noexcept nogil:
+    """execve's point of no return: the other threads leave (Linux's de_thread) and a
+    CLONE_VM child gets an address space of its own (on return CR3 holds it; its parent
+    goes on).  0, -EAGAIN (the process is exiting already) or -ENOMEM."""
+    cdef thread *me = sched_current()
+    cdef thread *t
+    cdef uint64_t root, flags
+    if p.exiting:
+        return -EAGAIN
+    if p.thread_count > 1:
+        p.exec_tid = me.tid
+        t = task_of_process(p, NULL)
+        while t != NULL:
+            if t != me:
+                signal_raise(t, SIGKILL)
+            t = task_of_process(p, t)
+        flags = waitq_lock()
+        while p.thread_count > 1 and not p.exiting:
+            waitq_sleep(&vfork_done, 0)
+        waitq_unlock(flags)
+        p.exec_tid = 0
+        if p.exiting:
+            return -EAGAIN              # exit_group raced with us: we die with the rest
+    if p.vm_lender != NULL:
+        root = new_address_space()
+        if root == PAGING_NOT_MAPPED:
+            return -ENOMEM
+        p.page_root = root
+        p.mm.root = root
+        write_cr3(root)
+        vfork_release(p)
+    p.did_exec = True
+    return 0
+
+cdef void process_thread_left(process *p) noexcept nogil:
+    """A thread of p has left (p.thread_count dropped): an execve waiting in de_thread
+    checks again."""
+    if p.exec_tid != 0:
+        waitq_wake_all(&vfork_done)
+
+cdef bint process_thread_leaves_for_exec(thread *t) noexcept nogil:
+    """A thread killed by another thread's execve: it leaves without ending the process.
+    False if no execve is in progress (then SIGKILL ends the process)."""
+    cdef process *p = t.proc
+    if p.exec_tid == 0 or p.exec_tid == t.tid:
+        return False
+    process_thread_exits(t)
+    p.thread_count -= 1
+    waitq_wake_all(&vfork_done)
+    sched_exit_current()
+    return True
 
 # ------------------------------------------------------------- exit, wait
 
 cdef void process_reap(process *p) noexcept nogil:
     """Free what is left of a process and its table slot."""
     cdef int i
+    itimer_process_stop(p)
     release_process_memory(p)
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] == p:
@@ -212,12 +355,22 @@ cdef int process_last_pid() noexcept nogil:
     return last_pid
 
 cdef void process_exit(process *p, int status) noexcept nogil:
-    """The calling thread's process ends with `status` (a signal death: 128 + signal).
+    """exit(status): see ending()."""
+    ending(p, status & 0xFF, 0)
+
+cdef void process_exit_signal(process *p, int sig) noexcept nogil:
+    """Death by signal sig: see ending()."""
+    ending(p, 0, sig)
+
+cdef void ending(process *p, int code, int sig) noexcept nogil:
+    """The calling thread's process ends (exit code, or killed by sig).
 
     The first caller records the status, frees the memory and files, and kills the
     other threads; every thread then leaves through here.  The last one out makes the
-    process a zombie for wait4 and signals SIGCHLD to the parent."""
+    process a zombie for wait4 and signals SIGCHLD to the parent.  Pid 1 powers the
+    machine off with the status (128 + signal for a signal)."""
     cdef thread *t
+    cdef int status = SIGNAL_EXIT_BASE + sig if sig != 0 else code
     if p.pid == FIRST_PID:
         irq_disable()
         p.exiting = True
@@ -228,9 +381,14 @@ cdef void process_exit(process *p, int status) noexcept nogil:
     if not p.exiting:
         p.exiting = True
         p.exit_status = status
-        p.wait_status = (status & 0xFF) << 8 if status < SIGNAL_EXIT_BASE else status - SIGNAL_EXIT_BASE
+        p.exit_code = code
+        p.exit_signal = sig
+        p.wait_status = sig if sig != 0 else code << 8
+        itimer_process_stop(p)
         fs_context_release(&p.fs)
         release_process_memory(p)
+        vfork_release(p)
+        lenders_gone(p)
         adopt_children(p)
         t = task_of_process(p, NULL)
         while t != NULL:
@@ -239,21 +397,44 @@ cdef void process_exit(process *p, int status) noexcept nogil:
             t = task_of_process(p, t)
     thread_leaves(p)
 
+cdef void lenders_gone(process *p) noexcept nogil:
+    """CLONE_VM children still running in p's (now empty) address space keep its page
+    tables but no longer its mappings: they fault from here on, and never touch p again."""
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].vm_lender == p:
+            table[i].vm_lender = NULL
+
+cdef bint parent_ignores_children(process *parent) noexcept nogil:
+    """SIGCHLD set to SIG_IGN or SA_NOCLDWAIT: children are reaped at once (Linux)."""
+    return parent == NULL or parent.actions[SIGCHLD].handler == SIG_IGN or \
+        (parent.actions[SIGCHLD].flags & SA_NOCLDWAIT) != 0
+
+cdef void child_signal_info(process *child, signal_info *info) noexcept nogil:
+    info.code = CLD_KILLED if child.exit_signal != 0 else CLD_EXITED
+    info.pid = child.pid
+    info.uid = 0
+    info.status = child.exit_signal if child.exit_signal != 0 else child.exit_code
+    info.addr = child.utime_ns
+    info.stime_ns = child.stime_ns
+
 cdef void adopt_children(process *p) noexcept nogil:
     """Init adopts the children of an exiting process (getppid then says 1, as Linux);
     a zombie among them is announced to init, or reaped if init ignores SIGCHLD."""
     cdef process *init = process_find(FIRST_PID)
+    cdef signal_info info
     cdef int i
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] == NULL or table[i].parent_pid != p.pid or table[i] == p:
             continue
         table[i].parent_pid = FIRST_PID
         if table[i].state == PROCESS_ZOMBIE:
-            if init == NULL or init.actions[SIGCHLD].handler == SIG_IGN:
+            if parent_ignores_children(init):
                 table[i].state = 0
             else:
-                signal_process(init, SIGCHLD)
-                waitq_wake_all(&child_exits)
+                child_signal_info(table[i], &info)
+                signal_process_info(init, SIGCHLD, &info)
+            waitq_wake_all(&child_exits)
 
 cdef void process_thread_exits(thread *t) noexcept nogil:
     """t is leaving: children it forked get their PR_SET_PDEATHSIG signal (Linux ties
@@ -267,71 +448,165 @@ cdef void process_thread_exits(thread *t) noexcept nogil:
 
 cdef void thread_leaves(process *p) noexcept nogil:
     cdef process *parent
+    cdef signal_info info
     process_thread_exits(sched_current())
     p.thread_count -= 1
     if p.thread_count == 0:
         parent = process_find(p.parent_pid)
-        if parent == NULL or parent.actions[SIGCHLD].handler == SIG_IGN:
+        child_signal_info(p, &info)
+        if parent_ignores_children(parent):
             p.state = 0                 # nobody will wait: reaped at the next fork
         else:
             p.state = PROCESS_ZOMBIE
-            signal_process(parent, SIGCHLD)
-            waitq_wake_all(&child_exits)
+        if parent != NULL:
+            # Linux sends SIGCHLD even when it reaps at once (unless the handler is SIG_IGN,
+            # which discards it at generation).
+            signal_process_info(parent, SIGCHLD, &info)
+        waitq_wake_all(&child_exits)
+    waitq_wake_all(&vfork_done)         # an execve waiting for the other threads to leave
     sched_exit_current()
 
-cdef int64_t process_wait(int64_t pid, uint64_t user_status, uint64_t options) noexcept nogil:
+cdef bint wait_matches(process *child, int idtype, int id) noexcept nogil:
+    if idtype == P_PID:
+        return child.pid == id
+    if idtype == P_PGID:
+        return child.pgid == id
+    return True
+
+cdef int64_t process_wait(int idtype, int id, int options, wait_result *out) noexcept nogil:
+    """wait4/waitid's core over the caller's children selected by (idtype, id): an exited
+    child's pid (reaped unless WNOWAIT; out filled), 0 with WNOHANG when none has exited,
+    -ECHILD when none matches, -EINTR when a signal interrupts the wait.  Children never
+    stop here, so WSTOPPED/WCONTINUED alone wait for nothing."""
     cdef process *me = process_current()
     cdef process *found
     cdef bint has_children
-    cdef int i, status, child_pid, reason
+    cdef int i, reason
     cdef uint64_t flags = waitq_lock()
     while True:
         found = NULL
         has_children = False
         for i in range(PROCESS_TABLE_SIZE):
-            if table[i] != NULL and table[i].parent_pid == me.pid and (pid == WAIT_ANY or table[i].pid == pid):
-                has_children = True
-                if table[i].state == PROCESS_ZOMBIE:
-                    found = table[i]
-                    break
+            if table[i] == NULL or table[i].parent_pid != me.pid or table[i].state == 0:
+                continue
+            if not wait_matches(table[i], idtype, id):
+                continue
+            has_children = True
+            if table[i].state == PROCESS_ZOMBIE and options & WEXITED:
+                found = table[i]
+                break
         if found != NULL or not has_children or options & WNOHANG:
             break
         reason = waitq_sleep(&child_exits, 0)
         if reason != 0:
             waitq_unlock(flags)
             return -EINTR
+    if found != NULL:
+        out.pid = found.pid
+        out.wait_status = found.wait_status
+        out.code = CLD_KILLED if found.exit_signal != 0 else CLD_EXITED
+        out.status = found.exit_signal if found.exit_signal != 0 else found.exit_code
+        out.utime_ns = found.utime_ns
+        out.stime_ns = found.stime_ns
+        if not (options & WNOWAIT):
+            found.state = 0             # out of every other waiter's reach
     waitq_unlock(flags)
     if not has_children:
         return -ECHILD
     if found == NULL:
         return 0
-    status = found.wait_status
-    child_pid = found.pid
-    if user_status != 0 and copy_to_user(user_status, &status, 4) != 0:
-        return -EFAULT
-    cputime_reap_child(me, found)
-    process_reap(found)
-    return child_pid
+    if not (options & WNOWAIT):
+        cputime_reap_child(me, found)
+        process_reap(found)
+    return out.pid
+
+# ------------------------------------------------- process groups, sessions
+
+cdef bint group_exists(int pgid, int sid) noexcept nogil:
+    """A live process in group pgid (of session sid, if sid != 0)."""
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].state != 0 and table[i].pgid == pgid and \
+                (sid == 0 or table[i].sid == sid):
+            return True
+    return False
+
+cdef int64_t process_setpgid(int pid, int pgid) noexcept nogil:
+    """setpgid as Linux checks it: a child after execve EACCES, another session or a
+    session leader EPERM, a group of another session EPERM."""
+    cdef process *me = process_current()
+    cdef process *target
+    if pgid < 0:
+        return -EINVAL
+    if pid == 0:
+        pid = me.pid
+    if pgid == 0:
+        pgid = pid
+    target = process_find(pid)
+    if target == NULL or target.state != PROCESS_RUNNING or target.exiting:
+        return -EINVAL if target == NULL and task_find(pid) != NULL else -ESRCH
+    if target != me:
+        if target.parent_pid != me.pid:
+            return -ESRCH
+        if target.sid != me.sid:
+            return -EPERM
+        if target.did_exec:
+            return -EACCES
+    if target.sid == target.pid:
+        return -EPERM                   # a session leader stays in its group
+    if pgid != pid and not group_exists(pgid, me.sid):
+        return -EPERM
+    target.pgid = pgid
+    return 0
+
+cdef int64_t process_setsid() noexcept nogil:
+    cdef process *me = process_current()
+    if me.pgid == me.pid or group_exists(me.pid, 0):
+        return -EPERM                   # a group leader, or its pid names a group already
+    me.sid = me.pid
+    me.pgid = me.pid
+    return me.pid
 
 # --------------------------------------------------------- user faults
 
-cdef int fault_signal(uint64_t vector) noexcept nogil:
-    if vector == VECTOR_PAGE_FAULT or vector == 13 or vector == 12:
+cdef int fault_signal(uint64_t vector, signal_info *info) noexcept nogil:
+    """The signal and siginfo Linux's trap handlers give a user fault (si_addr of a
+    page fault: CR2; of divide and invalid-opcode faults: the instruction)."""
+    info.code = SI_KERNEL               # #GP, #SS and others: force_sig, no address
+    info.pid = 0
+    info.uid = 0
+    info.status = 0
+    info.addr = 0
+    if vector == VECTOR_PAGE_FAULT:
+        info.addr = read_cr2()
+        info.code = SEGV_ACCERR if vma_find(process_mm(sched_current().proc), info.addr) != NULL \
+            else SEGV_MAPERR
         return SIGSEGV
-    if vector == VECTOR_DIVIDE_ERROR or vector == 16 or vector == 19:
+    if vector == VECTOR_GENERAL_PROTECTION or vector == VECTOR_STACK_FAULT:
+        return SIGSEGV
+    if vector == VECTOR_DIVIDE_ERROR:
+        info.code = FPE_INTDIV
+        return SIGFPE
+    if vector == VECTOR_X87_FPU_ERROR or vector == VECTOR_SIMD_FP:
         return SIGFPE
     if vector == VECTOR_INVALID_OPCODE:
+        info.code = ILL_ILLOPN
         return SIGILL
-    if vector == VECTOR_BREAKPOINT or vector == 1:
+    if vector == VECTOR_BREAKPOINT or vector == VECTOR_DEBUG:
+        info.code = SI_KERNEL if vector == VECTOR_BREAKPOINT else TRAP_BRKPT
         return SIGTRAP
     return SIGBUS
 
 cdef void process_user_fault(trap_frame *frame) noexcept nogil:
-    cdef int sig = fault_signal(frame.vector)
+    cdef signal_info info
+    cdef int sig = fault_signal(frame.vector, &info)
     cdef thread *t = sched_current()
-    if frame.vector == VECTOR_PAGE_FAULT and t.proc.mm.fault_beyond_object:
+    if frame.vector == VECTOR_DIVIDE_ERROR or frame.vector == VECTOR_INVALID_OPCODE:
+        info.addr = frame.rip
+    if frame.vector == VECTOR_PAGE_FAULT and process_mm(t.proc).fault_beyond_object:
         sig = SIGBUS                    # a mapped file page past the end of the file
-    if signal_fault(sig):
+        info.code = BUS_ADRERR
+    if signal_fault_info(sig, &info):
         return                          # the program's handler runs on the way out
     kputs(b"tyn: pid ")
     kput_udec(<uint64_t>t.proc.pid)
@@ -349,4 +624,4 @@ cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     kputs(b", RSP ")
     kput_hex(frame.rsp)
     kputs(b"\n")
-    process_exit(t.proc, SIGNAL_EXIT_BASE + sig)
+    process_exit_signal(t.proc, sig)

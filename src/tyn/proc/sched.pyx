@@ -115,7 +115,7 @@ cdef void switch_to(thread *next) noexcept nogil:
         wrmsr(MSR_FS_BASE, next.fs_base)
         if read_cr3() != next.proc.page_root:
             write_cr3(next.proc.page_root)
-            fs_set_current(&next.proc.fs)
+        fs_set_current(&next.proc.fs)   # a CLONE_VM child shares the page tables, not the files
     next.state = THREAD_RUNNING
     current = next
     profile_end_event(PROFILE_CONTEXT_SWITCH, started)

@@ -4,6 +4,7 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.futex cimport futex_waiter
 from tyn.mm.vma cimport mm_space
 from tyn.fs.context cimport fs_context
+from tyn.time.ktimer cimport ktimer
 
 cdef enum:
     THREAD_RUNNABLE = 1
@@ -30,6 +31,15 @@ cdef enum:
     PROCESS_ZOMBIE = 2              # exited, status not yet collected by wait4
     SIGNAL_SLOTS = 65               # 1..64
 
+# What a pending signal's siginfo will say (sys/signal.pyx fills the user's siginfo_t).
+cdef struct signal_info:
+    int code                        # si_code: SI_USER, SI_TKILL, SI_KERNEL, CLD_*, SEGV_*, ...
+    int pid                         # the sender (SIGCHLD: the child)
+    unsigned int uid
+    int status                      # SIGCHLD: exit code or signal
+    uint64_t addr                   # faults: si_addr; SIGCHLD: the child's user CPU time (ns)
+    uint64_t stime_ns               # SIGCHLD: the child's kernel CPU time (ns)
+
 cdef struct process:
     int pid
     int parent_pid                  # 0 for init
@@ -54,6 +64,14 @@ cdef struct process:
     int wait_status                 # Linux wait4 status word, valid when ZOMBIE
     int creator_tid                 # the parent's thread that forked it (0: gone)
     int pdeath_signal               # PR_SET_PDEATHSIG: raised here when that thread exits
+    int exit_code                   # exit(code): valid when exiting and exit_signal == 0
+    int exit_signal                 # the signal that ended it, or 0
+    bint did_exec                   # setpgid by the parent: EACCES after an execve
+    process *vm_lender              # CLONE_VM child: whose address space it runs in, until execve/exit
+    bint vfork_pending              # CLONE_VFORK: the parent waits until execve/exit clears it
+    int exec_tid                    # execve in progress: the other threads leave quietly (de_thread)
+    ktimer real_timer               # ITIMER_REAL (setitimer/alarm): SIGALRM at its deadline
+    uint64_t real_interval_ns
 
 cdef struct thread:
     uint64_t saved_rsp              # context_switch() slot; keep first
@@ -75,6 +93,8 @@ cdef struct thread:
     uint64_t robust_list_len
     uint64_t signal_mask            # blocked signals (bit n-1 = signal n)
     uint64_t signal_pending         # raised for this thread, not yet delivered
+    signal_info siginfo[SIGNAL_SLOTS]   # per pending signal (standard signals do not queue)
+    uint64_t real_blocked           # rt_sigtimedwait: the mask before it unblocked its set
     uint64_t saved_sigmask          # the mask before a syscall's temporary one (ppoll & co.)
     bint restore_sigmask            # saved_sigmask goes back on the way to user mode
     uint64_t altstack_sp            # sigaltstack (0 size: none)

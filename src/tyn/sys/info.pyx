@@ -8,6 +8,7 @@ from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit
 from tyn.proc.sched cimport sched_current
 from tyn.sys.errno cimport EFAULT, EINVAL, ESRCH, EPERM, ENAMETOOLONG, EAGAIN
+from tyn.proc.process cimport process_get_limit
 
 cdef enum:
     UTS_FIELD = 65                  # struct new_utsname: six char[65]
@@ -22,6 +23,7 @@ cdef enum:
     # resources (include/uapi/asm-generic/resource.h)
     RLIMIT_STACK = 3
     RLIMIT_NOFILE = 7
+    RLIMIT_NPROC = 6
     RLIMIT_NLIMITS = 16
     RLIM_INFINITY = -1
     STACK_LIMIT = 8 * 1024 * 1024
@@ -117,6 +119,9 @@ cdef void current_limit(uint64_t resource, rlimit64 *out) noexcept nogil:
         out.cur = STACK_LIMIT
     elif resource == RLIMIT_NOFILE:
         fdtable_get_limit(&fs_current().fdt, &out.cur, &out.max)
+    elif resource == RLIMIT_NPROC:
+        out.cur = <uint64_t>process_get_limit()     # what fork enforces (nproc=)
+        out.max = out.cur
 
 cdef int64_t sys_prlimit64(uint64_t pid, uint64_t resource, uint64_t user_new, uint64_t user_old) noexcept nogil:
     cdef rlimit64 old, new

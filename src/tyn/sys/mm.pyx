@@ -5,7 +5,7 @@ from tyn.fs.fdtable cimport fdtable_get
 from tyn.fs.vfs cimport vfs_file, vfs_node_get, vfs_node_put
 from tyn.fs.fsnode cimport fs_node, FS_TMPFS
 from tyn.fs.tmpfs cimport tmpfs_page_phys, tmpfs_set_shrink_hook
-from tyn.proc.process cimport process_for_each
+from tyn.proc.process cimport process_for_each, process_mm
 from tyn.proc.task cimport process
 from tyn.mm.pmm cimport PAGE_SIZE, PAGE_SHIFT
 from tyn.mm.vma cimport (mm_space, vma_map, vma_map_object, vma_object_ops, vma_object_shrunk, vma_unmap, vma_protect, vma_remap, vma_discard, PROT_READ,
@@ -45,7 +45,7 @@ cdef enum:
     S_IFREG = 0o100000
 
 cdef inline mm_space *current_mm() noexcept nogil:
-    return &sched_current().proc.mm
+    return process_mm(sched_current().proc)     # a vfork child: its parent's
 
 cdef uint64_t tmpfs_mapping_page(void *obj, uint64_t index) noexcept nogil:
     """A tmpfs file's page for a mapping: created (zeroed) inside the file, none beyond it

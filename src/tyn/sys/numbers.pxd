@@ -30,7 +30,11 @@ cdef enum:
     SYS_madvise = 28
     SYS_dup = 32
     SYS_dup2 = 33
+    SYS_pause = 34
     SYS_nanosleep = 35
+    SYS_getitimer = 36
+    SYS_alarm = 37
+    SYS_setitimer = 38
     SYS_getpid = 39
     SYS_sendfile = 40
     SYS_socket = 41
@@ -88,6 +92,7 @@ cdef enum:
     SYS_getgid = 104
     SYS_geteuid = 107
     SYS_getegid = 108
+    SYS_setpgid = 109
     SYS_getppid = 110
     SYS_getresuid = 118
     SYS_getresgid = 120
@@ -95,6 +100,7 @@ cdef enum:
     SYS_setsid = 112
     SYS_getpgid = 121
     SYS_getsid = 124
+    SYS_rt_sigtimedwait = 128
     SYS_rt_sigsuspend = 130
     SYS_sigaltstack = 131
     SYS_statfs = 137
@@ -115,6 +121,7 @@ cdef enum:
     SYS_epoll_wait = 232
     SYS_epoll_ctl = 233
     SYS_tgkill = 234
+    SYS_waitid = 247
     SYS_openat = 257
     SYS_mkdirat = 258
     SYS_fchownat = 260

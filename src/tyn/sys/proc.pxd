@@ -20,3 +20,7 @@ cdef extern int64_t sys_getresuid(uint64_t ruid, uint64_t euid, uint64_t suid) n
 cdef extern int64_t sys_getpgid(uint64_t pid) noexcept nogil
 cdef extern int64_t sys_getpgrp() noexcept nogil
 cdef extern int64_t sys_getsid(uint64_t pid) noexcept nogil
+cdef extern int64_t sys_setpgid(uint64_t pid, uint64_t pgid) noexcept nogil
+cdef extern int64_t sys_waitid(uint64_t idtype, uint64_t id, uint64_t user_info, uint64_t options,
+                               uint64_t user_rusage) noexcept nogil
+cdef extern int64_t sys_vfork() noexcept nogil

@@ -4,10 +4,13 @@ from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
-from tyn.proc.process cimport process_exit, process_thread_exits, process_fork, process_wait, process_find
+from tyn.proc.process cimport (process_exit, process_thread_exits, process_thread_left, process_fork, process_clone, process_wait,
+                              process_find, process_vfork_wait, process_setpgid, process_setsid, wait_result,
+                              P_ALL, P_PID, P_PGID, P_PIDFD, WNOHANG, WUNTRACED, WSTOPPED, WEXITED,
+                              WCONTINUED, WNOWAIT, WNOTHREAD, WALL, WCLONE)
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
-from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS
+from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS, EBADF
 from tyn.sys.futex_syscall cimport futex_wake_address
 
 cdef enum:
@@ -21,6 +24,7 @@ cdef enum:
     CLONE_FS = 0x200
     CLONE_FILES = 0x400
     CLONE_SIGHAND = 0x800
+    CLONE_VFORK = 0x4000
     CLONE_SETTLS = 0x80000
     CLONE_PARENT_SETTID = 0x100000
     CLONE_CHILD_CLEARTID = 0x200000
@@ -32,12 +36,22 @@ cdef enum:
     ROBUST_LIST_HEAD_SIZE = 24          # sizeof(struct robust_list_head)
     EXIT_STATUS_MASK = 0xFF
     AFFINITY_MASK_BYTES = 8             # one CPU: bit 0 of an unsigned long
-    WNOHANG = 1
-    WUNTRACED = 2
-    WCONTINUED = 8
-    WCLONE = 0x80000000
-    WALL = 0x40000000
     RUSAGE_SIZE = 144                   # struct rusage
+    SIGCHLD = 17
+    # The clone flags a new process (not a thread) may carry here: exit signal, CLONE_VM
+    # with CLONE_VFORK (vfork, posix_spawn), the tid reports.
+    CLONE_PROCESS_FLAGS = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | \
+        CLONE_CHILD_CLEARTID
+
+# waitid's siginfo fields (the rest of the 128 bytes is left alone, as Linux).
+cdef struct waitid_info:
+    int32_t si_signo
+    int32_t si_errno
+    int32_t si_code
+    int32_t pad
+    int32_t si_pid
+    uint32_t si_uid
+    int32_t si_status
 
 cdef int64_t sys_exit(uint64_t status) noexcept nogil:
     """One thread ends: CLONE_CHILD_CLEARTID's word is zeroed and its waiter woken."""
@@ -50,6 +64,7 @@ cdef int64_t sys_exit(uint64_t status) noexcept nogil:
         process_exit(p, <int>(status & EXIT_STATUS_MASK))    # the last thread: the process ends
     process_thread_exits(t)
     p.thread_count -= 1
+    process_thread_left(p)
     sched_exit_current()
     return 0
 
@@ -64,21 +79,87 @@ cdef int64_t sys_getppid() noexcept nogil:
     return sched_current().proc.parent_pid
 
 cdef int64_t sys_fork() noexcept nogil:
-    """fork and vfork (a vfork child may run before or after its parent: a copy is correct)."""
     return process_fork()
 
+cdef int64_t sys_vfork() noexcept nogil:
+    """The child runs in our address space (and on our stack) while we wait for its
+    execve or exit."""
+    cdef int64_t pid = process_clone(True, 0, 0, 0)
+    if pid > 0:
+        process_vfork_wait(<int>pid)
+    return pid
+
 cdef int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uint64_t user_rusage) noexcept nogil:
-    cdef int64_t rc
-    if options & ~(<uint64_t>(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE)):
+    """pid > 0: that child; -1: any; 0: the caller's process group; < -1: group -pid."""
+    cdef int64_t rc, target = <int64_t>pid
+    cdef wait_result res
+    cdef int idtype = P_ALL, id = 0
+    if options & ~(<uint64_t>(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE)):
         return -EINVAL
-    if <int64_t>pid < -1 or <int64_t>pid == 0:
-        return -ECHILD                  # process groups other than our own: none
-    rc = process_wait(<int64_t>pid, user_status, options)
+    if target == <int64_t>(-2147483648):
+        return -ESRCH                   # Linux: INT_MIN cannot be negated
+    if target > 0:
+        idtype, id = P_PID, <int>target
+    elif target == 0:
+        idtype, id = P_PGID, sched_current().proc.pgid
+    elif target < -1:
+        idtype, id = P_PGID, <int>(-target)
+    rc = process_wait(idtype, id, <int>(options | WEXITED), &res)
     if rc == -EINTR:
         rc = -ERESTARTSYS               # Linux's do_wait: restarted under SA_RESTART
+    if rc > 0 and user_status != 0 and copy_to_user(user_status, &res.wait_status, 4) != 0:
+        return -EFAULT
     if rc > 0 and user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
         return -EFAULT
     return rc
+
+cdef int64_t sys_waitid(uint64_t idtype, uint64_t id, uint64_t user_info, uint64_t options,
+                        uint64_t user_rusage) noexcept nogil:
+    """P_ALL, P_PID, P_PGID (id 0: the caller's group); 0 with the child's siginfo, or with
+    WNOHANG and no exited child, 0 with a zeroed one."""
+    cdef wait_result res
+    cdef waitid_info info
+    cdef int64_t rc
+    cdef int which = <int>idtype, ident = <int>id
+    if options & ~(<uint64_t>(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WNOTHREAD | WALL | WCLONE)):
+        return -EINVAL
+    if not (options & (WEXITED | WSTOPPED | WCONTINUED)):
+        return -EINVAL
+    if which == P_PID:
+        if ident <= 0:
+            return -EINVAL
+    elif which == P_PGID:
+        if ident < 0:
+            return -EINVAL
+        if ident == 0:
+            ident = sched_current().proc.pgid
+    elif which == P_PIDFD:
+        return -EBADF                   # no file here is a pidfd
+    elif which != P_ALL:
+        return -EINVAL
+    rc = process_wait(which, ident, <int>options, &res)
+    if rc == -EINTR:
+        return -ERESTARTSYS
+    if rc < 0:
+        return rc
+    info.si_signo = SIGCHLD if rc > 0 else 0
+    info.si_errno = 0
+    info.si_code = res.code if rc > 0 else 0
+    info.pad = 0
+    info.si_pid = res.pid if rc > 0 else 0
+    info.si_uid = 0
+    info.si_status = res.status if rc > 0 else 0
+    if user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
+        return -EFAULT
+    if user_info != 0:
+        # Only the fields Linux writes (signo, errno, code, pid, uid, status).
+        if copy_to_user(user_info, &info, 12) != 0 or \
+                copy_to_user(user_info + 16, &info.si_pid, 12) != 0:
+            return -EFAULT
+    return 0
+
+cdef int64_t sys_setpgid(uint64_t pid, uint64_t pgid) noexcept nogil:
+    return process_setpgid(<int>pid, <int>pgid)
 
 cdef int64_t sys_gettid() noexcept nogil:
     return sched_current().tid
@@ -107,12 +188,7 @@ cdef int64_t sys_getsid(uint64_t pid) noexcept nogil:
     return p.sid if p != NULL else -ESRCH
 
 cdef int64_t sys_setsid() noexcept nogil:
-    cdef process *p = sched_current().proc
-    if p.pgid == p.pid:
-        return -EPERM                   # a process group leader cannot start a session
-    p.sid = p.pid
-    p.pgid = p.pid
-    return p.pid
+    return process_setsid()
 
 cdef int64_t sys_set_tid_address(uint64_t tidptr) noexcept nogil:
     cdef thread *t = sched_current()
@@ -141,13 +217,30 @@ cdef int64_t sys_arch_prctl(uint64_t code, uint64_t addr) noexcept nogil:
 
 cdef int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
                        uint64_t tls) noexcept nogil:
-    """Threads (musl's pthread_create flags).  New processes (fork) are not supported."""
+    """Threads (musl's pthread_create flags) and new processes: fork (clone(SIGCHLD)) and
+    CLONE_VM|CLONE_VFORK (musl's posix_spawn, system, popen).  A CLONE_VM process without
+    CLONE_VFORK is not supported (EINVAL)."""
     cdef thread *parent = sched_current()
     cdef trap_frame child_regs
     cdef thread *child
     cdef int32_t tid
-    if (flags & ~(<uint64_t>CSIGNAL)) == 0:
-        return process_fork()           # clone(SIGCHLD): fork
+    cdef int64_t pid
+    if not (flags & CLONE_THREAD):
+        if (flags & ~(<uint64_t>CLONE_PROCESS_FLAGS)) != 0 or (flags & CLONE_VM and not (flags & CLONE_VFORK)):
+            return -EINVAL
+        if (flags & CSIGNAL) != SIGCHLD and (flags & CSIGNAL) != 0:
+            return -EINVAL              # another exit signal than SIGCHLD: not supported
+        pid = process_clone((flags & CLONE_VM) != 0, stack,
+                            child_tid if flags & CLONE_CHILD_SETTID else 0,
+                            child_tid if flags & CLONE_CHILD_CLEARTID else 0)
+        if pid < 0:
+            return pid
+        tid = <int32_t>pid
+        if flags & CLONE_PARENT_SETTID:
+            copy_to_user(parent_tid, &tid, 4)
+        if flags & CLONE_VFORK:
+            process_vfork_wait(<int>pid)
+        return pid
     if (flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS:
         return -EINVAL
     memcpy(&child_regs, task_user_frame(parent), sizeof(trap_frame))

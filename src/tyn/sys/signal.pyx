@@ -2,21 +2,22 @@
 # stacks (per thread), delivery on the way back to user mode with Linux's x86_64
 # rt_sigframe, rt_sigreturn, and the default actions.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from tyn.arch.cpu cimport memset, RFLAGS_IF, RFLAGS_RESERVED_1
+from tyn.arch.cpu cimport memset, memcpy, RFLAGS_IF, RFLAGS_RESERVED_1
 from tyn.arch.fpu cimport fpu_save, fpu_restore, fpu_area_size
 from tyn.arch.gdt cimport SEL_USER_CODE, SEL_USER_DATA, SEGMENT_RPL_USER
 from tyn.arch.trapframe cimport trap_frame, TRAP_NO_SYSCALL
 from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
-from tyn.proc.process cimport process_exit, process_find, process_last_pid, SIGNAL_EXIT_BASE
+from tyn.proc.process cimport (process_exit, process_exit_signal, process_find, process_last_pid,
+                              process_thread_leaves_for_exec)
 from tyn.proc.sched cimport sched_current, sched_wake, sched_block
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock
-from tyn.proc.task cimport (thread, process, kernel_sigaction, task_user_frame, task_find, task_of_process,
-                            THREAD_BLOCKED,
-                            WAKE_INTERRUPTED)
-from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EINTR,
+from tyn.proc.task cimport (thread, process, kernel_sigaction, signal_info, task_user_frame, task_find,
+                            task_of_process, THREAD_BLOCKED, WAKE_INTERRUPTED, WAKE_TIMEOUT)
+from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EINTR, EAGAIN,
                             ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND)
+from tyn.sys.timeutil cimport timeout_deadline_ns, TIMEOUT_RELATIVE
 
 cdef enum:
     NSIG = 64
@@ -55,6 +56,10 @@ cdef enum:
     MINSIGSTKSZ = 2048
     SI_TKILL = -6
     SI_USER = 0
+    SI_KERNEL = 0x80
+    SIGRTMIN_KERNEL = 32                # from here on, Linux queues every instance (not here: one)
+    USER_HZ = 100                       # clock_t ticks of si_utime
+    NSEC_PER_USER_TICK = 10000000
     UC_FP_XSTATE = 1
     REDZONE = 128
     FPSTATE_ALIGN = 64
@@ -84,14 +89,20 @@ cdef struct ucontext:
     sigcontext uc_mcontext
     uint64_t uc_sigmask
 
+# siginfo_t (128 bytes).  After the header, a union: _kill {pid, uid}, _sigchld {pid, uid,
+# status, utime, stime}, _sigfault {addr} (the 8 bytes where pid and uid are).
 cdef struct siginfo:
     int32_t si_signo
     int32_t si_errno
     int32_t si_code
     int32_t pad
-    int32_t si_pid              # _kill: sender pid, uid; _sigfault: the address (8 bytes)
+    int32_t si_pid
     uint32_t si_uid
-    uint8_t rest[104]
+    int32_t si_status
+    int32_t pad2
+    int64_t si_utime
+    int64_t si_stime
+    uint8_t rest[80]
 
 # What the handler finds at its RSP: the return address (sa_restorer), then uc, then info.
 cdef struct rt_sigframe:
@@ -111,13 +122,32 @@ cdef bint ignored_by_default(int sig) noexcept nogil:
 
 # ------------------------------------------------------------ raising
 
+cdef void sender_info(signal_info *info, int code) noexcept nogil:
+    """A signal sent by the current thread's process (SI_USER: kill, or the kernel on its
+    behalf as Linux's send_sig(sig, p, 0); SI_TKILL: tkill/tgkill)."""
+    cdef thread *me = sched_current()
+    memset(info, 0, sizeof(signal_info))
+    info.code = code
+    info.pid = me.proc.pid if not me.is_idle and me.proc != NULL else 0
+    if info.pid == 0:
+        info.code = SI_KERNEL
+
 cdef void signal_raise(thread *t, int sig) noexcept nogil:
-    """Make sig pending for t; a blocked thread wakes up (its wait returns EINTR)."""
+    """Make sig pending for t, sent by the current process (SI_USER)."""
+    cdef signal_info info
+    sender_info(&info, SI_USER)
+    signal_raise_info(t, sig, &info)
+
+cdef void signal_raise_info(thread *t, int sig, const signal_info *info) noexcept nogil:
+    """Make sig pending for t with what its siginfo will say; a blocked thread wakes up
+    (its wait returns EINTR).  A signal already pending keeps its first siginfo."""
     cdef kernel_sigaction *actions = t.proc.actions
-    if actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig)):
-        if sig != SIGKILL:
-            return                      # discarded at generation, as Linux does
-    t.signal_pending |= bit(sig)
+    if (actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig))) \
+            and sig != SIGKILL and not ((t.signal_mask | t.real_blocked) & bit(sig)):
+        return                          # discarded at generation unless blocked, as Linux does
+    if not (t.signal_pending & bit(sig)):
+        t.siginfo[sig] = info[0]
+        t.signal_pending |= bit(sig)
     if t.state == THREAD_BLOCKED and (t.signal_mask & bit(sig)) == 0:
         sched_wake(t, WAKE_INTERRUPTED)
 
@@ -133,14 +163,21 @@ cdef int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogi
     cdef thread *t
     if <int64_t>tid <= 0 or <int64_t>tgid <= 0 or sig > NSIG:
         return -EINVAL
+    cdef signal_info info
     t = task_find(<int>tid)
     if t == NULL or t.proc.pid != <int>tgid:
         return -ESRCH
     if sig != 0:
-        signal_raise(t, <int>sig)
+        sender_info(&info, SI_TKILL)
+        signal_raise_info(t, <int>sig, &info)
     return 0
 
 cdef void signal_process(process *p, int sig) noexcept nogil:
+    cdef signal_info info
+    sender_info(&info, SI_USER)
+    signal_process_info(p, sig, &info)
+
+cdef void signal_process_info(process *p, int sig, const signal_info *info) noexcept nogil:
     """A process-directed signal goes to a thread that does not block it (else the first)."""
     cdef thread *t = task_of_process(p, NULL)
     cdef thread *target = t
@@ -150,7 +187,7 @@ cdef void signal_process(process *p, int sig) noexcept nogil:
             break
         t = task_of_process(p, t)
     if target != NULL:
-        signal_raise(target, sig)
+        signal_raise_info(target, sig, info)
 
 cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
     """pid > 0: that process; 0: the caller's process group; -1: every process but init
@@ -168,16 +205,37 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
         if sig != 0:
             signal_process(p, <int>sig)
         return 0
+    if target == 0:
+        return signal_group(me.pgid, <int>sig)
+    if target < -1:
+        return signal_group(<int>(-target), <int>sig)
     for candidate in range(1, process_last_pid() + 1):
         p = process_find(candidate)
         if p == NULL or p.exiting:
             continue
-        if (target == 0 and p.pgid == me.pgid) or (target < -1 and p.pgid == <int>(-target)) or \
-                (target == -1 and p.pid != 1 and p != me):
+        if p.pid != 1 and p != me:
             found += 1
             if sig != 0:
                 signal_process(p, <int>sig)
     return 0 if found else -ESRCH
+
+cdef int64_t signal_group(int pgid, int sig) noexcept nogil:
+    cdef process *p
+    cdef int found = 0, candidate
+    for candidate in range(1, process_last_pid() + 1):
+        p = process_find(candidate)
+        if p == NULL or p.exiting or p.pgid != pgid:
+            continue
+        found += 1
+        if sig != 0:
+            signal_process(p, sig)
+    return 0 if found else -ESRCH
+
+cdef int process_signal_group(int pgid, int sig) noexcept nogil:
+    """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL."""
+    if pgid <= 0 or sig < 0 or sig > NSIG:
+        return -EINVAL
+    return <int>signal_group(pgid, sig)
 
 # --------------------------------------------------------- dispositions
 
@@ -292,6 +350,8 @@ cdef int64_t sys_sigaltstack(uint64_t user_ss, uint64_t user_old) noexcept nogil
 # ------------------------------------------------------------- delivery
 
 cdef void die(thread *t, int sig) noexcept nogil:
+    if sig == SIGKILL and t.proc.exec_tid != 0 and process_thread_leaves_for_exec(t):
+        return                          # another thread's execve (never reached: it leaves)
     if t.proc.exiting:
         process_exit(t.proc, 0)         # a sibling is ending the process: just leave
         return
@@ -300,7 +360,23 @@ cdef void die(thread *t, int sig) noexcept nogil:
     kputs(b" killed by signal ")
     kput_udec(<uint64_t>sig)
     kputs(b"\n")
-    process_exit(t.proc, SIGNAL_EXIT_BASE + sig)
+    process_exit_signal(t.proc, sig)
+
+cdef void fill_siginfo(siginfo *out, int sig, const signal_info *info) noexcept nogil:
+    """The user's siginfo_t for sig from what was recorded when it was raised."""
+    memset(out, 0, sizeof(siginfo))
+    out.si_signo = sig
+    out.si_code = info.code
+    if sig == SIGSEGV or sig == SIGBUS or sig == SIGFPE or sig == SIGILL or sig == SIGTRAP:
+        if info.code > 0 and info.code != SI_KERNEL:
+            memcpy(&out.si_pid, &info.addr, 8)      # _sigfault.si_addr
+            return
+    out.si_pid = info.pid
+    out.si_uid = info.uid
+    if sig == SIGCHLD and info.code > 0 and info.code != SI_KERNEL:
+        out.si_status = info.status
+        out.si_utime = <int64_t>(info.addr // NSEC_PER_USER_TICK)
+        out.si_stime = <int64_t>(info.stime_ns // NSEC_PER_USER_TICK)
 
 cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *act) noexcept nogil:
     """Push an rt_sigframe (and the FPU state) and point regs at the handler."""
@@ -344,9 +420,7 @@ cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *ac
     # sigreturn restores the mask from before a ppoll/pselect6/epoll_pwait mask.
     frame.uc.uc_sigmask = t.saved_sigmask if t.restore_sigmask else t.signal_mask
     t.restore_sigmask = False
-    frame.info.si_signo = sig
-    frame.info.si_code = SI_TKILL
-    frame.info.si_pid = t.proc.pid
+    fill_siginfo(&frame.info, sig, &t.siginfo[sig])
     if copy_to_user(frame_addr, &frame, sizeof(frame)) != 0:
         return False
     regs.rsp = frame_addr
@@ -423,14 +497,81 @@ cdef void signal_deliver_pending() noexcept nogil:
         t.signal_mask = t.saved_sigmask
         t.restore_sigmask = False
 
-cdef int signal_fault(int sig) noexcept nogil:
+cdef int signal_fault_info(int sig, const signal_info *info) noexcept nogil:
     """A synchronous fault in user mode: handled by the program, or fatal.  Returns 1 if
     a handler will run."""
     cdef thread *t = sched_current()
     if t.proc.actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
+        t.siginfo[sig] = info[0]
         t.signal_pending |= bit(sig)
         return 1
     return 0
+
+# ------------------------------------------------------------- waiting
+
+cdef int64_t sys_pause() noexcept nogil:
+    """Sleep until a signal is delivered (-ERESTARTNOHAND: EINTR after a handler)."""
+    cdef thread *t = sched_current()
+    cdef uint64_t flags = waitq_lock()
+    while (t.signal_pending & ~t.signal_mask) == 0:
+        sched_block(0)
+    waitq_unlock(flags)
+    return -ERESTARTNOHAND
+
+cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t user_timeout,
+                                 uint64_t size) noexcept nogil:
+    """Take one pending signal of the set (lowest first) without running its handler: its
+    number, siginfo at user_info.  -EAGAIN at the timeout, -EINTR when another signal
+    is delivered.  The set is unblocked for the wait (Linux's real_blocked)."""
+    cdef thread *t = sched_current()
+    cdef uint64_t wanted, old_mask, flags, deadline = 0, ready
+    cdef int64_t rc
+    cdef int sig = 0, reason
+    cdef siginfo info
+    cdef signal_info recorded
+    if size != SIGSET_SIZE:
+        return -EINVAL
+    if copy_from_user(&wanted, user_set, SIGSET_SIZE) != 0:
+        return -EFAULT
+    wanted &= ~unblockable()
+    if user_timeout != 0:
+        rc = timeout_deadline_ns(user_timeout, TIMEOUT_RELATIVE, False, &deadline)
+        if rc < 0:
+            return rc
+    flags = waitq_lock()
+    old_mask = t.signal_mask
+    rc = 0
+    while True:
+        ready = t.signal_pending & wanted
+        if ready != 0:
+            sig = 1
+            while not (ready & bit(sig)):
+                sig += 1
+            t.signal_pending &= ~bit(sig)
+            recorded = t.siginfo[sig]
+            break
+        if t.signal_pending & ~old_mask & ~wanted:
+            rc = -EINTR
+            break
+        if user_timeout != 0 and deadline == 0:
+            rc = -EAGAIN
+            break
+        t.real_blocked = old_mask
+        t.signal_mask = old_mask & ~wanted
+        reason = sched_block(deadline)
+        t.signal_mask = old_mask
+        t.real_blocked = 0
+        if reason == WAKE_TIMEOUT and (t.signal_pending & wanted) == 0:
+            rc = -EAGAIN
+            break
+    waitq_unlock(flags)
+    if rc < 0:
+        return rc
+    if user_info != 0:
+        fill_siginfo(&info, sig, &recorded)
+        if copy_to_user(user_info, &info, sizeof(info)) != 0:
+            return -EFAULT
+    return sig
 
 cdef int64_t sys_rt_sigreturn() noexcept nogil:
     cdef thread *t = sched_current()

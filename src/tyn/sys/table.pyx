@@ -19,7 +19,9 @@ from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
                            sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4,
-                           sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid)
+                           sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid, sys_setpgid, sys_waitid,
+                           sys_vfork)
+from tyn.sys.itimer cimport sys_setitimer, sys_getitimer, sys_alarm
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.splice cimport sys_sendfile
 from tyn.sys.fs cimport *
@@ -31,7 +33,7 @@ from tyn.fs.flock cimport sys_flock
 from tyn.sys.msync cimport sys_msync
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
                              sys_rt_sigsuspend,
-                             sys_tkill, sys_tgkill, sys_kill)
+                             sys_tkill, sys_tgkill, sys_kill, sys_pause, sys_rt_sigtimedwait)
 from tyn.fs.pipe cimport sys_pipe, sys_pipe2
 from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
 from tyn.sys.socket_syscall cimport (sys_socket, sys_socketpair, sys_bind, sys_listen, sys_accept, sys_accept4,
@@ -178,6 +180,12 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_tkill, <void *>sys_tkill)
     entry(SYS_tgkill, <void *>sys_tgkill)
     entry(SYS_kill, <void *>sys_kill)
+    entry(SYS_pause, <void *>sys_pause)
+    entry(SYS_rt_sigtimedwait, <void *>sys_rt_sigtimedwait)
+    # interval timers: sys/itimer.pyx
+    entry(SYS_setitimer, <void *>sys_setitimer)
+    entry(SYS_getitimer, <void *>sys_getitimer)
+    entry(SYS_alarm, <void *>sys_alarm)
     # pipes, eventfd: fs/pipe.pyx, fs/eventfd.pyx
     entry(SYS_pipe, <void *>sys_pipe)
     entry(SYS_pipe2, <void *>sys_pipe2)
@@ -229,14 +237,16 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_getpgid, <void *>sys_getpgid)
     entry(SYS_getpgrp, <void *>sys_getpgrp)
     entry(SYS_getsid, <void *>sys_getsid)
+    entry(SYS_setpgid, <void *>sys_setpgid)
     entry(SYS_set_tid_address, <void *>sys_set_tid_address)
     entry(SYS_set_robust_list, <void *>sys_set_robust_list)
     entry(SYS_arch_prctl, <void *>sys_arch_prctl)
     entry(SYS_clone, <void *>sys_clone)
     entry(SYS_fork, <void *>sys_fork)
-    entry(SYS_vfork, <void *>sys_fork)
+    entry(SYS_vfork, <void *>sys_vfork)
     entry(SYS_execve, <void *>sys_execve)
     entry(SYS_wait4, <void *>sys_wait4)
+    entry(SYS_waitid, <void *>sys_waitid)
     entry(SYS_sched_yield, <void *>sys_sched_yield)
     entry(SYS_sched_getaffinity, <void *>sys_sched_getaffinity)
     # futexes: sys/futex.pyx
@@ -302,13 +312,13 @@ cdef extern from *:
         [90]="chmod", [91]="fchmod", [92]="chown", [95]="umask", [96]="gettimeofday",
         [97]="getrlimit", [98]="getrusage", [99]="sysinfo", [100]="times", [102]="getuid",
         [104]="getgid", [105]="setuid", [106]="setgid", [107]="geteuid", [108]="getegid",
-        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [130]="rt_sigsuspend", [131]="sigaltstack",
+        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [128]="rt_sigtimedwait", [130]="rt_sigsuspend", [131]="sigaltstack",
         [137]="statfs", [138]="fstatfs", [157]="prctl", [158]="arch_prctl", [160]="setrlimit",
         [186]="gettid", [200]="tkill", [201]="time", [202]="futex", [203]="sched_setaffinity",
         [204]="sched_getaffinity", [213]="epoll_create", [217]="getdents64",
         [218]="set_tid_address", [228]="clock_gettime", [229]="clock_getres",
         [230]="clock_nanosleep", [231]="exit_group", [232]="epoll_wait", [233]="epoll_ctl",
-        [234]="tgkill", [257]="openat", [258]="mkdirat", [262]="newfstatat", [263]="unlinkat",
+        [234]="tgkill", [247]="waitid", [257]="openat", [258]="mkdirat", [262]="newfstatat", [263]="unlinkat",
         [264]="renameat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
         [273]="set_robust_list", [274]="get_robust_list", [281]="epoll_pwait",
         [283]="timerfd_create", [284]="eventfd", [286]="timerfd_settime", [287]="timerfd_gettime",

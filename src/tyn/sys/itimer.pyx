@@ -1,0 +1,127 @@
+# ITIMER_REAL (see itimer.pxd).  The timer is the process's ktimer; its callback runs
+# from the tick with interrupts off (ktimer's lock), which is also how these calls
+# change it (waitq_lock: interrupts off).
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from tyn.proc.waitq cimport waitq_lock, waitq_unlock
+from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
+from tyn.arch.uaccess cimport copy_from_user, copy_to_user
+from tyn.proc.sched cimport sched_current
+from tyn.proc.task cimport process, signal_info
+from tyn.sys.errno cimport EFAULT, EINVAL
+from tyn.sys.signal cimport signal_process_info
+from tyn.sys.timeutil cimport linux_timeval
+from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
+
+cdef enum:
+    SI_KERNEL = 0x80                    # it_real_fn sends SEND_SIG_PRIV
+    NSEC_PER_USEC = 1000
+    USEC_PER_SEC = 1000000
+    HALF_SECOND_USEC = 500000
+
+cdef struct linux_itimerval:
+    linux_timeval it_interval
+    linux_timeval it_value
+
+cdef void expired(ktimer *t) noexcept nogil:
+    cdef process *p = <process *>t.arg
+    cdef signal_info info
+    info.code = SI_KERNEL
+    info.pid = 0
+    info.uid = 0
+    info.status = 0
+    info.addr = 0
+    if p.real_interval_ns != 0:
+        ktimer_arm(&p.real_timer, t.deadline_ns + p.real_interval_ns)
+    signal_process_info(p, SIGALRM, &info)
+
+cdef void itimer_process_init(process *p) noexcept nogil:
+    ktimer_init(&p.real_timer, expired, <void *>p)
+    p.real_interval_ns = 0
+
+cdef void itimer_process_stop(process *p) noexcept nogil:
+    ktimer_cancel(&p.real_timer)
+    p.real_interval_ns = 0
+
+cdef uint64_t timeval_ns(const linux_timeval *tv) noexcept nogil:
+    return <uint64_t>tv.tv_sec * NSEC_PER_SEC + <uint64_t>tv.tv_usec * NSEC_PER_USEC
+
+cdef void ns_timeval(uint64_t ns, linux_timeval *tv) noexcept nogil:
+    # Linux rounds a remaining value up to the next microsecond.
+    ns += NSEC_PER_USEC - 1
+    tv.tv_sec = <int64_t>(ns // NSEC_PER_SEC)
+    tv.tv_usec = <int64_t>((ns % NSEC_PER_SEC) // NSEC_PER_USEC)
+
+cdef bint timeval_valid(const linux_timeval *tv) noexcept nogil:
+    return tv.tv_sec >= 0 and 0 <= tv.tv_usec < USEC_PER_SEC
+
+cdef void current_value(process *p, linux_itimerval *out) noexcept nogil:
+    cdef uint64_t now = monotonic_ns()
+    cdef uint64_t left = 0
+    if p.real_timer.armed:
+        # A timer due but not yet run reports the smallest non-zero value, as Linux.
+        left = p.real_timer.deadline_ns - now if p.real_timer.deadline_ns > now else NSEC_PER_USEC
+    ns_timeval(left, &out.it_value)
+    if left == 0:
+        out.it_value.tv_sec = 0
+        out.it_value.tv_usec = 0
+    ns_timeval(p.real_interval_ns, &out.it_interval)
+    if p.real_interval_ns == 0:
+        out.it_interval.tv_sec = 0
+        out.it_interval.tv_usec = 0
+
+cdef void set_value(process *p, uint64_t value_ns, uint64_t interval_ns) noexcept nogil:
+    ktimer_cancel(&p.real_timer)
+    p.real_interval_ns = interval_ns if value_ns != 0 else 0
+    if value_ns != 0:
+        ktimer_arm(&p.real_timer, monotonic_ns() + value_ns)
+
+cdef int64_t sys_getitimer(uint64_t which, uint64_t user_value) noexcept nogil:
+    cdef linux_itimerval value
+    cdef uint64_t flags
+    if which != ITIMER_REAL:
+        return -EINVAL
+    flags = waitq_lock()
+    current_value(sched_current().proc, &value)
+    waitq_unlock(flags)
+    if copy_to_user(user_value, &value, sizeof(value)) != 0:
+        return -EFAULT
+    return 0
+
+cdef int64_t sys_setitimer(uint64_t which, uint64_t user_new, uint64_t user_old) noexcept nogil:
+    """A NULL new value disarms (Linux's "misfeature support")."""
+    cdef linux_itimerval new, old
+    cdef process *p = sched_current().proc
+    cdef uint64_t flags
+    new.it_interval.tv_sec = 0
+    new.it_interval.tv_usec = 0
+    new.it_value.tv_sec = 0
+    new.it_value.tv_usec = 0
+    if which != ITIMER_REAL:
+        return -EINVAL
+    if user_new != 0:
+        if copy_from_user(&new, user_new, sizeof(new)) != 0:
+            return -EFAULT
+        if not timeval_valid(&new.it_value) or not timeval_valid(&new.it_interval):
+            return -EINVAL
+    flags = waitq_lock()
+    current_value(p, &old)
+    set_value(p, timeval_ns(&new.it_value), timeval_ns(&new.it_interval))
+    waitq_unlock(flags)
+    if user_old != 0 and copy_to_user(user_old, &old, sizeof(old)) != 0:
+        return -EFAULT
+    return 0
+
+cdef int64_t sys_alarm(uint64_t seconds) noexcept nogil:
+    """SIGALRM in `seconds` (0 cancels); the seconds the previous alarm had left, rounded
+    to the nearest second but never 0 for an armed one (Linux's alarm_setitimer)."""
+    cdef linux_itimerval old
+    cdef process *p = sched_current().proc
+    cdef uint64_t flags = waitq_lock()
+    cdef int64_t left
+    current_value(p, &old)
+    set_value(p, <uint64_t>(<uint32_t>seconds) * NSEC_PER_SEC, 0)    # alarm takes an unsigned int
+    waitq_unlock(flags)
+    left = old.it_value.tv_sec
+    if old.it_value.tv_usec >= HALF_SECOND_USEC or (left == 0 and old.it_value.tv_usec != 0):
+        left += 1
+    return left
