@@ -141,11 +141,9 @@ ctypedef int (*tty_signal_fn)(int pgid, int sig) noexcept nogil
 # (cols x rows; 0 means the 80x24 default), and where output goes.  Foreground group and
 # session start as the first process's (pid 1).
 cdef extern void tty_init(tty_output_fn output, uint16_t cols, uint16_t rows) noexcept nogil
-# Who receives the tty's signals (default: tty_signal_group).  The lead points this at
-# proc/process's process_signal_group when it lands.
+# Who receives the tty's signals (default: sys/signal's process_signal_group; host tests
+# record them instead).
 cdef extern void tty_set_signal_fn(tty_signal_fn fn) noexcept nogil
-# Signal every live process whose pgid is pgid; how many were signalled.
-cdef extern int tty_signal_group(int pgid, int sig) noexcept nogil
 # Bytes from the UART (interrupt or polled receive): the line discipline takes them in,
 # echoes, raises signals, wakes readers.
 cdef extern void tty_receive(const uint8_t *buf, size_t n) noexcept nogil

@@ -14,7 +14,7 @@ from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq, io_
 from tyn.proc.task cimport process, thread, WAKE_INTERRUPTED, WAKE_TIMEOUT
 from tyn.proc.process cimport process_find, process_last_pid
 from tyn.proc.sched cimport sched_current
-from tyn.sys.signal cimport signal_process
+from tyn.sys.signal cimport process_signal_group
 from tyn.fs.wakeups cimport io_wakeups, io_wakeups_init, io_wake_in, io_wake_out
 from tyn.fs.vfs cimport TCGETS, TIOCGWINSZ, FIONREAD, POLLIN, POLLRDNORM, POLLOUT, POLLWRNORM
 from tyn.sys.errno cimport *
@@ -105,7 +105,7 @@ cdef void tty_init(tty_output_fn output, uint16_t cols, uint16_t rows) noexcept 
     tty.pgrp = 1                # the console belongs to init's session and group
     tty.session = 1
     tty.output = output
-    tty.signal = tty_signal_group
+    tty.signal = process_signal_group
     io_wakeups_init(&tty.wakeups, POLLIN | POLLRDNORM, POLLOUT | POLLWRNORM)
 
 cdef void tty_set_signal_fn(tty_signal_fn fn) noexcept nogil:
@@ -116,18 +116,6 @@ cdef io_wakeups *tty_wakeups() noexcept nogil:
 
 cdef uint64_t tty_dropped() noexcept nogil:
     return tty.dropped
-
-cdef int tty_signal_group(int pgid, int sig) noexcept nogil:
-    cdef int pid, n = 0
-    cdef process *p
-    if pgid <= 0:
-        return 0
-    for pid in range(1, process_last_pid() + 1):
-        p = process_find(pid)
-        if p != NULL and not p.exiting and p.pgid == pgid:
-            signal_process(p, sig)
-            n += 1
-    return n
 
 # ------------------------------------------------------------------ output processing
 

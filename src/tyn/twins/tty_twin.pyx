@@ -1,6 +1,6 @@
 # Host face of fs/tty: the signals the line discipline raises, recorded instead of sent
 # (the host build has no processes), and its counters.
-from tyn.fs.tty cimport tty_set_signal_fn, tty_signal_group, tty_dropped
+from tyn.fs.tty cimport tty_set_signal_fn, tty_dropped
 from tyn.drivers.serial cimport serial_poll_rx, serial_rx_ready
 
 cdef int recorded_pgid[64]
