@@ -37,7 +37,10 @@ cdef struct wait_result:
     int wait_status                 # wait4's status word
     int code                        # CLD_EXITED / CLD_KILLED
     int status                      # exit code or signal
-    uint64_t utime_ns, stime_ns      # its CPU time in user and kernel mode
+    # Its resource use with its own reaped children's (Linux's RUSAGE_BOTH, what wait4's
+    # and waitid's rusage report).
+    uint64_t utime_ns, stime_ns     # CPU time in user and kernel mode
+    uint64_t nvcsw, nivcsw, min_flt, maxrss_pages
 
 # The first process (pid 1): an empty address space, the console on fds 0-2.
 cdef extern process *process_create() noexcept nogil

@@ -506,8 +506,13 @@ cdef int64_t process_wait(int idtype, int id, int options, wait_result *out) noe
         out.wait_status = found.wait_status
         out.code = CLD_KILLED if found.exit_signal != 0 else CLD_EXITED
         out.status = found.exit_signal if found.exit_signal != 0 else found.exit_code
-        out.utime_ns = found.utime_ns
-        out.stime_ns = found.stime_ns
+        out.utime_ns = found.utime_ns + found.cutime_ns
+        out.stime_ns = found.stime_ns + found.cstime_ns
+        out.nvcsw = found.nvcsw + found.cnvcsw
+        out.nivcsw = found.nivcsw + found.cnivcsw
+        out.min_flt = found.min_flt + found.cmin_flt
+        out.maxrss_pages = found.maxrss_pages if found.maxrss_pages > found.cmaxrss_pages \
+            else found.cmaxrss_pages
         if not (options & WNOWAIT):
             found.state = 0             # out of every other waiter's reach
     waitq_unlock(flags)

@@ -3,7 +3,7 @@ from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.trapframe cimport trap_frame
-from tyn.arch.uaccess cimport copy_to_user, clear_user, USER_ADDRESS_LIMIT
+from tyn.arch.uaccess cimport copy_to_user, USER_ADDRESS_LIMIT
 from tyn.proc.process cimport (process_exit, process_thread_exits, process_thread_left, process_fork, process_clone, process_wait,
                               process_find, process_vfork_wait, process_setpgid, process_setsid, wait_result,
                               P_ALL, P_PID, P_PGID, P_PIDFD, WNOHANG, WUNTRACED, WSTOPPED, WEXITED,
@@ -12,6 +12,7 @@ from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_curre
 from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
 from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS, EBADF
 from tyn.sys.futex_syscall cimport futex_wake_address
+from tyn.sys.rusage cimport rusage_put_wait
 
 cdef enum:
     ARCH_SET_GS = 0x1001
@@ -36,7 +37,6 @@ cdef enum:
     ROBUST_LIST_HEAD_SIZE = 24          # sizeof(struct robust_list_head)
     EXIT_STATUS_MASK = 0xFF
     AFFINITY_MASK_BYTES = 8             # one CPU: bit 0 of an unsigned long
-    RUSAGE_SIZE = 144                   # struct rusage
     SIGCHLD = 17
     # The clone flags a new process (not a thread) may carry here: exit signal, CLONE_VM
     # with CLONE_VFORK (vfork, posix_spawn), the tid reports.
@@ -109,7 +109,7 @@ cdef int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uin
         rc = -ERESTARTSYS               # Linux's do_wait: restarted under SA_RESTART
     if rc > 0 and user_status != 0 and copy_to_user(user_status, &res.wait_status, 4) != 0:
         return -EFAULT
-    if rc > 0 and user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
+    if rc > 0 and user_rusage != 0 and rusage_put_wait(user_rusage, &res) != 0:
         return -EFAULT
     return rc
 
@@ -149,7 +149,8 @@ cdef int64_t sys_waitid(uint64_t idtype, uint64_t id, uint64_t user_info, uint64
     info.si_pid = res.pid if rc > 0 else 0
     info.si_uid = 0
     info.si_status = res.status if rc > 0 else 0
-    if user_rusage != 0 and clear_user(user_rusage, RUSAGE_SIZE) != 0:
+    # Linux writes the rusage only when a child was found (WNOHANG with none leaves it).
+    if rc > 0 and user_rusage != 0 and rusage_put_wait(user_rusage, &res) != 0:
         return -EFAULT
     if user_info != 0:
         # Only the fields Linux writes (signo, errno, code, pid, uid, status).

@@ -110,6 +110,17 @@ cdef int64_t sys_getrusage(uint64_t who, uint64_t user_usage) noexcept nogil:
     put_timeval(&r.ru_stime, system_ns)
     return -EFAULT if copy_to_user(user_usage, &r, sizeof(r)) != 0 else 0
 
+cdef int64_t rusage_put_wait(uint64_t user_usage, const wait_result *res) noexcept nogil:
+    cdef linux_rusage r
+    memset(&r, 0, sizeof(r))
+    put_timeval(&r.ru_utime, res.utime_ns)
+    put_timeval(&r.ru_stime, res.stime_ns)
+    r.ru_nvcsw = <int64_t>res.nvcsw
+    r.ru_nivcsw = <int64_t>res.nivcsw
+    r.ru_minflt = <int64_t>res.min_flt
+    r.ru_maxrss = <int64_t>(res.maxrss_pages * PAGE_SIZE_KB)
+    return -EFAULT if copy_to_user(user_usage, &r, sizeof(r)) != 0 else 0
+
 cdef int64_t ticks(uint64_t ns) noexcept nogil:
     return <int64_t>(ns // (NSEC_PER_SEC // USER_HZ))
 
