@@ -168,17 +168,16 @@ int main(int argc, char **argv)
         read(go[0], &c, 1);     /* exits only once the parent has asked with WNOHANG */
         _exit(4);
     }
-    siginfo_t si;
+    siginfo_t child_info;
     memset(&ru, 0x5a, sizeof ru);
     /* libc's waitid passes no rusage: the raw call does. */
-    R("waitid WNOHANG with a live child", syscall(SYS_waitid, P_PID, pid, &si, WEXITED | WNOHANG, &ru));
+    R("waitid WNOHANG with a live child", syscall(SYS_waitid, P_PID, pid, &child_info, WEXITED | WNOHANG, &ru));
     V("rusage untouched while none exited", ru.ru_maxrss == 0x5a5a5a5a5a5a5a5aLL);
     R("release the child", write(go[1], "x", 1));
     memset(&ru, 0, sizeof ru);
     R("wait4 with rusage", wait4(pid, &status, 0, &ru) == pid);
     V("wait4 status", WEXITSTATUS(status));
     V("wait4 child utime >= 50 ms", tv_ns(ru.ru_utime) >= MS(50));
-    V("wait4 child maxrss > 0", ru.ru_maxrss > 0);
 
     SECTION("prctl name");
     pid = fork();
