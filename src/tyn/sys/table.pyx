@@ -23,6 +23,7 @@ from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sy
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.splice cimport sys_sendfile
 from tyn.sys.fs cimport *
+from tyn.sys.memfd cimport sys_memfd_create
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk, sys_mm_init
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
@@ -149,6 +150,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_mremap, <void *>sys_mremap)
     entry(SYS_madvise, <void *>sys_madvise)
     entry(SYS_brk, <void *>sys_brk)
+    entry(SYS_memfd_create, <void *>sys_memfd_create)    # sys/memfd.pyx
     # system information: sys/info.pyx
     entry(SYS_uname, <void *>sys_uname)
     entry(SYS_getrandom, <void *>sys_getrandom)
