@@ -42,8 +42,9 @@ from tyn.proc.sched cimport sched_idle_loop
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
-from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
+from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE, PMM_LOW_MEMORY_END
 from tyn.mm.heap cimport heap_init
+from tyn.mm.memstat cimport memstat_set_boot
 from tyn.mm.frameref cimport frameref_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
@@ -128,6 +129,7 @@ cdef void start_memory() noexcept nogil:
     kstack_init()
     if mm_self_check() != 0:
         panic(b"memory self-check failed")
+    memstat_set_boot(boot.usable_bytes, linker_symbol(kernel_phys_end) - PMM_LOW_MEMORY_END, initfs_bytes())
     kputs(b"tyn: memory: ")
     kput_udec(pmm_free_count() * PAGE_SIZE // MIB)
     kputs(b" MiB free")

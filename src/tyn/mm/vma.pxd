@@ -32,6 +32,7 @@ cdef enum:
     VMA_USER_LOW = 0x10000              # vm.mmap_min_addr
     VMA_USER_HIGH = 0x7FFFFFFFF000
     VMA_MMAP_TOP = 0x7FFFF7FFF000       # top-down allocations start below the stack area
+    VMA_COMM_LEN = 16                   # TASK_COMM_LEN: 15 bytes and a NUL
 
 # A memory object behind a mapping (a tmpfs file).  page(obj, index): the frame holding
 # the object's page `index` (created if the object is that long), or 0 beyond its end;
@@ -65,6 +66,9 @@ cdef struct mm_space:
     uint64_t vma_count
     bint fault_beyond_object        # the last failed fault touched a page past its object's
                                     # end (Linux raises SIGBUS for that, SIGSEGV otherwise)
+    bint fault_out_of_memory        # the last failed fault found no free frame (mm/oom)
+    bint oom_victim                 # the OOM killer chose this space's process: it is dying
+    char comm[VMA_COMM_LEN]         # the executable's name (Linux's comm), for reports
 
 # Map [addr, addr+length) (page-rounded).  Without MAP_FIXED, addr is a hint: the first free
 # gap at or below it (top-down), else anywhere.  MAP_FIXED replaces what was there.
@@ -94,3 +98,8 @@ cdef extern int64_t vma_discard(mm_space *mm, uint64_t addr, uint64_t length) no
 # caller signals SIGSEGV or -EFAULT).
 cdef extern bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept nogil
 cdef extern vma *vma_find(mm_space *mm, uint64_t addr) noexcept nogil
+# Record the executable's name (its last path component, cut to 15 bytes) as exec does.
+cdef extern void vma_set_comm(mm_space *mm, const char *name, uint64_t length) noexcept nogil
+# Mapped bytes (Linux's total-vm) and populated pages of object (tmpfs/memfd) mappings.
+cdef extern uint64_t vma_total_bytes(mm_space *mm) noexcept nogil
+cdef extern uint64_t vma_object_pages(mm_space *mm) noexcept nogil

@@ -8,7 +8,7 @@ from tyn.fs.fsnode cimport fs_node
 from tyn.fs.vfs cimport vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.kprint cimport kputs
 from tyn.mm.heap cimport kmalloc, kfree
-from tyn.mm.vma cimport (vma_map, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED,
+from tyn.mm.vma cimport (vma_map, vma_set_comm, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED,
                          MAP_GROWSDOWN)
 from tyn.proc.elf cimport elf_plan, elf_parse, elf_strerror, ELF_OK
 from tyn.proc.initstack cimport (initstack_args, initstack_layout, initstack_build, initstack_cpu_hwcap,
@@ -166,6 +166,7 @@ cdef int exec_image(process *p, const fs_node *exe, const char *path, string_lis
         # The point of no return: the old image goes.
         release_process_memory(p)
         mapped = map_segments(p, exe, plan)
+        vma_set_comm(&p.mm, exe.name, exe.namelen)
         if mapped == 0:
             mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)

@@ -21,6 +21,8 @@ from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGING_NOT_MAPPED, PTE_ADDR_MASK
+from tyn.mm.oom cimport oom_page_fault
+from tyn.mm.memstat cimport memstat_report
 from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.task cimport (process, thread, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE, SIGNAL_SLOTS,
@@ -219,6 +221,7 @@ cdef void process_exit(process *p, int status) noexcept nogil:
         p.exiting = True
         p.exit_status = status
         profile_report()
+        memstat_report(&p.mm)
         power_exit(status)
         return
     if not p.exiting:
@@ -324,6 +327,9 @@ cdef int fault_signal(uint64_t vector) noexcept nogil:
 cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     cdef int sig = fault_signal(frame.vector)
     cdef thread *t = sched_current()
+    if frame.vector == VECTOR_PAGE_FAULT and t.proc.mm.fault_out_of_memory:
+        oom_page_fault(t.proc)          # a victim is killed; this thread retries the access
+        return
     if frame.vector == VECTOR_PAGE_FAULT and t.proc.mm.fault_beyond_object:
         sig = SIGBUS                    # a mapped file page past the end of the file
     if signal_fault(sig):
