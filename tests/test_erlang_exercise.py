@@ -68,15 +68,18 @@ def checks(text: str) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("exercise")
+@pytest.fixture(scope="module", params=["interpreter", "jit"])
+def image(request, tmp_path_factory) -> Path:
+    """The exercise image with either ERTS flavour (BeamAsm: `--jit`, its code in
+    memfd_create's dual mapping); hostrun runs the same flavour for the reference."""
+    d = tmp_path_factory.mktemp(f"exercise-{request.param}")
     ebin = d / "ebin"
     ebin.mkdir()
     erts.compile_erlang(erts.HostBeam(erts.ensure_erts()), SOURCE, ebin)
     out = d / "exercise.img"
     p = subprocess.run([sys.executable, "-m", "tyn.build", "image", "--add", f"{ebin}:/app/ebin",
-                        "--eval", "tyn_exercise:main().", "-o", str(out)],
+                        "--eval", "tyn_exercise:main().", "-o", str(out)]
+                       + (["--jit"] if request.param == "jit" else []),
                        capture_output=True, text=True, cwd=REPO)
     assert p.returncode == 0, p.stdout + p.stderr
     return out
@@ -110,9 +113,10 @@ def exercise_accel(request) -> str:
     return request.param
 
 
-def test_linux_reference_is_what_the_program_means(linux):
+def test_linux_reference_is_what_the_program_means(linux, image):
     """The reference run itself: a few values that pin down the program's meaning."""
     ref = dict(linux)
+    assert ref["sys.emu_flavor"] == ("jit" if "jit" in image.parent.name else "emu")
     assert ref["proc.ring"] == "{300,3001}"
     assert ref["proc.fan_out"] == "{500,41791750,true}"
     assert ref["proc.linked_kill"] == "true"
