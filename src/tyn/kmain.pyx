@@ -45,6 +45,7 @@ from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE, PMM_LOW_MEMORY_END
 from tyn.mm.heap cimport heap_init
 from tyn.mm.memstat cimport memstat_set_boot
+from tyn.mm.vdso cimport vdso_init
 from tyn.mm.frameref cimport frameref_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
@@ -175,6 +176,20 @@ cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
 
+cdef void start_vdso() noexcept nogil:
+    """vdso=auto (default): the vDSO reads the TSC in user mode unless under KVM, where
+    (PVM) user-mode rdtsc need not be the kernel's; vdso=tsc / vdso=syscall force it."""
+    cdef bint tsc_user_mode = not hypervisor_is_kvm()
+    cdef const char *key = cmdline_get(b"vdso")
+    if key != NULL:
+        if cmdline_streq(key, b"tsc"):
+            tsc_user_mode = True
+        elif cmdline_streq(key, b"syscall"):
+            tsc_user_mode = False
+        elif not cmdline_streq(key, b"auto"):
+            kputs(b"tyn: vdso= must be auto, tsc or syscall; using auto\n")
+    vdso_init(tsc_user_mode)
+
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
     cdef uint64_t epoch = 0
@@ -281,6 +296,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
         start_console_input()
     start_network()
     start_processes()
+    start_vdso()
     smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()
     start_sockets()

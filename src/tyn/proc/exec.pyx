@@ -8,6 +8,7 @@ from tyn.fs.fsnode cimport fs_node
 from tyn.fs.vfs cimport vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.kprint cimport kputs
 from tyn.mm.heap cimport kmalloc, kfree
+from tyn.mm.vdso cimport vdso_map, vdso_address
 from tyn.mm.vma cimport (vma_map, vma_set_comm, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED,
                          MAP_GROWSDOWN)
 from tyn.proc.elf cimport elf_plan, elf_parse, elf_strerror, ELF_OK
@@ -159,6 +160,7 @@ cdef int exec_image(process *p, const fs_node *exe, const char *path, string_lis
         args.phnum = plan.phnum
         args.entry = plan.entry
         args.hwcap = initstack_cpu_hwcap()
+        args.sysinfo_ehdr = vdso_address()
         rsp = initstack_build(&args, stack_image, STACK_BUILD_BYTES, EXEC_STACK_TOP, &layout)
         if rsp < 0:
             rc = -E2BIG
@@ -170,6 +172,8 @@ cdef int exec_image(process *p, const fs_node *exe, const char *path, string_lis
         if mapped == 0:
             mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)
+        if mapped >= 0 and args.sysinfo_ehdr != 0:
+            mapped = vdso_map(&p.mm)
         if mapped < 0 or copy_to_user(<uint64_t>rsp, stack_image + (STACK_BUILD_BYTES - layout.size),
                                       layout.size) != 0:
             rc = -ENOMEM
