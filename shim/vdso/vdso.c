@@ -10,7 +10,6 @@
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_USEC 1000ULL
 #define SYS_gettimeofday 96
-#define SYS_time 201
 #define SYS_clock_gettime 228
 #define SYS_clock_getres 229
 #define CLOCK_REALTIME 0
@@ -102,9 +101,17 @@ int64_t __vdso_time(int64_t *t)
 {
     uint64_t ns;
     int64_t s;
-    if (!clock_ns(CLOCK_REALTIME, &ns))
-        return syscall2(SYS_time, (long)t, 0);
-    s = (int64_t)(ns / NSEC_PER_SEC);
+    struct vdso_timespec ts;
+    long r;
+    if (clock_ns(CLOCK_REALTIME, &ns)) {
+        s = (int64_t)(ns / NSEC_PER_SEC);
+    } else {
+        /* time(2) is CLOCK_REALTIME's seconds; the kernel has no separate time call */
+        r = syscall2(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts);
+        if (r != 0)
+            return r;
+        s = ts.tv_sec;
+    }
     if (t)
         *t = s;
     return s;
