@@ -88,7 +88,7 @@ def image(request, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def linux(image) -> list[tuple[str, str]]:
     p = subprocess.run([sys.executable, "-m", "tyn.hostrun", str(image)], capture_output=True,
-                       text=True, timeout=300, cwd=REPO, stdin=subprocess.DEVNULL)
+                       text=True, errors="replace", timeout=300, cwd=REPO, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stdout + p.stderr
     got = checks(p.stdout)
     _complete(got, p.stdout + p.stderr)
@@ -132,7 +132,13 @@ def test_linux_reference_is_what_the_program_means(linux, image):
             assert ref[key] == on_linux, key
 
 
-def test_tyn_prints_what_linux_prints(image, linux, exercise_accel, boot):
+def test_tyn_prints_what_linux_prints(image, linux, exercise_accel, boot, request):
+    if "exercise-jit" in image.parent.name:
+        # Strict: passes (and so fails here) once the gap is closed; then remove this.
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "the JIT beam.smp forks erl_child_setup with clone(CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|"
+            "SIGCHLD), which sys_clone answers EINVAL today (the interpreter's fork is clone(SIGCHLD)); "
+            "the port section then ends in 'Failed to write to erl_child_setup: 32'")))
     vm = boot(image, accel=exercise_accel, timeout=900 if exercise_accel == "kvm" else 300)
     vm.expect_exit(0)
     tyn = checks(vm.log)

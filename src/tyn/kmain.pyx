@@ -42,10 +42,14 @@ from tyn.proc.sched cimport sched_idle_loop
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
-from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE, PMM_LOW_MEMORY_END
+from tyn.mm.pmm cimport (pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, pmm_add_region, PMM_OK, PAGE_SIZE,
+                         PMM_LOW_MEMORY_END)
 from tyn.mm.heap cimport heap_init
 from tyn.mm.memstat cimport memstat_set_boot
 from tyn.mm.vdso cimport vdso_init
+
+cdef extern from "tyn/smp_trampoline.h":
+    const uint64_t SMP_TRAMPOLINE_PHYS
 from tyn.mm.frameref cimport frameref_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
@@ -175,6 +179,34 @@ cdef void start_network() noexcept nogil:
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
+
+cdef void reclaim_low_memory() noexcept nogil:
+    """Usable RAM below 1 MiB (the pmm never hands it out at boot: the loader's structures
+    and the SMP trampoline live there) joins the pmm once init runs: the multiboot
+    information was copied, and only the trampoline page (a CPU given up on may still
+    park in it) and page 0 (the real-mode IVT) stay out."""
+    cdef int i
+    cdef uint64_t base, end, added = 0
+    cdef int64_t n
+    for i in range(boot.region_count):
+        base = boot.regions[i].base
+        end = base + boot.regions[i].length
+        if base < PAGE_SIZE:
+            base = PAGE_SIZE
+        if end > PMM_LOW_MEMORY_END:
+            end = PMM_LOW_MEMORY_END
+        if base >= end:
+            continue
+        if base <= SMP_TRAMPOLINE_PHYS < end:
+            n = pmm_add_region(base, SMP_TRAMPOLINE_PHYS - base)
+            added += <uint64_t>n if n > 0 else 0
+            base = SMP_TRAMPOLINE_PHYS + PAGE_SIZE
+        if base < end:
+            n = pmm_add_region(base, end - base)
+            added += <uint64_t>n if n > 0 else 0
+    kputs(b"tyn: memory: ")
+    kput_udec(added * PAGE_SIZE // 1024)
+    kputs(b" KiB below 1 MiB added to the free frames\n")
 
 cdef void start_vdso() noexcept nogil:
     """vdso=auto (default): the vDSO reads the TSC in user mode unless under KVM, where
@@ -312,4 +344,5 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     net_wait_for_address()
     start_init()
     cmdline_report_unknown()
+    reclaim_low_memory()
     sched_idle_loop()
