@@ -69,15 +69,18 @@ def checks(text: str) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("exercise")
+@pytest.fixture(scope="module", params=["interpreter", "jit"])
+def image(request, tmp_path_factory) -> Path:
+    """The exercise image with either ERTS flavour (BeamAsm: `--jit`, its code in
+    memfd_create's dual mapping); hostrun runs the same flavour for the reference."""
+    d = tmp_path_factory.mktemp(f"exercise-{request.param}")
     ebin = d / "ebin"
     ebin.mkdir()
     erts.compile_erlang(erts.HostBeam(erts.ensure_erts()), SOURCE, ebin)
     out = d / "exercise.img"
     p = subprocess.run([sys.executable, "-m", "tyn.build", "image", "--add", f"{ebin}:/app/ebin",
-                        "--eval", "tyn_exercise:main().", "-o", str(out)],
+                        "--eval", "tyn_exercise:main().", "-o", str(out)]
+                       + (["--jit"] if request.param == "jit" else []),
                        capture_output=True, text=True, cwd=REPO)
     assert p.returncode == 0, p.stdout + p.stderr
     return out
@@ -86,7 +89,7 @@ def image(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def linux(image) -> list[tuple[str, str]]:
     p = subprocess.run([sys.executable, "-m", "tyn.hostrun", str(image)], capture_output=True,
-                       text=True, timeout=300, cwd=REPO, stdin=subprocess.DEVNULL)
+                       text=True, errors="replace", timeout=300, cwd=REPO, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stdout + p.stderr
     got = checks(p.stdout)
     _complete(got, p.stdout + p.stderr)
@@ -111,9 +114,10 @@ def exercise_accel(request) -> str:
     return request.param
 
 
-def test_linux_reference_is_what_the_program_means(linux):
+def test_linux_reference_is_what_the_program_means(linux, image):
     """The reference run itself: a few values that pin down the program's meaning."""
     ref = dict(linux)
+    assert ref["sys.emu_flavor"] == ("jit" if "jit" in image.parent.name else "emu")
     assert ref["proc.ring"] == "{300,3001}"
     assert ref["proc.fan_out"] == "{500,41791750,true}"
     assert ref["proc.linked_kill"] == "true"
@@ -129,7 +133,7 @@ def test_linux_reference_is_what_the_program_means(linux):
             assert ref[key] == on_linux, key
 
 
-def test_tyn_prints_what_linux_prints(image, linux, exercise_accel, boot):
+def test_tyn_prints_what_linux_prints(image, linux, exercise_accel, boot, request):
     vm = boot(image, accel=exercise_accel, timeout=900 if exercise_accel == "kvm" else 300)
     vm.expect_exit(0)
     tyn = checks(vm.log)

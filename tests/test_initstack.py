@@ -98,6 +98,14 @@ def test_minsigstksz_first():
     assert auxv[0] == (A["AT_MINSIGSTKSZ"], 3632) and len(auxv) == 20
 
 
+def test_sysinfo_ehdr_before_minsigstksz():
+    """x86_64's ARCH_DLINFO: the vDSO's address first, then AT_MINSIGSTKSZ, then the rest."""
+    _, mem, lay = build(["a"], [], "/a", minsigstksz=3632, sysinfo_ehdr=0x7ffff8000000)
+    _, _, _, auxv, _ = decode(mem, TOP - (1 << 20), lay["rsp"])
+    assert auxv[:3] == [(A["AT_SYSINFO_EHDR"], 0x7ffff8000000), (A["AT_MINSIGSTKSZ"], 3632),
+                        (A["AT_HWCAP"], 0)] and len(auxv) == 21
+
+
 def test_no_args_no_env():
     rsp, mem, lay = build([], [], "/init")
     argc, av, ev, auxv, _ = decode(mem, TOP - (1 << 20), rsp)

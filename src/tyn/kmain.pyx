@@ -46,8 +46,14 @@ from tyn.proc.sched cimport sched_idle_loop
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
-from tyn.mm.pmm cimport pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, PMM_OK, PAGE_SIZE
+from tyn.mm.pmm cimport (pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, pmm_add_region, PMM_OK, PAGE_SIZE,
+                         PMM_LOW_MEMORY_END)
 from tyn.mm.heap cimport heap_init
+from tyn.mm.memstat cimport memstat_set_boot
+from tyn.mm.vdso cimport vdso_init
+
+cdef extern from "tyn/smp_trampoline.h":
+    const uint64_t SMP_TRAMPOLINE_PHYS
 from tyn.mm.frameref cimport frameref_init
 from tyn.mm.kstack cimport kstack_init, kstack_alloc, KSTACK_NONE
 from tyn.mm.mm_check cimport mm_self_check
@@ -132,6 +138,7 @@ cdef void start_memory() noexcept nogil:
     kstack_init()
     if mm_self_check() != 0:
         panic(b"memory self-check failed")
+    memstat_set_boot(boot.usable_bytes, linker_symbol(kernel_phys_end) - PMM_LOW_MEMORY_END, initfs_bytes())
     kputs(b"tyn: memory: ")
     kput_udec(pmm_free_count() * PAGE_SIZE // MIB)
     kputs(b" MiB free")
@@ -202,6 +209,48 @@ cdef void return_to_user() noexcept nogil:
 
 cdef void enter_from_user() noexcept nogil:
     cputime_user_entry(sched_current())
+
+cdef void reclaim_low_memory() noexcept nogil:
+    """Usable RAM below 1 MiB (the pmm never hands it out at boot: the loader's structures
+    and the SMP trampoline live there) joins the pmm once init runs: the multiboot
+    information was copied, and only the trampoline page (a CPU given up on may still
+    park in it) and page 0 (the real-mode IVT) stay out."""
+    cdef int i
+    cdef uint64_t base, end, added = 0
+    cdef int64_t n
+    for i in range(boot.region_count):
+        base = boot.regions[i].base
+        end = base + boot.regions[i].length
+        if base < PAGE_SIZE:
+            base = PAGE_SIZE
+        if end > PMM_LOW_MEMORY_END:
+            end = PMM_LOW_MEMORY_END
+        if base >= end:
+            continue
+        if base <= SMP_TRAMPOLINE_PHYS < end:
+            n = pmm_add_region(base, SMP_TRAMPOLINE_PHYS - base)
+            added += <uint64_t>n if n > 0 else 0
+            base = SMP_TRAMPOLINE_PHYS + PAGE_SIZE
+        if base < end:
+            n = pmm_add_region(base, end - base)
+            added += <uint64_t>n if n > 0 else 0
+    kputs(b"tyn: memory: ")
+    kput_udec(added * PAGE_SIZE // 1024)
+    kputs(b" KiB below 1 MiB added to the free frames\n")
+
+cdef void start_vdso() noexcept nogil:
+    """vdso=auto (default): the vDSO reads the TSC in user mode unless under KVM, where
+    (PVM) user-mode rdtsc need not be the kernel's; vdso=tsc / vdso=syscall force it."""
+    cdef bint tsc_user_mode = not hypervisor_is_kvm()
+    cdef const char *key = cmdline_get(b"vdso")
+    if key != NULL:
+        if cmdline_streq(key, b"tsc"):
+            tsc_user_mode = True
+        elif cmdline_streq(key, b"syscall"):
+            tsc_user_mode = False
+        elif not cmdline_streq(key, b"auto"):
+            kputs(b"tyn: vdso= must be auto, tsc or syscall; using auto\n")
+    vdso_init(tsc_user_mode)
 
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
@@ -313,6 +362,7 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     start_network()
     start_random()
     start_processes()
+    start_vdso()
     smp_init()                  # the other CPUs come up and idle; everything runs here
     mount_root()
     start_sockets()
@@ -328,4 +378,5 @@ cdef void kmain(uint64_t multiboot_magic, uint64_t multiboot_info_phys) noexcept
     net_wait_for_address()
     start_init()
     cmdline_report_unknown()
+    reclaim_low_memory()
     sched_idle_loop()

@@ -20,3 +20,5 @@ cdef extern uint64_t tsc_calibration_ppm() noexcept nogil
 cdef extern const char *tsc_source_name(int source) noexcept nogil
 cdef extern uint64_t tsc_to_ns(uint64_t ticks, uint64_t hz) noexcept nogil
 cdef extern uint64_t monotonic_ns() noexcept nogil
+# The TSC reading at monotonic time 0 (the vDSO computes monotonic_ns from it).
+cdef extern uint64_t tsc_boot_value() noexcept nogil

@@ -95,6 +95,9 @@ cdef const char *tsc_source_name(int source) noexcept nogil:
 cdef uint64_t tsc_hz() noexcept nogil:
     return frequency
 
+cdef uint64_t tsc_boot_value() noexcept nogil:
+    return boot_tsc
+
 cdef uint64_t monotonic_ns() noexcept nogil:
     """Nanoseconds since tsc_calibrate()."""
     return tsc_to_ns(rdtsc() - boot_tsc, frequency)

@@ -21,6 +21,10 @@ cdef extern void tmpfs_now(int64_t *sec, uint32_t *nsec) noexcept nogil
 # target[0:tlen] is its content.  0 or -ENOMEM / -ENOENT (dir was removed).
 cdef extern int64_t tmpfs_create(fs_node *dir, const char *name, uint32_t len, uint32_t mode,
                                  const char *target, uint64_t tlen, fs_node **out) noexcept nogil
+# A file in no directory (memfd_create): nlink 0, freed when its last open file goes.
+# name[0:len] is kept for diagnostics.  0 or -ENOMEM.
+cdef extern int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode,
+                                          fs_node **out) noexcept nogil
 # Copy file bytes [off, off+n) to buf (a user address when user, else a kernel pointer).
 # Returns bytes copied (0 at/after EOF) or -EFAULT.
 cdef extern int64_t tmpfs_read(fs_node *n, uint64_t buf, uint64_t count, uint64_t off, bint user) noexcept nogil

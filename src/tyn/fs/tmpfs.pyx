@@ -104,6 +104,25 @@ cdef int64_t tmpfs_create(fs_node *dir, const char *name, uint32_t len, uint32_t
     out[0] = n
     return 0
 
+cdef int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode,
+                                   fs_node **out) noexcept nogil:
+    out[0] = NULL
+    cdef char *copy = <char *>kmalloc(len + 1)
+    if copy == NULL:
+        return -ENOMEM
+    memcpy(copy, name, len)
+    copy[len] = 0
+    cdef fs_node *n = new_node(mode)
+    if n == NULL:
+        kfree(copy)
+        return -ENOMEM
+    n.name = copy
+    n.namelen = len
+    n.flags |= FSNODE_OWNS_NAME
+    n.nlink = 0                     # in no directory: the open file keeps it alive
+    out[0] = n
+    return 0
+
 cdef void free_pages_from(fs_node *n, uint64_t first) noexcept nogil:
     global frames_in_use
     cdef uint64_t i

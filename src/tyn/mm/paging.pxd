@@ -112,6 +112,10 @@ cdef extern uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil
 # (the kernel does: see paging.pyx); how many are kept.
 cdef extern void paging_keep_spare_tables(bint keep) noexcept nogil
 cdef extern uint64_t paging_spare_tables() noexcept nogil
+# Frames the page tables hold (all address spaces, spares included).
+cdef extern uint64_t paging_table_frames() noexcept nogil
+# Give the spare table frames back to the pmm (the OOM killer's first resort); how many.
+cdef extern uint64_t paging_release_spare_tables() noexcept nogil
 cdef extern uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil
 # Range walks: one pass over the tables instead of a walk per page.  visit() is called
 # for every non-zero 4 KiB leaf entry (present or parked) in [start, end) of the user

@@ -50,6 +50,7 @@ cdef inline uint64_t page_align_up(uint64_t v) noexcept nogil:
 # frame, which made every data page carved from one cost thousands of VM exits.
 cdef uint64_t spare_tables
 cdef uint64_t spare_table_count
+cdef uint64_t table_frames          # frames taken from the pmm for page tables (spares included)
 cdef bint keep_spares
 
 cdef void paging_keep_spare_tables(bint keep) noexcept nogil:
@@ -57,7 +58,7 @@ cdef void paging_keep_spare_tables(bint keep) noexcept nogil:
     keep_spares = keep
 
 cdef uint64_t alloc_table() noexcept nogil:
-    global spare_tables, spare_table_count
+    global spare_tables, spare_table_count, table_frames
     cdef uint64_t f
     if spare_tables != 0:
         f = spare_tables
@@ -68,6 +69,7 @@ cdef uint64_t alloc_table() noexcept nogil:
     f = pmm_alloc_frame()
     if f != PMM_NO_FRAME:
         memset(phys_to_virt(f), 0, PAGE_SIZE)
+        table_frames += 1
     return f
 
 # ---------------------------------------------------- absent (parked) pages
@@ -115,11 +117,31 @@ cdef uint64_t paging_leaf(uint64_t root, uint64_t va) noexcept nogil:
 cdef uint64_t paging_spare_tables() noexcept nogil:
     return spare_table_count
 
+cdef uint64_t paging_table_frames() noexcept nogil:
+    return table_frames
+
+cdef uint64_t paging_release_spare_tables() noexcept nogil:
+    """Out of memory: the spares go back to the pmm (slower under PVM, but memory)."""
+    global spare_tables, spare_table_count, table_frames
+    cdef uint64_t irq = mm_lock()
+    cdef uint64_t f, released = 0
+    while spare_tables != 0:
+        f = spare_tables
+        spare_tables = (<uint64_t *>phys_to_virt(f))[0]
+        (<uint64_t *>phys_to_virt(f))[0] = 0
+        pmm_free_frame(f)
+        released += 1
+    spare_table_count = 0
+    table_frames -= released
+    mm_unlock(irq)
+    return released
+
 cdef void free_table(uint64_t f) noexcept nogil:
     """An empty (all-zero) table frame goes to the spare list (or back to the pmm)."""
-    global spare_tables, spare_table_count
+    global spare_tables, spare_table_count, table_frames
     if not keep_spares:
         pmm_free_frame(f)
+        table_frames -= 1
         return
     (<uint64_t *>phys_to_virt(f))[0] = spare_tables
     spare_tables = f

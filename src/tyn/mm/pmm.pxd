@@ -52,6 +52,7 @@ cdef struct pmm_stats:
     uint64_t frame_limit        # frames 0 .. frame_limit-1 are covered by the bitmaps
     uint64_t free_frames
     uint64_t allocated_frames
+    uint64_t peak_allocated_frames  # the most ever allocated at once (the high-water mark)
     uint64_t metadata_frames    # the bitmaps themselves
     uint64_t metadata_phys      # where they live
     uint64_t double_frees

@@ -17,7 +17,7 @@ cdef uint64_t map_words
 cdef uint64_t frame_limit          # frames covered by the maps
 cdef uint64_t ceiling_frame        # allocations stay below this frame (0 = no limit)
 cdef uint64_t lowest_free          # no free frame exists below this one
-cdef uint64_t free_frames, allocated_frames
+cdef uint64_t free_frames, allocated_frames, peak_allocated
 cdef uint64_t meta_phys, meta_frames
 cdef uint64_t double_frees, invalid_frees, regions_dropped
 cdef pmm_range regions[PMM_MAX_REGIONS]
@@ -112,12 +112,12 @@ cdef inline bint bit_is_set(const uint64_t *bitmap, uint64_t f) noexcept nogil:
 
 cdef void reset_state() noexcept nogil:
     global free_map, alloc_map, map_words, frame_limit, ceiling_frame, lowest_free
-    global free_frames, allocated_frames, meta_phys, meta_frames
+    global free_frames, allocated_frames, meta_phys, meta_frames, peak_allocated
     global double_frees, invalid_frees, regions_dropped, region_count, ready
     free_map = NULL
     alloc_map = NULL
     map_words = frame_limit = ceiling_frame = lowest_free = 0
-    free_frames = allocated_frames = meta_phys = meta_frames = 0
+    free_frames = allocated_frames = meta_phys = meta_frames = peak_allocated = 0
     double_frees = invalid_frees = regions_dropped = 0
     region_count = 0
     ready = False
@@ -279,7 +279,7 @@ cdef void pmm_set_ceiling(uint64_t phys_limit) noexcept nogil:
 # -------------------------------------------------------------- allocation
 
 cdef uint64_t alloc_frames_locked(uint64_t count, uint64_t align_frames) noexcept nogil:
-    global lowest_free, free_frames, allocated_frames
+    global lowest_free, free_frames, allocated_frames, peak_allocated
     cdef uint64_t end, candidate, used, f
     if not ready or count == 0:
         return PMM_NO_FRAME
@@ -302,11 +302,13 @@ cdef uint64_t alloc_frames_locked(uint64_t count, uint64_t align_frames) noexcep
     set_bits(alloc_map, candidate, candidate + count)
     free_frames -= count
     allocated_frames += count
+    if allocated_frames > peak_allocated:
+        peak_allocated = allocated_frames
     return candidate << PAGE_SHIFT
 
 cdef uint64_t alloc_one_locked() noexcept nogil:
     """alloc_frames_locked(1, 1) in a few steps: page faults call it for every page."""
-    global lowest_free, free_frames, allocated_frames
+    global lowest_free, free_frames, allocated_frames, peak_allocated
     cdef uint64_t end, f
     if not ready:
         return PMM_NO_FRAME
@@ -319,6 +321,8 @@ cdef uint64_t alloc_one_locked() noexcept nogil:
     alloc_map[f >> WORD_SHIFT] |= (<uint64_t>1) << (f & (BITS_PER_WORD - 1))
     free_frames -= 1
     allocated_frames += 1
+    if allocated_frames > peak_allocated:
+        peak_allocated = allocated_frames
     return f << PAGE_SHIFT
 
 cdef uint64_t pmm_alloc_frame() noexcept nogil:
@@ -393,6 +397,7 @@ cdef void pmm_get_stats(pmm_stats *out) noexcept nogil:
     out.frame_limit = frame_limit
     out.free_frames = free_frames
     out.allocated_frames = allocated_frames
+    out.peak_allocated_frames = peak_allocated
     out.metadata_frames = meta_frames
     out.metadata_phys = meta_phys
     out.double_frees = double_frees

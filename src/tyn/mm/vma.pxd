@@ -65,6 +65,8 @@ cdef struct mm_space:
     uint64_t vma_count
     bint fault_beyond_object        # the last failed fault touched a page past its object's
                                     # end (Linux raises SIGBUS for that, SIGSEGV otherwise)
+    bint fault_out_of_memory        # the last failed fault found no free frame (mm/oom)
+    bint oom_victim                 # the OOM killer chose this space's process: it is dying
 
 # Map [addr, addr+length) (page-rounded).  Without MAP_FIXED, addr is a hint: the first free
 # gap at or below it (top-down), else anywhere.  MAP_FIXED replaces what was there.
@@ -94,3 +96,6 @@ cdef extern int64_t vma_discard(mm_space *mm, uint64_t addr, uint64_t length) no
 # caller signals SIGSEGV or -EFAULT).
 cdef extern bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept nogil
 cdef extern vma *vma_find(mm_space *mm, uint64_t addr) noexcept nogil
+# Mapped bytes (Linux's total-vm) and populated pages of object (tmpfs/memfd) mappings.
+cdef extern uint64_t vma_total_bytes(mm_space *mm) noexcept nogil
+cdef extern uint64_t vma_object_pages(mm_space *mm) noexcept nogil

@@ -42,6 +42,27 @@ cdef vma *vma_find(mm_space *mm, uint64_t addr) noexcept nogil:
         return v
     return NULL
 
+cdef uint64_t vma_total_bytes(mm_space *mm) noexcept nogil:
+    cdef uint64_t total = 0
+    cdef vma *v = mm.head
+    while v != NULL:
+        total += v.end - v.start
+        v = v.next
+    return total
+
+cdef bint count_visitor(void *ctx, uint64_t va, uint64_t *entry) noexcept nogil:
+    (<uint64_t *>ctx)[0] += 1
+    return False
+
+cdef uint64_t vma_object_pages(mm_space *mm) noexcept nogil:
+    cdef uint64_t pages = 0
+    cdef vma *v = mm.head
+    while v != NULL:
+        if v.object_ops != NULL and (v.flags & MAP_SHARED):
+            paging_visit(mm.root, v.start, v.end, count_visitor, &pages)
+        v = v.next
+    return pages
+
 # ------------------------------------------------------- page-table visitors
 
 cdef struct visit_ctx:
@@ -428,15 +449,18 @@ cdef bint fill_page(mm_space *mm, vma *v, uint64_t page, bint write) noexcept no
         if write and not (v.flags & MAP_SHARED):
             frame = pmm_alloc_frame()   # a private write: a copy at once
             if frame == PMM_NO_FRAME:
+                mm.fault_out_of_memory = True
                 return False
             memcpy(phys_to_virt(frame), phys_to_virt(source), PAGE_SIZE)
         elif frameref_get(source):
             frame = source
         else:
+            mm.fault_out_of_memory = True   # no room for the owner count
             return False
     else:
         frame = pmm_alloc_frame()
         if frame == PMM_NO_FRAME:
+            mm.fault_out_of_memory = True
             return False
         if v.file_data != NULL and offset < v.file_length:
             n = v.file_length - offset
@@ -449,6 +473,7 @@ cdef bint fill_page(mm_space *mm, vma *v, uint64_t page, bint write) noexcept no
             memset(phys_to_virt(frame), 0, PAGE_SIZE)
     if paging_map(mm.root, page, frame, page_flags(v, frame)) != 0:
         frameref_put(frame)
+        mm.fault_out_of_memory = True   # no frame for a page table
         return False
     mm.mapped_pages += 1
     return True
@@ -461,6 +486,7 @@ cdef bint copy_on_write(mm_space *mm, vma *v, uint64_t page, uint64_t frame) noe
         return paging_replace(mm.root, page, frame, pte_flags(v.prot)) == 0
     copy = pmm_alloc_frame()
     if copy == PMM_NO_FRAME:
+        mm.fault_out_of_memory = True
         return False
     memcpy(phys_to_virt(copy), phys_to_virt(frame), PAGE_SIZE)
     if paging_replace(mm.root, page, copy, pte_flags(v.prot)) != 0:
@@ -474,6 +500,7 @@ cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept n
     cdef uint64_t page = addr & ~(<uint64_t>PAGE_MASK)
     cdef uint64_t entry
     mm.fault_beyond_object = False
+    mm.fault_out_of_memory = False
     if v == NULL:
         return False
     if error_code & PF_WRITE:

@@ -9,6 +9,7 @@ from tyn.fs.tmpfs cimport tmpfs_read
 from tyn.fs.vfs cimport vfs_walk, vfs_root, vfs_lookup, VFS_FOLLOW
 from tyn.lib.kprint cimport kputs
 from tyn.mm.heap cimport kmalloc, kfree
+from tyn.mm.vdso cimport vdso_map, vdso_address
 from tyn.mm.vma cimport (vma_map, vma_protect, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS,
                          MAP_FIXED, MAP_GROWSDOWN)
 from tyn.proc.elf cimport elf_plan, elf_parse, elf_strerror, ELF_OK
@@ -177,6 +178,7 @@ cdef int exec_image(process *p, const uint8_t *data, uint64_t size, bint copy, c
         args.phnum = plan.phnum
         args.entry = plan.entry
         args.hwcap = initstack_cpu_hwcap()
+        args.sysinfo_ehdr = vdso_address()
         rsp = initstack_build(&args, stack_image, STACK_BUILD_BYTES, EXEC_STACK_TOP, &layout)
         if rsp < 0:
             rc = -E2BIG
@@ -189,6 +191,8 @@ cdef int exec_image(process *p, const uint8_t *data, uint64_t size, bint copy, c
         if mapped == 0:
             mapped = vma_map(&p.mm, EXEC_STACK_TOP - EXEC_STACK_SIZE, EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0)
+        if mapped >= 0 and args.sysinfo_ehdr != 0:
+            mapped = vdso_map(&p.mm)
         if mapped < 0 or copy_to_user(<uint64_t>rsp, stack_image + (STACK_BUILD_BYTES - layout.size),
                                       layout.size) != 0:
             rc = -ENOMEM

@@ -16,11 +16,11 @@
 #   argv[0..argc-1], NULL
 #   argc                                       <- RSP (16-byte aligned)
 #
-# auxv, in Linux's order: [AT_MINSIGSTKSZ if args.minsigstksz != 0], AT_HWCAP, AT_PAGESZ,
+# auxv, in Linux's order: [AT_SYSINFO_EHDR if args.sysinfo_ehdr != 0], [AT_MINSIGSTKSZ if args.minsigstksz != 0], AT_HWCAP, AT_PAGESZ,
 # AT_CLKTCK (100), AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE (0), AT_FLAGS (0), AT_ENTRY,
 # AT_UID, AT_EUID, AT_GID, AT_EGID (all 0: equal ids keep musl out of "secure" mode),
 # AT_SECURE (0), AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_NULL.
-# Linux also offers AT_SYSINFO_EHDR (the vDSO) and AT_RSEQ_*; Tyn has neither.
+# Linux also offers AT_RSEQ_*; Tyn does not.
 #
 # The kernel: map the stack (e.g. [top - size, top) RW, plan.stack_prot), take a kernel view
 # buf of its highest buf_size bytes, call initstack_build, copy/keep buf as those bytes, and
@@ -82,6 +82,7 @@ cdef struct initstack_args:
     uint64_t hwcap              # CPUID.1:EDX (initstack_cpu_hwcap())
     uint64_t hwcap2             # 0 (Linux: bit 1 when FSGSBASE is enabled for user mode)
     uint64_t minsigstksz        # 0 = no AT_MINSIGSTKSZ entry (Linux gives the signal frame size)
+    uint64_t sysinfo_ehdr       # the vDSO's address (AT_SYSINFO_EHDR, first); 0 = no entry
 
 # Where things went (user addresses); rsp is also the return value.
 cdef struct initstack_layout:

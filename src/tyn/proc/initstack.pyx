@@ -87,6 +87,8 @@ cdef int64_t initstack_build(const initstack_args *a, uint8_t *buf, uint64_t buf
     sp -= INITSTACK_RANDOM_BYTES
     random_at = sp
 
+    if a.sysinfo_ehdr != 0:
+        aux(pairs, &npairs, AT_SYSINFO_EHDR, a.sysinfo_ehdr)    # x86_64 ARCH_DLINFO: first
     if a.minsigstksz != 0:
         aux(pairs, &npairs, AT_MINSIGSTKSZ, a.minsigstksz)
     aux(pairs, &npairs, AT_HWCAP, a.hwcap)

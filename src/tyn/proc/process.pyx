@@ -28,6 +28,8 @@ from tyn.fs.vfs cimport vfs_node_get
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.paging cimport paging_new_root, paging_kernel_root, PT_ENTRIES, PAGING_NOT_MAPPED, PTE_ADDR_MASK
+from tyn.mm.oom cimport oom_page_fault
+from tyn.mm.memstat cimport memstat_report
 from tyn.mm.vma cimport vma_fault, vma_fork, vma_unmap, VMA_USER_LOW, VMA_USER_HIGH
 from tyn.mm.vma cimport mm_space, vma_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
@@ -376,6 +378,7 @@ cdef void ending(process *p, int code, int sig) noexcept nogil:
         p.exiting = True
         p.exit_status = status
         profile_report()
+        memstat_report(&p.mm)
         power_exit(status)
         return
     if not p.exiting:
@@ -608,6 +611,9 @@ cdef void process_user_fault(trap_frame *frame) noexcept nogil:
     cdef thread *t = sched_current()
     if frame.vector == VECTOR_DIVIDE_ERROR or frame.vector == VECTOR_INVALID_OPCODE:
         info.addr = frame.rip
+    if frame.vector == VECTOR_PAGE_FAULT and process_mm(t.proc).fault_out_of_memory:
+        oom_page_fault(t.proc)          # a victim is killed; this thread retries the access
+        return
     if frame.vector == VECTOR_PAGE_FAULT and process_mm(t.proc).fault_beyond_object:
         sig = SIGBUS                    # a mapped file page past the end of the file
         info.code = BUS_ADRERR

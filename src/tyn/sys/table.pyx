@@ -25,6 +25,7 @@ from tyn.sys.itimer cimport sys_setitimer, sys_getitimer, sys_alarm
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.splice cimport sys_sendfile
 from tyn.sys.fs cimport *
+from tyn.sys.memfd cimport sys_memfd_create
 from tyn.sys.mm cimport sys_mmap, sys_munmap, sys_mprotect, sys_mremap, sys_madvise, sys_brk, sys_mm_init
 from tyn.sys.info cimport sys_uname, sys_getrandom, sys_prlimit64, sys_getrlimit, sys_prctl
 from tyn.sys.rusage cimport sys_getrusage, sys_times, sys_sysinfo
@@ -155,6 +156,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_mremap, <void *>sys_mremap)
     entry(SYS_madvise, <void *>sys_madvise)
     entry(SYS_brk, <void *>sys_brk)
+    entry(SYS_memfd_create, <void *>sys_memfd_create)    # sys/memfd.pyx
     # system information: sys/info.pyx
     entry(SYS_uname, <void *>sys_uname)
     entry(SYS_getrandom, <void *>sys_getrandom)

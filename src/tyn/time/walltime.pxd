@@ -4,6 +4,8 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 # the command line (realtime=<ns since the epoch>, which tyn.run passes) or the CMOS RTC.
 cdef extern void walltime_init(uint64_t cmdline_epoch_ns) noexcept nogil
 cdef extern uint64_t walltime_ns() noexcept nogil
+# CLOCK_REALTIME - CLOCK_MONOTONIC (fixed after walltime_init; the vDSO adds it).
+cdef extern uint64_t walltime_boot_epoch_ns() noexcept nogil
 cdef extern const char *walltime_source() noexcept nogil
 # The same as seconds + nanoseconds (file timestamps; the vfs clock hook's signature).
 cdef extern void walltime_timespec(int64_t *sec, uint32_t *nsec) noexcept nogil

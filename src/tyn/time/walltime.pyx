@@ -82,6 +82,9 @@ cdef void walltime_init(uint64_t cmdline_epoch_ns) noexcept nogil:
         boot_epoch_ns = rtc * NSEC_PER_SEC - now
         source = SOURCE_RTC
 
+cdef uint64_t walltime_boot_epoch_ns() noexcept nogil:
+    return boot_epoch_ns
+
 cdef uint64_t walltime_ns() noexcept nogil:
     return boot_epoch_ns + monotonic_ns()
 

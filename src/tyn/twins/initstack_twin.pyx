@@ -22,7 +22,8 @@ def cpu_hwcap() -> int:
 def build(argv, envp, execfn, bytes random=bytes(16), *, unsigned long long stack_top=0x7ffffffff000,
           buf_size=None, unsigned long long phdr=0x400040, unsigned long long phent=56,
           unsigned long long phnum=6, unsigned long long entry=0x401000, unsigned long long hwcap=0,
-          unsigned long long hwcap2=0, unsigned long long minsigstksz=0, bint dry_run=False,
+          unsigned long long hwcap2=0, unsigned long long minsigstksz=0, unsigned long long sysinfo_ehdr=0,
+          bint dry_run=False,
           bint null_execfn=False):
     """initstack_build: returns (rsp or negative error, stack bytes [top - buf_size, top), layout)."""
     cdef initstack_args a
@@ -55,6 +56,7 @@ def build(argv, envp, execfn, bytes random=bytes(16), *, unsigned long long stac
         a.hwcap = hwcap
         a.hwcap2 = hwcap2
         a.minsigstksz = minsigstksz
+        a.sysinfo_ehdr = sysinfo_ehdr
         size = 1 << 20 if buf_size is None else buf_size
         if not dry_run:
             buf = <uint8_t *>malloc(size if size else 1)

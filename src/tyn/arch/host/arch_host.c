@@ -260,3 +260,7 @@ void context_switch(uint64_t *save_rsp, uint64_t load_rsp) { (void)save_rsp; (vo
 #include "tyn/smp_trampoline.h"
 const char smp_trampoline_start[16], smp_trampoline_end[1];
 void smp_ap_entry64(void) { abort(); }
+
+/* The host build has no vDSO image (tyn.build.kernel embeds it in the kernel): an empty one. */
+__asm__(".section .rodata\n.globl vdso_image_start\n.globl vdso_image_end\n"
+        "vdso_image_start:\nvdso_image_end:\n.previous");
