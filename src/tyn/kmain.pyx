@@ -20,7 +20,7 @@ from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_
 from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
-                            trap_set_user_return_hook)
+                            trap_set_user_return_hook, trap_set_user_return_work)
 from tyn.proc.process cimport process_user_fault
 from tyn.lib.kprofile cimport profile_enable
 from tyn.proc.sched cimport sched_init, sched_tick, sched_user_return
@@ -38,7 +38,8 @@ from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
 from tyn.proc.process cimport process_page_fault, process_set_limit
-from tyn.proc.sched cimport sched_idle_loop
+from tyn.proc.sched cimport sched_idle_loop, sched_current, sched_resched_pending
+from tyn.proc.task cimport thread
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
@@ -173,6 +174,10 @@ cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
 
+cdef bint return_to_user_work() noexcept nogil:
+    cdef thread *t = sched_current()
+    return sched_resched_pending() or (t.signal_pending & ~t.signal_mask) != 0
+
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
     cdef uint64_t epoch = 0
@@ -201,6 +206,7 @@ cdef void start_processes() noexcept nogil:
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)
+    trap_set_user_return_work(return_to_user_work)
     trap_set_page_fault_resolver(process_page_fault)
     cdef uint64_t strace = 0
     if cmdline_get_u64(b"strace", &strace):

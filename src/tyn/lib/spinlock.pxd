@@ -12,7 +12,14 @@ from libc.stdint cimport int32_t, uint32_t, uint64_t
 
 cdef enum:
     # The rank order (lowest first).  Leave gaps: later locks slot in between.
+    SPINLOCK_RANK_KERNEL = 10           # lib/kernel_lock: process-context kernel state (see there)
     SPINLOCK_RANK_SMP_BOOT = 100        # arch/smp: the AP start-up handshake (TSC check)
+    SPINLOCK_RANK_SOCKET_REGISTRY = 150 # net/socket: the family registry, inode numbers
+    SPINLOCK_RANK_UNIX = 200            # net/unix: every AF_UNIX socket's protocol state
+    SPINLOCK_RANK_NET = 300             # net/netlock: the IPv4 stack, netlink
+    SPINLOCK_RANK_SCHED = 500           # proc/sched: run queues, wait queues, futex queues
+    SPINLOCK_RANK_KTIMER = 600          # time/ktimer: the armed-timer list
+    SPINLOCK_RANK_MM = 700              # mm/mm_lock: pmm, heap, kernel stacks, page tables
     SPINLOCK_HELD_MAX = 16              # locks one CPU may hold at once (test build)
     SPINLOCK_NO_CPU = -1
 

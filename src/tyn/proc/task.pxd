@@ -1,5 +1,5 @@
 # Threads and processes (one process for now: the BEAM; many threads).
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.futex cimport futex_waiter
 from tyn.mm.vma cimport mm_space
@@ -78,10 +78,14 @@ cdef struct thread:
     uint64_t cpu_time_ns            # time spent running (CLOCK_THREAD_CPUTIME_ID)
     uint64_t ran_since_ns           # when it last got the CPU
     bint is_idle
+    uint32_t cpu                    # the CPU it runs on, or last ran on / is queued on
+    uint64_t cpus_allowed           # sched_setaffinity mask (bit n: CPU n); 0 until first run
 
 # A new thread whose first run returns to user mode with the registers in `user`.
 cdef extern thread *task_new_thread(process *proc, const trap_frame *user) noexcept nogil
 cdef extern void task_free_thread(thread *t) noexcept nogil
+# Remove t from tid lookups (it is exiting; freed later by the scheduler).
+cdef extern void task_unregister(thread *t) noexcept nogil
 cdef extern trap_frame *task_user_frame(thread *t) noexcept nogil
 cdef extern int task_next_tid() noexcept nogil
 # The live thread with this tid, or NULL.

@@ -118,8 +118,8 @@ cdef void signal_raise(thread *t, int sig) noexcept nogil:
         if sig != SIGKILL:
             return                      # discarded at generation, as Linux does
     t.signal_pending |= bit(sig)
-    if t.state == THREAD_BLOCKED and (t.signal_mask & bit(sig)) == 0:
-        sched_wake(t, WAKE_INTERRUPTED)
+    if (t.signal_mask & bit(sig)) == 0:
+        sched_wake(t, WAKE_INTERRUPTED)     # blocked: wakes; running on another CPU: an IPI
 
 cdef int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil:
     cdef thread *t = task_find(<int>tid)
