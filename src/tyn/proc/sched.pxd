@@ -40,5 +40,9 @@ cdef extern bint sched_resched_pending() noexcept nogil
 cdef extern void sched_user_return() noexcept nogil
 # The boot thread becomes the idle thread: never returns.
 cdef extern void sched_idle_loop() noexcept nogil
+# sched_getaffinity/sched_setaffinity: t's allowed CPUs (online ones only); set returns
+# False for a mask without an online CPU, and moves the caller off a CPU it left out.
+cdef extern uint64_t sched_get_affinity(thread *t) noexcept nogil
+cdef extern bint sched_set_affinity(thread *t, uint64_t mask) noexcept nogil
 cdef extern uint64_t sched_switch_count() noexcept nogil
 cdef extern uint64_t sched_ipi_count() noexcept nogil

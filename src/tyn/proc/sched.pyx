@@ -53,6 +53,7 @@ cdef uint64_t online_mask
 cdef thread *sleepers               # sorted by wake_deadline_ns
 cdef uint64_t switches
 cdef uint64_t ipis_sent
+cdef uint32_t nested                # sched_lock_acquire nesting by the holder (written by it)
 
 cdef inline run_queue *this_rq() noexcept nogil:
     return &cpu_rq[percpu_cpu_index()]
@@ -72,7 +73,7 @@ cdef void sched_init() noexcept nogil:
 cdef void sched_cpu_online(uint32_t cpu) noexcept nogil:
     global cpus_online, online_mask
     cdef run_queue *rq = &cpu_rq[cpu]
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     rq.idle.is_idle = True
     rq.idle.state = THREAD_RUNNING
     rq.idle.cpu = cpu
@@ -84,7 +85,7 @@ cdef void sched_cpu_online(uint32_t cpu) noexcept nogil:
     cpus_online += 1
     online_mask |= <uint64_t>1 << cpu
     tlb_cpu_online(cpu)
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 cdef uint32_t sched_cpus_online() noexcept nogil:
     return cpus_online
@@ -97,9 +98,22 @@ cdef thread *sched_current() noexcept nogil:
     return cpu_rq[percpu_cpu_index()].current
 
 cdef uint64_t sched_lock_acquire() noexcept nogil:
-    return spinlock_acquire(&sched_lock)
+    """waitq_lock: nests on the CPU that holds it (a poll op called by poll/epoll under
+    it takes it again); only the outermost level may sleep."""
+    global nested
+    cdef uint64_t flags = read_rflags()
+    irq_disable()
+    if spinlock_held(&sched_lock):
+        nested += 1
+        return flags
+    spinlock_acquire(&sched_lock)
+    return flags
 
 cdef void sched_lock_release(uint64_t flags) noexcept nogil:
+    global nested
+    if nested > 0:
+        nested -= 1
+        return                      # interrupts stay off: the outer level is still held
     spinlock_release(&sched_lock, flags)
 
 # ------------------------------------------------------------ run queues
@@ -178,22 +192,22 @@ cdef void reschedule_interrupt(trap_frame *frame) noexcept nogil:
     cdef uint64_t flags
     cdef run_queue *rq
     lapic_eoi()
-    flags = spinlock_acquire(&sched_lock)
+    flags = sched_lock_acquire()
     rq = this_rq()
     if rq.head != NULL and not rq.current.is_idle:
         clock_request(rq.slice_end_ns)
         if monotonic_ns() >= rq.slice_end_ns:
             rq.need_resched = True
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 cdef void sched_make_runnable(thread *t) noexcept nogil:
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     cdef thread *me = cpu_rq[percpu_cpu_index()].current
     if t.cpus_allowed == 0:             # a new thread inherits its creator's mask
         t.cpus_allowed = me.cpus_allowed if not me.is_idle and me.cpus_allowed != 0 else online_mask
         t.cpu = percpu_cpu_index()
     make_runnable_locked(t)
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 # ------------------------------------------------------------ timed sleeps
 
@@ -280,7 +294,7 @@ cdef void schedule() noexcept nogil:
     if next == NULL:
         next = steal(me)
     if cur.state == THREAD_RUNNING and not cur.is_idle:
-        if next == NULL:
+        if next == NULL and cur.cpus_allowed & (<uint64_t>1 << me):
             return                  # nothing else to run: keep going
         cur.state = THREAD_RUNNABLE
         if cur.cpus_allowed & (<uint64_t>1 << me):
@@ -312,14 +326,14 @@ cdef void sched_thread_start() noexcept nogil:
     spinlock_release(&sched_lock, 0)           # trap_exit returns with the frame's RFLAGS
 
 cdef void sched_yield_cpu() noexcept nogil:
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     schedule_dropping_kernel_lock()
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 cdef int sched_block(uint64_t deadline_ns) noexcept nogil:
     cdef thread *t = this_rq().current
-    if not spinlock_held(&sched_lock):
-        panic(b"sched_block without the scheduler lock (waitq_lock)")
+    if not spinlock_held(&sched_lock) or nested != 0:
+        panic(b"sched_block without the scheduler lock (waitq_lock), or with it taken twice")
     if t.signal_pending & ~t.signal_mask:
         # As Linux's interruptible sleeps: a signal raised while this thread was still
         # running (or unblocked by a ppoll-style mask) ends the wait before it starts.
@@ -342,10 +356,34 @@ cdef void sched_wake_locked(thread *t, int reason) noexcept nogil:
     elif t.state == THREAD_RUNNING and t.cpu != percpu_cpu_index() and reason == WAKE_INTERRUPTED:
         kick_cpu(t.cpu)             # a signal for a thread in user mode there: it looks on return
 
+cdef uint64_t sched_get_affinity(thread *t) noexcept nogil:
+    cdef uint64_t mask = t.cpus_allowed if t.cpus_allowed != 0 else online_mask
+    return mask & online_mask
+
+cdef bint sched_set_affinity(thread *t, uint64_t mask) noexcept nogil:
+    """Restrict t to the online CPUs in mask (False: none of them).  The calling thread
+    moves before this returns; a thread running elsewhere moves at its next user return
+    (a reschedule IPI), a queued one when a CPU it may use picks it."""
+    cdef uint64_t flags
+    cdef uint32_t me = percpu_cpu_index()
+    mask &= online_mask
+    if mask == 0:
+        return False
+    flags = sched_lock_acquire()
+    t.cpus_allowed = mask
+    if t == cpu_rq[me].current:
+        if not (mask & (<uint64_t>1 << me)):
+            schedule_dropping_kernel_lock()
+    elif t.state == THREAD_RUNNING and not (mask & (<uint64_t>1 << t.cpu)):
+        cpu_rq[t.cpu].need_resched = True
+        kick_cpu(t.cpu)
+    sched_lock_release(flags)
+    return True
+
 cdef void sched_wake(thread *t, int reason) noexcept nogil:
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     sched_wake_locked(t, reason)
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 cdef void sched_exit_current() noexcept nogil:
     cdef run_queue *rq
@@ -364,7 +402,7 @@ cdef void sched_exit_current() noexcept nogil:
 cdef void sched_tick(uint64_t now_ns) noexcept nogil:
     global sleepers
     cdef thread *t
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     cdef run_queue *rq = this_rq()
     while sleepers != NULL and sleepers.wake_deadline_ns <= now_ns:
         t = sleepers
@@ -375,16 +413,16 @@ cdef void sched_tick(uint64_t now_ns) noexcept nogil:
         make_runnable_locked(t)
     if now_ns >= rq.slice_end_ns and rq.head != NULL:
         rq.need_resched = True
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
 
 cdef uint64_t sched_next_deadline() noexcept nogil:
-    cdef uint64_t flags = spinlock_acquire(&sched_lock)
+    cdef uint64_t flags = sched_lock_acquire()
     cdef run_queue *rq = this_rq()
     cdef uint64_t deadline = sleepers.wake_deadline_ns if sleepers != NULL else 0
     if rq.head != NULL and not rq.current.is_idle and \
             (deadline == 0 or rq.slice_end_ns < deadline):
         deadline = rq.slice_end_ns
-    spinlock_release(&sched_lock, flags)
+    sched_lock_release(flags)
     return deadline
 
 cdef bint sched_resched_pending() noexcept nogil:
@@ -393,9 +431,9 @@ cdef bint sched_resched_pending() noexcept nogil:
 cdef void sched_user_return() noexcept nogil:
     cdef uint64_t flags
     if this_rq().need_resched:
-        flags = spinlock_acquire(&sched_lock)
+        flags = sched_lock_acquire()
         schedule_dropping_kernel_lock()
-        spinlock_release(&sched_lock, flags)
+        sched_lock_release(flags)
 
 cdef void sched_idle_loop() noexcept nogil:
     cdef run_queue *rq

@@ -96,6 +96,7 @@ cdef enum:
     SYS_gettid = 186
     SYS_tkill = 200
     SYS_futex = 202
+    SYS_sched_setaffinity = 203
     SYS_sched_getaffinity = 204
     SYS_epoll_create = 213
     SYS_getdents64 = 217
