@@ -142,4 +142,5 @@ cdef enum:
     SYS_statx = 332
     SYS_rseq = 334
     SYS_faccessat2 = 439
+    SYS_getcpu = 309
     SYSCALL_COUNT = 512

@@ -21,3 +21,4 @@ cdef extern int64_t sys_getresuid(uint64_t ruid, uint64_t euid, uint64_t suid) n
 cdef extern int64_t sys_getpgid(uint64_t pid) noexcept nogil
 cdef extern int64_t sys_getpgrp() noexcept nogil
 cdef extern int64_t sys_getsid(uint64_t pid) noexcept nogil
+cdef extern int64_t sys_getcpu(uint64_t user_cpu, uint64_t user_node, uint64_t unused_cache) noexcept nogil

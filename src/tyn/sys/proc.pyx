@@ -2,6 +2,7 @@
 from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
+from tyn.arch.percpu cimport percpu_cpu_index
 from tyn.arch.trapframe cimport trap_frame
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user, clear_user, USER_ADDRESS_LIMIT
 from tyn.proc.process cimport process_exit, process_thread_exits, process_fork, process_wait, process_find
@@ -212,4 +213,14 @@ cdef int64_t sys_sched_setaffinity(uint64_t pid, uint64_t size, uint64_t user_ma
         return -ESRCH
     if not sched_set_affinity(t, mask):
         return -EINVAL
+    return 0
+
+cdef int64_t sys_getcpu(uint64_t user_cpu, uint64_t user_node, uint64_t unused_cache) noexcept nogil:
+    """The CPU the caller runs on (it may move right after, as on Linux); node 0."""
+    cdef uint32_t cpu = percpu_cpu_index()
+    cdef uint32_t node = 0
+    if user_cpu != 0 and copy_to_user(user_cpu, &cpu, sizeof(cpu)) != 0:
+        return -EFAULT
+    if user_node != 0 and copy_to_user(user_node, &node, sizeof(node)) != 0:
+        return -EFAULT
     return 0

@@ -18,7 +18,7 @@ from tyn.fs.timerfd cimport sys_timerfd_create, sys_timerfd_settime, sys_timerfd
 from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
-                           sys_sched_yield, sys_sched_getaffinity, sys_sched_setaffinity, sys_fork, sys_wait4,
+                           sys_sched_yield, sys_sched_getaffinity, sys_sched_setaffinity, sys_getcpu, sys_fork, sys_wait4,
                            sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid)
 from tyn.proc.exec cimport sys_execve
 from tyn.sys.splice cimport sys_sendfile
@@ -226,6 +226,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_sched_yield, <void *>sys_sched_yield)
     entry(SYS_sched_getaffinity, <void *>sys_sched_getaffinity)
     entry(SYS_sched_setaffinity, <void *>sys_sched_setaffinity)
+    entry(SYS_getcpu, <void *>sys_getcpu)
     # futexes: sys/futex.pyx
     entry(SYS_futex, <void *>sys_futex)
     # time: sys/time.pyx
