@@ -34,6 +34,9 @@ cdef extern void spinlock_init(spinlock *lock, const char *name, uint32_t rank) 
 cdef extern uint64_t spinlock_acquire(spinlock *lock) noexcept nogil
 # One attempt: True (lock held, *flags set) or False (interrupts as they were).
 cdef extern bint spinlock_try_acquire(spinlock *lock, uint64_t *flags) noexcept nogil
+# A function every CPU calls while it spins for a lock, interrupts possibly off: work that
+# the holder may be waiting for (mm/tlb answers shootdown requests there).
+cdef extern void spinlock_set_wait_hook(void (*hook)() noexcept nogil) noexcept nogil
 # Release and restore interrupts as acquire found them.
 cdef extern void spinlock_release(spinlock *lock, uint64_t flags) noexcept nogil
 # Whether the calling CPU holds `lock`.

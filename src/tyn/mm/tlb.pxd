@@ -5,9 +5,10 @@
 # root's entries flushes its own TLB (paging.pyx, invlpg) and then tlb_shootdown(root):
 # every other CPU with that root loaded gets VECTOR_TLB_SHOOTDOWN and reloads CR3, and the
 # caller waits for each.  No lock: a request is a per-CPU word that the target clears after
-# its flush, so concurrent requesters are all satisfied by it.  Call without spinlocks held
-# (the paging entry points call it after mm_lock is released): a target spinning on a
-# lock with interrupts off could not answer.  Idle CPUs keep the last root loaded (no
+# its flush, so concurrent requesters are all satisfied by it.  A target spinning for a
+# lock with interrupts off answers from its spin loop (spinlock_set_wait_hook), so a
+# requester may hold a spinlock (a copy-on-write fault under waitq_lock); the paging
+# entry points call it after mm_lock is released.  Idle CPUs keep the last root loaded (no
 # switch to the kernel's) and are asked like the others.
 from libc.stdint cimport uint32_t, uint64_t
 

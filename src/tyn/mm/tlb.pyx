@@ -7,6 +7,7 @@ from tyn.arch.lapic cimport lapic_send_ipi, lapic_eoi, APIC_DM_FIXED
 from tyn.arch.trap cimport trap_set_handler, VECTOR_TLB_SHOOTDOWN
 from tyn.arch.trapframe cimport trap_frame
 from tyn.mm.paging cimport PTE_ADDR_MASK
+from tyn.lib.spinlock cimport spinlock_set_wait_hook
 
 cdef enum:
     IPI_SEND_TIMEOUT_NS = 10000000
@@ -20,6 +21,12 @@ cdef uint64_t shootdowns
 
 cdef void tlb_init() noexcept nogil:
     trap_set_handler(VECTOR_TLB_SHOOTDOWN, shootdown_interrupt)
+    # A CPU spinning for a lock with interrupts off cannot take the IPI: it answers from
+    # its spin loop, so a requester holding that lock is not left waiting forever.
+    spinlock_set_wait_hook(answer_this_cpu)
+
+cdef void answer_this_cpu() noexcept nogil:
+    answer(percpu_cpu_index())
 
 cdef void tlb_cpu_online(uint32_t cpu) noexcept nogil:
     global online
