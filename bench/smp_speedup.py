@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 PROCESSES = 4
-ITERATIONS = 2_000_000
+ITERATIONS = 300_000
 EVAL = (
     "W = fun() -> lists:foldl(fun(I, A) -> (A * 31 + I) rem 1000003 end, 0, "
     f"lists:seq(1, {ITERATIONS})) end, "
