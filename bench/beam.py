@@ -73,10 +73,11 @@ class Boot:
                 errors="replace")).status == 0
 
 
-def boot_once(image: Path, accel: str, timeout: float, linux: linux_guest.Guest | None = None) -> Boot:
+def boot_once(image: Path, accel: str, timeout: float, linux: linux_guest.Guest | None = None,
+              smp: int = 1) -> Boot:
     """Boot `image` with tyn.run's QEMU command (or the Linux baseline's, same machine) until
     QEMU exits (or `timeout`)."""
-    cmd = linux_guest.command(linux, accel=accel) if linux else qemu.command(qemu.Config(image=image, accel=accel))
+    cmd = linux_guest.command(linux, accel=accel) if linux else qemu.command(qemu.Config(image=image, accel=accel, smp=smp))
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=REPO)

@@ -78,4 +78,5 @@ context_switch:
 
     .globl thread_first_return
 thread_first_return:
+    call    sched_thread_start          /* releases the scheduler lock the switch held */
     jmp     trap_exit

@@ -122,6 +122,36 @@ def test_requeue_after_wake_and_no_callback():
     assert fx.wake(1, 0x1000, ANY, 1) == (1, [0])
 
 
+def test_op_decode_requeue_and_wake_op():
+    assert fx.op_decode(3) == (3, 0) and fx.op_decode(128 | 4) == (4, fx.OPF_PRIVATE)
+    assert fx.op_decode(5) == (5, 0)
+
+
+def test_requeue_wakes_then_moves_in_fifo_order():
+    for i in range(5):
+        fx.waiter_init(i, 1, 0x1000)
+        fx.enqueue(i)
+    fx.waiter_init(5, 1, 0x2000)
+    fx.enqueue(5)
+    # wake 1, move 2 of the remaining 4: returns woken + moved
+    assert fx.requeue(1, 0x1000, 1, 0x2000, 1, 2) == (3, [0])
+    assert fx.count(1, 0x1000) == 2 and fx.count(1, 0x2000) == 3
+    assert fx.waiter(1)["uaddr"] == 0x2000 and fx.waiter(1)["queued"] and not fx.waiter(1)["woken"]
+    # the moved ones queue behind the target's own waiter
+    assert fx.wake(1, 0x2000, ANY, 10) == (3, [5, 1, 2])
+    assert fx.wake(1, 0x1000, ANY, 10) == (2, [3, 4])
+
+
+def test_requeue_zero_wake_and_other_address_space():
+    fx.waiter_init(0, 1, 0x1000)
+    fx.waiter_init(1, 2, 0x1000)
+    fx.enqueue(0)
+    fx.enqueue(1)
+    assert fx.requeue(1, 0x1000, 7, 0x3000, 0, 10) == (1, [])     # only as_id 1 moves
+    assert fx.count(7, 0x3000) == 1 and fx.count(2, 0x1000) == 1
+    assert fx.requeue(1, 0x1001, 1, 0x3000, 0, 1)[0] == fx.EINVAL
+
+
 @pytest.mark.parametrize("op, expected", [
     (0, (0, 0)), (1, (1, 0)), (9, (9, 0)), (10, (10, 0)),
     (128, (0, fx.OPF_PRIVATE)), (129, (1, fx.OPF_PRIVATE)), (128 | 9, (9, fx.OPF_PRIVATE)),
@@ -131,7 +161,8 @@ def test_op_decode(op, expected):
     assert fx.op_decode(op) == expected
 
 
-@pytest.mark.parametrize("op", [2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 99, 256 | 0, 256 | 1, 256 | 128 | 0, 256 | 10])
+@pytest.mark.parametrize("op", [2, 6, 7, 8, 11, 12, 13, 99, 256 | 0, 256 | 1, 256 | 128 | 0, 256 | 10,
+                                256 | 3, 256 | 4, 256 | 5])
 def test_op_decode_enosys(op):
     assert fx.op_decode(op)[0] == fx.ENOSYS
 

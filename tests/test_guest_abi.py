@@ -97,14 +97,14 @@ def guest_stdout(console: str) -> str:
     return "".join(out)
 
 
-def run_guest(img: Path, accel: str = "tcg") -> tuple[int, str, str]:
+def run_guest(img: Path, accel: str = "tcg", smp: int = 1) -> tuple[int, str, str]:
     """Boot img under tyn.run; (exit status, program stdout, raw console + stderr).
 
     TCG by default: these programs test Linux semantics, and the PVM-based nested KVM of
     our build machines makes page-table-heavy programs (threads) very slow.
     TYN_GUEST_ACCEL=kvm runs them there instead."""
     accel = os.environ.get("TYN_GUEST_ACCEL", accel)
-    r = subprocess.run([sys.executable, "-m", "tyn.run", str(img), "--accel", accel],
+    r = subprocess.run([sys.executable, "-m", "tyn.run", str(img), "--accel", accel, "--smp", str(smp)],
                        stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=RUN_TIMEOUT, cwd=REPO)
     console = r.stdout.decode(errors="replace")
@@ -139,14 +139,16 @@ KNOWN_GAPS: dict[str, str] = {}     # program name -> why Tyn differs (none toda
                                             run=os.environ.get("TYN_GUEST_ABI", "") not in ("", "0")))
     if n in KNOWN_GAPS else n
     for n in PROGRAMS])
-def test_guest_matches_reference(musl_ok, name, tmp_path, kernel_build_dir):
+# Every program on one CPU and on two (TCG runs them really in parallel); four is slow-marked.
+@pytest.mark.parametrize("smp", [1, 2, pytest.param(4, marks=pytest.mark.slow)])
+def test_guest_matches_reference(musl_ok, name, smp, tmp_path, kernel_build_dir):
     img = boot_image(program(name), kernel_build_dir, tmp_path / f"{name}.elf")
-    status, out, raw = run_guest(img)
+    status, out, raw = run_guest(img, smp=smp)
     ref = reference(name, tmp_path)
     if out != ref:       # the first differing line and the console's tail make the report useful
         a, b = ref.splitlines(), out.splitlines()
         first = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
-        pytest.fail(f"{name}: guest output differs from Linux at line {first + 1}: "
+        pytest.fail(f"{name} (--smp {smp}): guest output differs from Linux at line {first + 1}: "
                     f"Linux {a[first] if first < len(a) else '<end>'!r}, "
                     f"Tyn {b[first] if first < len(b) else '<end>'!r}; exit status {status}; "
                     f"console tail:\n{raw[-3000:]}", pytrace=False)

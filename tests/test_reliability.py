@@ -16,6 +16,8 @@ from harness import BootFailure  # noqa: E402
 HELLO = "Hello from OTP 27 on Tyn!"
 SAMPLE_BOOTS = 5
 FULL_BOOTS = 100
+SMP_SAMPLE_BOOTS = 4
+SMP_FULL_BOOTS = 300
 BOOT_TIMEOUT = 300           # a PVM-based nested KVM boot can take minutes; TCG ~1.5 s
 
 
@@ -28,16 +30,18 @@ def hello_image(tmp_path_factory):
     return out
 
 
-def boot_many(boot, image, count: int, accel: str) -> None:
-    """Boot `count` times; fail with every failed run's number and whole log."""
+def boot_many(boot, image, count: int, accel: str, smps=(1,)) -> None:
+    """Boot `count` times (going round the CPU counts in `smps`); fail with every failed
+    run's number, CPU count and whole log."""
     failures = []
     for run in range(1, count + 1):
-        vm = boot(image, accel=accel, timeout=BOOT_TIMEOUT)
+        smp = smps[(run - 1) % len(smps)]
+        vm = boot(image, accel=accel, timeout=BOOT_TIMEOUT, args=["--smp", str(smp)])
         try:
             vm.expect(HELLO)
             vm.expect_exit(0)
         except BootFailure as e:
-            failures.append(f"===== run {run} of {count} ({accel}) failed =====\n{e}")
+            failures.append(f"===== run {run} of {count} ({accel}, --smp {smp}) failed =====\n{e}")
         finally:
             vm.close()
     if failures:
@@ -47,6 +51,16 @@ def boot_many(boot, image, count: int, accel: str) -> None:
 
 def test_hello_boots_reliably_sample(hello_image, boot):
     boot_many(boot, hello_image, SAMPLE_BOOTS, "tcg")
+
+
+def test_hello_boots_reliably_sample_on_several_cpus(hello_image, boot):
+    boot_many(boot, hello_image, SMP_SAMPLE_BOOTS, "tcg", smps=(2, 4))
+
+
+@pytest.mark.slow
+def test_hello_boots_300_times_over_1_2_4_cpus(hello_image, boot):
+    """Issue 10's acceptance: 300 cold boots spread over --smp 1/2/4, no hang, no crash."""
+    boot_many(boot, hello_image, SMP_FULL_BOOTS, "tcg", smps=(1, 2, 4))
 
 
 @pytest.mark.slow
@@ -67,5 +81,5 @@ def test_a_failing_boot_is_reported_with_its_run_number_and_log(stub_guest, boot
         boot_many(boot, image, 2, "tcg")
     text = str(failed.value)
     assert "2 of 2 boots failed under tcg" in text
-    assert "===== run 1 of 2 (tcg) failed" in text and "===== run 2 of 2 (tcg) failed" in text
+    assert "===== run 1 of 2 (tcg, --smp 1) failed" in text and "===== run 2 of 2 (tcg, --smp 1) failed" in text
     assert text.count("no greeting from this guest") == 2

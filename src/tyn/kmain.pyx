@@ -23,7 +23,8 @@ from tyn.arch.fpu cimport fpu_init, fpu_uses_xsave, hypervisor_is_kvm, FPU_MODE_
 from tyn.lib.cmdline cimport cmdline_streq
 from tyn.arch.percpu cimport percpu_early_init, percpu_init, percpu_has_smap, percpu_has_smep
 from tyn.arch.trap cimport (trap_set_syscall_handler, trap_set_user_fault_handler,
-                            trap_set_user_return_hook, trap_set_user_entry_hook)
+                            trap_set_user_return_hook, trap_set_user_entry_hook,
+                            trap_set_user_exit_hook, trap_set_user_return_work)
 from tyn.proc.cputime cimport cputime_user_entry, cputime_user_exit
 from tyn.proc.process cimport process_user_fault
 from tyn.lib.kprofile cimport profile_enable
@@ -42,7 +43,8 @@ from tyn.fs.vfs cimport vfs_init, vfs_set_random_source, vfs_set_clock, vfs_walk
 from tyn.lib.cmdline cimport cmdline_init_args
 from tyn.proc.exec cimport exec_start_init
 from tyn.proc.process cimport process_page_fault, process_set_limit
-from tyn.proc.sched cimport sched_idle_loop
+from tyn.proc.sched cimport sched_idle_loop, sched_current, sched_resched_pending
+from tyn.proc.task cimport thread
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
@@ -205,10 +207,12 @@ cdef void start_random() noexcept nogil:
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
     signal_deliver_pending()
-    cputime_user_exit(sched_current())
 
 cdef void enter_from_user() noexcept nogil:
     cputime_user_entry(sched_current())
+
+cdef void exit_to_user() noexcept nogil:
+    cputime_user_exit(sched_current())
 
 cdef void reclaim_low_memory() noexcept nogil:
     """Usable RAM below 1 MiB (the pmm never hands it out at boot: the loader's structures
@@ -252,6 +256,10 @@ cdef void start_vdso() noexcept nogil:
             kputs(b"tyn: vdso= must be auto, tsc or syscall; using auto\n")
     vdso_init(tsc_user_mode)
 
+cdef bint return_to_user_work() noexcept nogil:
+    cdef thread *t = sched_current()
+    return sched_resched_pending() or (t.signal_pending & ~t.signal_mask) != 0
+
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
     cdef uint64_t epoch = 0
@@ -281,6 +289,8 @@ cdef void start_processes() noexcept nogil:
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)
     trap_set_user_entry_hook(enter_from_user)
+    trap_set_user_exit_hook(exit_to_user)
+    trap_set_user_return_work(return_to_user_work)
     trap_set_page_fault_resolver(process_page_fault)
     cdef uint64_t strace = 0
     if cmdline_get_u64(b"strace", &strace):

@@ -16,7 +16,8 @@ from tyn.arch.lapic cimport (lapic_enable_this_cpu, lapic_id, lapic_send_ipi, la
                             lapic_timer_oneshot, lapic_timer_deadline_mode, lapic_timer_set_deadline,
                             APIC_DM_INIT, APIC_DM_STARTUP, APIC_INT_ASSERT, APIC_INT_LEVELTRIG)
 from tyn.arch.tsc cimport tsc_hz, tsc_to_ns
-from tyn.time.clock cimport clock_uses_tsc_deadline, clock_timer_hz
+from tyn.time.clock cimport clock_uses_tsc_deadline, clock_timer_hz, clock_init_cpu
+from tyn.proc.sched cimport sched_ap_main, sched_cpus_online
 from tyn.boot.acpi cimport acpi_madt_info, acpi_find_madt, acpi_error_name, ACPI_OK
 from tyn.mm.kstack cimport kstack_alloc, KSTACK_NONE
 from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
@@ -168,9 +169,12 @@ cdef void smp_ap_main(uint32_t cpu) noexcept nogil:
         cpu_relax()
     if tsc_go == cpu:
         tsc_check_side()
+    clock_init_cpu()                    # the scheduler's timer on this CPU
     atomic_store_release(&ap_state[cpu], AP_ONLINE)
+    if sched_cpus_online() > 0:
+        sched_ap_main(cpu)              # this CPU runs threads from now on; never returns
     while True:
-        cpu_idle()                      # sti; hlt: nothing wakes an AP yet
+        cpu_idle()                      # sti; hlt: no scheduler (start-up tests)
 
 # ------------------------------------------------------------------ the boot CPU side
 

@@ -14,6 +14,8 @@ cdef enum:
     VECTOR_MACHINE_CHECK = 18
     VECTOR_TIMER = 32           # local APIC timer
     VECTOR_AP_TIMER_PROOF = 33  # arch/smp: each AP proves its local APIC timer once
+    VECTOR_RESCHEDULE = 34      # proc/sched: another CPU queued work here (IPI)
+    VECTOR_TLB_SHOOTDOWN = 35   # mm/tlb: flush this CPU's TLB (IPI)
     VECTOR_SERIAL = 36          # COM1 (ISA IRQ 4) through the I/O APIC
     VECTOR_NETDEV_FIRST = 40    # network devices (virtio_net): one vector each, MSI-X or GSI
     VECTOR_NETDEV_LAST = 47
@@ -44,6 +46,12 @@ cdef extern void trap_set_user_fault_handler(trap_handler handler) noexcept nogi
 cdef extern void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil
 # Called first in any trap from user mode (CPU time accounting).
 cdef extern void trap_set_user_entry_hook(void (*hook)() noexcept nogil) noexcept nogil
+# Called last before any return to user mode (CPU time accounting).
+cdef extern void trap_set_user_exit_hook(void (*hook)() noexcept nogil) noexcept nogil
+# Whether the user-return hook has work after an interrupt from user mode (a signal or a
+# reschedule due); without it the hook always runs.  System calls and user faults take the
+# kernel_lock on entry and always run the hook; it is released before the return.
+cdef extern void trap_set_user_return_work(bint (*pending)() noexcept nogil) noexcept nogil
 cdef extern void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil
 cdef extern void trap_set_handler(int vector, trap_handler handler) noexcept nogil
 cdef extern void trap_dispatch(trap_frame *frame) noexcept nogil

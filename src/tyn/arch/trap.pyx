@@ -9,6 +9,7 @@ from tyn.arch.uaccess cimport uaccess_begin, uaccess_end, uaccess_fault, USER_AD
 from tyn.arch.gdt cimport SEL_KERNEL_CODE, IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK
 from tyn.arch.trapframe cimport trap_frame, trap_stub_table
 from tyn.arch.panic cimport panic_exception
+from tyn.lib.kernel_lock cimport kernel_lock_acquire, kernel_lock_release, kernel_lock_held
 from tyn.lib.kprint cimport kputs, kput_udec
 
 cdef enum:
@@ -26,6 +27,8 @@ cdef trap_handler syscall_handler
 cdef trap_handler user_fault_handler
 cdef void (*user_return_hook)() noexcept nogil
 cdef void (*user_entry_hook)() noexcept nogil
+cdef void (*user_exit_hook)() noexcept nogil
+cdef bint (*user_return_pending)() noexcept nogil
 cdef page_fault_resolver fault_resolver
 
 cdef void trap_set_syscall_handler(trap_handler handler) noexcept nogil:
@@ -36,6 +39,13 @@ cdef void trap_set_user_fault_handler(trap_handler handler) noexcept nogil:
     global user_fault_handler
     user_fault_handler = handler
 
+cdef void trap_set_user_return_work(bint (*pending)() noexcept nogil) noexcept nogil:
+    global user_return_pending
+    user_return_pending = pending
+
+cdef inline bint user_return_work() noexcept nogil:
+    return user_return_pending == NULL or user_return_pending()
+
 cdef void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogil:
     global user_return_hook
     user_return_hook = hook
@@ -43,6 +53,10 @@ cdef void trap_set_user_return_hook(void (*hook)() noexcept nogil) noexcept nogi
 cdef void trap_set_user_entry_hook(void (*hook)() noexcept nogil) noexcept nogil:
     global user_entry_hook
     user_entry_hook = hook
+
+cdef void trap_set_user_exit_hook(void (*hook)() noexcept nogil) noexcept nogil:
+    global user_exit_hook
+    user_exit_hook = hook
 
 cdef void trap_set_page_fault_resolver(page_fault_resolver resolver) noexcept nogil:
     global fault_resolver
@@ -122,6 +136,8 @@ cdef void trap_dispatch(trap_frame *frame) noexcept nogil:
     cdef bint from_user = (frame.cs & SEGMENT_RPL_MASK) != 0
     if from_user and user_entry_hook != NULL:
         user_entry_hook()
+    if from_user and (vector == TRAP_VECTOR_SYSCALL or vector < EXCEPTION_VECTORS):
+        kernel_lock_acquire()           # system calls and user faults (lib/kernel_lock.pxd)
     if vector == TRAP_VECTOR_SYSCALL and syscall_handler != NULL:
         syscall_handler(frame)
     elif vector < IDT_VECTORS and handlers[vector] != NULL:
@@ -139,8 +155,17 @@ cdef void trap_dispatch(trap_frame *frame) noexcept nogil:
             kputs(b"tyn: unexpected interrupt vector ")
             kput_udec(vector)
             kputs(b"\n")
-    if from_user and user_return_hook != NULL:
-        user_return_hook()
+    if from_user:
+        # Signal delivery and the end of a slice need the kernel_lock; an interrupt from
+        # user mode takes it only if one of them is due.
+        if user_return_hook != NULL and (kernel_lock_held() or user_return_work()):
+            if not kernel_lock_held():
+                kernel_lock_acquire()
+            user_return_hook()
+        if kernel_lock_held():
+            kernel_lock_release()
+        if user_exit_hook != NULL:
+            user_exit_hook()
 
 cdef uint64_t trap_unexpected_count() noexcept nogil:
     return unexpected

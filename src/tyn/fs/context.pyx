@@ -5,15 +5,17 @@ from tyn.fs.fdtable cimport *
 from tyn.fs.vfs cimport vfs_root, vfs_node_get, vfs_node_put, vfs_console_open, vfs_file, vfs_file_put, O_RDWR
 from tyn.sys.errno cimport ENOMEM, ENOENT
 
+from tyn.arch.percpu cimport percpu_cpu_index, NR_CPUS
+
 cdef fs_context boot_ctx
-cdef fs_context *current
+# Per CPU: the context of the process whose thread runs there (set by the scheduler).
+cdef fs_context *current[NR_CPUS]
 
 cdef fs_context *fs_current() noexcept nogil:
-    return current
+    return current[percpu_cpu_index()]
 
 cdef void fs_set_current(fs_context *ctx) noexcept nogil:
-    global current
-    current = ctx
+    current[percpu_cpu_index()] = ctx
 
 cdef void fs_set_cwd(fs_context *ctx, fs_node *dir) noexcept nogil:
     vfs_node_get(dir)
@@ -45,8 +47,7 @@ cdef void fs_context_release(fs_context *ctx) noexcept nogil:
     ctx.cwd = NULL
 
 cdef int64_t fs_boot_context_init() noexcept nogil:
-    global current
     cdef int64_t rc = fs_context_init(&boot_ctx, True)
     if rc == 0:
-        current = &boot_ctx
+        fs_set_current(&boot_ctx)
     return rc

@@ -11,7 +11,7 @@ from tyn.arch.cpu cimport memset, memcpy
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
 from tyn.time.walltime cimport walltime_ns
-from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
+from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel, ktimer_cancel_sync
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq, io_notify
 from tyn.proc.task cimport WAKE_INTERRUPTED
 from tyn.sys.timeutil cimport CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, linux_timespec
@@ -137,7 +137,7 @@ cdef uint32_t tfd_poll(vfs_file *f) noexcept nogil:
 
 cdef void tfd_close(vfs_file *f) noexcept nogil:
     cdef timerfd_state *s = <timerfd_state *>f.priv
-    ktimer_cancel(&s.timer)
+    ktimer_cancel_sync(&s.timer)        # a callback running on another CPU finishes first
     kfree(s)
     f.priv = NULL
 

@@ -12,8 +12,15 @@ from libc.stdint cimport int32_t, uint32_t, uint64_t
 
 cdef enum:
     # The rank order (lowest first).  Leave gaps: later locks slot in between.
+    SPINLOCK_RANK_KERNEL = 10           # lib/kernel_lock: process-context kernel state (see there)
     SPINLOCK_RANK_SMP_BOOT = 100        # arch/smp: the AP start-up handshake (TSC check)
-    SPINLOCK_RANK_TTY = 200             # fs/tty: the console tty (termios, input buffer, groups)
+    SPINLOCK_RANK_SOCKET_REGISTRY = 150 # net/socket: the family registry, inode numbers
+    SPINLOCK_RANK_UNIX = 200            # net/unix: every AF_UNIX socket's protocol state
+    SPINLOCK_RANK_NET = 300             # net/netlock: the IPv4 stack, netlink
+    SPINLOCK_RANK_SCHED = 500           # proc/sched: run queues, wait queues, futex queues
+    SPINLOCK_RANK_KTIMER = 600          # time/ktimer: the armed-timer list
+    SPINLOCK_RANK_MM = 700              # mm/mm_lock: pmm, heap, kernel stacks, page tables
+    SPINLOCK_RANK_TTY = 250             # fs/tty: the console tty (termios, input buffer, groups)
     SPINLOCK_RANK_CRNG = 900            # lib/crng: the generator's key (a leaf: nothing nests inside)
     SPINLOCK_HELD_MAX = 16              # locks one CPU may hold at once (test build)
     SPINLOCK_NO_CPU = -1
@@ -29,6 +36,9 @@ cdef extern void spinlock_init(spinlock *lock, const char *name, uint32_t rank) 
 cdef extern uint64_t spinlock_acquire(spinlock *lock) noexcept nogil
 # One attempt: True (lock held, *flags set) or False (interrupts as they were).
 cdef extern bint spinlock_try_acquire(spinlock *lock, uint64_t *flags) noexcept nogil
+# A function every CPU calls while it spins for a lock, interrupts possibly off: work that
+# the holder may be waiting for (mm/tlb answers shootdown requests there).
+cdef extern void spinlock_set_wait_hook(void (*hook)() noexcept nogil) noexcept nogil
 # Release and restore interrupts as acquire found them.
 cdef extern void spinlock_release(spinlock *lock, uint64_t flags) noexcept nogil
 # Whether the calling CPU holds `lock`.

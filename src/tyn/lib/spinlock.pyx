@@ -14,6 +14,11 @@ cdef extern from *:
 # by that CPU, with interrupts off.
 cdef spinlock *held[NR_CPUS][SPINLOCK_HELD_MAX]
 cdef uint32_t depth[NR_CPUS]
+cdef void (*wait_hook)() noexcept nogil    # called while spinning (interrupts may be off)
+
+cdef void spinlock_set_wait_hook(void (*hook)() noexcept nogil) noexcept nogil:
+    global wait_hook
+    wait_hook = hook
 
 cdef void spinlock_init(spinlock *lock, const char *name, uint32_t rank) noexcept nogil:
     lock.locked = 0
@@ -75,6 +80,8 @@ cdef uint64_t spinlock_acquire(spinlock *lock) noexcept nogil:
         check_acquire(lock, cpu)
     while atomic_xchg(&lock.locked, 1) != 0:
         while lock.locked != 0:         # wait reading: the line stays shared until it is free
+            if wait_hook != NULL:
+                wait_hook()             # e.g. a TLB flush the holder waits for
             cpu_relax()
     note_acquired(lock, cpu)
     return flags

@@ -7,6 +7,7 @@ from tyn.mm.paging cimport (paging_map, paging_unmap, paging_translate, paging_k
                             KSTACK_VIRT_BASE, PAGING_OK, PAGING_NOT_MAPPED, PTE_WRITE, PTE_NX,
                             PTE_GLOBAL, PTE_USER)
 from tyn.mm.mm_lock cimport mm_lock, mm_unlock
+from tyn.mm.tlb cimport tlb_shootdown_kernel
 
 cdef enum:
     SLOT_NEVER_USED = 0     # zero at boot
@@ -143,6 +144,10 @@ cdef uint64_t kstack_alloc(uint64_t pages) noexcept nogil:
     cdef uint64_t irq = mm_lock()
     cdef uint64_t result = alloc_locked(pages)
     mm_unlock(irq)
+    # A slot used before may still be cached (global entries) on a CPU that ran its
+    # last thread: every CPU forgets it before the new stack is used.
+    if result != KSTACK_NONE:
+        tlb_shootdown_kernel()
     return result
 
 cdef int kstack_free(uint64_t top) noexcept nogil:

@@ -1,15 +1,12 @@
-# The memory manager's lock on one CPU: interrupts off around every update of
-# shared allocator state, so a timer preemption or an interrupt handler never
-# sees a half-done change.  Nests (each level restores what it found).
-# Inline helpers only (no .pyx): compiled into each user, nothing to link.
+# mm_lock: the memory manager's spinlock (rank SPINLOCK_RANK_MM, the highest: taken last).
+#
+# Protects the pmm's free lists and counts, the heap, kernel stack slots, frame owner
+# counts and every page-table update (kernel and user roots).  Interrupts are off while
+# it is held (interrupt handlers allocate).  It nests on the CPU that holds it (an entry
+# point may call another: heap -> pmm, kstack -> paging), counted in mm_lock_depth.
+# Nothing takes another lock while holding it; TLB shootdowns wait until it is released.
 from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport read_rflags, irq_disable, irq_enable, RFLAGS_IF
 
-cdef inline uint64_t mm_lock() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
-
-cdef inline void mm_unlock(uint64_t flags) noexcept nogil:
-    if (flags & RFLAGS_IF) != 0:
-        irq_enable()
+cdef extern uint64_t mm_lock() noexcept nogil
+cdef extern void mm_unlock(uint64_t flags) noexcept nogil
+cdef extern void mm_lock_init() noexcept nogil

@@ -1,5 +1,6 @@
 # 4-level page tables and the kernel address space: see paging.pxd.
 from libc.stdint cimport uint32_t, uint64_t
+from tyn.mm.tlb cimport tlb_shootdown
 from tyn.arch.cpu cimport (phys_to_virt, memset, cpuid, read_cr3, write_cr3, invlpg, linker_symbol,
                            KERNEL_VMA_BASE, PHYS_MAP_BASE, kernel_text_start, kernel_text_end,
                            kernel_rodata_start, kernel_rodata_end, kernel_data_start, kernel_data_end,
@@ -96,6 +97,7 @@ cdef int paging_park(uint64_t root, uint64_t va, uint64_t frame) noexcept nogil:
         e[0] = (frame & PTE_ADDR_MASK) | PTE_PARKED
         flush(root, va)
     mm_unlock(irq)
+    tlb_shootdown(root)
     return err
 
 cdef uint64_t paging_parked_frame(uint64_t root, uint64_t va) noexcept nogil:
@@ -520,12 +522,14 @@ cdef int paging_unmap(uint64_t root, uint64_t va) noexcept nogil:
     cdef uint64_t irq = mm_lock()
     cdef int result = unmap_locked(root, va)
     mm_unlock(irq)
+    tlb_shootdown(root)
     return result
 
 cdef int paging_unmap_huge(uint64_t root, uint64_t va) noexcept nogil:
     cdef uint64_t irq = mm_lock()
     cdef int result = unmap_huge_locked(root, va)
     mm_unlock(irq)
+    tlb_shootdown(root)
     return result
 
 cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
@@ -577,6 +581,7 @@ cdef void paging_visit(uint64_t root, uint64_t start, uint64_t end, paging_visit
     visit_table(table_at(root), LEVEL_PML4, 0, start, end, visit, ctx,
                 (read_cr3() & PTE_ADDR_MASK) == root)
     mm_unlock(irq)
+    tlb_shootdown(root)
 
 cdef int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
     cdef uint64_t irq = mm_lock()
@@ -590,6 +595,7 @@ cdef int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags)
             e[0] = (pa & PTE_ADDR_MASK) | leaf
             flush(root, va)
     mm_unlock(irq)
+    tlb_shootdown(root)
     return err
 
 cdef uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogil:

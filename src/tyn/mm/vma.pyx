@@ -495,6 +495,16 @@ cdef bint copy_on_write(mm_space *mm, vma *v, uint64_t page, uint64_t frame) noe
     frameref_put(frame)
     return True
 
+cdef inline bint access_allowed(uint64_t entry, uint64_t error_code) noexcept nogil:
+    """Whether a present leaf entry now allows the access the fault describes."""
+    if not (entry & PTE_USER):
+        return False
+    if (error_code & PF_WRITE) and not (entry & PTE_WRITE):
+        return False
+    if (error_code & PF_INSTRUCTION_FETCH) and (entry & PTE_NX):
+        return False
+    return True
+
 cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept nogil:
     cdef vma *v = vma_find(mm, addr)
     cdef uint64_t page = addr & ~(<uint64_t>PAGE_MASK)
@@ -515,6 +525,10 @@ cdef bint vma_fault(mm_space *mm, uint64_t addr, uint64_t error_code) noexcept n
     if entry & PTE_PRESENT:
         if (error_code & PF_WRITE) and not (entry & PTE_WRITE) and not (v.flags & MAP_SHARED):
             return copy_on_write(mm, v, page, entry & PTE_ADDR_MASK)
+        if access_allowed(entry, error_code):
+            # Another CPU filled (or copied) the page between this fault and our turn
+            # under the kernel_lock; the fault itself dropped the stale TLB entry.
+            return True
         return False                    # present and still faulting: a protection fault
     if entry & PTE_PARKED:
         return False                    # PROT_NONE contents

@@ -12,9 +12,9 @@
 # with net_lock held, so code holding waitq_lock must never take net_lock.  Nothing in the
 # stack sleeps with net_lock held: a socket call releases it before waitq_sleep.
 #
-# Today (one CPU) it disables interrupts, like waitq_lock, so the driver's receive interrupt
-# cannot enter the stack half-way through a socket call.  With SMP it becomes a spinlock
-# taken with interrupts disabled; the API stays the same.
+# A spinlock (rank SPINLOCK_RANK_NET, lib/spinlock.pxd) held with interrupts off, so the
+# driver's receive interrupt on this CPU cannot enter the stack half-way through a socket
+# call, and another CPU waits for it.
 from libc.stdint cimport uint64_t
 
 # Take the lock; returns the interrupt state to hand back to net_lock_release.

@@ -1,14 +1,17 @@
-# net_lock (see netlock.pxd).
+# net_lock (see netlock.pxd): a ranked spinlock, interrupts off while held.
 from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport read_rflags, irq_disable, irq_enable, RFLAGS_IF
+from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinlock_release, SPINLOCK_RANK_NET
 
+cdef spinlock net_spin
+cdef bint ready
 
 cdef uint64_t net_lock_acquire() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
+    global ready
+    if not ready:                       # first use at boot (one CPU), before any other
+        spinlock_init(&net_spin, b"net", SPINLOCK_RANK_NET)
+        ready = True
+    return spinlock_acquire(&net_spin)
 
 
 cdef void net_lock_release(uint64_t flags) noexcept nogil:
-    if flags & RFLAGS_IF:
-        irq_enable()
+    spinlock_release(&net_spin, flags)

@@ -13,6 +13,8 @@ from tyn.proc.task cimport WAKE_INTERRUPTED, WAKE_TIMEOUT, thread
 from tyn.proc.sched cimport sched_current
 from tyn.sys.signal cimport signal_raise, SIGPIPE
 from tyn.arch.tsc cimport monotonic_ns
+from tyn.lib.spinlock cimport (spinlock, spinlock_init, spinlock_acquire, spinlock_release,
+                               SPINLOCK_RANK_SOCKET_REGISTRY)
 from tyn.arch.cpu cimport memset, memcpy, read_rflags, irq_disable, irq_enable, RFLAGS_IF
 from tyn.arch.uaccess cimport copy_to_user, copy_from_user
 from tyn.mm.heap cimport kcalloc, kfree
@@ -39,14 +41,18 @@ cdef uint64_t last_ino
 cdef vfs_file_ops file_ops
 cdef bint file_ops_ready
 
+cdef spinlock registry_spin
+cdef bint registry_spin_ready
+
 cdef inline uint64_t registry_lock() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
+    global registry_spin_ready
+    if not registry_spin_ready:         # socket_init, at boot on one CPU
+        spinlock_init(&registry_spin, b"socket_registry", SPINLOCK_RANK_SOCKET_REGISTRY)
+        registry_spin_ready = True
+    return spinlock_acquire(&registry_spin)
 
 cdef inline void registry_unlock(uint64_t flags) noexcept nogil:
-    if flags & RFLAGS_IF:
-        irq_enable()
+    spinlock_release(&registry_spin, flags)
 
 cdef void socket_init() noexcept nogil:
     global registry_count, file_ops_ready

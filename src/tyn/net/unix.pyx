@@ -17,6 +17,7 @@ from tyn.proc.waitq cimport io_notify
 from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy, read_rflags, irq_disable, irq_enable, RFLAGS_IF
 from tyn.arch.uaccess cimport copy_to_user
+from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinlock_release, SPINLOCK_RANK_UNIX
 from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE
 from tyn.net.socket cimport *
 from tyn.net.unix_dgram cimport unix_dgram_init
@@ -24,14 +25,18 @@ from tyn.sys.errno cimport *
 
 cdef sock_proto_ops stream_ops
 
+cdef spinlock unix_spin
+cdef bint unix_spin_ready
+
 cdef uint64_t unix_lock_acquire() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
+    global unix_spin_ready
+    if not unix_spin_ready:             # first use comes from one CPU (socket creation)
+        spinlock_init(&unix_spin, b"unix", SPINLOCK_RANK_UNIX)
+        unix_spin_ready = True
+    return spinlock_acquire(&unix_spin)
 
 cdef void unix_lock_release(uint64_t flags) noexcept nogil:
-    if flags & RFLAGS_IF:
-        irq_enable()
+    spinlock_release(&unix_spin, flags)
 
 cdef uint64_t lock_sock(socket *sock) noexcept nogil:
     return unix_lock_acquire()

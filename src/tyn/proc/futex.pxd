@@ -7,11 +7,11 @@
 # it dequeues its own waiter.
 #
 # KEYS.  A futex is (address-space id, user address).  Linux keys a private futex by
-# (mm, address) and a shared one by the backing page (inode/offset or the anonymous page),
-# so that different processes mapping the same page meet.  Tyn keys shared futexes the
-# same way as private ones for now (FUTEX_PRIVATE_FLAG is ignored): exact for threads of
-# one process -- which is all the BEAM needs -- but two processes sharing a MAP_SHARED page
-# would not meet.  The address must be 4-byte aligned (else -EINVAL, as Linux).
+# (mm, address) and a shared one on a shared mapping by the backing page, so that
+# different processes mapping the same page meet.  sys/futex_syscall does the same: a
+# futex without FUTEX_PRIVATE_FLAG in a MAP_SHARED mapping is keyed (FUTEX_KEY_SHARED,
+# physical address of the word); every other one (address-space root, user address).
+# The address must be 4-byte aligned (else -EINVAL, as Linux).
 #
 # LOCKING AND ORDERING -- the rule that makes lost wake-ups impossible.  The table has no
 # lock of its own; every call must be made with the futex lock held (uniprocessor: with
@@ -69,6 +69,7 @@ cdef enum:
     FUTEX_OPF_PRIVATE = 1
     FUTEX_OPF_CLOCK_REALTIME = 2
 
+    FUTEX_KEY_SHARED = 1            # as_id of shared keys (no page-table root is 1)
     FUTEX_EINVAL = -22
     FUTEX_ENOSYS = -38
 
@@ -107,6 +108,10 @@ cdef extern int futex_dequeue(futex_waiter *w) noexcept nogil
 cdef extern int futex_wake(uint64_t as_id, uint64_t uaddr, uint32_t bitset, int nr,
                            futex_wake_fn fn, void *ctx) noexcept nogil
 # Waiters queued on key (as_id, uaddr) (diagnostics, tests).
+# FUTEX_REQUEUE's core: wake up to nr_wake waiters of (as_id, uaddr) (none if 0), then move
+# up to nr_requeue of the rest onto (as_id2, uaddr2); how many were woken plus moved.
+cdef extern int futex_requeue(uint64_t as_id, uint64_t uaddr, uint64_t as_id2, uint64_t uaddr2, int nr_wake,
+                              int nr_requeue, futex_wake_fn fn, void *ctx) noexcept nogil
 cdef extern int futex_count(uint64_t as_id, uint64_t uaddr) noexcept nogil
 # Waiters queued in the whole table.
 cdef extern int64_t futex_total() noexcept nogil

@@ -105,6 +105,37 @@ cdef int futex_wake(uint64_t as_id, uint64_t uaddr, uint32_t bitset, int nr,
         w = nxt
     return woken
 
+cdef int futex_requeue(uint64_t as_id, uint64_t uaddr, uint64_t as_id2, uint64_t uaddr2, int nr_wake,
+                       int nr_requeue, futex_wake_fn fn, void *ctx) noexcept nogil:
+    cdef futex_bucket *b
+    cdef futex_bucket *b2
+    cdef futex_waiter *w
+    cdef futex_waiter *nxt
+    cdef int woken = 0, moved = 0
+    if (uaddr & 3) != 0 or (uaddr2 & 3) != 0:
+        return FUTEX_EINVAL
+    b = &buckets[bucket_of(as_id, uaddr)]
+    b2 = &buckets[bucket_of(as_id2, uaddr2)]
+    w = b.head
+    while w != NULL and (woken < nr_wake or moved < nr_requeue):
+        nxt = w.next
+        if w.as_id == as_id and w.uaddr == uaddr:
+            if woken < nr_wake:
+                unlink(b, w)
+                w.woken = 1
+                woken += 1
+                if fn != NULL:
+                    fn(w, ctx)
+            else:
+                # Moved to the second key's tail: a later wake of uaddr2 finds it.
+                unlink(b, w)
+                w.as_id = as_id2
+                w.uaddr = uaddr2
+                futex_enqueue(w)
+                moved += 1
+        w = nxt
+    return woken + moved
+
 cdef int futex_count(uint64_t as_id, uint64_t uaddr) noexcept nogil:
     cdef futex_waiter *w = buckets[bucket_of(as_id, uaddr)].head
     cdef int n = 0
@@ -128,6 +159,7 @@ cdef int futex_op_decode(int op, int *flags) noexcept nogil:
             return FUTEX_ENOSYS
     if flags != NULL:
         flags[0] = f
-    if cmd == FUTEX_WAIT or cmd == FUTEX_WAKE or cmd == FUTEX_WAIT_BITSET or cmd == FUTEX_WAKE_BITSET:
+    if cmd == FUTEX_WAIT or cmd == FUTEX_WAKE or cmd == FUTEX_WAIT_BITSET or cmd == FUTEX_WAKE_BITSET \
+            or cmd == FUTEX_REQUEUE or cmd == FUTEX_CMP_REQUEUE or cmd == FUTEX_WAKE_OP:
         return cmd
     return FUTEX_ENOSYS

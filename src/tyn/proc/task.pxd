@@ -1,5 +1,5 @@
 # Threads and processes (one process for now: the BEAM; many threads).
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from tyn.arch.trapframe cimport trap_frame
 from tyn.proc.futex cimport futex_waiter
 from tyn.mm.vma cimport mm_space
@@ -107,10 +107,14 @@ cdef struct thread:
     uint64_t min_flt                # page faults it took (resolved without I/O)
     char comm[16]                   # TASK_COMM_LEN: prctl(PR_SET_NAME), the exec'd file's name
     bint is_idle
+    uint32_t cpu                    # the CPU it runs on, or last ran on / is queued on
+    uint64_t cpus_allowed           # sched_setaffinity mask (bit n: CPU n); 0 until first run
 
 # A new thread whose first run returns to user mode with the registers in `user`.
 cdef extern thread *task_new_thread(process *proc, const trap_frame *user) noexcept nogil
 cdef extern void task_free_thread(thread *t) noexcept nogil
+# Remove t from tid lookups (it is exiting; freed later by the scheduler).
+cdef extern void task_unregister(thread *t) noexcept nogil
 cdef extern trap_frame *task_user_frame(thread *t) noexcept nogil
 cdef extern int task_next_tid() noexcept nogil
 # Live threads; *active (if not NULL) gets those running or runnable.

@@ -96,11 +96,14 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
     proc.thread_count += 1
     return t
 
-cdef void task_free_thread(thread *t) noexcept nogil:
+cdef void task_unregister(thread *t) noexcept nogil:
     cdef int i
     for i in range(TASK_MAX_THREADS):
         if registry[i] == t:
             registry[i] = NULL
+
+cdef void task_free_thread(thread *t) noexcept nogil:
+    task_unregister(t)
     if t.kstack_top != 0:
         kstack_free(t.kstack_top)
     if t.fpu_allocation != NULL:

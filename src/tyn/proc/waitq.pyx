@@ -1,7 +1,7 @@
-# Wait queues over the scheduler's block/wake.
+# Wait queues over the scheduler's block/wake; waitq_lock is sched_lock.
 from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport read_rflags, irq_disable, irq_enable, RFLAGS_IF
-from tyn.proc.sched cimport sched_current, sched_block, sched_wake
+from tyn.proc.sched cimport (sched_current, sched_block, sched_wake_locked, sched_lock_acquire,
+                             sched_lock_release)
 from tyn.proc.task cimport thread, WAKE_NORMAL
 
 cdef waitq io_queue
@@ -11,13 +11,10 @@ cdef void waitq_init(waitq *q) noexcept nogil:
     q.tail = NULL
 
 cdef uint64_t waitq_lock() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
+    return sched_lock_acquire()
 
 cdef void waitq_unlock(uint64_t flags) noexcept nogil:
-    if flags & RFLAGS_IF:
-        irq_enable()
+    sched_lock_release(flags)
 
 cdef void unlink(waitq *q, thread *t) noexcept nogil:
     cdef thread **link = &q.head
@@ -44,12 +41,11 @@ cdef int waitq_sleep(waitq *q, uint64_t deadline_ns) noexcept nogil:
         q.tail.wait_next = t
     q.tail = t
     reason = sched_block(deadline_ns)
-    if t.waiting_on != NULL:            # timed out: still queued
+    if t.waiting_on != NULL:            # timed out or interrupted: still queued
         unlink(q, t)
     return reason
 
-cdef int wake(waitq *q, int limit) noexcept nogil:
-    cdef uint64_t flags = waitq_lock()
+cdef int wake_locked(waitq *q, int limit) noexcept nogil:
     cdef thread *t
     cdef int n = 0
     while q.head != NULL and (limit < 0 or n < limit):
@@ -59,8 +55,13 @@ cdef int wake(waitq *q, int limit) noexcept nogil:
             q.tail = NULL
         t.wait_next = NULL
         t.waiting_on = NULL
-        sched_wake(t, WAKE_NORMAL)
+        sched_wake_locked(t, WAKE_NORMAL)
         n += 1
+    return n
+
+cdef int wake(waitq *q, int limit) noexcept nogil:
+    cdef uint64_t flags = waitq_lock()
+    cdef int n = wake_locked(q, limit)
     waitq_unlock(flags)
     return n
 
@@ -69,6 +70,9 @@ cdef int waitq_wake_all(waitq *q) noexcept nogil:
 
 cdef int waitq_wake_one(waitq *q) noexcept nogil:
     return wake(q, 1)
+
+cdef int waitq_wake_all_locked(waitq *q) noexcept nogil:
+    return wake_locked(q, -1)
 
 cdef bint waitq_empty(waitq *q) noexcept nogil:
     return q.head == NULL

@@ -110,6 +110,7 @@ cdef enum:
     SYS_gettid = 186
     SYS_tkill = 200
     SYS_futex = 202
+    SYS_sched_setaffinity = 203
     SYS_sched_getaffinity = 204
     SYS_epoll_create = 213
     SYS_getdents64 = 217
@@ -157,4 +158,5 @@ cdef enum:
     SYS_statx = 332
     SYS_rseq = 334
     SYS_faccessat2 = 439
+    SYS_getcpu = 309
     SYSCALL_COUNT = 512

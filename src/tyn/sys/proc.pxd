@@ -14,6 +14,7 @@ cdef extern int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_ti
                               uint64_t tls) noexcept nogil
 cdef extern int64_t sys_sched_yield() noexcept nogil
 cdef extern int64_t sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil
+cdef extern int64_t sys_sched_setaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil
 cdef extern int64_t sys_fork() noexcept nogil
 cdef extern int64_t sys_wait4(uint64_t pid, uint64_t user_status, uint64_t options, uint64_t user_rusage) noexcept nogil
 cdef extern int64_t sys_getresuid(uint64_t ruid, uint64_t euid, uint64_t suid) noexcept nogil
@@ -24,3 +25,4 @@ cdef extern int64_t sys_setpgid(uint64_t pid, uint64_t pgid) noexcept nogil
 cdef extern int64_t sys_waitid(uint64_t idtype, uint64_t id, uint64_t user_info, uint64_t options,
                                uint64_t user_rusage) noexcept nogil
 cdef extern int64_t sys_vfork() noexcept nogil
+cdef extern int64_t sys_getcpu(uint64_t user_cpu, uint64_t user_node, uint64_t unused_cache) noexcept nogil

@@ -2,14 +2,16 @@
 from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport wrmsr, memcpy, MSR_FS_BASE
 from tyn.arch.fpu cimport fpu_save
+from tyn.arch.percpu cimport percpu_cpu_index
 from tyn.arch.trapframe cimport trap_frame
-from tyn.arch.uaccess cimport copy_to_user, USER_ADDRESS_LIMIT
+from tyn.arch.uaccess cimport copy_to_user, copy_from_user, USER_ADDRESS_LIMIT
 from tyn.proc.process cimport (process_exit, process_thread_exits, process_thread_left, process_fork, process_clone, process_wait,
                               process_find, process_vfork_wait, process_setpgid, process_setsid, wait_result,
                               P_ALL, P_PID, P_PGID, P_PIDFD, WNOHANG, WUNTRACED, WSTOPPED, WEXITED,
                               WCONTINUED, WNOWAIT, WNOTHREAD, WALL, WCLONE)
-from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu
-from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame
+from tyn.proc.sched cimport (sched_current, sched_make_runnable, sched_exit_current, sched_yield_cpu,
+                             sched_cpus_online, sched_get_affinity, sched_set_affinity)
+from tyn.proc.task cimport thread, process, task_new_thread, task_free_thread, task_user_frame, task_find
 from tyn.sys.errno cimport EINVAL, EFAULT, EAGAIN, ENOSYS, EPERM, ESRCH, ECHILD, EINTR, ERESTARTSYS, EBADF
 from tyn.sys.futex_syscall cimport futex_wake_address
 from tyn.sys.rusage cimport rusage_put_wait
@@ -269,13 +271,50 @@ cdef int64_t sys_sched_yield() noexcept nogil:
     sched_yield_cpu()
     return 0
 
+cdef thread *affinity_target(uint64_t pid) noexcept nogil:
+    """sched_*affinity's pid: 0 is the caller, else any thread id."""
+    if pid == 0:
+        return sched_current()
+    if <int64_t>pid < 0:
+        return NULL
+    return task_find(<int>pid)
+
 cdef int64_t sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil:
-    """One CPU.  Returns the bytes written, as the raw syscall does."""
-    cdef uint64_t mask = 1
-    if pid != 0 and <int64_t>pid != sched_current().proc.pid and <int64_t>pid != sched_current().tid:
+    """The thread's allowed online CPUs.  Returns the bytes written (the kernel's cpumask
+    size, one long here), as the raw syscall does."""
+    cdef thread *t
+    cdef uint64_t mask
+    if size * 8 < sched_cpus_online() or (size & (AFFINITY_MASK_BYTES - 1)) != 0:
+        return -EINVAL              # Linux: too short for nr_cpu_ids bits, or not whole longs
+    t = affinity_target(pid)
+    if t == NULL:
         return -ESRCH
-    if size < AFFINITY_MASK_BYTES or (size & (AFFINITY_MASK_BYTES - 1)) != 0:
-        return -EINVAL
+    mask = sched_get_affinity(t)
     if copy_to_user(user_mask, &mask, AFFINITY_MASK_BYTES) != 0:
         return -EFAULT
     return AFFINITY_MASK_BYTES
+
+cdef int64_t sys_sched_setaffinity(uint64_t pid, uint64_t size, uint64_t user_mask) noexcept nogil:
+    """Linux's: the first min(size, one long) bytes (the rest zero) & the online CPUs;
+    EINVAL if that leaves none; the thread then runs only there."""
+    cdef thread *t
+    cdef uint64_t mask = 0
+    cdef uint64_t n = size if size < AFFINITY_MASK_BYTES else AFFINITY_MASK_BYTES
+    if copy_from_user(&mask, user_mask, n) != 0:
+        return -EFAULT
+    t = affinity_target(pid)
+    if t == NULL:
+        return -ESRCH
+    if not sched_set_affinity(t, mask):
+        return -EINVAL
+    return 0
+
+cdef int64_t sys_getcpu(uint64_t user_cpu, uint64_t user_node, uint64_t unused_cache) noexcept nogil:
+    """The CPU the caller runs on (it may move right after, as on Linux); node 0."""
+    cdef uint32_t cpu = percpu_cpu_index()
+    cdef uint32_t node = 0
+    if user_cpu != 0 and copy_to_user(user_cpu, &cpu, sizeof(cpu)) != 0:
+        return -EFAULT
+    if user_node != 0 and copy_to_user(user_node, &node, sizeof(node)) != 0:
+        return -EFAULT
+    return 0

@@ -113,6 +113,27 @@ cdef struct rt_sigframe:
 cdef inline uint64_t bit(int sig) noexcept nogil:
     return <uint64_t>1 << (sig - 1)
 
+# A thread's pending set is also changed from interrupt context on another CPU (ktimer
+# callbacks raise SIGALRM, the console tty's receive interrupt SIGINT) while its own CPU
+# takes signals out under the kernel_lock: every change is one atomic read-modify-write.
+cdef extern from *:
+    """
+    static inline void tyn_atomic_or64(volatile unsigned long long *p, unsigned long long v) {
+        __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+    }
+    static inline void tyn_atomic_andnot64(volatile unsigned long long *p, unsigned long long v) {
+        __atomic_fetch_and(p, ~v, __ATOMIC_SEQ_CST);
+    }
+    """
+    void tyn_atomic_or64(volatile unsigned long long *p, unsigned long long v) nogil
+    void tyn_atomic_andnot64(volatile unsigned long long *p, unsigned long long v) nogil
+
+cdef inline void pending_add(thread *t, int sig) noexcept nogil:
+    tyn_atomic_or64(<volatile unsigned long long *>&t.signal_pending, bit(sig))
+
+cdef inline void pending_remove(thread *t, int sig) noexcept nogil:
+    tyn_atomic_andnot64(<volatile unsigned long long *>&t.signal_pending, bit(sig))
+
 cdef uint64_t unblockable() noexcept nogil:
     return bit(SIGKILL) | bit(SIGSTOP)
 
@@ -147,9 +168,9 @@ cdef void signal_raise_info(thread *t, int sig, const signal_info *info) noexcep
         return                          # discarded at generation unless blocked, as Linux does
     if not (t.signal_pending & bit(sig)):
         t.siginfo[sig] = info[0]
-        t.signal_pending |= bit(sig)
-    if t.state == THREAD_BLOCKED and (t.signal_mask & bit(sig)) == 0:
-        sched_wake(t, WAKE_INTERRUPTED)
+        pending_add(t, sig)
+    if (t.signal_mask & bit(sig)) == 0:
+        sched_wake(t, WAKE_INTERRUPTED)     # blocked: wakes; running on another CPU: an IPI
 
 cdef int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil:
     cdef thread *t = task_find(<int>tid)
@@ -477,7 +498,7 @@ cdef void signal_deliver_pending() noexcept nogil:
         sig = 1
         while not (deliverable & bit(sig)):
             sig += 1
-        t.signal_pending &= ~bit(sig)
+        pending_remove(t, sig)
         act = t.proc.actions[sig]
         if act.handler == SIG_IGN:
             continue
@@ -503,7 +524,7 @@ cdef int signal_fault_info(int sig, const signal_info *info) noexcept nogil:
     cdef thread *t = sched_current()
     if t.proc.actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
         t.siginfo[sig] = info[0]
-        t.signal_pending |= bit(sig)
+        pending_add(t, sig)
         return 1
     return 0
 
@@ -547,7 +568,7 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
             sig = 1
             while not (ready & bit(sig)):
                 sig += 1
-            t.signal_pending &= ~bit(sig)
+            pending_remove(t, sig)
             recorded = t.siginfo[sig]
             break
         if t.signal_pending & ~old_mask & ~wanted:

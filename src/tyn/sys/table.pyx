@@ -18,7 +18,7 @@ from tyn.fs.timerfd cimport sys_timerfd_create, sys_timerfd_settime, sys_timerfd
 from tyn.sys.futex_syscall cimport sys_futex
 from tyn.sys.proc cimport (sys_exit, sys_exit_group, sys_getpid, sys_getppid, sys_gettid, sys_getuid,
                            sys_setsid, sys_set_tid_address, sys_set_robust_list, sys_arch_prctl, sys_clone,
-                           sys_sched_yield, sys_sched_getaffinity, sys_fork, sys_wait4,
+                           sys_sched_yield, sys_sched_getaffinity, sys_sched_setaffinity, sys_getcpu, sys_fork, sys_wait4,
                            sys_getresuid, sys_getpgid, sys_getpgrp, sys_getsid, sys_setpgid, sys_waitid,
                            sys_vfork)
 from tyn.sys.itimer cimport sys_setitimer, sys_getitimer, sys_alarm
@@ -251,6 +251,8 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_waitid, <void *>sys_waitid)
     entry(SYS_sched_yield, <void *>sys_sched_yield)
     entry(SYS_sched_getaffinity, <void *>sys_sched_getaffinity)
+    entry(SYS_sched_setaffinity, <void *>sys_sched_setaffinity)
+    entry(SYS_getcpu, <void *>sys_getcpu)
     # futexes: sys/futex.pyx
     entry(SYS_futex, <void *>sys_futex)
     # time: sys/time.pyx

@@ -1,6 +1,6 @@
 # Clocks and sleeping.
 from libc.stdint cimport int64_t, uint64_t
-from tyn.arch.cpu cimport irq_disable, irq_enable
+from tyn.proc.waitq cimport waitq_lock, waitq_unlock
 from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
 from tyn.arch.uaccess cimport copy_to_user
 from tyn.proc.sched cimport sched_block
@@ -56,9 +56,9 @@ cdef int64_t sleep_until(uint64_t deadline) noexcept nogil:
     cdef int reason
     if deadline == 0 or deadline <= monotonic_ns():
         return 0
-    irq_disable()
+    cdef uint64_t flags = waitq_lock()
     reason = sched_block(deadline)
-    irq_enable()
+    waitq_unlock(flags)
     return 0 if reason == WAKE_TIMEOUT else -EINTR
 
 cdef int64_t sys_nanosleep(uint64_t user_req, uint64_t user_rem) noexcept nogil:

@@ -15,6 +15,8 @@ cdef extern bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil
 cdef extern uint64_t clock_slice_ns() noexcept nogil
 # The boot CPU's timer setup, for the APs (arch/smp): TSC-deadline mode, else the one-shot
 # input clock in Hz (0 when clock_init found no usable timer).
+# An AP: its local APIC timer in the boot CPU's mode, ready for clock_request.
+cdef extern void clock_init_cpu() noexcept nogil
 cdef extern bint clock_uses_tsc_deadline() noexcept nogil
 cdef extern uint64_t clock_timer_hz() noexcept nogil
 # Make the timer fire at or before deadline_ns (monotonic ns); 0 asks for nothing.

@@ -14,6 +14,7 @@ from tyn.arch.trap cimport trap_set_handler, VECTOR_TIMER
 from tyn.arch.trapframe cimport trap_frame
 from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.arch.tsc cimport monotonic_ns, tsc_hz
+from tyn.arch.percpu cimport percpu_cpu_index, NR_CPUS
 from tyn.proc.sched cimport sched_tick, sched_next_deadline
 from tyn.time.ktimer cimport ktimer_run, ktimer_next_deadline
 
@@ -30,14 +31,15 @@ cdef uint32_t tick_hz
 cdef bint ready
 cdef bint deadline_mode
 cdef uint64_t timer_hz              # one-shot mode: the timer's input clock
-cdef uint64_t armed_ns              # when the timer will fire (monotonic ns); 0: disarmed
+# Per CPU (each CPU arms its own local APIC timer; only that CPU touches its slot, with
+# interrupts off): when its timer will fire (monotonic ns); 0: disarmed.
+cdef uint64_t armed_ns[NR_CPUS]
 
 cdef inline uint64_t ns_to_cycles(uint64_t ns, uint64_t hz) noexcept nogil:
     return (ns // NSEC_PER_SEC_CLOCK) * hz + (ns % NSEC_PER_SEC_CLOCK) * hz // NSEC_PER_SEC_CLOCK
 
 cdef void program(uint64_t deadline_ns) noexcept nogil:
     """Arm the one-shot timer for deadline_ns (interrupts disabled)."""
-    global armed_ns
     cdef uint64_t tsc = rdtsc()
     cdef uint64_t now = monotonic_ns()
     cdef uint64_t delta = deadline_ns - now if deadline_ns > now else 0
@@ -52,12 +54,14 @@ cdef void program(uint64_t deadline_ns) noexcept nogil:
         count = ns_to_cycles(delta, timer_hz) + 1                           # never early
         lapic_timer_oneshot(<uint32_t>(count if count <= TIMER_COUNT_LIMIT else TIMER_COUNT_LIMIT),
                             VECTOR_TIMER)
-    armed_ns = deadline_ns if deadline_ns != 0 else 1
+    armed_ns[percpu_cpu_index()] = deadline_ns if deadline_ns != 0 else 1
 
 cdef void clock_request(uint64_t deadline_ns) noexcept nogil:
     cdef uint64_t flags = read_rflags()
+    cdef uint64_t armed
     irq_disable()
-    if ready and deadline_ns != 0 and (armed_ns == 0 or deadline_ns < armed_ns):
+    armed = armed_ns[percpu_cpu_index()]
+    if ready and deadline_ns != 0 and (armed == 0 or deadline_ns < armed):
         program(deadline_ns)
     if flags & RFLAGS_IF:
         irq_enable()
@@ -71,10 +75,10 @@ cdef inline uint64_t earliest(uint64_t a, uint64_t b) noexcept nogil:
     return b
 
 cdef void clock_tick(trap_frame *frame) noexcept nogil:
-    global ticks, armed_ns
+    global ticks
     cdef uint64_t now
     ticks += 1
-    armed_ns = 0
+    armed_ns[percpu_cpu_index()] = 0
     lapic_eoi()
     now = monotonic_ns()
     ktimer_run(now)
@@ -135,6 +139,12 @@ cdef bint clock_init(uint32_t hz, uint64_t xapic_mmio) noexcept nogil:
     kput_udec(proof_ns // NS_PER_US)
     kputs(b" us\n")
     return True
+
+cdef void clock_init_cpu() noexcept nogil:
+    """An AP's local APIC timer, set up as the boot CPU's (after its proof in arch/smp)."""
+    armed_ns[percpu_cpu_index()] = 0
+    if deadline_mode:
+        lapic_timer_deadline_mode(VECTOR_TIMER)
 
 cdef bint clock_uses_tsc_deadline() noexcept nogil:
     return deadline_mode

@@ -1,19 +1,28 @@
-# Kernel timers (see ktimer.pxd).  One CPU: interrupts off is the lock.
+# Kernel timers (see ktimer.pxd).
 from libc.stdint cimport uint64_t
-from tyn.arch.cpu cimport read_rflags, irq_disable, irq_enable, RFLAGS_IF
+from tyn.arch.cpu cimport cpu_relax, memory_fence
+from tyn.arch.percpu cimport percpu_cpu_index, NR_CPUS
+from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinlock_release, SPINLOCK_RANK_KTIMER
 from tyn.time.clock cimport clock_request
 
+cdef spinlock ktimer_lock
+cdef bint ready
 cdef ktimer *head              # armed timers, ascending deadline (FIFO among equals)
-cdef ktimer *due               # ktimer_run: detached due timers not yet fired
+cdef uint64_t arm_seq          # armings so far
+cdef ktimer *running[NR_CPUS]   # the callback each CPU is running, or NULL (read by others)
+
+cdef void ktimer_lock_init() noexcept nogil:
+    global ready
+    spinlock_init(&ktimer_lock, b"ktimer", SPINLOCK_RANK_KTIMER)
+    ready = True
 
 cdef inline uint64_t lock() noexcept nogil:
-    cdef uint64_t flags = read_rflags()
-    irq_disable()
-    return flags
+    if not ready:
+        ktimer_lock_init()      # first use at boot, on one CPU
+    return spinlock_acquire(&ktimer_lock)
 
 cdef inline void unlock(uint64_t flags) noexcept nogil:
-    if flags & RFLAGS_IF:
-        irq_enable()
+    spinlock_release(&ktimer_lock, flags)
 
 cdef bint unlink_from(ktimer **link, ktimer *t) noexcept nogil:
     while link[0] != NULL:
@@ -24,9 +33,7 @@ cdef bint unlink_from(ktimer **link, ktimer *t) noexcept nogil:
     return False
 
 cdef void unlink(ktimer *t) noexcept nogil:
-    global head, due
-    if not unlink_from(&head, t):
-        unlink_from(&due, t)        # cancelled by a callback of the same run
+    unlink_from(&head, t)
     t.next = NULL
     t.armed = False
 
@@ -36,14 +43,17 @@ cdef void ktimer_init(ktimer *t, ktimer_fn fn, void *arg) noexcept nogil:
     t.fn = fn
     t.arg = arg
     t.armed = False
+    t.armed_seq = 0
 
 cdef void ktimer_arm(ktimer *t, uint64_t deadline_ns) noexcept nogil:
-    global head
+    global head, arm_seq
     cdef uint64_t flags = lock()
     cdef ktimer **link
     if t.armed:
         unlink(t)
     t.deadline_ns = deadline_ns
+    arm_seq += 1
+    t.armed_seq = arm_seq
     link = &head
     while link[0] != NULL and link[0].deadline_ns <= deadline_ns:
         link = &link[0].next
@@ -59,35 +69,59 @@ cdef void ktimer_cancel(ktimer *t) noexcept nogil:
         unlink(t)
     unlock(flags)
 
+cdef bint running_elsewhere(ktimer *t) noexcept nogil:
+    cdef int c
+    cdef int me = percpu_cpu_index()
+    for c in range(NR_CPUS):
+        if c != me and running[c] == t:
+            return True
+    return False
+
+cdef void ktimer_cancel_sync(ktimer *t) noexcept nogil:
+    ktimer_cancel(t)
+    while running_elsewhere(t):
+        memory_fence()              # running[] is re-read each time round
+        cpu_relax()
+    ktimer_cancel(t)            # a callback that finished meanwhile may have re-armed it
+
+cdef ktimer *take_due(uint64_t now_ns, uint64_t run_seq) noexcept nogil:
+    """The first timer due at now_ns and armed before this run began, unlinked."""
+    cdef ktimer *t = head
+    while t != NULL and t.deadline_ns <= now_ns:
+        if t.armed_seq <= run_seq and not running_elsewhere(t):
+            unlink(t)
+            return t
+        t = t.next
+    return NULL
+
 cdef int ktimer_run(uint64_t now_ns) noexcept nogil:
-    # The due prefix is detached first: a callback re-arming its timer (even at a deadline
-    # already passed) is not fired again in this run, and one cancelling another due
-    # timer removes it from the detached list.
-    global head, due
+    # One due timer at a time, its callback with the lock released.  A callback re-arming
+    # its timer (even at a deadline already passed) is not fired again in this run.
     cdef uint64_t flags = lock()
+    cdef uint64_t run_seq = arm_seq
+    cdef int me = percpu_cpu_index()
     cdef ktimer *t
-    cdef ktimer **link = &head
     cdef int n = 0
-    while link[0] != NULL and link[0].deadline_ns <= now_ns:
-        link = &link[0].next
-    if link != &head:
-        due = head
-        head = link[0]
-        link[0] = NULL
-    while due != NULL:
-        t = due
-        due = t.next
-        t.next = NULL
-        t.armed = False
+    while True:
+        t = take_due(now_ns, run_seq)
+        if t == NULL:
+            break
         n += 1
+        running[me] = t
+        unlock(flags)
         if t.fn != NULL:
             t.fn(t)
+        flags = lock()
+        running[me] = NULL
     unlock(flags)
     return n
 
 cdef uint64_t ktimer_next_deadline() noexcept nogil:
+    cdef uint64_t flags = lock()
     cdef ktimer *t = head
-    return t.deadline_ns if t != NULL else 0
+    cdef uint64_t deadline = t.deadline_ns if t != NULL else 0
+    unlock(flags)
+    return deadline
 
 cdef uint64_t ktimer_armed_count() noexcept nogil:
     cdef uint64_t flags = lock()
@@ -100,6 +134,5 @@ cdef uint64_t ktimer_armed_count() noexcept nogil:
     return n
 
 cdef void ktimer_reset() noexcept nogil:
-    global head, due
+    global head
     head = NULL
-    due = NULL

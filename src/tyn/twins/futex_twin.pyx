@@ -72,6 +72,20 @@ def wake(unsigned long long as_id, unsigned long long uaddr, unsigned int bitset
     finally:
         free(log.ids)
 
+def requeue(unsigned long long as_id, unsigned long long uaddr, unsigned long long as_id2,
+            unsigned long long uaddr2, int nr_wake, int nr_requeue):
+    """futex_requeue: (return value, [indices of woken waiters in callback order])."""
+    cdef wake_log log
+    cdef int rc
+    log.n = 0
+    log.cap = pool_size
+    log.ids = <int *>calloc(pool_size + 1, sizeof(int))
+    try:
+        rc = futex_requeue(as_id, uaddr, as_id2, uaddr2, nr_wake, nr_requeue, record, &log)
+        return rc, [log.ids[k] for k in range(min(log.n, log.cap))]
+    finally:
+        free(log.ids)
+
 def count(unsigned long long as_id, unsigned long long uaddr) -> int:
     return futex_count(as_id, uaddr)
 
