@@ -1,7 +1,7 @@
 /* Hard links: link/linkat (st_nlink, one st_ino for every name, writes through one name seen
  * through the other, unlink of one name, open files outliving the last name, rename between
  * names of one file), the order of their errors, AT_SYMLINK_FOLLOW and AT_EMPTY_PATH, links
- * across filesystems; and time(2). */
+ * across filesystems (memfd included); and time(2). */
 #include "common.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -212,6 +212,10 @@ int main(void)
     R("pipe fd", lnkat(p[0], "", AT_FDCWD, at("k5"), AT_EMPTY_PATH));
     close(p[0]);
     close(p[1]);
+    fd2 = (int)syscall(SYS_memfd_create, "m", 0);
+    OK("memfd_create", fd2);
+    R("memfd (another filesystem)", lnkat(fd2, "", AT_FDCWD, at("m"), AT_EMPTY_PATH));
+    close(fd2);
     R("unlink k k2 k3 k4", unlink(at("k")) | unlink(at("k2")) | unlink(at("k3")) | unlink(at("k4")));
     R("fstat unlinked", fstat(fd, &st));
     V("nlink 0", st.st_nlink);

@@ -41,6 +41,8 @@ cdef enum:
 
     # fs_node.flags
     FSNODE_OWNS_NAME = 1    # name was kmalloc'd (tmpfs) and is freed with the node
+    FSNODE_NO_MOUNT = 2     # tmpfs node of no mounted instance (memfd: Linux's internal
+                            # shm mount), so a name on a mount is another filesystem's
 
     NAME_MAX = 255
     PATH_MAX = 4096

@@ -118,7 +118,7 @@ cdef int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode
         return -ENOMEM
     n.name = copy
     n.namelen = len
-    n.flags |= FSNODE_OWNS_NAME
+    n.flags |= FSNODE_OWNS_NAME | FSNODE_NO_MOUNT
     n.nlink = 0                     # in no directory: the open file keeps it alive
     out[0] = n
     return 0

@@ -909,7 +909,7 @@ cdef int64_t vfs_link_node(fs_node *old, fs_node *nstart, const char *npath, uin
         return -ENOENT
     if vfs_node_readonly(r.parent):
         return -EROFS
-    if old == NULL or old.fs != mount_of(r.parent):
+    if old == NULL or old.fs != mount_of(r.parent) or (old.flags & FSNODE_NO_MOUNT):
         return -EXDEV
     if r.parent.nlink == 0:
         return -ENOENT
