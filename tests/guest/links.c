@@ -1,7 +1,7 @@
 /* Hard links: link/linkat (st_nlink, one st_ino for every name, writes through one name seen
  * through the other, unlink of one name, open files outliving the last name, rename between
  * names of one file), the order of their errors, AT_SYMLINK_FOLLOW and AT_EMPTY_PATH, links
- * across filesystems (memfd included); and time(2). */
+ * across filesystems (memfd included). */
 #include "common.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -270,17 +270,6 @@ int main(void)
     R("rmdir rm", rmdir(at("rm")));
     R("link into removed dir", lnkat(AT_FDCWD, at("z"), fd, "z", 0));
     close(fd);
-
-    SECTION("time");
-    time_t t1 = 0;
-    long t0 = syscall(SYS_time, NULL);
-    long t = syscall(SYS_time, &t1);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    V("time(NULL) recent", t0 > 1600000000L && labs(t0 - (long)now.tv_sec) <= 1);
-    V("time stores what it returns", t == (long)t1);
-    V("monotone", t >= t0);
-    R("bad pointer", syscall(SYS_time, (void *)1));
 
     SECTION("cleanup");
     R("unlink the rest", unlink(at("d/a")) | unlink(at("other")) | unlink(at("s")) | unlink(at("s2")) |
