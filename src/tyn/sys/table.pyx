@@ -324,7 +324,7 @@ cdef extern from *:
         [218]="set_tid_address", [228]="clock_gettime", [229]="clock_getres",
         [230]="clock_nanosleep", [231]="exit_group", [232]="epoll_wait", [233]="epoll_ctl",
         [234]="tgkill", [247]="waitid", [257]="openat", [258]="mkdirat", [262]="newfstatat", [263]="unlinkat",
-        [264]="renameat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
+        [264]="renameat", [265]="linkat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
         [273]="set_robust_list", [274]="get_robust_list", [281]="epoll_pwait",
         [283]="timerfd_create", [284]="eventfd", [286]="timerfd_settime", [287]="timerfd_gettime",
         [288]="accept4", [290]="eventfd2", [291]="epoll_create1", [292]="dup3", [293]="pipe2",
