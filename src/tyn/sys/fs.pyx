@@ -637,11 +637,12 @@ cdef int64_t sys_linkat(uint64_t olddfd, uint64_t uold, uint64_t newdfd, uint64_
     rc = link_source(ctx, olddfd, uold, flags, &old)
     if rc < 0:
         return rc
+    vfs_node_get(old)           # held while the new name is copied in (that may fault)
     rc = path_at(ctx, newdfd, unew, False, &new)
-    if rc < 0:
-        return rc
-    rc = vfs_link_node(old, new.start, new.path, <uint64_t>new.len)
-    at_path_put(&new)
+    if rc == 0:
+        rc = vfs_link_node(old, new.start, new.path, <uint64_t>new.len)
+        at_path_put(&new)
+    vfs_node_put(old)
     return rc
 
 cdef int64_t sys_link(uint64_t uold, uint64_t unew) noexcept nogil:
