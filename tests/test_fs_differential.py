@@ -33,6 +33,8 @@ pytestmark = pytest.mark.skipif(not os.path.isdir(SHM) or os.geteuid() != 0,
 libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 libc.faccessat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+AT_SYMLINK_FOLLOW = 0x400
 
 NAMES = ["a", "b", "c"]
 O = os
@@ -89,6 +91,8 @@ ops = st.one_of(
     st.tuples(st.just("truncate"), paths(), st.integers(-1, 9000)),
     st.tuples(st.just("access"), paths(), st.sampled_from([0, 1, 2, 4, 6, 8])),
     st.tuples(st.just("listdir"), paths()),
+    st.tuples(st.just("link"), paths(), paths(), st.sampled_from([0, 0, AT_SYMLINK_FOLLOW])),
+    st.tuples(st.just("samefile"), paths(), paths()),
 )
 
 
@@ -176,6 +180,12 @@ class LinuxSide:
             return os.truncate(os.path.join(self.root, a[0]) if a[0] else "", a[1])
         if kind == "access":
             return self._check(libc.faccessat(d, a[0].encode(), a[1], 0))
+        if kind == "link":
+            return self._check(libc.linkat(d, a[0].encode(), d, a[1].encode(), a[2]))
+        if kind == "samefile":
+            s1 = os.stat(a[0], dir_fd=d, follow_symlinks=False)
+            s2 = os.stat(a[1], dir_fd=d, follow_symlinks=False)
+            return s1.st_ino == s2.st_ino
         if kind == "listdir":
             fd = os.open(a[0], os.O_RDONLY | os.O_DIRECTORY, dir_fd=d)
             try:
@@ -272,6 +282,14 @@ class TynSide:
             return None if r == 0 else r
         if kind == "access":
             return k.call("faccessat", d, k.cstr(a[0]), a[1])
+        if kind == "link":
+            return k.call("linkat", d, k.cstr(a[0]), d, k.cstr(a[1]), a[2])
+        if kind == "samefile":
+            s1 = k.fstatat(d, a[0], 0x100)
+            if isinstance(s1, int):
+                return s1
+            s2 = k.fstatat(d, a[1], 0x100)
+            return s2 if isinstance(s2, int) else s1["ino"] == s2["ino"]
         if kind == "listdir":
             names = k.listdir(a[0])
             return names if isinstance(names, int) else sorted(n for n in names if n not in (".", ".."))
@@ -319,11 +337,25 @@ def test_tmpfs_matches_linux(sequence):
     st.tuples(st.just("symlink"), st.sampled_from(["a", "b/c", "c/a/b"]), paths()),
     st.tuples(st.just("listdir"), paths()),
     st.tuples(st.just("stat"), paths()),
+    st.tuples(st.just("link"), paths(), paths(), st.sampled_from([0, AT_SYMLINK_FOLLOW])),
+    st.tuples(st.just("samefile"), paths(), paths()),
 ), min_size=1, max_size=60))
 def test_namespace_operations_match_linux(sequence):
     """Creation, renames and removals only: deep trees, renames of directories into
     themselves, over non-empty directories, across levels."""
     run_both(sequence)
+
+
+def test_hard_links_sequence():
+    run_both([
+        ("open", "a", os.O_RDWR | os.O_CREAT, 0o644), ("write", 0, b"data"), ("link", "a", "b", 0),
+        ("stat", "b"), ("samefile", "a", "b"), ("mkdir", "c", 0o755), ("link", "b", "c/a", 0),
+        ("fstat", 0), ("unlink", "a"), ("fstat", 0), ("rename", "b", "c/a", 0), ("listdir", "."),
+        ("rename", "c/a", "a", 0), ("samefile", "a", "b"), ("unlink", "b"), ("unlink", "a"),
+        ("fstat", 0), ("pread", 0, 10, 0), ("link", "c", "d", 0), ("symlink", "c", "s"),
+        ("link", "s", "t", 0), ("lstat", "t"), ("link", "s", "u", AT_SYMLINK_FOLLOW),
+        ("link", "s/", "v", 0), ("link", "a", "c/", 0), ("listdir", "c"),
+    ])
 
 
 def test_fixed_sequence():

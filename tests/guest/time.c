@@ -1,7 +1,8 @@
 /* Time: clock_gettime (MONOTONIC increases, never backwards over many reads, REALTIME
  * plausible, BOOTTIME/MONOTONIC_RAW/COARSE/CPUTIME clocks exist), clock_getres,
  * nanosleep / clock_nanosleep (relative and TIMER_ABSTIME) sleeping at least as asked,
- * gettimeofday/time agreeing with REALTIME, and the error paths (EINVAL, EFAULT). */
+ * gettimeofday/time (musl's and the time(2) system call) agreeing with REALTIME, and the
+ * error paths (EINVAL, EFAULT). */
 #include "common.h"
 #include <sys/time.h>
 #include <time.h>
@@ -101,6 +102,16 @@ int main(void)
     P("clock_nanosleep relative", clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL));
     P("clock_nanosleep bad clock", clock_nanosleep(99, 0, &d, NULL));
     P("clock_nanosleep thread cputime", clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &d, NULL));
+
+    SECTION("time(2)");
+    time_t tloc = 0;
+    long t0 = syscall(SYS_time, NULL);           /* the system call, not musl's clock_gettime */
+    long t = syscall(SYS_time, &tloc);
+    clock_gettime(CLOCK_REALTIME, &t1);
+    V("time(NULL) agrees with REALTIME", t0 > 1600000000L && labs(t0 - (long)t1.tv_sec) <= 1);
+    V("time stores what it returns", t == (long)tloc);
+    V("time monotone", t >= t0);
+    R("time bad pointer", syscall(SYS_time, (void *)1));
 
     SECTION("cpu time");
     long long c0 = now(CLOCK_PROCESS_CPUTIME_ID);

@@ -1,5 +1,10 @@
 # The in-memory inode shared by every filesystem (cpiofs, tmpfs, the synthetic /dev):
 # a node of a tree of directories, with an fs tag telling vfs which module owns it.
+# A node is both an inode and its first directory entry.  Further names of a file (hard
+# links, tmpfs only) are link entries: nodes that hold a name and a place in a directory
+# and whose `inode` points at the node they name; everything else (data, mode, times,
+# nlink) lives in that node.  When the first name is removed while others remain, the
+# node leaves its directory and lives on as a nameless inode.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 
 cdef enum:
@@ -36,6 +41,8 @@ cdef enum:
 
     # fs_node.flags
     FSNODE_OWNS_NAME = 1    # name was kmalloc'd (tmpfs) and is freed with the node
+    FSNODE_NO_MOUNT = 2     # tmpfs node of no mounted instance (memfd: Linux's internal
+                            # shm mount), so a name on a mount is another filesystem's
 
     NAME_MAX = 255
     PATH_MAX = 4096
@@ -74,6 +81,7 @@ cdef struct fs_node:
     uint64_t *pages             # tmpfs: physical frame of each 4 KiB page (0 = hole)
     uint64_t npages             # tmpfs: entries in pages
     char *link                  # tmpfs: symlink target (kmalloc'd)
+    fs_node *inode              # a link entry: the node it names (NULL: the node names itself)
 
 # A zeroed node (kcalloc), or NULL.
 cdef extern fs_node *fsnode_alloc() noexcept nogil
@@ -84,4 +92,6 @@ cdef extern void fsnode_link_child(fs_node *dir, fs_node *child) noexcept nogil
 # Remove child from its parent's entries (parent pointer kept; nlink bookkeeping is the caller's).
 cdef extern void fsnode_unlink_child(fs_node *child) noexcept nogil
 cdef extern bint fsnode_is_dir(const fs_node *n) noexcept nogil
+# The inode a directory entry names: n itself, or a link entry's target.
+cdef extern fs_node *fsnode_inode(fs_node *n) noexcept nogil
 cdef extern bint fsnode_name_eq(const fs_node *n, const char *name, uint32_t len) noexcept nogil

@@ -9,6 +9,9 @@ cdef fs_node *fsnode_alloc() noexcept nogil:
 cdef bint fsnode_is_dir(const fs_node *n) noexcept nogil:
     return (n.mode & S_IFMT) == S_IFDIR
 
+cdef fs_node *fsnode_inode(fs_node *n) noexcept nogil:
+    return n.inode if n.inode != NULL else n
+
 cdef bint fsnode_name_eq(const fs_node *n, const char *name, uint32_t len) noexcept nogil:
     return n.namelen == len and memcmp(n.name, name, len) == 0
 

@@ -35,10 +35,15 @@ cdef extern int64_t tmpfs_truncate(fs_node *n, uint64_t size) noexcept nogil
 # drop those pages (the memory system call layer sets it; NULL: nothing maps files).
 ctypedef void (*tmpfs_shrink_fn)(fs_node *n, uint64_t first_gone) noexcept nogil
 cdef extern void tmpfs_set_shrink_hook(tmpfs_shrink_fn fn) noexcept nogil
-# Remove n (a file, symlink or empty directory) from its directory; it is freed once no
-# open file or working directory refers to it.
-cdef extern void tmpfs_remove(fs_node *n) noexcept nogil
-# Move n into dir under name (an existing entry there must have been removed first).
+# Remove the directory entry entry (a name of a file, symlink or empty directory; a link
+# entry is freed); the node it names loses a link and is freed once it has no name left
+# and no open file or working directory refers to it.
+cdef extern void tmpfs_remove(fs_node *entry) noexcept nogil
+# A further name name[0:len] in dir for node n (a hard link; n is not a directory):
+# 0 or -ENOMEM / -ENOENT (dir was removed).
+cdef extern int64_t tmpfs_link(fs_node *n, fs_node *dir, const char *name, uint32_t len) noexcept nogil
+# Move the directory entry n into dir under name (an existing entry there must have been
+# removed first).
 cdef extern int64_t tmpfs_move(fs_node *n, fs_node *dir, const char *name, uint32_t len) noexcept nogil
 # Drop the node if it is neither linked nor referenced.
 cdef extern void tmpfs_node_release(fs_node *n) noexcept nogil

@@ -118,7 +118,7 @@ cdef int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode
         return -ENOMEM
     n.name = copy
     n.namelen = len
-    n.flags |= FSNODE_OWNS_NAME
+    n.flags |= FSNODE_OWNS_NAME | FSNODE_NO_MOUNT
     n.nlink = 0                     # in no directory: the open file keeps it alive
     out[0] = n
     return 0
@@ -142,13 +142,47 @@ cdef void tmpfs_node_release(fs_node *n) noexcept nogil:
         kfree(<void *>n.name)
     kfree(n)
 
-cdef void tmpfs_remove(fs_node *n) noexcept nogil:
-    cdef fs_node *dir = n.parent
-    fsnode_unlink_child(n)
-    n.nlink = 0
+cdef void tmpfs_remove(fs_node *entry) noexcept nogil:
+    cdef fs_node *dir = entry.parent
+    cdef fs_node *n = fsnode_inode(entry)
+    fsnode_unlink_child(entry)
+    if fsnode_is_dir(n):
+        n.nlink = 0
+    else:
+        n.nlink -= 1
     tmpfs_touch(dir, True)
     tmpfs_touch(n, False)
+    if entry != n:
+        kfree(<void *>entry.name)        # a link entry owns nothing else
+        kfree(entry)
     tmpfs_node_release(n)
+
+cdef int64_t tmpfs_link(fs_node *n, fs_node *dir, const char *name, uint32_t len) noexcept nogil:
+    cdef fs_node *entry
+    cdef char *copy
+    if dir.nlink == 0:
+        return -ENOENT
+    copy = <char *>kmalloc(len + 1)
+    if copy == NULL:
+        return -ENOMEM
+    memcpy(copy, name, len)
+    copy[len] = 0
+    entry = fsnode_alloc()
+    if entry == NULL:
+        kfree(copy)
+        return -ENOMEM
+    entry.name = copy
+    entry.namelen = len
+    entry.flags = FSNODE_OWNS_NAME
+    entry.fs = FS_TMPFS
+    entry.mode = n.mode & S_IFMT        # the type never changes: getdents' d_type
+    entry.ino = n.ino
+    entry.inode = n
+    fsnode_link_child(dir, entry)
+    n.nlink += 1
+    tmpfs_touch(dir, True)
+    tmpfs_touch(n, False)
+    return 0
 
 cdef int64_t tmpfs_move(fs_node *n, fs_node *dir, const char *name, uint32_t len) noexcept nogil:
     cdef char *copy = <char *>kmalloc(len + 1)
@@ -165,7 +199,7 @@ cdef int64_t tmpfs_move(fs_node *n, fs_node *dir, const char *name, uint32_t len
     n.flags |= FSNODE_OWNS_NAME
     fsnode_link_child(dir, n)
     tmpfs_touch(dir, True)
-    tmpfs_touch(n, False)
+    tmpfs_touch(fsnode_inode(n), False)
     return 0
 
 cdef uint64_t tmpfs_page_count(fs_node *n) noexcept nogil:

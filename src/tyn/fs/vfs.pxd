@@ -158,6 +158,9 @@ cdef struct vfs_lookup:
     uint32_t lastlen
     uint32_t last_type          # VFS_LAST_*
     bint trailing_slash
+    fs_node *entry              # the directory entry found for the last component (a hard
+                                # link's own entry; node is the inode it names); NULL for
+                                # ".", "..", the root and a missing last component
 
 ctypedef void (*vfs_random_fn)(uint8_t *buf, uint64_t n) noexcept nogil
 ctypedef void (*vfs_clock_fn)(int64_t *sec, uint32_t *nsec) noexcept nogil
@@ -203,6 +206,12 @@ cdef extern int64_t vfs_stat(fs_node *start, const char *path, uint64_t len, bin
 cdef extern int64_t vfs_mkdir(fs_node *start, const char *path, uint64_t len, uint32_t mode) noexcept nogil
 cdef extern int64_t vfs_rmdir(fs_node *start, const char *path, uint64_t len) noexcept nogil
 cdef extern int64_t vfs_unlink(fs_node *start, const char *path, uint64_t len) noexcept nogil
+# link/linkat: a new name npath for node old (already looked up by the caller, as Linux
+# looks up the old name before it reads the new one; NULL: a file without a node).
+# Linux's errors in its order: EEXIST (the name exists, or is ".", "..", "/"), ENOENT
+# (trailing slash), EROFS, EXDEV (another filesystem), ENOENT (removed directory), EPERM
+# (a directory), ENOENT (old has no name left).
+cdef extern int64_t vfs_link_node(fs_node *old, fs_node *nstart, const char *npath, uint64_t nlen) noexcept nogil
 cdef extern int64_t vfs_symlink(const char *target, uint64_t tlen, fs_node *start, const char *path, uint64_t len) noexcept nogil
 cdef extern int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen,
                                fs_node *nstart, const char *npath, uint64_t nlen, uint32_t flags) noexcept nogil

@@ -198,6 +198,7 @@ cdef const char *link_target(fs_node *n) noexcept nogil:
 cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *links, vfs_lookup *res) noexcept nogil:
     cdef fs_node *cur = start
     cdef fs_node *nxt
+    cdef fs_node *entry
     cdef uint64_t i = 0, s, j, clen
     cdef bint last, trailing
     cdef uint32_t ltype
@@ -209,6 +210,7 @@ cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *l
     res.lastlen = 0
     res.last_type = VFS_LAST_ROOT
     res.trailing_slash = False
+    res.entry = NULL
     if root == NULL or len == 0:
         return -ENOENT
     if p[0] == 47:
@@ -241,6 +243,7 @@ cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *l
             res.last = p + s
             res.lastlen = <uint32_t>clen
             res.trailing_slash = trailing
+        entry = NULL
         if clen == 1 and p[s] == 46:
             nxt = cur
             ltype = VFS_LAST_DOT
@@ -255,7 +258,8 @@ cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *l
                     res.last_type = VFS_LAST_NORM
                     return 0
                 return -ENOENT
-            nxt = cross_mounts(nxt)
+            entry = nxt
+            nxt = cross_mounts(fsnode_inode(nxt))
             # The last component: VFS_FOLLOW follows it; a trailing slash does too, except for
             # operations on the parent (create/remove/rename act on the link itself).
             if is_lnk(nxt) and (not last or
@@ -278,8 +282,10 @@ cdef int64_t walk(fs_node *start, const char *p, uint64_t len, int flags, int *l
                     res.last_type = VFS_LAST_NORM
                     return 0
                 nxt = sub.node
+                entry = sub.entry
         if last:
             res.node = nxt
+            res.entry = entry
             res.last_type = ltype
             if trailing and not (flags & VFS_PARENT) and not is_dir(nxt):
                 return -ENOTDIR
@@ -629,7 +635,8 @@ cdef int64_t node_getdents(vfs_file *f, uint64_t ubuf, uint64_t count) noexcept 
                 c = c.next_sibling
             if c == NULL:
                 break
-            r = emit_dirent(ubuf + used, count - used, cross_mounts(c).ino, c.dseq + 1, dtype_of(c), c.name, c.namelen)
+            r = emit_dirent(ubuf + used, count - used, cross_mounts(fsnode_inode(c)).ino, c.dseq + 1,
+                            dtype_of(fsnode_inode(c)), c.name, c.namelen)
             if r > 0:
                 f.pos = c.dseq          # advanced below
         if r < 0:
@@ -823,7 +830,7 @@ cdef int64_t vfs_unlink(fs_node *start, const char *path, uint64_t len) noexcept
         return -EISDIR
     if r.trailing_slash:
         return -ENOTDIR
-    tmpfs_remove(n)
+    tmpfs_remove(r.entry)
     return 0
 
 cdef bint ancestor_or_self(fs_node *a, fs_node *n) noexcept nogil:
@@ -885,9 +892,32 @@ cdef int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen,
             return -EBUSY
     elif rn.parent.nlink == 0:
         return -ENOENT
+    # Two names of one file: old == new above, nothing to do (Linux too).
     if new != NULL:
-        tmpfs_remove(new)
-    return tmpfs_move(old, rn.parent, rn.last, rn.lastlen)
+        tmpfs_remove(rn.entry)
+    return tmpfs_move(ro.entry, rn.parent, rn.last, rn.lastlen)
+
+cdef int64_t vfs_link_node(fs_node *old, fs_node *nstart, const char *npath, uint64_t nlen) noexcept nogil:
+    # Linux's filename_create, then the mount check of do_linkat, then vfs_link.
+    cdef vfs_lookup r
+    cdef int64_t rc = vfs_walk(nstart, npath, nlen, VFS_PARENT, &r)
+    if rc < 0:
+        return rc
+    if r.last_type != VFS_LAST_NORM or r.node != NULL:
+        return -EEXIST
+    if r.trailing_slash:
+        return -ENOENT
+    if vfs_node_readonly(r.parent):
+        return -EROFS
+    if old == NULL or old.fs != mount_of(r.parent) or (old.flags & FSNODE_NO_MOUNT):
+        return -EXDEV
+    if r.parent.nlink == 0:
+        return -ENOENT
+    if is_dir(old):
+        return -EPERM
+    if old.nlink == 0:
+        return -ENOENT
+    return tmpfs_link(old, r.parent, r.last, r.lastlen)
 
 cdef int64_t vfs_truncate(fs_node *start, const char *path, uint64_t len, int64_t length) noexcept nogil:
     cdef vfs_lookup r

@@ -67,6 +67,7 @@ cdef extern int64_t sys_rename(uint64_t oldpath, uint64_t newpath) noexcept nogi
 cdef extern int64_t sys_mkdir(uint64_t path, uint64_t mode) noexcept nogil                             # 83
 cdef extern int64_t sys_rmdir(uint64_t path) noexcept nogil                                            # 84
 cdef extern int64_t sys_creat(uint64_t path, uint64_t mode) noexcept nogil                             # 85
+cdef extern int64_t sys_link(uint64_t oldpath, uint64_t newpath) noexcept nogil                        # 86
 cdef extern int64_t sys_unlink(uint64_t path) noexcept nogil                                           # 87
 cdef extern int64_t sys_symlink(uint64_t target, uint64_t linkpath) noexcept nogil                     # 88
 cdef extern int64_t sys_readlink(uint64_t path, uint64_t buf, uint64_t bufsiz) noexcept nogil          # 89
@@ -83,6 +84,7 @@ cdef extern int64_t sys_fchownat(uint64_t dfd, uint64_t path, uint64_t uid, uint
 cdef extern int64_t sys_newfstatat(uint64_t dfd, uint64_t path, uint64_t buf, uint64_t flags) noexcept nogil  # 262
 cdef extern int64_t sys_unlinkat(uint64_t dfd, uint64_t path, uint64_t flags) noexcept nogil           # 263
 cdef extern int64_t sys_renameat(uint64_t olddfd, uint64_t oldpath, uint64_t newdfd, uint64_t newpath) noexcept nogil  # 264
+cdef extern int64_t sys_linkat(uint64_t olddfd, uint64_t oldpath, uint64_t newdfd, uint64_t newpath, uint64_t flags) noexcept nogil  # 265
 cdef extern int64_t sys_symlinkat(uint64_t target, uint64_t newdfd, uint64_t linkpath) noexcept nogil  # 266
 cdef extern int64_t sys_readlinkat(uint64_t dfd, uint64_t path, uint64_t buf, uint64_t bufsiz) noexcept nogil  # 267
 cdef extern int64_t sys_fchmodat(uint64_t dfd, uint64_t path, uint64_t mode) noexcept nogil            # 268

@@ -597,6 +597,57 @@ cdef int64_t sys_unlink(uint64_t upath) noexcept nogil:
 cdef int64_t sys_rmdir(uint64_t upath) noexcept nogil:
     return sys_unlinkat(<uint64_t>(<int64_t>AT_FDCWD), upath, AT_REMOVEDIR)
 
+cdef int64_t link_source(fs_context *ctx, uint64_t dfd, uint64_t upath, uint64_t flags, fs_node **out) noexcept nogil:
+    # linkat's old name: the node it names (AT_SYMLINK_FOLLOW follows a last symlink), or
+    # with AT_EMPTY_PATH and "" the file open at dfd (AT_FDCWD: the cwd; NULL for files
+    # without a node, which are on another filesystem).
+    cdef at_path p
+    cdef vfs_lookup r
+    cdef vfs_file *f
+    cdef int32_t d = <int32_t>dfd
+    cdef int64_t rc = path_at(ctx, dfd, upath, (flags & AT_EMPTY_PATH) != 0, &p)
+    if rc < 0:
+        return rc
+    if p.len == 0:
+        at_path_put(&p)
+        if d == AT_FDCWD:
+            out[0] = ctx.cwd
+            return 0
+        f = get_file(ctx, <uint64_t><uint32_t>d) if d >= 0 else NULL
+        if f == NULL:
+            return -EBADF
+        out[0] = f.node
+        return 0
+    rc = vfs_walk(p.start, p.path, <uint64_t>p.len, VFS_FOLLOW if (flags & AT_SYMLINK_FOLLOW) else 0, &r)
+    at_path_put(&p)
+    out[0] = r.node
+    return rc
+
+cdef int64_t sys_linkat(uint64_t olddfd, uint64_t uold, uint64_t newdfd, uint64_t unew, uint64_t flags) noexcept nogil:
+    # Linux's do_linkat: flags, the old name's lookup, then the new name's (we are root, so
+    # AT_EMPTY_PATH has the CAP_DAC_READ_SEARCH it needs).
+    cdef fs_context *ctx = fs_current()
+    cdef at_path new
+    cdef fs_node *old = NULL
+    cdef int64_t rc
+    if ctx == NULL:
+        return -ENOSYS
+    if flags & ~(<uint64_t>(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)):
+        return -EINVAL
+    rc = link_source(ctx, olddfd, uold, flags, &old)
+    if rc < 0:
+        return rc
+    vfs_node_get(old)           # held while the new name is copied in (that may fault)
+    rc = path_at(ctx, newdfd, unew, False, &new)
+    if rc == 0:
+        rc = vfs_link_node(old, new.start, new.path, <uint64_t>new.len)
+        at_path_put(&new)
+    vfs_node_put(old)
+    return rc
+
+cdef int64_t sys_link(uint64_t uold, uint64_t unew) noexcept nogil:
+    return sys_linkat(<uint64_t>(<int64_t>AT_FDCWD), uold, <uint64_t>(<int64_t>AT_FDCWD), unew, 0)
+
 cdef int64_t sys_renameat2(uint64_t olddfd, uint64_t uold, uint64_t newdfd, uint64_t unew, uint64_t flags) noexcept nogil:
     cdef fs_context *ctx = fs_current()
     cdef at_path old, new

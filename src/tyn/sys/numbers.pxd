@@ -109,6 +109,7 @@ cdef enum:
     SYS_arch_prctl = 158
     SYS_gettid = 186
     SYS_tkill = 200
+    SYS_time = 201
     SYS_futex = 202
     SYS_sched_setaffinity = 203
     SYS_sched_getaffinity = 204

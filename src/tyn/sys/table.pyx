@@ -42,7 +42,7 @@ from tyn.sys.socket_syscall cimport (sys_socket, sys_socketpair, sys_bind, sys_l
                                      sys_shutdown, sys_getsockname, sys_getpeername, sys_setsockopt,
                                      sys_getsockopt)
 from tyn.sys.time cimport (sys_clock_gettime, sys_clock_getres, sys_gettimeofday, sys_nanosleep,
-                           sys_clock_nanosleep)
+                           sys_clock_nanosleep, sys_time)
 
 cdef syscall_fn table[SYSCALL_COUNT]
 cdef uint8_t reported[SYSCALL_COUNT]
@@ -124,6 +124,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_creat, <void *>sys_creat)
     entry(SYS_unlink, <void *>sys_unlink)
     entry(SYS_symlink, <void *>sys_symlink)
+    entry(SYS_link, <void *>sys_link)
     entry(SYS_readlink, <void *>sys_readlink)
     entry(SYS_chmod, <void *>sys_chmod)
     entry(SYS_fchmod, <void *>sys_fchmod)
@@ -139,6 +140,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_unlinkat, <void *>sys_unlinkat)
     entry(SYS_renameat, <void *>sys_renameat)
     entry(SYS_symlinkat, <void *>sys_symlinkat)
+    entry(SYS_linkat, <void *>sys_linkat)
     entry(SYS_readlinkat, <void *>sys_readlinkat)
     entry(SYS_fchmodat, <void *>sys_fchmodat)
     entry(SYS_faccessat, <void *>sys_faccessat)
@@ -261,6 +263,7 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_gettimeofday, <void *>sys_gettimeofday)
     entry(SYS_nanosleep, <void *>sys_nanosleep)
     entry(SYS_clock_nanosleep, <void *>sys_clock_nanosleep)
+    entry(SYS_time, <void *>sys_time)
 
 cdef void syscall_dispatch(trap_frame *frame) noexcept nogil:
     cdef uint64_t number = frame.rax
@@ -323,7 +326,7 @@ cdef extern from *:
         [218]="set_tid_address", [228]="clock_gettime", [229]="clock_getres",
         [230]="clock_nanosleep", [231]="exit_group", [232]="epoll_wait", [233]="epoll_ctl",
         [234]="tgkill", [247]="waitid", [257]="openat", [258]="mkdirat", [262]="newfstatat", [263]="unlinkat",
-        [264]="renameat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
+        [264]="renameat", [265]="linkat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
         [273]="set_robust_list", [274]="get_robust_list", [281]="epoll_pwait",
         [283]="timerfd_create", [284]="eventfd", [286]="timerfd_settime", [287]="timerfd_gettime",
         [288]="accept4", [290]="eventfd2", [291]="epoll_create1", [292]="dup3", [293]="pipe2",

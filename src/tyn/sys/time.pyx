@@ -51,6 +51,13 @@ cdef int64_t sys_gettimeofday(uint64_t user_tv, uint64_t user_tz) noexcept nogil
             return -EFAULT
     return 0
 
+cdef int64_t sys_time(uint64_t user_tloc) noexcept nogil:
+    # Linux's time(2): CLOCK_REALTIME's seconds, also stored at tloc when it is not NULL.
+    cdef int64_t sec = <int64_t>(walltime_ns() // NSEC_PER_SEC)
+    if user_tloc != 0 and copy_to_user(user_tloc, &sec, sizeof(sec)) != 0:
+        return -EFAULT
+    return sec
+
 cdef int64_t sleep_until(uint64_t deadline) noexcept nogil:
     """Block until the monotonic deadline; 0 or -EINTR."""
     cdef int reason

@@ -46,6 +46,7 @@ cdef dict FUNCS = {
     "preadv": <uint64_t><void *>sys_preadv, "pwritev": <uint64_t><void *>sys_pwritev,
     "renameat2": <uint64_t><void *>sys_renameat2, "statx": <uint64_t><void *>sys_statx,
     "faccessat2": <uint64_t><void *>sys_faccessat2,
+    "link": <uint64_t><void *>sys_link, "linkat": <uint64_t><void *>sys_linkat,
 }
 
 def names():
