@@ -203,6 +203,10 @@ cdef extern int64_t vfs_stat(fs_node *start, const char *path, uint64_t len, bin
 cdef extern int64_t vfs_mkdir(fs_node *start, const char *path, uint64_t len, uint32_t mode) noexcept nogil
 cdef extern int64_t vfs_rmdir(fs_node *start, const char *path, uint64_t len) noexcept nogil
 cdef extern int64_t vfs_unlink(fs_node *start, const char *path, uint64_t len) noexcept nogil
+# A socket inode at path (AF_UNIX bind), mode masked to 0777: *out holds a reference.
+# 0, -EEXIST, -EROFS, -ENOENT, ...
+cdef extern int64_t vfs_mknod_socket(fs_node *start, const char *path, uint64_t len, uint32_t mode,
+                                     fs_node **out) noexcept nogil
 cdef extern int64_t vfs_symlink(const char *target, uint64_t tlen, fs_node *start, const char *path, uint64_t len) noexcept nogil
 cdef extern int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen,
                                fs_node *nstart, const char *npath, uint64_t nlen, uint32_t flags) noexcept nogil
