@@ -204,6 +204,7 @@ def test_backlog_full_nonblocking(k):
     assert connect(k, cs[0], un(b"\0bl")) == 0
     assert connect(k, cs[1], un(b"\0bl")) == 0                  # backlog + 1 fit
     assert connect(k, cs[2], un(b"\0bl")) == -EAGAIN
+    assert connect(k, cs[0], un(b"\0bl")) == -EAGAIN           # the backlog is looked at before EISCONN
     assert accept(k, l, want_addr=False) >= 0
     assert connect(k, cs[2], un(b"\0bl")) == 0
     assert k.ipc("listen", l, 0) == 0                           # a smaller backlog

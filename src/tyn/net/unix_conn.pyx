@@ -303,12 +303,7 @@ cdef int64_t unix_conn_connect(socket *sock, const uint8_t *addr, int32_t len, u
         return -ENOMEM
     lock = unix_lock_acquire()
     while True:
-        if s.peer != NULL:
-            r = -EISCONN
-            break
-        if s.listening:
-            r = -EINVAL
-            break
+        # Linux's order: the listener and its backlog, then this socket's own state.
         l = find_node(node) if node != NULL else find_abstract(addr, <uint32_t>len)
         if l == NULL or not l.listening or (l.shutdown & RCV_SHUTDOWN):
             r = -ECONNREFUSED
@@ -321,6 +316,12 @@ cdef int64_t unix_conn_connect(socket *sock, const uint8_t *addr, int32_t len, u
             if r < 0:
                 break
             continue                            # look the listener up again
+        if s.peer != NULL:
+            r = -EISCONN
+            break
+        if s.listening:
+            r = -EINVAL
+            break
         r = unix_sock_link(s, e)
         if r < 0:
             break
