@@ -44,7 +44,7 @@ cdef bint tcp_tstamp_paws_reject(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         return False
     if not seq_lt(seg.ts_val, pcb.ts_recent):
         return False
-    if tcp_pcb_now() - pcb.ts_recent_ns > <uint64_t>TCP_PAWS_IDLE_NS:
+    if (tcp_pcb_now() - pcb.ts_recent_ns) // NS_PER_MS > <uint64_t>TCP_PAWS_IDLE_MS:
         pcb.ts_recent = seg.ts_val      # §5.5: TS.Recent too old to judge by; take the new one
         pcb.ts_recent_ns = tcp_pcb_now()
         return False
@@ -63,7 +63,7 @@ cdef bint tcp_tstamp_rtt(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     if not (pcb.flags & TF_TSTAMP) or not seg.has_timestamp or seg.ts_ecr == 0:
         return False
     rtt_ms = ts_clock(pcb) - seg.ts_ecr
-    if rtt_ms > <uint32_t>(TCP_PAWS_IDLE_NS // NS_PER_MS):
+    if rtt_ms > <uint32_t>TCP_PAWS_IDLE_MS:
         return False                    # an echo from the future: not ours
     tcp_timers_rtt_sample(pcb, <uint64_t>rtt_ms * NS_PER_MS)
     return True

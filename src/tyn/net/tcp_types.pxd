@@ -85,7 +85,7 @@ cdef enum:
     TF_TSTAMP = 1 << 20                 # timestamps agreed: every segment but RST carries them
 
     TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
-    TCP_PAWS_IDLE_NS = 24 * 24 * 3600 * 1000000000  # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
+    TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
 
     # shutdown(how), Linux's values.
     SHUT_RD = 0
