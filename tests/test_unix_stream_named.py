@@ -248,3 +248,47 @@ def test_no_leaks(k):
             k.close(f)
         assert k.unlink(f"/tmp/l{i}") == 0
     assert heap_in_use() == before
+
+
+# ------------------------------------------------------------------ datagram sockets on paths
+
+def dgram(k):
+    return k.ipc("socket", AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0)
+
+
+def sendto(k, fd, data, addr):
+    return k.ipc("sendto", fd, k.put(data), len(data), 0, k.put(addr), len(addr))
+
+
+def recvfrom(k, fd, n=64):
+    buf, nm, ln = k.alloc(n), k.alloc(128), k.put(struct.pack("<i", 128))
+    r = k.ipc("recvfrom", fd, buf, n, 0, nm, ln)
+    if r < 0:
+        return r
+    return k.get(buf, r), k.get(nm, struct.unpack("<i", k.get(ln, 4))[0])
+
+
+def test_dgram_bind_path_sendto_connect(k):
+    before = heap_in_use()
+    a, b = dgram(k), dgram(k)
+    assert bind(k, a, path("/tmp/da")) == 0
+    assert k.stat("/tmp/da")["mode"] & S_IFMT == S_IFSOCK
+    assert bind(k, b, path("/tmp/da")) == -EADDRINUSE
+    assert bind(k, b, path("/etc/db")) == -EROFS
+    assert bind(k, b, path("/tmp/db")) == 0
+    assert name(k, b) == path("/tmp/db")
+    assert sendto(k, b, b"to a", path("/tmp/da")) == 4
+    assert recvfrom(k, a) == (b"to a", path("/tmp/db"))      # the sender's path name
+    assert sendto(k, b, b"x", path("/tmp/none")) == -ENOENT
+    assert connect(k, a, path("/tmp/db")) == 0
+    assert name(k, a, peer=True) == path("/tmp/db")
+    assert k.send(a, b"back") == 4 and recvfrom(k, b) == (b"back", path("/tmp/da"))
+    # a stream socket cannot connect to a datagram socket's path
+    assert connect(k, sock(k), path("/tmp/da")) == -ECONNREFUSED
+    k.close(b)
+    assert k.send(a, b"gone") == -ECONNREFUSED
+    assert sendto(k, a, b"gone", path("/tmp/db")) == -ECONNREFUSED   # the inode stays, nobody bound
+    for f in range(3, 16):
+        k.close(f)
+    assert k.unlink("/tmp/da") == 0 and k.unlink("/tmp/db") == 0
+    assert heap_in_use() == before

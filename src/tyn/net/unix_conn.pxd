@@ -26,3 +26,10 @@ cdef extern void unix_conn_set_pair_creds(unix_sock *a, unix_sock *b) noexcept n
 # (or NULL) for unix_conn_node_put once unix_lock is let go.
 cdef extern void *unix_conn_release(unix_sock *s) noexcept nogil
 cdef extern void unix_conn_node_put(void *node) noexcept nogil
+# Paths for the datagram side too (no lock held): the socket inode a connect/sendto to
+# addr names (*node a reference; NULL for an abstract name): 0, -ENOENT, -ECONNREFUSED
+# (not a socket inode)...; and bind's new inode (-EADDRINUSE when the path exists,
+# -EROFS...), with the name to keep (the path and its NUL) in name/namelen.
+cdef extern int64_t unix_conn_path_node(const uint8_t *addr, int32_t len, void **node) noexcept nogil
+cdef extern int64_t unix_conn_make_node(const uint8_t *addr, int32_t len, void **node, uint8_t *name,
+                                        uint32_t *namelen) noexcept nogil

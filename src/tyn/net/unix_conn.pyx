@@ -260,6 +260,28 @@ cdef int64_t unix_conn_accept(socket *sock, socket *newsock, uint32_t flags) noe
 cdef bint backlog_changed(void *arg) noexcept nogil:
     return backlog_changes != (<uint64_t *>arg)[0]
 
+cdef int64_t unix_conn_path_node(const uint8_t *addr, int32_t len, void **node) noexcept nogil:
+    return find_listener(addr, len, node)
+
+cdef int64_t unix_conn_make_node(const uint8_t *addr, int32_t len, void **node, uint8_t *name,
+                                 uint32_t *namelen) noexcept nogil:
+    cdef fs_context *ctx = fs_current()
+    cdef uint32_t plen = path_len(addr, len)
+    cdef int64_t r
+    node[0] = NULL
+    if ctx == NULL:
+        return -ENOENT
+    r = vfs_mknod_socket(ctx.cwd, <const char *>(addr + SA_FAMILY_SIZE), plen, 0o777 & ~ctx.umask,
+                         <fs_node **>node)
+    if r == -EEXIST:
+        return -EADDRINUSE
+    if r < 0:
+        return r
+    memcpy(name, addr, SA_FAMILY_SIZE + plen)
+    name[SA_FAMILY_SIZE + plen] = 0
+    namelen[0] = SA_FAMILY_SIZE + plen + 1
+    return 0
+
 cdef int64_t find_listener(const uint8_t *addr, int32_t len, void **node_out) noexcept nogil:
     # unix_find_other's lookup, without unix_lock for the path walk: the socket inode
     # (a reference in node_out) or, for an abstract name, nothing yet.
