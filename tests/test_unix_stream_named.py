@@ -75,6 +75,13 @@ def peercred(k, fd):
     return struct.unpack("<iii", k.get(val, 12))
 
 
+def recvfrom_stream(k, fd, n=64):
+    buf, nm, ln = k.alloc(n), k.alloc(128), k.put(struct.pack("<i", 128))
+    r = k.ipc("recvfrom", fd, buf, n, 0, nm, ln)
+    assert r >= 0
+    return k.get(buf, r), k.get(nm, struct.unpack("<i", k.get(ln, 4))[0])
+
+
 def heap_in_use():
     s = heap.stats()
     return s["used_blocks"], s["large_allocations"]
@@ -176,6 +183,10 @@ def test_connect_accept_exchange(k):
     assert name(k, fd) == un(b"\0srv") and name(k, fd, peer=True) == un(b"")
     assert k.recv(fd, 10) == b"early"
     assert k.send(fd, b"reply") == 5 and k.recv(c, 10) == b"reply"
+    assert k.send(fd, b"named") == 5
+    assert recvfrom_stream(k, c) == (b"named", un(b"\0srv"))     # the sender's (bound) name
+    assert k.send(c, b"anon") == 4
+    assert recvfrom_stream(k, fd) == (b"anon", b"")                # unbound sender: no name
     assert connect(k, c, un(b"\0srv")) == -EISCONN
     assert k.ipc("listen", c, 1) == -EINVAL                     # connected
     assert connect(k, l, un(b"\0srv")) == -EINVAL               # a listener

@@ -119,6 +119,15 @@ static void section_path(void)
     R("reply", send(s1, "reply", 5, 0));
     memset(buf, 0, sizeof buf);
     R("recv reply", recv(c1, buf, sizeof buf, 0));
+    R("again", send(s1, "again", 5, 0));
+    len = sizeof got;
+    memset(&got, 0, sizeof got);
+    R("recvfrom", recvfrom(c1, buf, sizeof buf, 0, (struct sockaddr *)&got, &len));
+    V("sender is the path", len > offsetof(struct sockaddr_un, sun_path) && strcmp(got.sun_path, a.sun_path) == 0);
+    R("anon", send(c1, "anon", 4, 0));
+    len = sizeof got;
+    R("recvfrom unbound sender", recvfrom(s1, buf, sizeof buf, 0, (struct sockaddr *)&got, &len));
+    V("no name", len);
     len = sizeof got;
     R("peer of client", getpeername(c1, (struct sockaddr *)&got, &len));
     V("peer is the path", strcmp(got.sun_path, a.sun_path) == 0);

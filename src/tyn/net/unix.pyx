@@ -370,9 +370,11 @@ cdef int64_t unix_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
 
 cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept nogil:
     # Data, then the rights that came with it into the control buffer (none: closed,
-    # MSG_CTRUNC).  A socketpair peer has no address: namelen 0.
+    # MSG_CTRUNC).  The sender's name (unix_copy_addr): the peer's, if it is bound.
     cdef unix_rights *got = NULL
     cdef fs_context *ctx
+    cdef unix_sock *who
+    cdef uint64_t lock
     cdef int64_t n
     if flags & MSG_OOB:
         return -EOPNOTSUPP
@@ -381,6 +383,13 @@ cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
         unix_rights_drop(got)
         return n
     m.namelen = 0
+    if m.name != NULL:
+        lock = unix_lock_acquire()
+        who = unix_of(sock).peer if sock.proto != NULL else NULL
+        if who != NULL and who.addrlen != 0:
+            memcpy(m.name, who.addr, who.addrlen)
+            m.namelen = <int32_t>who.addrlen
+        unix_lock_release(lock)
     if got != NULL:
         ctx = fs_current()
         if ctx == NULL:
