@@ -86,7 +86,6 @@ def tcp(k):
 @pytest.mark.parametrize("family, type_, proto, err", [
     (AF_INET, SOCK_STREAM, 0, EAFNOSUPPORT),         # nothing registered for AF_INET yet
     (AF_INET6, SOCK_DGRAM, 0, EAFNOSUPPORT),
-    (AF_UNIX, SOCK_STREAM, 0, EAFNOSUPPORT),         # unix sockets exist only as pairs
     (AF_UNIX, SOCK_STREAM, 2, EPROTONOSUPPORT),
     (AF_UNIX, SOCK_SEQPACKET, 0, ESOCKTNOSUPPORT),
     (46, SOCK_STREAM, 0, EAFNOSUPPORT),
@@ -175,7 +174,7 @@ def test_connect_argument_order(tcp):
     assert k.connect(s, sin(1, 1, family=AF_INET6)) == -EAFNOSUPPORT
     assert k.connect(s, sin(0, 1, family=AF_UNSPEC)) == -EAFNOSUPPORT
     a, b = k.socketpair()
-    assert k.connect(a, sin(1, 1)) == -EOPNOTSUPP              # no connect op (sock_no_connect)
+    assert k.connect(a, sin(1, 1)) == -EINVAL                  # unix_stream_connect: not AF_UNIX
 
 
 def test_error_report_wakes_everyone(tcp):
@@ -248,7 +247,7 @@ def test_accept_errors(tcp):
     r, w = k.pipe2()
     assert k.accept4(r)[0] == -ENOTSOCK
     a, b = k.socketpair()
-    assert k.accept4(a)[0] == -EOPNOTSUPP
+    assert k.accept4(a)[0] == -EINVAL                            # unix_accept: not listening
     released = fake.release_count()
     fake.push_connection(s)
     buf, ln = k.alloc(16), BAD

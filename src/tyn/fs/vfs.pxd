@@ -212,6 +212,10 @@ cdef extern int64_t vfs_unlink(fs_node *start, const char *path, uint64_t len) n
 # (trailing slash), EROFS, EXDEV (another filesystem), ENOENT (removed directory), EPERM
 # (a directory), ENOENT (old has no name left).
 cdef extern int64_t vfs_link_node(fs_node *old, fs_node *nstart, const char *npath, uint64_t nlen) noexcept nogil
+# A socket inode at path (AF_UNIX bind), mode masked to 0777: *out holds a reference.
+# 0, -EEXIST, -EROFS, -ENOENT, ...
+cdef extern int64_t vfs_mknod_socket(fs_node *start, const char *path, uint64_t len, uint32_t mode,
+                                     fs_node **out) noexcept nogil
 cdef extern int64_t vfs_symlink(const char *target, uint64_t tlen, fs_node *start, const char *path, uint64_t len) noexcept nogil
 cdef extern int64_t vfs_rename(fs_node *ostart, const char *opath, uint64_t olen,
                                fs_node *nstart, const char *npath, uint64_t nlen, uint32_t flags) noexcept nogil

@@ -354,6 +354,8 @@ cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept 
     cdef uint32_t keep
     if (n.mode & S_IFMT) == S_IFCHR:
         ops = &console_ops if n.devkind == DEVKIND_CONSOLE else &dev_ops
+    if (n.mode & S_IFMT) == S_IFSOCK and not (flags & O_PATH):
+        return -ENXIO               # a socket inode (AF_UNIX bind) is not opened, only connected to
     if flags & O_PATH:
         keep = O_PATH | (flags & (O_DIRECTORY | O_NOFOLLOW)) | O_LARGEFILE
     else:
@@ -769,6 +771,25 @@ cdef int64_t vfs_mkdir(fs_node *start, const char *path, uint64_t len, uint32_t 
     if vfs_node_readonly(r.parent):
         return -EROFS
     return tmpfs_create(r.parent, r.last, r.lastlen, S_IFDIR | (mode & (0o777 | S_ISVTX)), NULL, 0, &n)
+
+cdef int64_t vfs_mknod_socket(fs_node *start, const char *path, uint64_t len, uint32_t mode,
+                             fs_node **out) noexcept nogil:
+    # mknod(S_IFSOCK) as unix_bind does it: -EEXIST (the caller's EADDRINUSE) when taken.
+    cdef vfs_lookup r
+    cdef int64_t rc = vfs_walk(start, path, len, VFS_PARENT, &r)
+    out[0] = NULL
+    if rc < 0:
+        return rc
+    if r.node != NULL:
+        return -EEXIST
+    if r.trailing_slash or r.last_type != VFS_LAST_NORM:
+        return -ENOENT
+    if vfs_node_readonly(r.parent):
+        return -EROFS
+    rc = tmpfs_create(r.parent, r.last, r.lastlen, S_IFSOCK | (mode & 0o777), NULL, 0, out)
+    if rc == 0:
+        vfs_node_get(out[0])
+    return rc
 
 cdef int64_t vfs_symlink(const char *target, uint64_t tlen, fs_node *start, const char *path, uint64_t len) noexcept nogil:
     cdef vfs_lookup r

@@ -58,6 +58,7 @@ cdef enum:
     SO_LINGER = 13
     SO_REUSEPORT = 15
     SO_PASSCRED = 16
+    SO_PEERCRED = 17
     SO_RCVLOWAT = 18
     SO_SNDLOWAT = 19
     SO_RCVTIMEO_OLD = 20

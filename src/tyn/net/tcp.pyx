@@ -11,6 +11,7 @@ from tyn.net.tcp_out cimport tcp_out_output, tcp_out_send_syn, tcp_out_send_rst_
 from tyn.net.tcp_timers cimport tcp_timers_ms, tcp_timers_arm_keepalive
 from tyn.net.tcp_seq cimport seq_gt
 
+from tyn.net.tcp_tstamp cimport tcp_tstamp_offer
 cdef enum:
     POLLRDHUP = 0x2000                  # Linux's; fs/vfs.pxd has no entry for it
     MS_PER_S = 1000
@@ -146,6 +147,7 @@ cdef int tcp_connect(tcp_pcb *pcb, uint32_t addr, uint16_t port) noexcept nogil:
     pcb.rcv_wscale = tcp_pcb_wscale()
     pcb.flags |= TF_SEND_WSCALE
     pcb.iss = tcp_iss_generate(src, pcb.local_port, addr, port, tcp_pcb_now())
+    tcp_tstamp_offer(pcb)
     pcb.snd_una = pcb.iss
     pcb.snd_nxt = pcb.iss
     pcb.snd_max = pcb.iss

@@ -15,6 +15,7 @@ from tyn.net.tcp_timers cimport (tcp_timers_ms, tcp_timers_arm_rexmt, tcp_timers
 from tyn.net.tcp_cc cimport tcp_cc_init, tcp_cc_ack, tcp_cc_dupack
 from tyn.net.tcp_iss cimport tcp_iss_generate
 
+from tyn.net.tcp_tstamp cimport tcp_tstamp_take_syn, tcp_tstamp_paws_reject, tcp_tstamp_update_recent, tcp_tstamp_rtt
 cdef enum:
     MS_PER_S = 1000
 
@@ -56,6 +57,7 @@ cdef void take_syn(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         pcb.flags &= ~(TF_WSCALE | TF_SEND_WSCALE)
         pcb.snd_wscale = 0
         pcb.rcv_wscale = 0
+    tcp_tstamp_take_syn(pcb, seg)
     pcb.snd_wnd = seg.window                    # never scaled in a SYN (RFC 7323 §2.2)
     pcb.max_snd_wnd = pcb.snd_wnd
     pcb.snd_wl1 = seg.seq
@@ -100,6 +102,7 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
     c.rcv_wscale = tcp_pcb_wscale()
     take_syn(c, seg)
     c.iss = tcp_iss_generate(c.local_addr, c.local_port, c.remote_addr, c.remote_port, tcp_pcb_now())
+    c.ts_offset = c.iss
     c.snd_una = c.iss
     c.snd_nxt = c.iss
     c.snd_max = c.iss
@@ -275,7 +278,9 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         pcb.soft_error = 0                      # something got through (Linux's tcp_ack)
         if seq_lt(pcb.snd_nxt, pcb.snd_una):
             pcb.snd_nxt = pcb.snd_una
-        if pcb.flags & TF_RTT_TIMING and seq_gt(seg.ack, pcb.rtt_seq):
+        if tcp_tstamp_rtt(pcb, seg):
+            pcb.flags &= ~TF_RTT_TIMING         # every ACK is a sample (RFC 7323 §4.1)
+        elif pcb.flags & TF_RTT_TIMING and seq_gt(seg.ack, pcb.rtt_seq):
             pcb.flags &= ~TF_RTT_TIMING
             tcp_timers_rtt_sample(pcb, tcp_pcb_now() - pcb.rtt_start_ns)
         pcb.rexmt_shift = 0
@@ -377,10 +382,14 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         else:
             tcp_out_challenge_ack(pcb)
         return
+    if tcp_tstamp_paws_reject(pcb, seg):
+        tcp_out_send_ack(pcb)                   # RFC 7323 §5.3 R1
+        return
     if not acceptable(pcb, seg, wnd):
         st.out_of_window += 1
         tcp_out_send_ack(pcb)
         return
+    tcp_tstamp_update_recent(pcb, seg)
     pcb.last_rx_ns = tcp_pcb_now()
     # Trim to the window: bytes before RCV.NXT, and beyond the right edge (with the FIN).
     has_fin = (seg.flags & TCP_FIN) != 0

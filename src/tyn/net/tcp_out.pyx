@@ -12,6 +12,7 @@ from tyn.net.tcp_buffers cimport tcp_bq_copy_out
 from tyn.net.tcp_pcb cimport tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_transmit
 from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tcp_timers_ms
 
+from tyn.net.tcp_tstamp cimport tcp_tstamp_emit
 cdef uint8_t scratch[TCP_MAX_HEADER_LEN + TCP_MAX_SEGMENT]
 
 
@@ -67,6 +68,7 @@ cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, u
         if pcb.flags & TF_SEND_WSCALE:
             seg.has_wscale = True
             seg.wscale = pcb.rcv_wscale
+    tcp_tstamp_emit(pcb, &seg, syn)
     seg.window = window_field(pcb, syn)
     hlen = wire_tcp_emit(&seg, scratch)
     if len > 0 and tcp_bq_copy_out(&pcb.sndq, off, scratch + hlen, len, NULL) != len:

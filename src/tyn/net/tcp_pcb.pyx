@@ -68,6 +68,7 @@ cdef void tcp_pcb_init() noexcept nogil:
     tunables.challenge_interval_ms = TCP_INVALID_RATELIMIT_MS
     tunables.ephemeral_low = TCP_EPHEMERAL_LOW
     tunables.ephemeral_high = TCP_EPHEMERAL_HIGH
+    tunables.timestamps = 1
     tcp_buffers_init(tunables.mem_limit)
     tcp_iss_init()
 

@@ -81,6 +81,11 @@ cdef enum:
     TF_ACCEPT_QUEUED = 1 << 16          # on its listener's accept queue
     TF_SEND_WSCALE = 1 << 17            # offer window scaling in our SYN
     TF_FORCE_SEND = 1 << 18             # persist timer: send into a small window
+    TF_SEND_TSTAMP = 1 << 19            # offer timestamps in our SYN (RFC 7323 §3.2)
+    TF_TSTAMP = 1 << 20                 # timestamps agreed: every segment but RST carries them
+
+    TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
+    TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
 
     # shutdown(how), Linux's values.
     SHUT_RD = 0
@@ -249,6 +254,12 @@ cdef struct tcp_pcb:
     uint32_t rtt_seq
     uint64_t rtt_start_ns
 
+    # Timestamps (RFC 7323 §4.3, §5): the peer's latest TSval that we echo, when it came,
+    # and this connection's offset of our TSval clock (milliseconds).
+    uint32_t ts_recent
+    uint64_t ts_recent_ns
+    uint32_t ts_offset
+
     # Timers: absolute deadlines in ns, 0 = not armed.
     uint64_t rexmt_deadline         # retransmission (also SYN, SYN-ACK, FIN)
     uint64_t persist_deadline       # zero-window probe
@@ -317,6 +328,7 @@ cdef struct tcp_stats:
     uint64_t challenge_acks_suppressed
     uint64_t rst_ignored            # out of window, or in TIME-WAIT (RFC 1337)
     uint64_t bad_ack_dropped        # ACK too old, or in SYN-SENT not acceptable
+    uint64_t paws_rejected          # RFC 7323 §5.3 R1: an old TSval (answered with an ACK)
     uint64_t syn_in_time_wait_reused
     uint64_t time_wait_recycled     # TIME-WAIT pcb reused at the pcb cap
     uint64_t active_opens
@@ -371,3 +383,4 @@ cdef struct tcp_tunables:
     uint32_t challenge_interval_ms
     uint16_t ephemeral_low
     uint16_t ephemeral_high
+    uint32_t timestamps             # net.ipv4.tcp_timestamps: offer RFC 7323 timestamps (0: off)

@@ -21,6 +21,9 @@ from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinloc
 from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE
 from tyn.net.socket cimport *
 from tyn.net.unix_dgram cimport unix_dgram_init
+from tyn.net.unix_conn cimport (unix_conn_node_put, unix_conn_bind, unix_conn_listen, unix_conn_accept, unix_conn_connect,
+                                unix_conn_getname, unix_conn_getsockopt, unix_conn_release,
+                                unix_conn_init, unix_conn_set_pair_creds)
 from tyn.sys.errno cimport *
 
 cdef sock_proto_ops stream_ops
@@ -52,12 +55,16 @@ cdef void unix_init() noexcept nogil:
     stream_ops.sendmsg = unix_sendmsg
     stream_ops.recvmsg = unix_recvmsg
     stream_ops.shutdown = unix_shutdown
-    stream_ops.getname = unix_getname
     stream_ops.poll = unix_poll
     stream_ops.ioctl = unix_ioctl
     stream_ops.socketpair = unix_socketpair
-    # bind, listen, accept, connect: AF_UNIX sockets of their own are not implemented
-    # (unix_create refuses them), so these are never reached.
+    stream_ops.bind = unix_conn_bind
+    stream_ops.listen = unix_conn_listen
+    stream_ops.accept = unix_conn_accept
+    stream_ops.connect = unix_conn_connect
+    stream_ops.getname = unix_conn_getname
+    stream_ops.getsockopt = unix_conn_getsockopt
+    unix_conn_init()
     socket_register_family(AF_UNIX, SOCK_STREAM, 0, unix_create)
     unix_dgram_init()
 
@@ -65,40 +72,52 @@ cdef inline unix_sock *unix_of(socket *sock) noexcept nogil:
     return <unix_sock *>sock.proto
 
 cdef inline unix_sock *peer_of(unix_sock *s) noexcept nogil:
-    return &s.pair.ends[1 - s.side]
+    return s.peer
+
+cdef void unix_sock_wake(unix_sock *s, uint32_t key) noexcept nogil:
+    if s.sock != NULL:
+        socket_wake(s.sock, key)
 
 # ------------------------------------------------------------------ creation
 
 cdef int64_t unix_create(socket *sock, int32_t protocol, bint for_pair) noexcept nogil:
-    # unix_create's protocol check; a socket outside a pair would need the filesystem
-    # namespace (bind/listen/connect on a path), which Tyn does not have yet.
+    cdef unix_sock *s
     if protocol != 0 and protocol != PF_UNIX:
         return -EPROTONOSUPPORT
-    if not for_pair:
-        return -EAFNOSUPPORT
+    s = unix_sock_new(sock)
+    if s == NULL:
+        return -ENOMEM
     sock.ops = &stream_ops
+    sock.proto = s
     sock.protocol = 0
+    sock.state = SS_UNCONNECTED
+    return 0
+
+cdef unix_sock *unix_sock_new(socket *sock) noexcept nogil:
+    cdef unix_sock *s = <unix_sock *>kcalloc(1, sizeof(unix_sock))
+    if s == NULL:
+        return NULL
+    s.sock = sock
+    s.open = True
+    return s
+
+cdef int64_t unix_sock_link(unix_sock *a, unix_sock *b) noexcept nogil:
+    if bytering_init(&a.rx, UNIX_RING) < 0:
+        return -ENOMEM
+    if bytering_init(&b.rx, UNIX_RING) < 0:
+        bytering_free(&a.rx)
+        return -ENOMEM
+    a.peer = b
+    b.peer = a
     return 0
 
 cdef int64_t unix_socketpair(socket *a, socket *b) noexcept nogil:
     # Two fresh sockets nobody else knows yet: no lock needed to set them up.
-    cdef unix_pair *p = <unix_pair *>kcalloc(1, sizeof(unix_pair))
-    cdef int i
-    if p == NULL:
+    cdef unix_sock *ua = unix_of(a)
+    cdef unix_sock *ub = unix_of(b)
+    if unix_sock_link(ua, ub) < 0:
         return -ENOMEM
-    for i in range(2):
-        p.ends[i].pair = p
-        p.ends[i].side = <uint32_t>i
-        if bytering_init(&p.ends[i].rx, UNIX_RING) < 0:
-            bytering_free(&p.ends[0].rx)
-            kfree(p)
-            return -ENOMEM
-    p.ends[0].sock = a
-    p.ends[1].sock = b
-    p.ends[0].open = True
-    p.ends[1].open = True
-    a.proto = &p.ends[0]
-    b.proto = &p.ends[1]
+    unix_conn_set_pair_creds(ua, ub)
     a.state = SS_CONNECTED
     b.state = SS_CONNECTED
     return 0
@@ -206,6 +225,10 @@ cdef int64_t unix_send(unix_sock *s, sock_msg *m, unix_rights *rights, uint32_t 
     cdef uint64_t timeo = socket_sndtimeo(s.sock, flags)
     cdef int64_t r, err = 0
     cdef uint64_t lock = unix_lock_acquire()
+    if peer == NULL:
+        unix_lock_release(lock)
+        unix_rights_drop(rights)
+        return -ENOTCONN
     if s.shutdown & SEND_SHUTDOWN:
         unix_lock_release(lock)
         unix_rights_drop(rights)
@@ -244,7 +267,7 @@ cdef int64_t unix_send(unix_sock *s, sock_msg *m, unix_rights *rights, uint32_t 
             rights = NULL
         sent += <uint64_t>r
         skb_queued(peer, peer.rx.tail)
-        socket_wake(peer.sock, POLLIN)      # sk_data_ready, per skb queued
+        unix_sock_wake(peer, POLLIN)        # sk_data_ready, per skb queued
         if <uint64_t>r < k:
             break                   # a fault after some bytes: what was sent counts
     unix_lock_release(lock)
@@ -265,6 +288,9 @@ cdef int64_t unix_recv(unix_sock *s, sock_msg *m, uint32_t flags, unix_rights **
     cdef int64_t c, e
     cdef uint64_t lock = unix_lock_acquire()
     got[0] = NULL
+    if s.peer == NULL:                          # unconnected or listening: not TCP_ESTABLISHED
+        unix_lock_release(lock)
+        return -EINVAL
     if target == 0:
         target = 1
     while True:
@@ -321,7 +347,7 @@ cdef int64_t unix_recv(unix_sock *s, sock_msg *m, uint32_t flags, unix_rights **
             # (sock_wfree, unix_write_space); a chunk here is one skb (Linux splits sends
             # above ~36 KiB differently).  Blocked senders wait for any room at all.
             if skbs_freed(s) and peer_of(s).open and sender_writable(s):
-                socket_wake(peer_of(s).sock, POLLOUT)
+                unix_sock_wake(peer_of(s), POLLOUT)
             io_notify()
         if got[0] != NULL or <uint64_t>c < want or copied >= m.total:
             break
@@ -341,7 +367,7 @@ cdef int64_t unix_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
     if flags & MSG_OOB:
         rc = -EOPNOTSUPP            # no out-of-band data (as without CONFIG_AF_UNIX_OOB)
     elif m.namelen != 0:
-        rc = -EISCONN
+        rc = -EISCONN if unix_of(sock).peer != NULL else -EOPNOTSUPP
     else:
         return unix_send(unix_of(sock), m, rights, flags)
     unix_rights_drop(rights)
@@ -349,9 +375,11 @@ cdef int64_t unix_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
 
 cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept nogil:
     # Data, then the rights that came with it into the control buffer (none: closed,
-    # MSG_CTRUNC).  A socketpair peer has no address: namelen 0.
+    # MSG_CTRUNC).  The sender's name (unix_copy_addr): the peer's, if it is bound.
     cdef unix_rights *got = NULL
     cdef fs_context *ctx
+    cdef unix_sock *who
+    cdef uint64_t lock
     cdef int64_t n
     if flags & MSG_OOB:
         return -EOPNOTSUPP
@@ -360,6 +388,13 @@ cdef int64_t unix_recvmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept no
         unix_rights_drop(got)
         return n
     m.namelen = 0
+    if m.name != NULL:
+        lock = unix_lock_acquire()
+        who = unix_of(sock).peer if sock.proto != NULL else NULL
+        if who != NULL and who.addrlen != 0:
+            memcpy(m.name, who.addr, who.addrlen)
+            m.namelen = <int32_t>who.addrlen
+        unix_lock_release(lock)
     if got != NULL:
         ctx = fs_current()
         if ctx == NULL:
@@ -373,6 +408,11 @@ cdef uint32_t unix_poll(socket *sock) noexcept nogil:
     cdef unix_sock *s = unix_of(sock)
     cdef unix_sock *peer = peer_of(s)
     cdef uint32_t mask = 0
+    if s.listening:
+        return (POLLIN | POLLRDNORM) if s.queued > 0 else 0
+    if peer == NULL:
+        # TCP_CLOSE: hung up, and writable (nothing in flight)
+        return POLLHUP | POLLOUT | POLLWRNORM | POLLWRBAND
     if s.shutdown == SHUTDOWN_MASK:
         mask |= POLLHUP
     if s.shutdown & RCV_SHUTDOWN:
@@ -391,7 +431,12 @@ cdef int64_t unix_ioctl(socket *sock, uint64_t cmd, uint64_t arg) noexcept nogil
     if cmd != SIOCINQ and cmd != SIOCOUTQ:
         return -ENOTTY
     lock = unix_lock_acquire()
-    n = <int32_t>bytering_used(&s.rx if cmd == SIOCINQ else &peer_of(s).rx)
+    if s.listening and cmd == SIOCINQ:
+        unix_lock_release(lock)
+        return -EINVAL
+    n = 0
+    if peer_of(s) != NULL:
+        n = <int32_t>bytering_used(&s.rx if cmd == SIOCINQ else &peer_of(s).rx)
     unix_lock_release(lock)
     if copy_to_user(arg, &n, sizeof(int32_t)) < 0:
         return -EFAULT
@@ -403,51 +448,80 @@ cdef int64_t unix_shutdown(socket *sock, uint32_t mode) noexcept nogil:
     cdef uint64_t lock = unix_lock_acquire()
     s.shutdown |= mode
     socket_state_changed(sock)      # sk_state_change of both ends
-    if peer.open:
+    if peer != NULL and peer.open:
         if mode & RCV_SHUTDOWN:
             peer.shutdown |= SEND_SHUTDOWN
         if mode & SEND_SHUTDOWN:
             peer.shutdown |= RCV_SHUTDOWN
-        socket_state_changed(peer.sock)
+        if peer.sock != NULL:
+            socket_state_changed(peer.sock)
     unix_lock_release(lock)
     return 0
 
-cdef int32_t unix_getname(socket *sock, uint8_t *addr, bint peer) noexcept nogil:
-    # Unbound, as both ends of a socketpair are: sun_family alone.  The peer stays known
-    # after it closed, as in Linux.
-    addr[0] = AF_UNIX
-    addr[1] = 0
-    return SA_FAMILY_SIZE
-
 cdef void unix_release(socket *sock) noexcept nogil:
-    # unix_release_sock: the peer is shut down both ways (and gets ECONNRESET if this end
-    # left bytes unread); what was queued here is dropped, passed files included, after
-    # unix_lock is let go.  Those may be sockets of this very pair, so the pair is not
+    # unix_release_sock: the name is given up and a listener's pending connections are
+    # reset; then this end goes (unix_sock_drop).  Queued rights are dropped after
+    # unix_lock is let go: they may be sockets of this very pair, so the pair is not
     # touched after they are put.  (A cycle of sockets passed to each other and then
     # closed stays allocated: Linux's unix_gc is not reproduced.)
     cdef unix_sock *s = unix_of(sock)
-    cdef unix_sock *peer = peer_of(s)
-    cdef unix_rights *queued
+    cdef unix_sock *e
+    cdef unix_rights *queued = NULL
+    cdef unix_rights *more
+    cdef void *node
     cdef uint64_t lock = unix_lock_acquire()
-    queued = s.rights_head
+    node = unix_conn_release(s)
+    while s.accept_head != NULL:
+        e = s.accept_head
+        s.accept_head = e.accept_next
+        e.accept_next = NULL
+        more = unix_sock_drop(e, True)
+        if more != NULL:
+            more_chain(more, queued)
+            queued = more
+    s.accept_tail = NULL
+    s.queued = 0
+    s.listening = False
+    more = unix_sock_drop(s, False)
+    if more != NULL:
+        more_chain(more, queued)
+        queued = more
+    unix_lock_release(lock)
+    unix_rights_drop(queued)
+    unix_conn_node_put(node)
+
+cdef void more_chain(unix_rights *head, unix_rights *rest) noexcept nogil:
+    while head.next != NULL:
+        head = head.next
+    head.next = rest
+
+cdef unix_rights *unix_sock_drop(unix_sock *s, bint embryo) noexcept nogil:
+    # The peer is shut down both ways and gets ECONNRESET if this end left bytes unread
+    # or was never accepted.  The ends are freed when both are gone.
+    cdef unix_sock *peer = peer_of(s)
+    cdef unix_rights *queued = s.rights_head
     s.rights_head = NULL
     s.rights_tail = NULL
     s.open = False
+    if s.sock != NULL:
+        s.sock.proto = NULL
     s.sock = NULL
-    sock.proto = NULL
     s.shutdown = SHUTDOWN_MASK
-    if peer.open:
+    if peer != NULL and peer.open:
         peer.shutdown = SHUTDOWN_MASK
-        if bytering_used(&s.rx) > 0:
-            peer.sock.err = ECONNRESET
-        socket_state_changed(peer.sock)
+        if peer.sock != NULL:
+            if bytering_used(&s.rx) > 0 or embryo:
+                peer.sock.err = ECONNRESET
+            socket_state_changed(peer.sock)
     bytering_free(&s.rx)
-    if not peer.open:
+    if peer == NULL:
+        kfree(s)
+    elif not peer.open:
         bytering_free(&peer.rx)
-        kfree(s.pair)
+        kfree(peer)
+        kfree(s)
     io_notify()
-    unix_lock_release(lock)
-    unix_rights_drop(queued)
+    return queued
 
 # ------------------------------------------------------------------ control messages
 

@@ -7,7 +7,8 @@
 # SO_SNDBUF - 32 bytes (EMSGSIZE); a sender may have SO_SNDBUF bytes queued at receivers;
 # a receiver not connected back to the sender takes at most net.unix.max_dgram_qlen + 1
 # datagrams (then EAGAIN, or the sender waits).
-# Path names (bind/connect on the filesystem) are not implemented: -EOPNOTSUPP.
+# Path names: bind makes a socket inode (tyn.net.unix_conn's helpers), connect/sendto
+# find the socket bound to the inode the path names.
 #
 # State is under unix_lock (tyn.net.unix); readiness is kept in sock.events under it
 # (ops.poll is NULL), so poll/epoll read one word.  A unix_dsock is reference counted:
@@ -47,6 +48,7 @@ cdef struct unix_dsock:
     unix_datagram *rx_tail
     uint32_t rx_count
     uint64_t wmem                   # bytes of its datagrams queued at receivers
+    void *node                      # bound to a filesystem path: its socket inode (a reference)
 
 # Register AF_UNIX/SOCK_DGRAM (called by unix_init).
 cdef extern void unix_dgram_init() noexcept nogil

@@ -12,6 +12,7 @@ from tyn.net.sockaddr cimport AF_UNIX, AF_UNSPEC, SA_FAMILY_SIZE
 from tyn.net.socket cimport *
 from tyn.net.unix cimport (unix_lock_acquire, unix_lock_release, unix_rights, unix_rights_parse,
                            unix_rights_deliver, unix_rights_drop, PF_UNIX, SIOCINQ, SIOCOUTQ)
+from tyn.net.unix_conn cimport unix_conn_path_node, unix_conn_make_node, unix_conn_node_put
 from tyn.sys.errno cimport *
 
 cdef sock_proto_ops dgram_ops
@@ -146,16 +147,25 @@ cdef unix_dsock *find_bound(const uint8_t *addr, uint32_t len) noexcept nogil:
         d = d.all_next
     return NULL
 
+cdef unix_dsock *find_target(void *node, const uint8_t *addr, uint32_t len) noexcept nogil:
+    # The socket a (resolved) address names: by inode for a path, else by abstract name.
+    cdef unix_dsock *d = all_socks
+    if node == NULL:
+        return find_bound(addr, len)
+    while d != NULL:
+        if d.sock != NULL and d.node == node:
+            return d
+        d = d.all_next
+    return NULL
+
 cdef int64_t check_address(const uint8_t *addr, int32_t len) noexcept nogil:
-    # unix_validate_addr; then: an abstract name (0), or a path (not implemented).
+    # unix_validate_addr.
     cdef uint16_t family
     if len < SA_FAMILY_SIZE or len > SOCKADDR_UN_SIZE:
         return -EINVAL
     memcpy(&family, addr, SA_FAMILY_SIZE)
     if family != AF_UNIX:
         return -EINVAL
-    if len > SA_FAMILY_SIZE and addr[SA_FAMILY_SIZE] != 0:
-        return -EOPNOTSUPP                      # a filesystem path: not implemented
     return 0
 
 cdef void hex5(uint8_t *out, uint32_t v) noexcept nogil:
@@ -198,6 +208,8 @@ cdef int64_t dgram_bind(socket *sock, const uint8_t *addr, int32_t len) noexcept
     r = check_address(addr, len)
     if r < 0:
         return r
+    if addr[SA_FAMILY_SIZE] != 0:
+        return bind_path(d, addr, len)
     lock = unix_lock_acquire()
     if d.addrlen != 0:
         r = -EINVAL
@@ -207,6 +219,32 @@ cdef int64_t dgram_bind(socket *sock, const uint8_t *addr, int32_t len) noexcept
         memcpy(d.addr, addr, <uint64_t>len)
         d.addrlen = <uint32_t>len
     unix_lock_release(lock)
+    return r
+
+cdef int64_t bind_path(unix_dsock *d, const uint8_t *addr, int32_t len) noexcept nogil:
+    # unix_bind_bsd: the inode (EADDRINUSE if the path exists), then the name.
+    cdef uint8_t name[SOCKADDR_UN_SIZE]
+    cdef uint32_t namelen
+    cdef void *node
+    cdef int64_t r
+    cdef uint64_t lock = unix_lock_acquire()
+    r = -EINVAL if d.addrlen != 0 else 0
+    unix_lock_release(lock)
+    if r < 0:
+        return r
+    r = unix_conn_make_node(addr, len, &node, name, &namelen)
+    if r < 0:
+        return r
+    lock = unix_lock_acquire()
+    if d.addrlen != 0:
+        r = -EINVAL
+    else:
+        memcpy(d.addr, name, namelen)
+        d.addrlen = namelen
+        d.node = node
+        node = NULL
+    unix_lock_release(lock)
+    unix_conn_node_put(node)
     return r
 
 cdef int32_t dgram_getname(socket *sock, uint8_t *addr, bint peer) noexcept nogil:
@@ -248,6 +286,7 @@ cdef int64_t dgram_connect(socket *sock, const uint8_t *addr, int32_t len, uint3
     cdef uint16_t family
     cdef int64_t r
     cdef uint64_t lock
+    cdef void *node = NULL
     if len < SA_FAMILY_SIZE:
         return -EINVAL
     memcpy(&family, addr, SA_FAMILY_SIZE)
@@ -261,13 +300,17 @@ cdef int64_t dgram_connect(socket *sock, const uint8_t *addr, int32_t len, uint3
         return r
     if len == SA_FAMILY_SIZE:
         return -EINVAL
+    r = unix_conn_path_node(addr, len, &node)
+    if r < 0:
+        return r
     lock = unix_lock_acquire()
-    other = find_bound(addr, <uint32_t>len)
+    other = find_target(node, addr, <uint32_t>len)
     if other == NULL:
         r = -ECONNREFUSED
     else:
         set_peer(d, other)
     unix_lock_release(lock)
+    unix_conn_node_put(node)
     return r
 
 cdef int64_t dgram_socketpair(socket *a, socket *b) noexcept nogil:
@@ -294,6 +337,7 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept n
     cdef uint64_t lock
     cdef int64_t r
     cdef send_wait w
+    cdef void *node = NULL
     if flags & MSG_OOB:
         return -EOPNOTSUPP
     if m.namelen != 0:
@@ -308,9 +352,15 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept n
         r = unix_rights_parse(fs_current(), m.control, m.controllen, &rights)
         if r < 0:
             return r
+    if m.namelen != 0:
+        r = unix_conn_path_node(m.name, m.namelen, &node)
+        if r < 0:
+            unix_rights_drop(rights)
+            return r
     dg = <unix_datagram *>kmalloc(sizeof(unix_datagram) + m.total)
     if dg == NULL:
         unix_rights_drop(rights)
+        unix_conn_node_put(node)
         return -ENOBUFS
     memset(dg, 0, sizeof(unix_datagram))
     dg.len = <uint32_t>m.total
@@ -318,11 +368,12 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept n
     if r < 0:
         kfree(dg)
         unix_rights_drop(rights)
+        unix_conn_node_put(node)
         return r
     lock = unix_lock_acquire()
     while True:
         if m.namelen != 0:
-            other = find_bound(m.name, <uint32_t>m.namelen)
+            other = find_target(node, m.name, <uint32_t>m.namelen)
             if other == NULL:
                 r = -ECONNREFUSED
                 break
@@ -378,6 +429,7 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept n
     if dg != NULL:
         kfree(dg)
     unix_rights_drop(rights)
+    unix_conn_node_put(node)
     return r
 
 cdef bint can_send_or_room(void *arg) noexcept nogil:
@@ -504,10 +556,13 @@ cdef void dgram_release(socket *sock) noexcept nogil:
     cdef unix_rights *rights = NULL
     cdef unix_rights *r
     cdef unix_dsock *other
+    cdef void *node
     cdef uint64_t lock = unix_lock_acquire()
     d.sock = NULL
     sock.proto = NULL
     d.addrlen = 0
+    node = d.node
+    d.node = NULL
     d.shutdown = SHUTDOWN_MASK
     while d.rx_head != NULL:
         dg = d.rx_head
@@ -534,3 +589,4 @@ cdef void dgram_release(socket *sock) noexcept nogil:
     dsock_put(d)
     unix_lock_release(lock)
     unix_rights_drop(rights)
+    unix_conn_node_put(node)

@@ -737,6 +737,8 @@ cdef int64_t sol_getsockopt(socket *sock, int32_t name, uint64_t uval, uint64_t 
         klen = TIMEVAL_SIZE
     else:
         sock.ops.unlock(sock, lk)
+        if name == SO_PEERCRED and sock.ops.getsockopt != NULL:
+            return sock.ops.getsockopt(sock, SOL_SOCKET, name, uval, ulen)   # AF_UNIX's ucred
         return -ENOPROTOOPT
     sock.ops.unlock(sock, lk)
     return socket_opt_put(uval, ulen, kval, klen)
