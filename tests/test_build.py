@@ -26,7 +26,7 @@ def patch(path: Path, old: str, new: str):
     path.write_text(text.replace(old, new, 1))
 
 
-KMAIN_BODY = "    serial_init()\n    banner()\n"
+KMAIN_BODY = "    serial_init()\n    crng_init()\n    banner()\n"
 
 
 def test_link_check_rejects_a_module_that_uses_a_python_object(tmp_path):
