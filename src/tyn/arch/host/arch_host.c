@@ -11,6 +11,7 @@
 
 #define COM1 0x3F8
 #define UART_LSR_THR_EMPTY 0x20
+#define HALT_CONSOLE_TAIL 2000    /* console bytes shown when a halt cannot be caught */
 #define UART_LSR_DATA_READY 0x01
 #define UART_LCR_DLAB 0x80
 #define DEBUG_EXIT_PORT 0xF4
@@ -177,6 +178,9 @@ void cpu_halt(void) {
     if (halt_catcher)
         longjmp(*halt_catcher, 1);
     fprintf(stderr, "host arch: the kernel halted the CPU outside host_call_catching_halt\n");
+    /* The reason is on the console (a panic report): show its end before dying. */
+    size_t shown = console_len < HALT_CONSOLE_TAIL ? console_len : HALT_CONSOLE_TAIL;
+    fprintf(stderr, "host arch: console tail:\n%.*s\n", (int)shown, console + console_len - shown);
     abort();
 }
 void cpu_idle(void) { irq_enable(); cpu_halt(); }
