@@ -367,10 +367,14 @@ cdef void process_exit_signal(process *p, int sig) noexcept nogil:
 cdef void ending(process *p, int code, int sig) noexcept nogil:
     """The calling thread's process ends (exit code, or killed by sig).
 
-    The first caller records the status, frees the memory and files, and kills the
-    other threads; every thread then leaves through here.  The last one out makes the
-    process a zombie for wait4 and signals SIGCHLD to the parent.  Pid 1 powers the
-    machine off with the status (128 + signal for a signal)."""
+    The first caller records the status, stops the interval timer and kills the other
+    threads; every thread then leaves through here.  The last one out -- when no other
+    thread of the process can be in a system call or in user mode any more -- frees the
+    memory and the files (Linux's order: zap the threads, the last mm user tears the mm
+    down), makes the process a zombie for wait4 and signals SIGCHLD to the parent.  A
+    thread that left may still be finishing its switch away on another CPU, in kernel
+    code only; the unmap's shootdown reaches that CPU before any frame is freed.  Pid 1
+    powers the machine off with the status (128 + signal for a signal)."""
     cdef thread *t
     cdef int status = SIGNAL_EXIT_BASE + sig if sig != 0 else code
     if p.pid == FIRST_PID:
@@ -388,11 +392,6 @@ cdef void ending(process *p, int code, int sig) noexcept nogil:
         p.exit_signal = sig
         p.wait_status = sig if sig != 0 else code << 8
         itimer_process_stop(p)
-        fs_context_release(&p.fs)
-        release_process_memory(p)
-        vfork_release(p)
-        lenders_gone(p)
-        adopt_children(p)
         t = task_of_process(p, NULL)
         while t != NULL:
             if t != sched_current():
@@ -455,6 +454,11 @@ cdef void thread_leaves(process *p) noexcept nogil:
     process_thread_exits(sched_current())
     p.thread_count -= 1
     if p.thread_count == 0:
+        fs_context_release(&p.fs)
+        release_process_memory(p)
+        vfork_release(p)
+        lenders_gone(p)
+        adopt_children(p)
         parent = process_find(p.parent_pid)
         child_signal_info(p, &info)
         if parent_ignores_children(parent):
