@@ -9,9 +9,11 @@
 # A CLONE_VM child (vfork, posix_spawn) runs in its parent's address space (vm_lender)
 # until it execs or exits; CLONE_VFORK makes the parent wait for that moment.
 #
-# Lock: the process table, parent/child links, process groups and exit states are
-# changed with waitq_lock held or from the thread that owns the process (one CPU
-# runs tasks today); child_exits and vfork_done are waitqs under the same lock.
+# Locks: system calls change processes under the kernel_lock.  The table's slots also
+# change only under waitq_lock (a process is put in fully set up, and freed only after
+# its slot is cleared), because interrupt handlers, which never take the kernel_lock,
+# walk it under waitq_lock (the tty's Ctrl-C: process_signal_group).  child_exits and
+# vfork_done are waitqs under waitq_lock.
 from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy
 from tyn.arch.fpu cimport fpu_save
@@ -119,6 +121,7 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
     global last_pid
     cdef process *p
     cdef int i, slot = -1
+    cdef uint64_t flags
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].state == 0 and table[i].exiting and table[i].thread_count == 0:
             process_reap(table[i])      # exited with nobody to wait for it
@@ -139,7 +142,9 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
     p.pid = last_pid
     p.state = PROCESS_RUNNING
     itimer_process_init(p)
+    flags = waitq_lock()
     table[slot] = p
+    waitq_unlock(flags)
     return p
 
 cdef process *process_create() noexcept nogil:
@@ -346,11 +351,14 @@ cdef bint process_thread_leaves_for_exec(thread *t) noexcept nogil:
 cdef void process_reap(process *p) noexcept nogil:
     """Free what is left of a process and its table slot."""
     cdef int i
+    cdef uint64_t flags
     itimer_process_stop(p)
     release_process_memory(p)
+    flags = waitq_lock()
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] == p:
             table[i] = NULL
+    waitq_unlock(flags)
     kfree(p)
 
 cdef int process_last_pid() noexcept nogil:
