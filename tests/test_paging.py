@@ -258,3 +258,47 @@ def test_self_check_notices_a_broken_space():
     assert paging.map(root, KERNEL_LAYOUT["stack_guard"], 0x11D000, W) == paging.OK
     assert paging.self_check() == 2
     assert b"paging: self-check" in machine.console()
+
+
+# ---------------------------------------------------------------- frees wait for the shootdown
+
+VISIT_BASE = 0x400000
+
+
+def map_pages(root, count):
+    for i in range(count):
+        f = pmm.alloc_frame()
+        assert f != pmm.NO_FRAME
+        assert paging.map(root, VISIT_BASE + i * PAGE, f, W | U) == paging.OK
+
+
+def test_released_frames_stay_allocated_until_the_visit_has_flushed():
+    """mmu_gather order: a frame unmapped by a range visit goes back to the pmm only after
+    the visit's TLB shootdown, so no CPU can write into it through a stale entry after reuse."""
+    root = fresh_root()
+    map_pages(root, 40)                  # fewer than one gather: a single batch
+    before = paging.frames_freed_after_flush()
+    n, freed_early, frames = paging.visit_release(root, VISIT_BASE, VISIT_BASE + 40 * PAGE)
+    assert n == 40 and freed_early == 0
+    assert all(pmm.frame_state(f) == pmm.FRAME_FREE for f in frames)
+    # The 40 pages and the PT and PD they emptied waited for the flush.
+    assert paging.frames_freed_after_flush() - before == 42
+    assert walk(root, VISIT_BASE) is None
+
+
+def test_the_early_free_check_catches_frees_inside_the_visit():
+    """The check above can fail: freeing in the visitor (the old order) is seen."""
+    root = fresh_root()
+    map_pages(root, 8)
+    n, freed_early, _ = paging.visit_release(root, VISIT_BASE, VISIT_BASE + 8 * PAGE, immediate=True)
+    assert n == 8 and freed_early == 7 * 8 // 2
+
+
+def test_a_long_range_is_released_in_flushed_batches():
+    root = fresh_root()
+    count = 300                          # several gathers
+    map_pages(root, count)
+    n, _, frames = paging.visit_release(root, VISIT_BASE, VISIT_BASE + count * PAGE)
+    assert n == count
+    assert all(pmm.frame_state(f) == pmm.FRAME_FREE for f in frames)
+    assert all(walk(root, VISIT_BASE + i * PAGE) is None for i in range(count))

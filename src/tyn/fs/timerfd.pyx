@@ -83,13 +83,16 @@ cdef void refresh(timerfd_state *s) noexcept nogil:
         arm_ktimer(s)
 
 cdef void expired(ktimer *t) noexcept nogil:
-    # The kernel timer fired (tick, interrupts disabled).
+    # The kernel timer fired (any CPU's tick, ktimer lock released).  The state is the
+    # syscalls' too (settime/read/poll on other CPUs): it changes under waitq_lock only.
     cdef timerfd_state *s = <timerfd_state *>t.arg
+    cdef uint64_t flags = waitq_lock()
     account(s, now_on(s.clock))
     if s.expires != 0:
         arm_ktimer(s)
     if s.ticks != 0:
         io_notify()
+    waitq_unlock(flags)
 
 # ------------------------------------------------------------------ the file
 

@@ -12,6 +12,9 @@ cdef extern bint frameref_init() noexcept nogil
 cdef extern bint frameref_get(uint64_t frame) noexcept nogil
 # One owner fewer; the last one frees the frame.
 cdef extern void frameref_put(uint64_t frame) noexcept nogil
+# One owner fewer without freeing: True when that was the last owner and the caller
+# must free the frame (after a TLB shootdown: paging_free_after_flush).
+cdef extern bint frameref_drop(uint64_t frame) noexcept nogil
 # True when someone else also owns frame (so it must not be written in place
 # through a private mapping).
 cdef extern bint frameref_shared(uint64_t frame) noexcept nogil

@@ -38,14 +38,17 @@ cdef bint frameref_get(uint64_t frame) noexcept nogil:
     mm_unlock(irq)
     return ok
 
-cdef void frameref_put(uint64_t frame) noexcept nogil:
+cdef bint frameref_drop(uint64_t frame) noexcept nogil:
     cdef uint64_t f = frame >> PAGE_SHIFT
     cdef uint64_t irq = mm_lock()
     cdef bint last = not covered(f) or extra_owners[f] == 0
     if not last:
         extra_owners[f] -= 1
     mm_unlock(irq)
-    if last:
+    return last
+
+cdef void frameref_put(uint64_t frame) noexcept nogil:
+    if frameref_drop(frame):
         pmm_free_frame(frame)
 
 cdef bint frameref_shared(uint64_t frame) noexcept nogil:

@@ -121,10 +121,17 @@ cdef extern uint64_t paging_map_mmio(uint64_t phys, uint64_t size) noexcept nogi
 # for every non-zero 4 KiB leaf entry (present or parked) in [start, end) of the user
 # half, in address order, with the mm lock held; it may rewrite or clear the entry and
 # returns whether it changed it (the TLB entry is then dropped).  Page tables left empty
-# by cleared entries are freed (as paging_unmap does).  visit may map pages in another root.
+# by cleared entries are freed (as paging_unmap does) after the shootdown.  A long range
+# is visited in batches (the mm lock is released and the TLBs flushed between them).  visit may map pages in another root.
 ctypedef bint (*paging_visitor)(void *ctx, uint64_t va, uint64_t *entry) noexcept nogil
 cdef extern void paging_visit(uint64_t root, uint64_t start, uint64_t end, paging_visitor visit,
                               void *ctx) noexcept nogil
+# From a visitor only: `frame` (whose entry it just cleared) goes back to the pmm once
+# every CPU has flushed the range (the visit's shootdown), never before: a stale TLB
+# entry elsewhere must not reach a reused frame.  Emptied page tables wait the same way.
+cdef extern void paging_free_after_flush(uint64_t frame) noexcept nogil
+# Frames and tables whose free waited for a shootdown so far (a counter for tests).
+cdef extern uint64_t paging_frames_freed_after_flush() noexcept nogil
 # Replace the present 4 KiB leaf at va with pa | flags (PTE_PRESENT implied).
 # PAGING_ERR_NOT_MAPPED if nothing is mapped there.
 cdef extern int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil

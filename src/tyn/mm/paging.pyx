@@ -10,6 +10,7 @@ from tyn.mm.pmm cimport (pmm_alloc_frame, pmm_free_frame, pmm_set_ceiling, pmm_t
                          pmm_region_count, pmm_region, pmm_range, PMM_NO_FRAME, PMM_LOW_MEMORY_END,
                          PAGE_SIZE, PAGE_SHIFT)
 from tyn.mm.mm_lock cimport mm_lock, mm_unlock
+from tyn.arch.percpu cimport percpu_cpu_index, NR_CPUS
 
 cdef enum:
     LEVEL_PT = 1        # entries map 4 KiB pages
@@ -17,6 +18,9 @@ cdef enum:
     LEVEL_PDPT = 3      # entries map 1 GiB pages (never created here) or point to a PD
     LEVEL_PML4 = 4
     INDEX_BITS = 9
+    GATHER_FRAMES = 64      # frames one range visit holds back before it flushes and frees them
+    GATHER_HEADROOM = 3     # what one leaf can add: its page and the PT and PD it empties
+    GATHER_TABLE_TAG = 1    # low bit of a gathered frame: a page table (frames are page aligned)
 
 cdef uint64_t kernel_root
 cdef uint64_t mmio_used            # bytes of the MMIO window handed out
@@ -156,6 +160,59 @@ cdef bint table_empty(const uint64_t *table) noexcept nogil:
             return False
     return True
 
+# ------------------------------------------------ deferred frees (Linux's mmu_gather)
+#
+# A frame (or page table) whose last translation an unmap removed may still be cached in
+# another CPU's TLB until the shootdown completes; reused before that, a stale entry
+# would let that CPU write into its new owner.  So a range visit gathers those frames and
+# gives them back only after tlb_shootdown() returned: clear entries -> flush every CPU
+# -> free.  A gather fills up after GATHER_FRAMES; the visit then stops, flushes, frees
+# and resumes where it stopped.  The gather lives on the visiting thread's stack;
+# active_gather[cpu] points to it while that CPU holds mm_lock inside the visit (mm_lock
+# keeps interrupts off, so the thread cannot move), which is when visitors add to it.
+
+cdef struct frame_gather:
+    uint64_t frames[GATHER_FRAMES]
+    uint32_t count
+    bint stopped            # full: the visit stopped before `resume`
+    uint64_t resume
+
+cdef frame_gather *active_gather[NR_CPUS]   # owner: that CPU, under mm_lock
+cdef uint64_t gathered_total                # frames whose free waited for a shootdown (mm_lock)
+
+cdef inline bint gather_full(frame_gather *g) noexcept nogil:
+    return g.count + GATHER_HEADROOM > GATHER_FRAMES
+
+cdef inline void gather_add(frame_gather *g, uint64_t frame) noexcept nogil:
+    global gathered_total
+    g.frames[g.count] = frame
+    g.count += 1
+    gathered_total += 1
+
+cdef void paging_free_after_flush(uint64_t frame) noexcept nogil:
+    cdef frame_gather *g = active_gather[percpu_cpu_index()]
+    if g == NULL or g.count >= GATHER_FRAMES:
+        pmm_free_frame(frame)       # not inside a visit: no translation was removed here
+        return
+    gather_add(g, frame & PTE_ADDR_MASK)
+
+cdef void gather_release(frame_gather *g) noexcept nogil:
+    """After the shootdown: the gathered frames and tables go back."""
+    cdef uint64_t irq = mm_lock()
+    cdef uint32_t i
+    cdef uint64_t f
+    for i in range(g.count):
+        f = g.frames[i]
+        if f & GATHER_TABLE_TAG:
+            free_table(f & PTE_ADDR_MASK)
+        else:
+            pmm_free_frame(f)
+    g.count = 0
+    mm_unlock(irq)
+
+cdef uint64_t paging_frames_freed_after_flush() noexcept nogil:
+    return gathered_total
+
 cdef void flush(uint64_t root, uint64_t va) noexcept nogil:
     """Drop va's TLB (and paging-structure cache) entries if root is the live address space."""
     if (read_cr3() & PTE_ADDR_MASK) == root:
@@ -263,7 +320,8 @@ cdef int map_locked(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noe
 cdef int map_huge_locked(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
     return map_at(root, va, pa, flags, LEVEL_PD)
 
-cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
+cdef int unmap_at(uint64_t root, uint64_t va, int level, frame_gather *g) noexcept nogil:
+    """Clear va's leaf; emptied tables go into g (freed after the shootdown)."""
     cdef uint64_t *entries[LEVEL_PML4 + 1]
     cdef int leaf, parent
     if (va & (level_page_size(level) - 1)) != 0:
@@ -283,17 +341,17 @@ cdef int unmap_at(uint64_t root, uint64_t va, int level) noexcept nogil:
     while parent <= LEVEL_PDPT:
         if not table_empty(table_at(entries[parent][0])):
             break
-        free_table(entries[parent][0] & PTE_ADDR_MASK)
+        gather_add(g, (entries[parent][0] & PTE_ADDR_MASK) | GATHER_TABLE_TAG)
         entries[parent][0] = 0
         parent += 1
     flush(root, va)
     return PAGING_OK
 
-cdef int unmap_locked(uint64_t root, uint64_t va) noexcept nogil:
-    return unmap_at(root, va, LEVEL_PT)
+cdef int unmap_locked(uint64_t root, uint64_t va, frame_gather *g) noexcept nogil:
+    return unmap_at(root, va, LEVEL_PT, g)
 
-cdef int unmap_huge_locked(uint64_t root, uint64_t va) noexcept nogil:
-    return unmap_at(root, va, LEVEL_PD)
+cdef int unmap_huge_locked(uint64_t root, uint64_t va, frame_gather *g) noexcept nogil:
+    return unmap_at(root, va, LEVEL_PD, g)
 
 cdef uint64_t translate_locked(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
     cdef uint64_t *entries[LEVEL_PML4 + 1]
@@ -519,17 +577,29 @@ cdef int paging_map_huge(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags
     return result
 
 cdef int paging_unmap(uint64_t root, uint64_t va) noexcept nogil:
-    cdef uint64_t irq = mm_lock()
-    cdef int result = unmap_locked(root, va)
+    cdef frame_gather g
+    cdef uint64_t irq
+    cdef int result
+    g.count = 0
+    irq = mm_lock()
+    result = unmap_locked(root, va, &g)
     mm_unlock(irq)
     tlb_shootdown(root)
+    if g.count != 0:
+        gather_release(&g)
     return result
 
 cdef int paging_unmap_huge(uint64_t root, uint64_t va) noexcept nogil:
-    cdef uint64_t irq = mm_lock()
-    cdef int result = unmap_huge_locked(root, va)
+    cdef frame_gather g
+    cdef uint64_t irq
+    cdef int result
+    g.count = 0
+    irq = mm_lock()
+    result = unmap_huge_locked(root, va, &g)
     mm_unlock(irq)
     tlb_shootdown(root)
+    if g.count != 0:
+        gather_release(&g)
     return result
 
 cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) noexcept nogil:
@@ -539,9 +609,10 @@ cdef uint64_t paging_translate(uint64_t root, uint64_t va, uint64_t *flags_out) 
     return result
 
 cdef bint visit_table(uint64_t *table, int level, uint64_t base, uint64_t start, uint64_t end,
-                      paging_visitor visit, void *ctx, bint live) noexcept nogil:
+                      paging_visitor visit, void *ctx, bint live, frame_gather *g) noexcept nogil:
     """Visit the leaves of [start, end) under `table`, which maps from `base`.  True when
-    an entry of this table was cleared (so the caller checks whether it emptied out)."""
+    an entry of this table was cleared (so the caller checks whether it emptied out).
+    Emptied tables go into g; when g is full the walk stops (g.stopped, g.resume)."""
     cdef uint64_t span = level_page_size(level)
     cdef uint64_t table_end = base + span * PT_ENTRIES
     cdef int first = index_at(start, level) if start > base else 0
@@ -561,27 +632,46 @@ cdef bint visit_table(uint64_t *table, int level, uint64_t base, uint64_t start,
                     invlpg(va)
                 if e[0] == 0:
                     cleared = True
+            if gather_full(g) and va + span < end:
+                g.stopped = True
+                g.resume = va + span
         elif (e[0] & PTE_PRESENT) != 0 and (e[0] & PTE_HUGE) == 0:
-            if visit_table(table_at(e[0]), level - 1, va, start, end, visit, ctx, live) \
+            if visit_table(table_at(e[0]), level - 1, va, start, end, visit, ctx, live, g) \
                     and level <= LEVEL_PDPT and table_empty(table_at(e[0])):
-                # An emptied PT or PD goes (PDPTs stay: see paging.pxd).
-                free_table(e[0] & PTE_ADDR_MASK)
+                # An emptied PT or PD goes (PDPTs stay: see paging.pxd), once no CPU
+                # can walk through it any more.
+                gather_add(g, (e[0] & PTE_ADDR_MASK) | GATHER_TABLE_TAG)
                 e[0] = 0
                 cleared = True
                 if live:
                     invlpg(va)
+        if g.stopped:
+            break
     return cleared
 
 cdef void paging_visit(uint64_t root, uint64_t start, uint64_t end, paging_visitor visit,
                        void *ctx) noexcept nogil:
     cdef uint64_t irq
+    cdef uint32_t me
+    cdef frame_gather g
     if start >= end or kernel_half(end - 1) or not canonical(end - 1):
         return
-    irq = mm_lock()
-    visit_table(table_at(root), LEVEL_PML4, 0, start, end, visit, ctx,
-                (read_cr3() & PTE_ADDR_MASK) == root)
-    mm_unlock(irq)
-    tlb_shootdown(root)
+    g.count = 0
+    while True:
+        g.stopped = False
+        irq = mm_lock()
+        me = percpu_cpu_index()
+        active_gather[me] = &g
+        visit_table(table_at(root), LEVEL_PML4, 0, start, end, visit, ctx,
+                    (read_cr3() & PTE_ADDR_MASK) == root, &g)
+        active_gather[me] = NULL
+        mm_unlock(irq)
+        tlb_shootdown(root)
+        if g.count != 0:
+            gather_release(&g)
+        if not g.stopped:
+            break
+        start = g.resume
 
 cdef int paging_replace(uint64_t root, uint64_t va, uint64_t pa, uint64_t flags) noexcept nogil:
     cdef uint64_t irq = mm_lock()

@@ -3,10 +3,10 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport phys_to_virt, memcpy, memset
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, pmm_free_frame, PMM_NO_FRAME, PAGE_SIZE
-from tyn.mm.frameref cimport frameref_get, frameref_put, frameref_shared
+from tyn.mm.frameref cimport frameref_get, frameref_put, frameref_drop, frameref_shared
 from tyn.mm.paging cimport (paging_map, paging_translate, paging_visit, paging_replace, paging_park,
                             paging_parked_frame, paging_leaf, PAGING_NOT_MAPPED, PTE_PRESENT, PTE_WRITE, PTE_USER,
-                            PTE_NX, PTE_PARKED, PTE_ADDR_MASK, paging_nx_supported)
+                            PTE_NX, PTE_PARKED, PTE_ADDR_MASK, paging_nx_supported, paging_free_after_flush)
 from tyn.sys.errno cimport ENOMEM, EINVAL, EEXIST, EFAULT
 
 cdef enum:
@@ -71,10 +71,13 @@ cdef struct visit_ctx:
     mm_space *child
 
 cdef bint release_visitor(void *ctx, uint64_t va, uint64_t *entry) noexcept nogil:
-    """Drop the page (present or parked): this mapping's owner reference goes."""
+    """Drop the page (present or parked): this mapping's owner reference goes; the last
+    owner's frame is freed once no CPU's TLB can reach it."""
     cdef visit_ctx *c = <visit_ctx *>ctx
-    frameref_put(entry[0] & PTE_ADDR_MASK)
+    cdef uint64_t frame = entry[0] & PTE_ADDR_MASK
     entry[0] = 0
+    if frameref_drop(frame):
+        paging_free_after_flush(frame)
     c.mm.mapped_pages -= 1
     return True
 

@@ -9,9 +9,11 @@
 # A CLONE_VM child (vfork, posix_spawn) runs in its parent's address space (vm_lender)
 # until it execs or exits; CLONE_VFORK makes the parent wait for that moment.
 #
-# Lock: the process table, parent/child links, process groups and exit states are
-# changed with waitq_lock held or from the thread that owns the process (one CPU
-# runs tasks today); child_exits and vfork_done are waitqs under the same lock.
+# Locks: system calls change processes under the kernel_lock.  The table's slots also
+# change only under waitq_lock (a process is put in fully set up, and freed only after
+# its slot is cleared), because interrupt handlers, which never take the kernel_lock,
+# walk it under waitq_lock (the tty's Ctrl-C: process_signal_group).  child_exits and
+# vfork_done are waitqs under waitq_lock.
 from libc.stdint cimport int64_t, uint64_t
 from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy
 from tyn.arch.fpu cimport fpu_save
@@ -119,6 +121,7 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
     global last_pid
     cdef process *p
     cdef int i, slot = -1
+    cdef uint64_t flags
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].state == 0 and table[i].exiting and table[i].thread_count == 0:
             process_reap(table[i])      # exited with nobody to wait for it
@@ -139,7 +142,9 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
     p.pid = last_pid
     p.state = PROCESS_RUNNING
     itimer_process_init(p)
+    flags = waitq_lock()
     table[slot] = p
+    waitq_unlock(flags)
     return p
 
 cdef process *process_create() noexcept nogil:
@@ -346,11 +351,14 @@ cdef bint process_thread_leaves_for_exec(thread *t) noexcept nogil:
 cdef void process_reap(process *p) noexcept nogil:
     """Free what is left of a process and its table slot."""
     cdef int i
+    cdef uint64_t flags
     itimer_process_stop(p)
     release_process_memory(p)
+    flags = waitq_lock()
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] == p:
             table[i] = NULL
+    waitq_unlock(flags)
     kfree(p)
 
 cdef int process_last_pid() noexcept nogil:
@@ -367,10 +375,14 @@ cdef void process_exit_signal(process *p, int sig) noexcept nogil:
 cdef void ending(process *p, int code, int sig) noexcept nogil:
     """The calling thread's process ends (exit code, or killed by sig).
 
-    The first caller records the status, frees the memory and files, and kills the
-    other threads; every thread then leaves through here.  The last one out makes the
-    process a zombie for wait4 and signals SIGCHLD to the parent.  Pid 1 powers the
-    machine off with the status (128 + signal for a signal)."""
+    The first caller records the status, stops the interval timer and kills the other
+    threads; every thread then leaves through here.  The last one out -- when no other
+    thread of the process can be in a system call or in user mode any more -- frees the
+    memory and the files (Linux's order: zap the threads, the last mm user tears the mm
+    down), makes the process a zombie for wait4 and signals SIGCHLD to the parent.  A
+    thread that left may still be finishing its switch away on another CPU, in kernel
+    code only; the unmap's shootdown reaches that CPU before any frame is freed.  Pid 1
+    powers the machine off with the status (128 + signal for a signal)."""
     cdef thread *t
     cdef int status = SIGNAL_EXIT_BASE + sig if sig != 0 else code
     if p.pid == FIRST_PID:
@@ -388,11 +400,6 @@ cdef void ending(process *p, int code, int sig) noexcept nogil:
         p.exit_signal = sig
         p.wait_status = sig if sig != 0 else code << 8
         itimer_process_stop(p)
-        fs_context_release(&p.fs)
-        release_process_memory(p)
-        vfork_release(p)
-        lenders_gone(p)
-        adopt_children(p)
         t = task_of_process(p, NULL)
         while t != NULL:
             if t != sched_current():
@@ -455,6 +462,11 @@ cdef void thread_leaves(process *p) noexcept nogil:
     process_thread_exits(sched_current())
     p.thread_count -= 1
     if p.thread_count == 0:
+        fs_context_release(&p.fs)
+        release_process_memory(p)
+        vfork_release(p)
+        lenders_gone(p)
+        adopt_children(p)
         parent = process_find(p.parent_pid)
         child_signal_info(p, &info)
         if parent_ignores_children(parent):

@@ -1,6 +1,6 @@
 # ITIMER_REAL (see itimer.pxd).  The timer is the process's ktimer; its callback runs
-# from the tick with interrupts off (ktimer's lock), which is also how these calls
-# change it (waitq_lock: interrupts off).
+# from any CPU's tick and, like these calls, changes the process's timer fields only
+# under waitq_lock (ranked below ktimer, which ktimer_arm takes inside it).
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock
 from tyn.arch.tsc cimport monotonic_ns, NSEC_PER_SEC
@@ -10,7 +10,7 @@ from tyn.proc.task cimport process, signal_info
 from tyn.sys.errno cimport EFAULT, EINVAL
 from tyn.sys.signal cimport signal_process_info
 from tyn.sys.timeutil cimport linux_timeval
-from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel
+from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel, ktimer_cancel_sync
 
 cdef enum:
     SI_KERNEL = 0x80                    # it_real_fn sends SEND_SIG_PRIV
@@ -23,24 +23,33 @@ cdef struct linux_itimerval:
     linux_timeval it_value
 
 cdef void expired(ktimer *t) noexcept nogil:
+    # Any CPU's tick, the ktimer lock released: p's timer fields change under waitq_lock
+    # only (setitimer/alarm on another CPU).  This expiry happened before a setitimer
+    # that re-armed the timer meanwhile (t.armed): the signal goes, the re-arming stays.
     cdef process *p = <process *>t.arg
     cdef signal_info info
+    cdef uint64_t flags = waitq_lock()
     info.code = SI_KERNEL
     info.pid = 0
     info.uid = 0
     info.status = 0
     info.addr = 0
-    if p.real_interval_ns != 0:
+    if p.real_interval_ns != 0 and not t.armed:
         ktimer_arm(&p.real_timer, t.deadline_ns + p.real_interval_ns)
     signal_process_info(p, SIGALRM, &info)
+    waitq_unlock(flags)
 
 cdef void itimer_process_init(process *p) noexcept nogil:
     ktimer_init(&p.real_timer, expired, <void *>p)
     p.real_interval_ns = 0
 
 cdef void itimer_process_stop(process *p) noexcept nogil:
-    ktimer_cancel(&p.real_timer)
+    # Call without waitq_lock: a callback running on another CPU (it takes waitq_lock)
+    # finishes first, so none touches p after it is freed.
+    cdef uint64_t flags = waitq_lock()
     p.real_interval_ns = 0
+    waitq_unlock(flags)
+    ktimer_cancel_sync(&p.real_timer)
 
 cdef uint64_t timeval_ns(const linux_timeval *tv) noexcept nogil:
     return <uint64_t>tv.tv_sec * NSEC_PER_SEC + <uint64_t>tv.tv_usec * NSEC_PER_USEC

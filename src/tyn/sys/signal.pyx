@@ -253,10 +253,17 @@ cdef int64_t signal_group(int pgid, int sig) noexcept nogil:
     return 0 if found else -ESRCH
 
 cdef int process_signal_group(int pgid, int sig) noexcept nogil:
-    """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL."""
+    """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL.
+    Called from the receive interrupt (no kernel_lock): waitq_lock keeps the process
+    table's slots, and so the processes in it, from going meanwhile."""
+    cdef uint64_t flags
+    cdef int rc
     if pgid <= 0 or sig < 0 or sig > NSIG:
         return -EINVAL
-    return <int>signal_group(pgid, sig)
+    flags = waitq_lock()
+    rc = <int>signal_group(pgid, sig)
+    waitq_unlock(flags)
+    return rc
 
 # --------------------------------------------------------- dispositions
 

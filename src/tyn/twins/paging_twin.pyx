@@ -70,3 +70,50 @@ def self_check() -> int:
 
 def spare_tables() -> int:
     return paging_spare_tables()
+
+# ---------------------------------------------------- range visits that free frames
+
+from tyn.mm.pmm cimport pmm_frame_state, pmm_free_frame, PMM_FRAME_FREE
+
+cdef enum:
+    RELEASE_RECORD_MAX = 4096
+
+cdef struct release_record:
+    uint64_t frames[RELEASE_RECORD_MAX]
+    uint64_t count
+    uint64_t freed_early        # frames released earlier in this visit already back in the pmm
+    bint immediate              # free at once (what unmapping did before the gather)
+
+cdef release_record record
+
+cdef bint release_frame_visitor(void *ctx, uint64_t va, uint64_t *entry) noexcept nogil:
+    """Like vma's release_visitor for frames with one owner: clear the entry and free the
+    frame; checks that no frame released earlier in this visit is free yet."""
+    cdef release_record *r = <release_record *>ctx
+    cdef uint64_t frame = entry[0] & PTE_ADDR_MASK
+    cdef uint64_t i
+    for i in range(r.count):
+        if pmm_frame_state(r.frames[i]) == PMM_FRAME_FREE:
+            r.freed_early += 1
+    entry[0] = 0
+    if r.count < RELEASE_RECORD_MAX:
+        r.frames[r.count] = frame
+        r.count += 1
+    if r.immediate:
+        pmm_free_frame(frame)
+    else:
+        paging_free_after_flush(frame)
+    return True
+
+def visit_release(unsigned long long root, unsigned long long start, unsigned long long end,
+                  bint immediate=False):
+    """Release every page of [start, end) through paging_visit; returns (frames released,
+    times a frame released earlier in the visit was already free during it, frames)."""
+    record.count = 0
+    record.freed_early = 0
+    record.immediate = immediate
+    paging_visit(root, start, end, release_frame_visitor, &record)
+    return record.count, record.freed_early, [record.frames[i] for i in range(record.count)]
+
+def frames_freed_after_flush() -> int:
+    return paging_frames_freed_after_flush()
