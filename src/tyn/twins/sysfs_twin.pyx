@@ -12,6 +12,7 @@ from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit, fdtable_count
 from tyn.fs.context cimport fs_context, fs_current, fs_set_current, fs_context_init, fs_context_release
 from tyn.sys.fs cimport *
 from tyn.fs.tty cimport tty_init, tty_receive
+from tyn.proc.sched cimport sched_init
 from tyn.drivers.serial cimport serial_write, serial_set_receiver
 
 ctypedef int64_t (*fn6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) noexcept nogil
@@ -66,6 +67,7 @@ def mount(archive, bint console=True):
     """vfs_init over a copy of archive (bytes or None) and a fresh current context."""
     global archive_copy
     cdef int64_t rc
+    sched_init()        # as the kernel boots: the scheduler (and waitq_lock) before the root fs
     vfs_reset()
     fs_set_current(NULL)
     free(archive_copy)
