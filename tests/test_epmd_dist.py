@@ -1,0 +1,140 @@
+"""Distributed Erlang in the guest with OTP's own epmd: `tyn.build image --sname NAME`
+carries the stock epmd (built by erts-build/build-epmd.sh) in ERTS's bin dir and starts it
+as erlexec would (tyn_epmd.erl), and OTP's erl_epmd registers the node over 127.0.0.1:4369.
+
+The guest check starts a second BEAM node in the same guest as a port program: it finds
+the first through epmd and pings it, a real distribution handshake over loopback.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tyn.build import erts, image as image_mod
+
+REPO = Path(__file__).resolve().parents[1]
+PREFIX = "dist "
+SNAME = "tynnode"
+COOKIE = "tyncookie"
+HOST = erts.GUEST_HOSTNAME.split(".")[0]     # a short name's host part
+
+# One line per check: "dist <name>: <term>".
+PROGRAM = r'''
+Out = fun(K, V) -> io:format("dist ~s: ~0p~n", [K, V]) end,
+Out("node", node()),
+Out("cookie", erlang:get_cookie()),
+{ok, Names} = erl_epmd:names({127,0,0,1}),
+Out("epmd_names", [N || {N, _} <- Names]),
+Bin = os:getenv("BINDIR"),
+Collect = fun Loop(P, Acc) -> receive {P, {data, D}} -> Loop(P, [D | Acc]);
+                                       {P, {exit_status, S}} -> {iolist_to_binary(lists:reverse(Acc)), S}
+                             after 300000 -> timeout end end,
+{EpmdOut, EpmdStatus} = Collect(open_port({spawn_executable, Bin ++ "/epmd"},
+                                          [binary, exit_status, stderr_to_stdout, {args, ["-names"]}]), []),
+Out("epmd_cli_status", EpmdStatus),
+Out("epmd_cli_lists_node", binary:match(EpmdOut, <<"name tynnode at port ">>) =/= nomatch),
+Out("epmd_cli_up", binary:match(EpmdOut, <<"up and running on port 4369">>) =/= nomatch),
+Root = code:root_dir(),
+Peer = open_port({spawn_executable, Bin ++ "/beam.smp"},
+                 [binary, exit_status, stderr_to_stdout,
+                  {args, ["--", "-root", Root, "-bindir", Bin, "-progname", "erl", "-home", "/",
+                          "-boot", Root ++ "/bin/start_clean", "-noshell", "-noinput",
+                          "-sname", "peer", "-setcookie", "tyncookie",
+                          "-eval", "io:format(\"peer-ping ~p~n\", [net_adm:ping('tynnode@tyn')]), "
+                                   "io:format(\"peer-rpc ~p~n\", [erpc:call('tynnode@tyn', erlang, node, [])]), "
+                                   "halt()."]}]),
+{PeerOut, PeerStatus} = Collect(Peer, []),
+Out("peer_status", PeerStatus),
+Out("peer_ping", binary:match(PeerOut, <<"peer-ping pong">>) =/= nomatch),
+Out("peer_rpc", binary:match(PeerOut, <<"peer-rpc tynnode@tyn">>) =/= nomatch),
+Out("peer_output", PeerOut),
+halt().
+'''
+
+EXPECTED = {
+    "node": f"'{SNAME}@{HOST}'",
+    "cookie": COOKIE,
+    "epmd_names": f'["{SNAME}"]',
+    "epmd_cli_status": "0",
+    "epmd_cli_lists_node": "true",
+    "epmd_cli_up": "true",
+    "peer_status": "0",
+    "peer_ping": "true",
+    "peer_rpc": "true",
+}
+
+
+def checks(text: str) -> dict[str, str]:
+    got = {}
+    for line in text.replace("\r\n", "\n").splitlines():
+        if line.startswith(PREFIX) and ": " in line:
+            k, v = line[len(PREFIX):].split(": ", 1)
+            if k in EXPECTED:
+                got[k] = v
+    return got
+
+
+def image_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tyn.build", "image", *args], capture_output=True,
+                          text=True, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def dist_image(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist") / "dist.img"
+    p = image_cli("--eval", PROGRAM, "--sname", SNAME, "--cookie", COOKIE, "-o", str(out))
+    assert p.returncode == 0, p.stdout + p.stderr
+    return out
+
+
+def test_epmd_binary_is_static_and_cached():
+    epmd = erts.ensure_epmd()
+    data = epmd.read_bytes()
+    assert data[:4] == b"\x7fELF"
+    image_mod.check_static_executable(epmd)        # raises on an interpreter
+    assert erts.ensure_epmd() == epmd               # the second call is a cache hit
+
+
+def test_image_carries_epmd_and_dist_args(dist_image):
+    from tyn.build.cpio import read_members
+    from tyn.hostrun import extract_cpio
+    members = {m.name: m for m in read_members(extract_cpio(dist_image.read_bytes(), str(dist_image)))}
+    bindirs = [n for n in members if n.endswith("/bin/beam.smp")]
+    assert len(bindirs) == 1
+    epmd = bindirs[0].replace("beam.smp", "epmd")
+    assert members[epmd].data == erts.ensure_epmd().read_bytes()
+    assert "app/dist/ebin/tyn_epmd.beam" in members
+    argv = members["etc/tyn/argv"].data.split(b"\n")
+    for flag, value in ((b"-sname", SNAME.encode()), (b"-epmd_module", b"tyn_epmd"), (b"-setcookie", COOKIE.encode())):
+        assert argv[argv.index(flag) + 1] == value
+
+
+def test_plain_image_has_no_epmd(tmp_path):
+    out = tmp_path / "plain.img"
+    p = image_cli("--eval", "halt().", "--format", "cpio", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    from tyn.build.cpio import read_members
+    names = [m.name for m in read_members(out.read_bytes())]
+    assert not [n for n in names if n.endswith("/epmd")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cookie", "c"], "--cookie needs --sname or --name"),
+    (["--sname", "a.b"], "the name before @ must be"),
+    (["--sname", "a@h.example"], "a short name's host has no dots"),
+    (["--sname", "a", "--name", "b"], "not allowed with argument"),
+    (["--sname", "a", "--cookie", "two words"], "--cookie: must be non-empty"),
+])
+def test_bad_options_one_line(tmp_path, args, message):
+    out = tmp_path / "x.img"
+    p = image_cli("--eval", "halt().", *args, "-o", str(out))
+    assert p.returncode != 0 and not out.exists()
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], p.stderr
+
+
+def test_guest_two_nodes_over_loopback_epmd(dist_image, boot):
+    vm = boot(dist_image, accel="tcg", timeout=900, args=["-m", "1G"])
+    vm.expect_exit(0)
+    assert checks(vm.log) == EXPECTED, vm.log[-6000:]
