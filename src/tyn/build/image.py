@@ -356,8 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def check_dist_options(args) -> tuple[str | None, str | None, str | None]:
+    """(sname, name, cookie) after checking them; a one-line ImageError otherwise."""
+    sname, lname, cookie = (getattr(args, o, None) for o in ("sname", "name", "cookie"))
+    if cookie is not None and not (sname or lname):
+        raise ImageError("--cookie needs --sname or --name")
+    if cookie is not None and (not cookie or any(c.isspace() for c in cookie)):
+        raise ImageError("--cookie: must be non-empty, without spaces")
+    if (sname or lname) and args.release is not None:
+        raise ImageError("--sname/--name cannot be combined with --release (an embedded-mode "
+                         "release loads only its own modules; set the name in its vm.args)")
+    if sname or lname:
+        check_node_name("--sname" if sname else "--name", sname or lname, longnames=bool(lname))
+    return sname, lname, cookie
+
+
 def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.TemporaryDirectory]:
     adds = [parse_add(s) for s in args.add]
+    check_dist_options(args)           # before any build: a bad option costs nothing
     erts_dir = erts.ensure_erts(jit=args.jit)
     erts_vsn = erts.manifest(erts_dir)["erts_version"]
     hb = hb_factory(erts_dir)
@@ -370,16 +386,7 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     no_input = [] if shell else ["-noinput"]
     if getattr(args, "busybox", False):
         plan.busybox = erts.ensure_busybox()
-    sname, lname, cookie = (getattr(args, o, None) for o in ("sname", "name", "cookie"))
-    if cookie is not None and not (sname or lname):
-        raise ImageError("--cookie needs --sname or --name")
-    if cookie is not None and (not cookie or any(c.isspace() for c in cookie)):
-        raise ImageError("--cookie: must be non-empty, without spaces")
-    if (sname or lname) and args.release is not None:
-        raise ImageError("--sname/--name cannot be combined with --release (an embedded-mode "
-                         "release loads only its own modules; set the name in its vm.args)")
-    if sname or lname:
-        check_node_name("--sname" if sname else "--name", sname or lname, longnames=bool(lname))
+    sname, lname, cookie = check_dist_options(args)
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
     if sname or lname:
         plan.epmd = erts.ensure_epmd()
