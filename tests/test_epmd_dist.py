@@ -53,7 +53,7 @@ halt().
 '''
 
 EXPECTED = {
-    "node": f"'{SNAME}@{HOST}'",
+    "node": f"{SNAME}@{HOST}",
     "cookie": COOKIE,
     "epmd_names": f'["{SNAME}"]',
     "epmd_cli_status": "0",
