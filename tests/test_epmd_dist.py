@@ -138,3 +138,24 @@ def test_guest_two_nodes_over_loopback_epmd(dist_image, boot):
     vm = boot(dist_image, accel="tcg", timeout=900, args=["-m", "1G"])
     vm.expect_exit(0)
     assert checks(vm.log) == EXPECTED, vm.log[-6000:]
+
+
+def test_guest_long_name_with_generated_cookie(tmp_path, boot):
+    """--name without --cookie: the guest's root is read-only, so the builder writes the
+    cookie file OTP's auth would make (owner-only), prints it, and the node uses it."""
+    out = tmp_path / "long.img"
+    p = image_cli("--eval", 'io:format("dist node: ~p~ndist cookie: ~p~ndist epmd_names: ~0p~n", '
+                  '[node(), erlang:get_cookie(), [N || {N, _} <- element(2, erl_epmd:names({127,0,0,1}))]]), halt().',
+                  "--name", "longnode", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    cookie = p.stdout.split("erlang cookie (generated, in the guest's /.erlang.cookie): ")[1].split()[0]
+    assert len(cookie) == image_mod.COOKIE_LENGTH and set(cookie) <= set(image_mod.COOKIE_LETTERS)
+    from tyn.build.cpio import read_members
+    from tyn.hostrun import extract_cpio
+    members = {m.name: m for m in read_members(extract_cpio(out.read_bytes(), str(out)))}
+    assert members[".erlang.cookie"].data == cookie.encode()
+    assert members[".erlang.cookie"].mode & 0o777 == 0o400
+    vm = boot(out, accel="tcg", timeout=600)
+    vm.expect_exit(0)
+    assert checks(vm.log) == {"node": f"'longnode@{erts.GUEST_HOSTNAME}'", "cookie": f"'{cookie}'",
+                              "epmd_names": '["longnode"]'}, vm.log[-4000:]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import stat
 import struct
 import subprocess
@@ -42,6 +43,12 @@ EPMD_LAUNCHER_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_epmd.erl
 EPMD_LAUNCHER_MODULE = "tyn_epmd"
 DIST_EBIN = f"{APP_ROOT}/dist/ebin"
 # The alive part of a node name (erl_distribution / net_kernel accept these characters).
+# Without --cookie: OTP would make $HOME/.erlang.cookie on first use, but the guest's root
+# filesystem is read-only (erofs), so the builder makes it as auth would (20 random capital
+# letters, owner-only mode) and tells the user.
+COOKIE_FILE = "/.erlang.cookie"           # $HOME is / in every BEAM image
+COOKIE_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+COOKIE_LENGTH = 20
 NODE_ALIVE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTNAME} {erts.GUEST_HOSTNAME.split('.')[0]}\n"
@@ -177,6 +184,7 @@ class Plan:
 
     busybox: Path | None = None
     epmd: Path | None = None            # the host's epmd binary, for distributed images
+    cookie_file: str | None = None      # a generated cookie for COOKIE_FILE (no --cookie)
 
     def environment(self) -> dict[str, str]:
         path = [self.erts_bin, f"{OTP_ROOT}/bin", *(BUSYBOX_DIRS if self.busybox else ())]
@@ -193,6 +201,8 @@ def compose(plan: Plan) -> Rootfs:
     if plan.epmd:
         # ERTS's bin dir: where erlexec and erl_epmd's users look for it (BINDIR/epmd).
         fs.add_file(f"{plan.erts_bin}/epmd", plan.epmd, "epmd")
+    if plan.cookie_file:
+        fs.add_bytes(COOKIE_FILE, plan.cookie_file.encode(), mode=stat.S_IFREG | 0o400)
     for boot in sorted((e / "otp" / "bin").glob("*.boot")):
         fs.add_file(f"{OTP_ROOT}/bin/{boot.name}", boot, "boot scripts")
     fs.add_tree(f"{OTP_ROOT}/releases", e / "otp" / "releases", "boot scripts")
@@ -348,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--name", metavar="NAME", help="a distributed node with a long name "
                       "(like erl -name); the image carries and starts epmd")
     ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie); "
-                    "without it, OTP's default: $HOME/.erlang.cookie, made on first use")
+                    "without it, a random one in the image's $HOME/.erlang.cookie (printed)")
     ap.add_argument("--busybox", action="store_true",
                     help="add a shell and basic tools: Debian's busybox-static (downloaded once, "
                          "SHA-256 checked against apt's index) as /bin/busybox with /bin/sh and "
@@ -399,6 +409,8 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
                            "-epmd_module", EPMD_LAUNCHER_MODULE]
         if cookie is not None:
             plan.init_args += ["-setcookie", cookie]
+        else:
+            plan.cookie_file = "".join(secrets.choice(COOKIE_LETTERS) for _ in range(COOKIE_LENGTH))
     fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
     if args.eval is not None:
@@ -482,7 +494,9 @@ def build(args) -> dict:
                 fs = compose(plan)
             except beamstrip.BeamError as e:
                 raise ImageError(str(e)) from None
-            info = {"apps": [(name, why, fs.apps.get(name, 0)) for name, why in plan.app_table()],
+            if plan.cookie_file:
+                info["cookie"] = plan.cookie_file
+            info = {**info, "apps": [(name, why, fs.apps.get(name, 0)) for name, why in plan.app_table()],
                     "beams": plan.beams, "goal": size_goal(plan)}
         if args.format == "cpio":
             size = fs.write(out)
@@ -531,6 +545,8 @@ def report(out: Path, sizes: dict) -> None:
         print(f"  applications ({len(sizes['apps'])}; .beam files: {BEAMS_HELP[sizes['beams']]})")
         for name, why, n in sizes["apps"]:
             print(f"    {name:<24}{_mib(n)}  {why}")
+    if "cookie" in sizes:
+        print(f"  erlang cookie (generated, in the guest's {COOKIE_FILE}): {sizes['cookie']}")
     goal = sizes.get("goal")
     if goal and "kernel" in sizes:
         what, mib = goal
