@@ -66,7 +66,8 @@ ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST
 INIT_PATH = "/init"
 INIT_ENV = {"HOME": "/", "PATH": "/bin"}
 # Options that describe a BEAM image and make no sense with --init.
-BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams", "shell", "sname", "name", "cookie")
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams", "shell", "sname", "name", "cookie",
+             "dist_port")
 # --beams: what an image carries of each .beam file (see tyn.build.beamstrip).
 # Stripped, uncompressed is the default: gzip saves 1.3 MiB of the hello image but no guest RAM
 # (the smallest -m is the same) and costs the loader a gunzip per module, ~10 % more time to
@@ -359,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "(like erl -name); the image carries and starts epmd")
     ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie); "
                     "without it, a random one in the image's $HOME/.erlang.cookie (printed)")
+    ap.add_argument("--dist-port", type=int, metavar="PORT", help="the distribution's listen port "
+                    "(kernel inet_dist_listen_min/max), so it can be published with tyn.run -p")
     ap.add_argument("--busybox", action="store_true",
                     help="add a shell and basic tools: Debian's busybox-static (downloaded once, "
                          "SHA-256 checked against apt's index) as /bin/busybox with /bin/sh and "
@@ -376,6 +379,11 @@ def check_dist_options(args) -> tuple[str | None, str | None, str | None]:
     if (sname or lname) and args.release is not None:
         raise ImageError("--sname/--name cannot be combined with --release (an embedded-mode "
                          "release loads only its own modules; set the name in its vm.args)")
+    port = getattr(args, "dist_port", None)
+    if port is not None and not (sname or lname):
+        raise ImageError("--dist-port needs --sname or --name")
+    if port is not None and not 0 < port < 65536:
+        raise ImageError(f"--dist-port {port}: not a TCP port (1-65535)")
     if sname or lname:
         check_node_name("--sname" if sname else "--name", sname or lname, longnames=bool(lname))
     return sname, lname, cookie
@@ -407,6 +415,9 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         plan.pa.append(DIST_EBIN)
         plan.init_args += ["-sname" if sname else "-name", sname or lname,
                            "-epmd_module", EPMD_LAUNCHER_MODULE]
+        if getattr(args, "dist_port", None) is not None:
+            plan.init_args += ["-kernel", "inet_dist_listen_min", str(args.dist_port),
+                               "inet_dist_listen_max", str(args.dist_port)]
         if cookie is not None:
             plan.init_args += ["-setcookie", cookie]
         else:
