@@ -5,6 +5,7 @@ as erlexec would (tyn_epmd.erl), and OTP's erl_epmd registers the node over 127.
 The guest check starts a second BEAM node in the same guest as a port program: it finds
 the first through epmd and pings it, a real distribution handshake over loopback.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,63 @@ def test_guest_long_name_with_generated_cookie(tmp_path, boot):
     vm.expect_exit(0)
     assert checks(vm.log) == {"node": f"'longnode@{erts.GUEST_HOSTNAME}'", "cookie": f"'{cookie}'",
                               "epmd_names": '["longnode"]'}, vm.log[-4000:]
+
+
+# ------------------------------------------------- a host node to the guest's node
+
+DIST_PORT = 4370
+EPMD_PORT = 4369
+GUEST_WAITS = r'''
+ok = net_kernel:monitor_nodes(true, [{node_type, all}]),
+io:format("guest-ready~n"),
+receive {nodeup, N, _} -> io:format("guest-saw ~0p~n", [N]) after 300000 -> io:format("guest-saw none~n") end,
+receive {nodedown, _, _} -> ok after 60000 -> ok end,
+halt().
+'''
+
+
+@pytest.fixture
+def netns():
+    """A private network namespace: the hostfwd of 4369/4370 and the host node meet there,
+    not on the machine's own loopback."""
+    name = f"tynepmd-{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
+        pytest.skip("cannot create a network namespace (needs root and iproute2)")
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def test_host_node_to_guest_node_over_user_net(tmp_path, boot, netns):
+    """The guest's epmd and distribution port published with tyn.run -p: a node on the host
+    (the same static beam.smp, hidden: -dist_listen false) finds the guest's node through the
+    guest's epmd, pings it and makes an erpc call."""
+    out = tmp_path / "h2g.img"
+    p = image_cli("--eval", GUEST_WAITS, "--sname", SNAME, "--cookie", COOKIE, "--dist-port", str(DIST_PORT),
+                  "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    vm = boot(out, accel="tcg", timeout=600, wrapper=["ip", "netns", "exec", netns],
+              args=["-p", f"{EPMD_PORT}:{EPMD_PORT}", "-p", f"{DIST_PORT}:{DIST_PORT}"])
+    vm.expect("guest-ready")
+    inetrc = tmp_path / "inetrc"
+    inetrc.write_text(f'{{lookup, [file]}}.\n{{host, {{127,0,0,1}}, ["{erts.GUEST_HOSTNAME}", "{HOST}"]}}.\n')
+    hb = erts.HostBeam(erts.ensure_erts())
+    code = (f"io:format(\"host-ping ~p~n\", [net_adm:ping('{SNAME}@{HOST}')]), "
+            f"io:format(\"host-rpc ~p~n\", [catch erpc:call('{SNAME}@{HOST}', erlang, node, [])]), halt().")
+    cmd = ["ip", "netns", "exec", netns, *hb.command(["-sname", "hostnode", "-dist_listen", "false",
+                                                       "-setcookie", COOKIE, "-eval", code])]
+    host = subprocess.run(cmd, env=hb.env({"ERL_INETRC": str(inetrc)}), capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert "host-ping pong" in host.stdout, host.stdout + host.stderr
+    assert f"host-rpc {SNAME}@{HOST}" in host.stdout, host.stdout + host.stderr
+    vm.expect_exit(0)
+    assert f"guest-saw hostnode@{HOST}\n" in vm.log, vm.log[-4000:]
+
+
+def test_dist_port_needs_a_name(tmp_path):
+    out = tmp_path / "x.img"
+    p = image_cli("--eval", "halt().", "--dist-port", "4370", "-o", str(out))
+    assert p.returncode != 0 and not out.exists()
+    assert p.stderr.strip() == "tyn.build image: --dist-port needs --sname or --name"
