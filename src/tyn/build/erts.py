@@ -26,6 +26,7 @@ ERTS_BUILD_DIR = REPO_ROOT / "erts-build"
 BUILD_SCRIPT = ERTS_BUILD_DIR / "build-erts.sh"
 FETCH_SCRIPT = ERTS_BUILD_DIR / "fetch-beams.sh"
 BUSYBOX_SCRIPT = ERTS_BUILD_DIR / "fetch-busybox.sh"
+EPMD_SCRIPT = ERTS_BUILD_DIR / "build-epmd.sh"
 
 # The node name the guest kernel reports through uname(): it must have a domain part, or
 # kernel's inet_config resolves the bare name with the native resolver (inet_gethost, a
@@ -65,6 +66,15 @@ def ensure_erts(jit: bool = False) -> Path:
         if not (out / need).exists():
             raise ErtsError(f"ERTS cache {out} lacks {need}")
     return out
+
+
+def ensure_epmd() -> Path:
+    """OTP's own epmd, static musl, from the same verified source as ERTS, cached apart from
+    it (erts-build/build-epmd.sh); returns the stripped binary."""
+    out = _run_script(EPMD_SCRIPT, [], False)
+    if not (out / "bin" / "epmd").exists():
+        raise ErtsError(f"epmd cache {out} lacks bin/epmd")
+    return out / "bin" / "epmd"
 
 
 def ensure_debian_packages(packages: list[str]) -> Path:

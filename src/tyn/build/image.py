@@ -9,6 +9,8 @@
         [--beams stripped|gz|full]
     python -m tyn.build image -o FILE --init HOSTPATH      a static executable as /init, no BEAM
         [--add HOST:GUEST]... [--format boot|cpio]
+    BEAM images with --sname NAME or --name NAME[@HOST] [--cookie C]: a distributed node;
+    the image carries OTP's epmd and starts it as erlexec would (see tyn_epmd.erl).
     Any of them with --busybox: /bin/sh and the basic tools (Debian's busybox-static), so
     os:cmd/1 and open_port({spawn, ...}) have a shell.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import stat
 import struct
 import subprocess
@@ -34,6 +37,19 @@ from tyn.build.rootfs import APP_ROOT, ARGV_FILE, CONSOLE_FILE, ENV_FILE, HOSTNA
 DEMO_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_demo.erl"
 DEMO_MODULE = "tyn_demo"
 DEMO_PORT = 5555
+# Distributed images: the module that starts the image's epmd before OTP's erl_epmd
+# registers the node (beam.smp runs without erlexec, which does that step on Linux).
+EPMD_LAUNCHER_SRC = Path(__file__).resolve().parents[1] / "demo" / "tyn_epmd.erl"
+EPMD_LAUNCHER_MODULE = "tyn_epmd"
+DIST_EBIN = f"{APP_ROOT}/dist/ebin"
+# The alive part of a node name (erl_distribution / net_kernel accept these characters).
+# Without --cookie: OTP would make $HOME/.erlang.cookie on first use, but the guest's root
+# filesystem is read-only (erofs), so the builder makes it as auth would (20 random capital
+# letters, owner-only mode) and tells the user.
+COOKIE_FILE = "/.erlang.cookie"           # $HOME is / in every BEAM image
+COOKIE_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+COOKIE_LENGTH = 20
+NODE_ALIVE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTNAME} {erts.GUEST_HOSTNAME.split('.')[0]}\n"
 # A domain keeps kernel's inet_config from resolving the bare host name natively in
@@ -50,7 +66,8 @@ ETC_RESOLV = f"domain {erts.GUEST_HOSTNAME.split('.', 1)[1]}\nsearch {erts.GUEST
 INIT_PATH = "/init"
 INIT_ENV = {"HOME": "/", "PATH": "/bin"}
 # Options that describe a BEAM image and make no sense with --init.
-BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams", "shell")
+BEAM_ONLY = ("eval", "release", "elixir", "otp_app", "jit", "beams", "shell", "sname", "name", "cookie",
+             "dist_port")
 # --beams: what an image carries of each .beam file (see tyn.build.beamstrip).
 # Stripped, uncompressed is the default: gzip saves 1.3 MiB of the hello image but no guest RAM
 # (the smallest -m is the same) and costs the loader a gunzip per module, ~10 % more time to
@@ -167,6 +184,8 @@ class Plan:
                 *pa, *self.init_args]
 
     busybox: Path | None = None
+    epmd: Path | None = None            # the host's epmd binary, for distributed images
+    cookie_file: str | None = None      # a generated cookie for COOKIE_FILE (no --cookie)
 
     def environment(self) -> dict[str, str]:
         path = [self.erts_bin, f"{OTP_ROOT}/bin", *(BUSYBOX_DIRS if self.busybox else ())]
@@ -180,6 +199,11 @@ def compose(plan: Plan) -> Rootfs:
     e = plan.erts_dir
     fs.add_file(f"{plan.erts_bin}/beam.smp", e / "bin" / "beam.smp", "beam.smp")
     fs.add_file(f"{plan.erts_bin}/erl_child_setup", e / "bin" / "erl_child_setup", "erl_child_setup")
+    if plan.epmd:
+        # ERTS's bin dir: where erlexec and erl_epmd's users look for it (BINDIR/epmd).
+        fs.add_file(f"{plan.erts_bin}/epmd", plan.epmd, "epmd")
+    if plan.cookie_file:
+        fs.add_bytes(COOKIE_FILE, plan.cookie_file.encode(), mode=stat.S_IFREG | 0o400)
     for boot in sorted((e / "otp" / "bin").glob("*.boot")):
         fs.add_file(f"{OTP_ROOT}/bin/{boot.name}", boot, "boot scripts")
     fs.add_tree(f"{OTP_ROOT}/releases", e / "otp" / "releases", "boot scripts")
@@ -278,6 +302,17 @@ def parse_add(spec: str) -> tuple[Path, str]:
     return hp, guest.rstrip("/") or guest
 
 
+def check_node_name(option: str, value: str, longnames: bool) -> None:
+    """A one-line error unless `value` is a node name net_kernel takes: ALIVE or ALIVE@HOST."""
+    alive, at, host = value.partition("@")
+    if not alive or not set(alive) <= NODE_ALIVE_CHARS:
+        raise ImageError(f"{option} {value!r}: the name before @ must be letters, digits, _ or -")
+    if at and (not host or any(c.isspace() or c == "@" for c in host)):
+        raise ImageError(f"{option} {value!r}: bad host part after @")
+    if at and not longnames and "." in host:
+        raise ImageError(f"{option} {value!r}: a short name's host has no dots (use --name)")
+
+
 def ebin_paths(host: Path, guest: str) -> list[str]:
     """-pa paths for an added directory: itself if it holds .beam files (an ebin), its ebin/
     subdirectory if it is an application directory, each lib/*/ebin of a lib tree."""
@@ -318,6 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="an interactive shell on the console: the Erlang shell, or IEx with --elixir")
     ap.add_argument("--init", type=Path, metavar="HOSTPATH",
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
+    dist = ap.add_mutually_exclusive_group()
+    dist.add_argument("--sname", metavar="NAME", help="a distributed node with a short name "
+                      "(like erl -sname); the image carries and starts epmd")
+    dist.add_argument("--name", metavar="NAME", help="a distributed node with a long name "
+                      "(like erl -name); the image carries and starts epmd")
+    ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie); "
+                    "without it, a random one in the image's $HOME/.erlang.cookie (printed)")
+    ap.add_argument("--dist-port", type=int, metavar="PORT", help="the distribution's listen port "
+                    "(kernel inet_dist_listen_min/max), so it can be published with tyn.run -p")
     ap.add_argument("--busybox", action="store_true",
                     help="add a shell and basic tools: Debian's busybox-static (downloaded once, "
                          "SHA-256 checked against apt's index) as /bin/busybox with /bin/sh and "
@@ -325,8 +369,29 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def check_dist_options(args) -> tuple[str | None, str | None, str | None]:
+    """(sname, name, cookie) after checking them; a one-line ImageError otherwise."""
+    sname, lname, cookie = (getattr(args, o, None) for o in ("sname", "name", "cookie"))
+    if cookie is not None and not (sname or lname):
+        raise ImageError("--cookie needs --sname or --name")
+    if cookie is not None and (not cookie or any(c.isspace() for c in cookie)):
+        raise ImageError("--cookie: must be non-empty, without spaces")
+    if (sname or lname) and args.release is not None:
+        raise ImageError("--sname/--name cannot be combined with --release (an embedded-mode "
+                         "release loads only its own modules; set the name in its vm.args)")
+    port = getattr(args, "dist_port", None)
+    if port is not None and not (sname or lname):
+        raise ImageError("--dist-port needs --sname or --name")
+    if port is not None and not 0 < port < 65536:
+        raise ImageError(f"--dist-port {port}: not a TCP port (1-65535)")
+    if sname or lname:
+        check_node_name("--sname" if sname else "--name", sname or lname, longnames=bool(lname))
+    return sname, lname, cookie
+
+
 def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.TemporaryDirectory]:
     adds = [parse_add(s) for s in args.add]
+    check_dist_options(args)           # before any build: a bad option costs nothing
     erts_dir = erts.ensure_erts(jit=args.jit)
     erts_vsn = erts.manifest(erts_dir)["erts_version"]
     hb = hb_factory(erts_dir)
@@ -339,7 +404,24 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     no_input = [] if shell else ["-noinput"]
     if getattr(args, "busybox", False):
         plan.busybox = erts.ensure_busybox()
+    sname, lname, cookie = check_dist_options(args)
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
+    if sname or lname:
+        plan.epmd = erts.ensure_epmd()
+        dist_ebin = Path(work.name) / "dist-ebin"
+        dist_ebin.mkdir()
+        erts.compile_erlang(hb, EPMD_LAUNCHER_SRC, dist_ebin)
+        plan.app_files.append((dist_ebin, DIST_EBIN))
+        plan.pa.append(DIST_EBIN)
+        plan.init_args += ["-sname" if sname else "-name", sname or lname,
+                           "-epmd_module", EPMD_LAUNCHER_MODULE]
+        if getattr(args, "dist_port", None) is not None:
+            plan.init_args += ["-kernel", "inet_dist_listen_min", str(args.dist_port),
+                               "inet_dist_listen_max", str(args.dist_port)]
+        if cookie is not None:
+            plan.init_args += ["-setcookie", cookie]
+        else:
+            plan.cookie_file = "".join(secrets.choice(COOKIE_LETTERS) for _ in range(COOKIE_LENGTH))
     fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
     if args.eval is not None:
@@ -423,7 +505,9 @@ def build(args) -> dict:
                 fs = compose(plan)
             except beamstrip.BeamError as e:
                 raise ImageError(str(e)) from None
-            info = {"apps": [(name, why, fs.apps.get(name, 0)) for name, why in plan.app_table()],
+            if plan.cookie_file:
+                info["cookie"] = plan.cookie_file
+            info = {**info, "apps": [(name, why, fs.apps.get(name, 0)) for name, why in plan.app_table()],
                     "beams": plan.beams, "goal": size_goal(plan)}
         if args.format == "cpio":
             size = fs.write(out)
@@ -472,6 +556,8 @@ def report(out: Path, sizes: dict) -> None:
         print(f"  applications ({len(sizes['apps'])}; .beam files: {BEAMS_HELP[sizes['beams']]})")
         for name, why, n in sizes["apps"]:
             print(f"    {name:<24}{_mib(n)}  {why}")
+    if "cookie" in sizes:
+        print(f"  erlang cookie (generated, in the guest's {COOKIE_FILE}): {sizes['cookie']}")
     goal = sizes.get("goal")
     if goal and "kernel" in sizes:
         what, mib = goal
