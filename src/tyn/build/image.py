@@ -451,7 +451,7 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         plan.env.update({"RELEASE_ROOT": OTP_ROOT, "RELEASE_NAME": r.name, "RELEASE_VSN": r.vsn,
                          "RELEASE_LIB": f"{OTP_ROOT}/lib", **env})
     else:
-        plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", "-noshell"]
+        plan.init_args += ["-boot", f"{OTP_ROOT}/bin/start_clean", *no_shell]
     wanted += [(a, "--elixir") for a in otp.ELIXIR_APPS if args.elixir]
     wanted += [(a, "--elixir --shell") for a in otp.IEX_APPS if args.elixir and shell] + [(a, "--otp-app") for a in args.otp_app]
     try:
