@@ -46,7 +46,7 @@ cdef inline fake_sock *fake_of(socket *sock) noexcept nogil:
     return <fake_sock *>sock.proto
 
 cdef uint64_t fake_lock(socket *sock) noexcept nogil:
-    return 0                        # Python drives it: nothing runs concurrently here
+    return 0                        # a test protocol: its state is only the test's, no lock to take
 
 cdef void fake_unlock(socket *sock, uint64_t flags) noexcept nogil:
     pass
