@@ -13,6 +13,7 @@ cdef enum:
     SA_FAMILY_SIZE = 2              # sizeof(sa_family_t)
     SOCKADDR_STORAGE_SIZE = 128     # sizeof(struct sockaddr_storage): the largest address
     SOCKADDR_IN_SIZE = 16           # sizeof(struct sockaddr_in)
+    UNIX_SOCKADDR_MAX = 110         # sizeof(struct sockaddr_un)
     INADDR_ANY = 0
     # How sockaddr_in_parse treats sin_family == AF_UNSPEC
     SOCKADDR_UNSPEC_REFUSED = 0     # connect (tcp_v4_connect, __ip4_datagram_connect)

@@ -14,6 +14,7 @@ from tyn.fs.vfs cimport vfs_file
 from tyn.fs.bytering cimport bytering
 from tyn.fs.context cimport fs_context
 from tyn.net.socket cimport socket
+from tyn.net.sockaddr cimport UNIX_SOCKADDR_MAX
 
 cdef enum:
     PF_UNIX = 1                     # the only protocol number AF_UNIX accepts besides 0
@@ -36,9 +37,6 @@ cdef struct unix_rights:
     uint32_t nfds
     uint32_t reserved
     vfs_file *files[SCM_MAX_FD]
-
-cdef enum:
-    UNIX_SOCKADDR_MAX = 110         # sizeof(struct sockaddr_un)
 
 # One AF_UNIX stream endpoint (Linux's unix_sock of a SOCK_STREAM socket): unconnected,
 # listening, or connected to a peer.  Allocated on its own; a connected pair of them is
@@ -104,3 +102,7 @@ cdef extern int64_t unix_sock_link(unix_sock *a, unix_sock *b) noexcept nogil
 cdef extern unix_rights *unix_sock_drop(unix_sock *s, bint embryo) noexcept nogil
 # Wake an endpoint's socket, if it has one.  unix_lock held.
 cdef extern void unix_sock_wake(unix_sock *s, uint32_t key) noexcept nogil
+# sockaddr_un checks shared by stream and datagram sockets (unix_validate_addr): 0 or -EINVAL.
+cdef extern int64_t unix_address_check(const uint8_t *addr, int32_t len) noexcept nogil
+# An autobind name: sa_family AF_UNIX, "\0", then number as five hex digits ("\0%05x").
+cdef extern void unix_autobind_name(uint8_t *name, uint32_t number) noexcept nogil

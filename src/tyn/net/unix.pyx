@@ -18,9 +18,9 @@ from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy, read_rflags, irq_disable, irq_enable, RFLAGS_IF
 from tyn.arch.uaccess cimport copy_to_user
 from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinlock_release, SPINLOCK_RANK_UNIX
-from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE
+from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE, UNIX_SOCKADDR_MAX
 from tyn.net.socket cimport *
-from tyn.net.unix_dgram cimport unix_dgram_init
+from tyn.net.unix_dgram cimport unix_dgram_init, UNIX_AUTOBIND_LEN
 from tyn.net.unix_conn cimport (unix_conn_node_put, unix_conn_bind, unix_conn_listen, unix_conn_accept, unix_conn_connect,
                                 unix_conn_getname, unix_conn_getsockopt, unix_conn_release,
                                 unix_conn_init, unix_conn_set_pair_creds)
@@ -616,3 +616,21 @@ cdef int64_t unix_rights_deliver(fs_context *ctx, unix_rights *got, uint64_t con
         msg_flags[0] |= MSG_CTRUNC
     unix_rights_drop(got)
     return used
+
+# ------------------------------------------------------------ addresses
+
+cdef int64_t unix_address_check(const uint8_t *addr, int32_t len) noexcept nogil:
+    cdef uint16_t family
+    if len < SA_FAMILY_SIZE or len > UNIX_SOCKADDR_MAX:
+        return -EINVAL
+    memcpy(&family, addr, SA_FAMILY_SIZE)
+    return 0 if family == AF_UNIX else -EINVAL
+
+cdef void unix_autobind_name(uint8_t *name, uint32_t number) noexcept nogil:
+    cdef const char *digits = b"0123456789abcdef"
+    cdef uint16_t family = AF_UNIX
+    cdef int i
+    memcpy(name, &family, SA_FAMILY_SIZE)
+    name[SA_FAMILY_SIZE] = 0
+    for i in range(UNIX_AUTOBIND_LEN - SA_FAMILY_SIZE - 1):
+        name[UNIX_AUTOBIND_LEN - 1 - i] = <uint8_t>digits[(number >> (4 * i)) & 0xf]

@@ -7,10 +7,10 @@ from tyn.proc.task cimport thread
 from tyn.proc.sched cimport sched_current
 from tyn.proc.waitq cimport io_notify
 from tyn.arch.cpu cimport memcpy, memcmp
-from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE
+from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE, UNIX_SOCKADDR_MAX
 from tyn.net.socket cimport *
-from tyn.net.unix cimport (unix_sock, unix_lock_acquire, unix_lock_release, unix_sock_new, unix_sock_link,
-                           unix_sock_drop, unix_sock_wake, unix_rights_drop, UNIX_SOCKADDR_MAX)
+from tyn.net.unix cimport (unix_sock, unix_address_check, unix_autobind_name, unix_lock_acquire, unix_lock_release, unix_sock_new, unix_sock_link,
+                           unix_sock_drop, unix_sock_wake, unix_rights_drop)
 from tyn.net.unix_dgram cimport UNIX_AUTOBIND_LEN, UNIX_AUTOBIND_NAMES
 from tyn.sys.errno cimport *
 
@@ -98,16 +98,6 @@ cdef unix_sock *find_node(void *node) noexcept nogil:
         s = s.bound_next
     return NULL
 
-cdef int64_t check_address(const uint8_t *addr, int32_t len) noexcept nogil:
-    # unix_validate_addr
-    cdef uint16_t family
-    if len < SA_FAMILY_SIZE or len > UNIX_SOCKADDR_MAX:
-        return -EINVAL
-    memcpy(&family, addr, SA_FAMILY_SIZE)
-    if family != AF_UNIX:
-        return -EINVAL
-    return 0
-
 cdef inline bint is_path(const uint8_t *addr, int32_t len) noexcept nogil:
     return len > SA_FAMILY_SIZE and addr[SA_FAMILY_SIZE] != 0
 
@@ -118,22 +108,13 @@ cdef uint32_t path_len(const uint8_t *addr, int32_t len) noexcept nogil:
         n += 1
     return n
 
-cdef void hex5(uint8_t *out, uint32_t v) noexcept nogil:
-    cdef const char *digits = b"0123456789abcdef"
-    cdef int i
-    for i in range(5):
-        out[4 - i] = <uint8_t>digits[(v >> (4 * i)) & 0xf]
-
 cdef int64_t autobind(unix_sock *s) noexcept nogil:
     # unix_autobind: the next free "\0%05x" abstract name.
     global autobind_next
     cdef uint8_t name[UNIX_AUTOBIND_LEN]
-    cdef uint16_t family = AF_UNIX
     cdef uint32_t tries = 0
-    memcpy(name, &family, SA_FAMILY_SIZE)
-    name[SA_FAMILY_SIZE] = 0
     while tries < UNIX_AUTOBIND_NAMES:
-        hex5(name + SA_FAMILY_SIZE + 1, autobind_next)
+        unix_autobind_name(name, autobind_next)
         autobind_next = (autobind_next + 1) % UNIX_AUTOBIND_NAMES
         tries += 1
         if find_abstract(name, UNIX_AUTOBIND_LEN) == NULL:
@@ -150,7 +131,7 @@ cdef int64_t unix_conn_bind(socket *sock, const uint8_t *addr, int32_t len) noex
     cdef fs_context *ctx
     cdef fs_node *node = NULL
     cdef uint32_t plen
-    cdef int64_t r = check_address(addr, len)
+    cdef int64_t r = unix_address_check(addr, len)
     cdef uint64_t lock
     if r < 0:
         return r
@@ -312,7 +293,7 @@ cdef int64_t unix_conn_connect(socket *sock, const uint8_t *addr, int32_t len, u
     cdef void *node
     cdef uint64_t timeo = socket_sndtimeo(sock, flags)
     cdef uint64_t lock, seen
-    cdef int64_t r = check_address(addr, len)
+    cdef int64_t r = unix_address_check(addr, len)
     if r < 0:
         return r
     if len == SA_FAMILY_SIZE:

@@ -15,10 +15,10 @@
 # its socket, every datagram it sent that is still queued, and each socket connected to
 # it hold one; the last put frees it (under unix_lock).
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from tyn.net.sockaddr cimport UNIX_SOCKADDR_MAX
 
 cdef enum:
     UNIX_PATH_MAX = 108
-    SOCKADDR_UN_SIZE = 110              # sizeof(struct sockaddr_un)
     UNIX_DGRAM_QLEN = 10                # net.unix.max_dgram_qlen (sk_max_ack_backlog)
     UNIX_DGRAM_SNDBUF_RESERVE = 32      # unix_dgram_sendmsg: len > sk_sndbuf - 32 is EMSGSIZE
     UNIX_AUTOBIND_LEN = 8               # sa_family + "\0" + "%05x"
@@ -33,7 +33,7 @@ cdef struct unix_datagram:
     void *rights                    # unix_rights * riding with it, or NULL
     uint32_t len
     uint32_t addrlen                # the sender's address when it sent (0: unbound)
-    uint8_t addr[SOCKADDR_UN_SIZE]
+    uint8_t addr[UNIX_SOCKADDR_MAX]
 
 cdef struct unix_dsock:
     void *sock                      # its socket (NULL once released)
@@ -43,7 +43,7 @@ cdef struct unix_dsock:
     uint32_t refs
     uint32_t shutdown               # RCV_SHUTDOWN | SEND_SHUTDOWN
     uint32_t addrlen                # 0: unbound; else the whole sockaddr_un length
-    uint8_t addr[SOCKADDR_UN_SIZE]
+    uint8_t addr[UNIX_SOCKADDR_MAX]
     unix_datagram *rx_head
     unix_datagram *rx_tail
     uint32_t rx_count

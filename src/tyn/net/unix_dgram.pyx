@@ -8,9 +8,9 @@ from tyn.mm.heap cimport kmalloc, kcalloc, kfree
 from tyn.arch.cpu cimport memset, memcpy, memcmp
 from tyn.arch.uaccess cimport copy_to_user
 from tyn.proc.waitq cimport io_notify
-from tyn.net.sockaddr cimport AF_UNIX, AF_UNSPEC, SA_FAMILY_SIZE
+from tyn.net.sockaddr cimport AF_UNIX, AF_UNSPEC, SA_FAMILY_SIZE, UNIX_SOCKADDR_MAX
 from tyn.net.socket cimport *
-from tyn.net.unix cimport (unix_lock_acquire, unix_lock_release, unix_rights, unix_rights_parse,
+from tyn.net.unix cimport (unix_address_check, unix_autobind_name, unix_lock_acquire, unix_lock_release, unix_rights, unix_rights_parse,
                            unix_rights_deliver, unix_rights_drop, PF_UNIX, SIOCINQ, SIOCOUTQ)
 from tyn.net.unix_conn cimport unix_conn_path_node, unix_conn_make_node, unix_conn_node_put
 from tyn.sys.errno cimport *
@@ -158,32 +158,13 @@ cdef unix_dsock *find_target(void *node, const uint8_t *addr, uint32_t len) noex
         d = d.all_next
     return NULL
 
-cdef int64_t check_address(const uint8_t *addr, int32_t len) noexcept nogil:
-    # unix_validate_addr.
-    cdef uint16_t family
-    if len < SA_FAMILY_SIZE or len > SOCKADDR_UN_SIZE:
-        return -EINVAL
-    memcpy(&family, addr, SA_FAMILY_SIZE)
-    if family != AF_UNIX:
-        return -EINVAL
-    return 0
-
-cdef void hex5(uint8_t *out, uint32_t v) noexcept nogil:
-    cdef const char *digits = b"0123456789abcdef"
-    cdef int i
-    for i in range(5):
-        out[4 - i] = <uint8_t>digits[(v >> (4 * i)) & 0xf]
-
 cdef int64_t autobind(unix_dsock *d) noexcept nogil:
     # unix_autobind: the next free "\0%05x" name.
     global autobind_next
     cdef uint8_t name[UNIX_AUTOBIND_LEN]
-    cdef uint16_t family = AF_UNIX
     cdef uint32_t tries = 0
-    memcpy(name, &family, SA_FAMILY_SIZE)
-    name[SA_FAMILY_SIZE] = 0
     while tries < UNIX_AUTOBIND_NAMES:
-        hex5(name + SA_FAMILY_SIZE + 1, autobind_next)
+        unix_autobind_name(name, autobind_next)
         autobind_next = (autobind_next + 1) % UNIX_AUTOBIND_NAMES
         tries += 1
         if find_bound(name, UNIX_AUTOBIND_LEN) == NULL:
@@ -205,7 +186,7 @@ cdef int64_t dgram_bind(socket *sock, const uint8_t *addr, int32_t len) noexcept
         r = 0 if d.addrlen != 0 else autobind(d)     # already named: unix_autobind's 0
         unix_lock_release(lock)
         return r
-    r = check_address(addr, len)
+    r = unix_address_check(addr, len)
     if r < 0:
         return r
     if addr[SA_FAMILY_SIZE] != 0:
@@ -223,7 +204,7 @@ cdef int64_t dgram_bind(socket *sock, const uint8_t *addr, int32_t len) noexcept
 
 cdef int64_t bind_path(unix_dsock *d, const uint8_t *addr, int32_t len) noexcept nogil:
     # unix_bind_bsd: the inode (EADDRINUSE if the path exists), then the name.
-    cdef uint8_t name[SOCKADDR_UN_SIZE]
+    cdef uint8_t name[UNIX_SOCKADDR_MAX]
     cdef uint32_t namelen
     cdef void *node
     cdef int64_t r
@@ -295,7 +276,7 @@ cdef int64_t dgram_connect(socket *sock, const uint8_t *addr, int32_t len, uint3
         set_peer(d, NULL)
         unix_lock_release(lock)
         return 0
-    r = check_address(addr, len)
+    r = unix_address_check(addr, len)
     if r < 0:
         return r
     if len == SA_FAMILY_SIZE:
@@ -341,7 +322,7 @@ cdef int64_t dgram_sendmsg(socket *sock, sock_msg *m, uint32_t flags) noexcept n
     if flags & MSG_OOB:
         return -EOPNOTSUPP
     if m.namelen != 0:
-        r = check_address(m.name, m.namelen)
+        r = unix_address_check(m.name, m.namelen)
         if r < 0:
             return r
         if m.namelen == SA_FAMILY_SIZE:
