@@ -47,6 +47,14 @@ cdef void tmpfs_touch(fs_node *n, bint modify) noexcept nogil:
 cdef uint64_t tmpfs_frames_in_use() noexcept nogil:
     return frames_in_use
 
+cdef char *copy_name(const char *name, uint32_t len) noexcept nogil:
+    """A NUL-terminated heap copy of a directory entry's name, or NULL (out of memory)."""
+    cdef char *copy = <char *>kmalloc(len + 1)
+    if copy != NULL:
+        memcpy(copy, name, len)
+        copy[len] = 0
+    return copy
+
 cdef fs_node *new_node(uint32_t mode) noexcept nogil:
     global next_ino
     cdef fs_node *n = fsnode_alloc()
@@ -78,11 +86,9 @@ cdef int64_t tmpfs_create(fs_node *dir, const char *name, uint32_t len, uint32_t
     out[0] = NULL
     if dir.nlink == 0:
         return -ENOENT
-    cdef char *copy = <char *>kmalloc(len + 1)
+    cdef char *copy = copy_name(name, len)
     if copy == NULL:
         return -ENOMEM
-    memcpy(copy, name, len)
-    copy[len] = 0
     cdef fs_node *n = new_node(mode)
     if n == NULL:
         kfree(copy)
@@ -107,11 +113,9 @@ cdef int64_t tmpfs_create(fs_node *dir, const char *name, uint32_t len, uint32_t
 cdef int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode,
                                    fs_node **out) noexcept nogil:
     out[0] = NULL
-    cdef char *copy = <char *>kmalloc(len + 1)
+    cdef char *copy = copy_name(name, len)
     if copy == NULL:
         return -ENOMEM
-    memcpy(copy, name, len)
-    copy[len] = 0
     cdef fs_node *n = new_node(mode)
     if n == NULL:
         kfree(copy)
@@ -162,11 +166,9 @@ cdef int64_t tmpfs_link(fs_node *n, fs_node *dir, const char *name, uint32_t len
     cdef char *copy
     if dir.nlink == 0:
         return -ENOENT
-    copy = <char *>kmalloc(len + 1)
+    copy = copy_name(name, len)
     if copy == NULL:
         return -ENOMEM
-    memcpy(copy, name, len)
-    copy[len] = 0
     entry = fsnode_alloc()
     if entry == NULL:
         kfree(copy)
@@ -185,11 +187,9 @@ cdef int64_t tmpfs_link(fs_node *n, fs_node *dir, const char *name, uint32_t len
     return 0
 
 cdef int64_t tmpfs_move(fs_node *n, fs_node *dir, const char *name, uint32_t len) noexcept nogil:
-    cdef char *copy = <char *>kmalloc(len + 1)
+    cdef char *copy = copy_name(name, len)
     if copy == NULL:
         return -ENOMEM
-    memcpy(copy, name, len)
-    copy[len] = 0
     tmpfs_touch(n.parent, True)
     fsnode_unlink_child(n)
     if n.flags & FSNODE_OWNS_NAME:
