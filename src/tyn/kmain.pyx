@@ -14,6 +14,7 @@ from tyn.fs.tty cimport tty_init, tty_receive, TTY_MAX_DIMENSION
 from tyn.drivers.ioapic cimport ioapic_init, IOAPIC_PHYS_BASE
 from tyn.arch.trap cimport VECTOR_SERIAL
 from tyn.drivers.virtio_net cimport virtio_net_init
+from tyn.drivers.pci cimport pci_init
 from tyn.drivers.virtio_rng cimport virtio_rng_seed
 from tyn.lib.crng cimport crng_init, crng_seed_boot, crng_report
 from tyn.lib.cmdline cimport cmdline_parse, cmdline_get, cmdline_get_u64, cmdline_report_unknown
@@ -194,6 +195,7 @@ cdef void start_console_input() noexcept nogil:
 
 cdef void start_network() noexcept nogil:
     """NICs (virtio-net on virtio-mmio or PCI), each registered as a netdev; one line each."""
+    pci_init()
     if virtio_net_init() == 0:
         kputs(b"tyn: network: no virtio-net device\n")
 

@@ -88,6 +88,8 @@ cdef struct pci_bar:
     bint io                             # an I/O port range (else memory)
     bint is64                           # takes two BAR registers
 
+# The config-space locks; before any other pci_ call (kmain, before the drivers probe).
+cdef extern void pci_init() noexcept nogil
 cdef extern uint32_t pci_address(uint32_t bus, uint32_t device, uint32_t function) noexcept nogil
 cdef extern uint32_t pci_read32(uint32_t addr, uint32_t offset) noexcept nogil
 cdef extern uint16_t pci_read16(uint32_t addr, uint32_t offset) noexcept nogil

@@ -2,22 +2,34 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport outl, inl, cpuid, mmio_write32, mmio_read32
 from tyn.mm.paging cimport paging_map_mmio
-from tyn.proc.waitq cimport waitq_lock, waitq_unlock
+from tyn.lib.spinlock cimport (spinlock, spinlock_init, spinlock_acquire, spinlock_release,
+    SPINLOCK_RANK_PCI_WINDOW, SPINLOCK_RANK_PCI_CONFIG)
 
 cdef enum:
     DWORD_MASK = 0xFC
     ALL_ONES = 0xFFFFFFFF
     CPUID_APIC_ID_SHIFT = 24            # CPUID.1:EBX[31:24], the initial APIC ID
 
+# pci_config_lock (rank SPINLOCK_RANK_PCI_CONFIG, a leaf): the port pair CF8/CFC is one
+# access in two steps (address, then data), so no other CPU may come between them.
+# Drivers probe holding their own locks (net), which all rank below it.
+cdef spinlock pci_config_lock
+# pci_window_lock (rank SPINLOCK_RANK_PCI_WINDOW): mmio_next, the window's next free address.
+cdef spinlock pci_window_lock
+
+cdef void pci_init() noexcept nogil:
+    spinlock_init(&pci_config_lock, b"pci_config", SPINLOCK_RANK_PCI_CONFIG)
+    spinlock_init(&pci_window_lock, b"pci_window", SPINLOCK_RANK_PCI_WINDOW)
+
 cdef uint32_t pci_address(uint32_t bus, uint32_t device, uint32_t function) noexcept nogil:
     return (bus << 8) | (device << 3) | function
 
 cdef uint32_t pci_read32(uint32_t addr, uint32_t offset) noexcept nogil:
-    cdef uint64_t flags = waitq_lock()  # address and data are one access: keep them together
+    cdef uint64_t flags = spinlock_acquire(&pci_config_lock)
     cdef uint32_t v
     outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | (addr << 8) | (offset & DWORD_MASK))
     v = inl(PCI_CONFIG_DATA)
-    waitq_unlock(flags)
+    spinlock_release(&pci_config_lock, flags)
     return v
 
 cdef uint16_t pci_read16(uint32_t addr, uint32_t offset) noexcept nogil:
@@ -27,10 +39,10 @@ cdef uint8_t pci_read8(uint32_t addr, uint32_t offset) noexcept nogil:
     return <uint8_t>(pci_read32(addr, offset) >> ((offset & 3) * 8))
 
 cdef void pci_write32(uint32_t addr, uint32_t offset, uint32_t v) noexcept nogil:
-    cdef uint64_t flags = waitq_lock()
+    cdef uint64_t flags = spinlock_acquire(&pci_config_lock)
     outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | (addr << 8) | (offset & DWORD_MASK))
     outl(PCI_CONFIG_DATA, v)
-    waitq_unlock(flags)
+    spinlock_release(&pci_config_lock, flags)
 
 cdef void pci_write16(uint32_t addr, uint32_t offset, uint16_t v) noexcept nogil:
     cdef uint32_t shift = (offset & 2) * 8
@@ -73,7 +85,7 @@ cdef bint pci_bar_decode(uint32_t addr, int index, pci_bar *out) noexcept nogil:
     out.size = (~mask + 1) if mask != 0 else 0
     return True
 
-cdef uint64_t mmio_next                 # the next free address in the window; 0: not yet scanned
+cdef uint64_t mmio_next                 # the next free address in the window; 0: not yet scanned (pci_window_lock)
 
 cdef void note_assigned(uint32_t addr, void *ctx) noexcept nogil:
     """Move mmio_next past the function's memory BARs that firmware put in the window."""
@@ -93,22 +105,25 @@ cdef void note_assigned(uint32_t addr, void *ctx) noexcept nogil:
 
 cdef bint pci_bar_assign(uint32_t addr, int index, pci_bar *bar) noexcept nogil:
     global mmio_next
-    cdef uint64_t base
+    cdef uint64_t base, flags
     cdef uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * index
     cdef uint32_t low
     if bar.io or bar.size == 0 or bar.size & (bar.size - 1):
         return False
+    flags = spinlock_acquire(&pci_window_lock)
     if mmio_next == 0:
         mmio_next = PCI_MMIO_WINDOW_BASE
         pci_enumerate(note_assigned, NULL)
     base = (mmio_next + bar.size - 1) & ~(bar.size - 1)     # BARs are aligned to their size
     if base + bar.size > PCI_MMIO_WINDOW_END:
+        spinlock_release(&pci_window_lock, flags)
         return False
     low = pci_read32(addr, reg) & ~(<uint32_t>PCI_BASE_ADDRESS_MEM_MASK)   # keep the type bits
     pci_write32(addr, reg, low | <uint32_t>base)
     if bar.is64:
         pci_write32(addr, reg + 4, 0)
     mmio_next = base + bar.size
+    spinlock_release(&pci_window_lock, flags)
     bar.base = base
     return True
 

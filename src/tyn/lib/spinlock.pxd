@@ -21,6 +21,8 @@ cdef enum:
     SPINLOCK_RANK_TTY = 550             # fs/tty: the console tty (its poll op may pull UART bytes under sched)
     SPINLOCK_RANK_KTIMER = 600          # time/ktimer: the armed-timer list
     SPINLOCK_RANK_MM = 700              # mm/mm_lock: pmm, heap, kernel stacks, page tables
+    SPINLOCK_RANK_PCI_WINDOW = 780      # drivers/pci: the MMIO window's next free address
+    SPINLOCK_RANK_PCI_CONFIG = 800      # drivers/pci: the CF8/CFC address-data pair (a leaf)
     SPINLOCK_RANK_CRNG = 900            # lib/crng: the generator's key (a leaf: nothing nests inside)
     SPINLOCK_HELD_MAX = 16              # locks one CPU may hold at once (test build)
     SPINLOCK_NO_CPU = -1
