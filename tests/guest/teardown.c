@@ -6,6 +6,7 @@
  * kernel's exit or timer paths shows as a wrong status, a hang (the test's timeout) or a
  * kernel panic (the console tail). */
 #include "common.h"
+#include "pin.h"
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,18 +24,6 @@
 #define PAGE 4096
 #define BUFFER_PAGES 16
 #define FUTEX_WAIT_PRIVATE 128
-
-static int ncpus;
-
-static void pin(int cpu)
-{
-    cpu_set_t set;
-    if (ncpus < 2)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu % ncpus, &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
 
 /* What each sibling does until the process exits under it. */
 enum activity { SPIN_USER, SPIN_SYSCALL, TOUCH_MEMORY, SLEEP_FUTEX, SLEEP_PIPE, SLEEP_NANOSLEEP, ACTIVITIES };
@@ -189,10 +178,8 @@ static void close_while_firing(void)
 
 int main(void)
 {
-    cpu_set_t set;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    sched_getaffinity(0, sizeof set, &set);
-    ncpus = CPU_COUNT(&set);
+    pin_init();
     exit_under_siblings();
     exit_with_timers_armed();
     close_while_firing();

@@ -6,6 +6,7 @@
  * loopback, eventfd, timerfd (periodic; its state read from another CPU meanwhile),
  * signals (sigwaitinfo on one thread, tgkill from another), fork/exit/wait, setitimer. */
 #include "common.h"
+#include "pin.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,18 +30,6 @@
 #define TIMER_EXPIRIES 20
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
-
-static int ncpus;
-
-static void pin(int cpu)
-{
-    cpu_set_t set;
-    if (ncpus < 2)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu % ncpus, &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
 
 /* ------------------------------------------------------------------ futex ping-pong */
 
@@ -360,9 +349,7 @@ static void test_itimer(void)
 
 int main(void)
 {
-    cpu_set_t all;
-    sched_getaffinity(0, sizeof all, &all);
-    ncpus = CPU_COUNT(&all);
+    pin_init();
     test_futex();
     test_pipes();
     test_unix();
