@@ -1,9 +1,13 @@
 # The simulated machine, for tests: console, UART input, exit status, RAM.
 from libc.stdlib cimport malloc, free
 from tyn.twins.hostsim cimport *
+from tyn.lib.crng cimport crng_init
 
 def reset():
+    """A fresh machine, as kmain starts one: the random generator (and its lock, which TCP's
+    ISN key and getrandom take) before anything else."""
     host_reset()
+    crng_init()
 
 def set_phys_memory(unsigned long long size):
     if host_set_phys_memory(size) != 0:

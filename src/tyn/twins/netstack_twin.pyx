@@ -7,6 +7,7 @@ from tyn.sys.errno cimport ENOBUFS
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first
 from tyn.net.netinit cimport net_reset
+from tyn.proc.sched cimport sched_init
 from tyn.net.netstats cimport netstats_get, netstats_name, netstats_drops, NET_COUNTER_COUNT, NET_DROP_FIRST, NET_DROP_LAST
 from tyn.net.pbuf cimport pbuf_stats, pbuf_get_stats, pbuf_set_limit
 from tyn.net.netif cimport (netif, netif_add_netdev, netif_set_addr, netif_poll, netif_timers_run,
@@ -42,6 +43,7 @@ cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len) noexcept
 def reset(bytes mac=b"\x52\x54\x00\x12\x34\x56", uint32_t mtu=1500, bint with_nic=True):
     """All stack state fresh; a fake NIC (unless with_nic=False) bound as eth0 (no address)."""
     global eth, tx_refuse
+    sched_init()        # as the kernel boots: the scheduler (and waitq_lock, which wake-ups take) first
     cdef uint64_t flags = net_lock_acquire()
     netdev_reset()
     net_reset()
