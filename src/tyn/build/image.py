@@ -456,7 +456,6 @@ def release_dist(args, init: list[str], r: release.Release) -> tuple[Dist | None
         if not epmd:
             raise ImageError(f"--{flag[1:]} {node}: {where} says -start_epmd false (no epmd to "
                              "register with); drop one of them")
-        init = drop_flags(init, NODE_NAME_FLAGS)
     elif names:
         if len(names) > 1:
             raise ImageError(f"{where} names the node more than once: "
@@ -473,6 +472,7 @@ def release_dist(args, init: list[str], r: release.Release) -> tuple[Dist | None
         raise ImageError(f"{where} sets -epmd_module {own_epmd_module[-1]}, but the image starts epmd "
                          f"through its own ({EPMD_LAUNCHER_MODULE}); add -start_epmd false to use "
                          "the release's module without epmd")
+    init = drop_flags(init, NODE_NAME_FLAGS)        # add_dist passes the one that counts
     generate = False
     if cookie is not None:
         init = drop_flags(init, (COOKIE_FLAG,))
