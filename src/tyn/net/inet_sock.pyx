@@ -512,7 +512,7 @@ cdef int64_t ip_opt_value(int32_t name, int32_t sock_type, uint64_t uval, uint32
             return -EFAULT
         v[0] = byte
     if name == IP_TOS:
-        v[0] = v[0] & 0xff              # inet_sock.tos is one byte: the value is truncated
+        v[0] = <uint8_t>v[0]            # inet_sock.tos is one byte: the value is truncated
         return 0
     if name == IP_MULTICAST_TTL and sock_type == SOCK_STREAM:
         return -EINVAL
@@ -539,7 +539,7 @@ cdef int64_t ip_opt_put(uint64_t uval, uint64_t ulen, int32_t v) noexcept nogil:
         return -EFAULT
     if len < 0:
         return -EINVAL
-    if 0 < len < <int32_t>sizeof(int32_t) and 0 <= v <= MAXTTL:
+    if 0 < len < <int32_t>sizeof(int32_t) and v == <int32_t><uint8_t>v:
         byte = <uint8_t>v
         len = 1
         if copy_to_user(uval, &byte, 1) < 0:
