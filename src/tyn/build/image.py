@@ -369,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--sname", metavar="NAME", help="a distributed node with a short name "
                       "(like erl -sname); the image carries and starts epmd.  With --release it "
                       "replaces a -sname/-name in the release's vm.args (a release whose vm.args "
-                      "names the node is distributed without it)")
+                      "names the node is distributed without it; its -start_epmd false means no "
+                      "epmd, and contradicts --sname/--name)")
     dist.add_argument("--name", metavar="NAME", help="a distributed node with a long name "
                       "(like erl -name); as --sname otherwise")
     ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie; "
