@@ -163,12 +163,19 @@ def test_inets_httpd_serves_a_file(tmp_path, boot):
 SENDFILE = r"""
 {ok, L} = gen_tcp:listen(0, [binary, {active, false}, {ip, {127,0,0,1}}]),
 {ok, Port} = inet:port(L),
+ok = inet:setopts(L, [{tos, 32}, {ttl, 17}]),
 Data = << <<(I band 255)>> || I <- lists:seq(1, 300000) >>,
 ok = file:write_file("/tmp/payload", Data),
 Self = self(),
-spawn(fun() -> {ok, S} = gen_tcp:accept(L), {ok, Sent} = file:sendfile("/tmp/payload", S),
+spawn(fun() -> {ok, S} = gen_tcp:accept(L), Self ! {accepted, inet:getopts(S, [tos, ttl])},
+               {ok, Sent} = file:sendfile("/tmp/payload", S),
                ok = gen_tcp:close(S), Self ! {sent, Sent} end),
 {ok, C} = gen_tcp:connect({127,0,0,1}, Port, [binary, {active, false}]),
+io:format("ipopts tcp: ~0p ~0p~n", [inet:setopts(C, [{tos, 16}, {ttl, 10}]), inet:getopts(C, [tos, ttl])]),
+receive {accepted, AccOpts} -> io:format("ipopts accepted: ~0p~n", [AccOpts]) end,
+{ok, U} = gen_udp:open(0),
+io:format("ipopts udp: ~0p ~0p ~0p~n", [inet:setopts(U, [{tos, 16}, {ttl, 10}]), inet:getopts(U, [tos, ttl]),
+                                         inet:setopts(U, [{ttl, 0}])]),
 Got = (fun Rd(Acc) -> case gen_tcp:recv(C, 0, 10000) of {ok, B} -> Rd([Acc, B]);
                                                          {error, closed} -> iolist_to_binary(Acc) end end)([]),
 receive {sent, N} -> io:format("sendfile: sent ~p, received ~p, equal ~p~n", [N, byte_size(Got), Got =:= Data]) end,
@@ -177,12 +184,17 @@ halt().
 
 
 def test_file_sendfile_over_gen_tcp(tmp_path, boot):
-    """file:sendfile/2 (inet_drv's sendfile(2) path, as httpd and Bandit-style servers use it)."""
+    """file:sendfile/2 (inet_drv's sendfile(2) path, as httpd and Bandit-style servers use it).
+    On the way, inet's tos/ttl options (IP_TOS/IP_TTL) set, read back, passed from the
+    listener to the accepted socket, and TTL 0 refused (EINVAL), as on Linux."""
     image = tmp_path / "sendfile.img"
     build_image("--eval", SENDFILE, "-o", image)
     vm = boot(image, accel="tcg", timeout=120)
     vm.expect_exit(0)
     assert "sendfile: sent 300000, received 300000, equal true" in vm.log, vm.log[-2000:]
+    assert "ipopts tcp: ok {ok,[{tos,16},{ttl,10}]}" in vm.log, vm.log[-2000:]
+    assert "ipopts accepted: {ok,[{tos,32},{ttl,17}]}" in vm.log, vm.log[-2000:]
+    assert "ipopts udp: ok {ok,[{tos,16},{ttl,10}]} {error,einval}" in vm.log, vm.log[-2000:]
 
 
 def test_gen_udp_to_a_host_echo_server(tmp_path, boot):

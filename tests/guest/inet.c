@@ -5,7 +5,8 @@
  * MSG_PEEK/DONTWAIT/WAITALL, FIONREAD, shutdown, EPIPE with and without SIGPIPE, resets
  * (close with unread data, SO_LINGER {1, 0}), close lingering (SO_LINGER {1, T}), a small backlog, epoll readiness, options,
  * a 1 MiB transfer; UDP: addresses, connect(), MSG_TRUNC, FIONREAD, EMSGSIZE and
- * ECONNREFUSED from ICMP port unreachable.  Ports are printed only as relations. */
+ * ECONNREFUSED from ICMP port unreachable; IP_TOS, IP_TTL and IP_MULTICAST_TTL values and
+ * their inheritance by accepted sockets.  Ports are printed only as relations. */
 #include "common.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -842,6 +843,92 @@ static void section_udp(void)
     close(b);
 }
 
+/* getsockopt at IPPROTO_IP with a buffer of optlen bytes: the value (as many bytes as
+ * came back) and the optlen returned, or -errno. */
+static void ip_opt(const char *label, int fd, int name, socklen_t optlen)
+{
+    unsigned char buf[8];
+    memset(buf, 0xee, sizeof buf);
+    socklen_t len = optlen;
+    if (getsockopt(fd, IPPROTO_IP, name, buf, &len) < 0) {
+        printf("%s: %s\n", label, errname(errno));
+        return;
+    }
+    long v = 0;
+    if (len == 1)
+        v = buf[0];
+    else if (len == sizeof(int))
+        v = *(int *)buf;
+    printf("%s: %ld (optlen %u)\n", label, v, (unsigned)len);
+}
+
+static void section_ip_options(void)
+{
+    SECTION("ip options");
+    int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+    V("tcp tos", so_int(t, IPPROTO_IP, IP_TOS));
+    V("tcp ttl", so_int(t, IPPROTO_IP, IP_TTL));
+    V("tcp mcast ttl", so_int(t, IPPROTO_IP, IP_MULTICAST_TTL));
+    V("udp tos", so_int(u, IPPROTO_IP, IP_TOS));
+    V("udp ttl", so_int(u, IPPROTO_IP, IP_TTL));
+    V("udp mcast ttl", so_int(u, IPPROTO_IP, IP_MULTICAST_TTL));
+    /* TOS: any int, kept as a byte; a stream socket's ECN bits stay TCP's. */
+    R("tcp set tos 0xbb", set_int(t, IPPROTO_IP, IP_TOS, 0xbb));
+    V("tcp tos", so_int(t, IPPROTO_IP, IP_TOS));
+    R("udp set tos 0xbb", set_int(u, IPPROTO_IP, IP_TOS, 0xbb));
+    V("udp tos", so_int(u, IPPROTO_IP, IP_TOS));
+    R("udp set tos 0x1ff", set_int(u, IPPROTO_IP, IP_TOS, 0x1ff));
+    V("udp tos", so_int(u, IPPROTO_IP, IP_TOS));
+    R("udp set tos one byte", setsockopt(u, IPPROTO_IP, IP_TOS, "\x10", 1));
+    V("udp tos", so_int(u, IPPROTO_IP, IP_TOS));
+    /* TTL: 1..255, -1 for the default; one byte is a value too, no bytes is not. */
+    static const int ttls[] = {0, 1, 255, 256, -1, -2, 100000};
+    for (unsigned i = 0; i < sizeof ttls / sizeof ttls[0]; i++) {
+        char label[40];
+        snprintf(label, sizeof label, "tcp set ttl %d", ttls[i]);
+        R(label, set_int(t, IPPROTO_IP, IP_TTL, ttls[i]));
+        V("tcp ttl", so_int(t, IPPROTO_IP, IP_TTL));
+        snprintf(label, sizeof label, "udp set ttl %d", ttls[i]);
+        R(label, set_int(u, IPPROTO_IP, IP_TTL, ttls[i]));
+        V("udp ttl", so_int(u, IPPROTO_IP, IP_TTL));
+    }
+    R("udp set ttl one byte", setsockopt(u, IPPROTO_IP, IP_TTL, "\x07", 1));
+    V("udp ttl", so_int(u, IPPROTO_IP, IP_TTL));
+    R("udp set ttl no bytes", setsockopt(u, IPPROTO_IP, IP_TTL, "", 0));
+    /* IP_MULTICAST_TTL: UDP's, 0..255, -1 = 1; not for a stream socket. */
+    R("udp set mcast ttl 0", set_int(u, IPPROTO_IP, IP_MULTICAST_TTL, 0));
+    V("udp mcast ttl", so_int(u, IPPROTO_IP, IP_MULTICAST_TTL));
+    R("udp set mcast ttl 256", set_int(u, IPPROTO_IP, IP_MULTICAST_TTL, 256));
+    R("udp set mcast ttl -1", set_int(u, IPPROTO_IP, IP_MULTICAST_TTL, -1));
+    V("udp mcast ttl", so_int(u, IPPROTO_IP, IP_MULTICAST_TTL));
+    R("tcp set mcast ttl 4", set_int(t, IPPROTO_IP, IP_MULTICAST_TTL, 4));
+    /* Reading back into short buffers: one byte. */
+    set_int(u, IPPROTO_IP, IP_TTL, 200);
+    ip_opt("udp ttl into 1", u, IP_TTL, 1);
+    ip_opt("udp ttl into 3", u, IP_TTL, 3);
+    ip_opt("udp ttl into 8", u, IP_TTL, 8);
+    ip_opt("udp ttl into 0", u, IP_TTL, 0);
+    ip_opt("udp ttl into -1", u, IP_TTL, (socklen_t)-1);
+    /* A listener's TOS and TTL pass to what it accepts. */
+    int port, l = listener(4, &port);
+    R("listener set tos", set_int(l, IPPROTO_IP, IP_TOS, 0x20));
+    R("listener set ttl", set_int(l, IPPROTO_IP, IP_TTL, 17));
+    struct sockaddr_in to = sin_of(LOOPBACK, port);
+    R("connect", connect(t, (struct sockaddr *)&to, sizeof to));
+    int a = accept(l, NULL, NULL);
+    V("accepted tos", so_int(a, IPPROTO_IP, IP_TOS));
+    V("accepted ttl", so_int(a, IPPROTO_IP, IP_TTL));
+    R("accepted set ttl", set_int(a, IPPROTO_IP, IP_TTL, 99));
+    V("listener ttl", so_int(l, IPPROTO_IP, IP_TTL));
+    R("send with ttl 99", send(a, "x", 1, 0));
+    char c;
+    R("recv", recv(t, &c, 1, 0));
+    close(a);
+    close(l);
+    close(t);
+    close(u);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -857,5 +944,6 @@ int main(void)
     section_options();
     section_transfer();
     section_udp();
+    section_ip_options();
     return 0;
 }

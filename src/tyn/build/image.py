@@ -11,6 +11,9 @@
         [--add HOST:GUEST]... [--format boot|cpio]
     BEAM images with --sname NAME or --name NAME[@HOST] [--cookie C]: a distributed node;
     the image carries OTP's epmd and starts it as erlexec would (see tyn_epmd.erl).
+    A release whose vm.args names the node (-sname/-name) is distributed the same way,
+    with its -setcookie (or its releases/COOKIE); -start_epmd false: no epmd, as on Linux.
+    --sname/--name/--cookie on the command line win over the release's vm.args.
     Any of them with --busybox: /bin/sh and the basic tools (Debian's busybox-static), so
     os:cmd/1 and open_port({spawn, ...}) have a shell.
 
@@ -50,6 +53,12 @@ COOKIE_FILE = "/.erlang.cookie"           # $HOME is / in every BEAM image
 COOKIE_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 COOKIE_LENGTH = 20
 NODE_ALIVE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+# A release's vm.args flags that concern distribution (erl(1); -start_epmd is erlexec's).
+NODE_NAME_FLAGS = ("-sname", "-name")
+COOKIE_FLAG = "-setcookie"
+START_EPMD_FLAG = "-start_epmd"
+EPMD_MODULE_FLAG = "-epmd_module"
+RELEASE_COOKIE_FILE = "COOKIE"          # mix release: releases/COOKIE, which its bin/ script passes
 
 ETC_HOSTS = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{erts.GUEST_HOSTNAME} {erts.GUEST_HOSTNAME.split('.')[0]}\n"
 # A domain keeps kernel's inet_config from resolving the bare host name natively in
@@ -186,6 +195,7 @@ class Plan:
     busybox: Path | None = None
     epmd: Path | None = None            # the host's epmd binary, for distributed images
     cookie_file: str | None = None      # a generated cookie for COOKIE_FILE (no --cookie)
+    boot_file: Path | None = None       # the release's boot script, amended (release_boot_loading)
 
     def environment(self) -> dict[str, str]:
         path = [self.erts_bin, f"{OTP_ROOT}/bin", *(BUSYBOX_DIRS if self.busybox else ())]
@@ -219,6 +229,8 @@ def compose(plan: Plan) -> Rootfs:
                 if (d / sub).is_dir():
                     fs.add_tree(f"{OTP_ROOT}/lib/{d.name}/{sub}", d / sub, "release", app=d.name)
         fs.add_tree(f"{OTP_ROOT}/releases/{r.vsn}", r.boot.parent, "release")
+        if plan.boot_file:
+            fs.add_file(f"{OTP_ROOT}/releases/{r.vsn}/start.boot", plan.boot_file, "release")
         start_erl = r.root / "releases" / "start_erl.data"
         fs.add_bytes(f"{OTP_ROOT}/releases/start_erl.data", f"{plan.erts_vsn} {r.vsn}\n".encode()
                      if not start_erl.exists() else start_erl.read_bytes(), "release")
@@ -355,11 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="no BEAM: a static x86_64 executable becomes /init and is run instead")
     dist = ap.add_mutually_exclusive_group()
     dist.add_argument("--sname", metavar="NAME", help="a distributed node with a short name "
-                      "(like erl -sname); the image carries and starts epmd")
+                      "(like erl -sname); the image carries and starts epmd.  With --release it "
+                      "replaces a -sname/-name in the release's vm.args (a release whose vm.args "
+                      "names the node is distributed without it; its -start_epmd false means no "
+                      "epmd, and contradicts --sname/--name)")
     dist.add_argument("--name", metavar="NAME", help="a distributed node with a long name "
-                      "(like erl -name); the image carries and starts epmd")
-    ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie); "
-                    "without it, a random one in the image's $HOME/.erlang.cookie (printed)")
+                      "(like erl -name); as --sname otherwise")
+    ap.add_argument("--cookie", metavar="COOKIE", help="the node's magic cookie (like erl -setcookie; "
+                    "replaces a release's -setcookie); without it: the release's -setcookie or "
+                    "releases/COOKIE, else a random one in the image's $HOME/.erlang.cookie (printed)")
     ap.add_argument("--dist-port", type=int, metavar="PORT", help="the distribution's listen port "
                     "(kernel inet_dist_listen_min/max), so it can be published with tyn.run -p")
     ap.add_argument("--busybox", action="store_true",
@@ -370,23 +386,157 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_dist_options(args) -> tuple[str | None, str | None, str | None]:
-    """(sname, name, cookie) after checking them; a one-line ImageError otherwise."""
+    """(sname, name, cookie) after checking them; a one-line ImageError otherwise.  With
+    --release, --cookie and --dist-port may lean on a node name in the release's vm.args
+    (checked by release_dist once the release is read)."""
     sname, lname, cookie = (getattr(args, o, None) for o in ("sname", "name", "cookie"))
-    if cookie is not None and not (sname or lname):
+    named = sname or lname or getattr(args, "release", None) is not None
+    if cookie is not None and not named:
         raise ImageError("--cookie needs --sname or --name")
     if cookie is not None and (not cookie or any(c.isspace() for c in cookie)):
         raise ImageError("--cookie: must be non-empty, without spaces")
-    if (sname or lname) and args.release is not None:
-        raise ImageError("--sname/--name cannot be combined with --release (an embedded-mode "
-                         "release loads only its own modules; set the name in its vm.args)")
     port = getattr(args, "dist_port", None)
-    if port is not None and not (sname or lname):
+    if port is not None and not named:
         raise ImageError("--dist-port needs --sname or --name")
     if port is not None and not 0 < port < 65536:
         raise ImageError(f"--dist-port {port}: not a TCP port (1-65535)")
     if sname or lname:
         check_node_name("--sname" if sname else "--name", sname or lname, longnames=bool(lname))
     return sname, lname, cookie
+
+
+@dataclass
+class Dist:
+    """A distributed node: its name flag and name, the cookie to pass (None: the release's
+    vm.args has one, or a generated one), whether the builder generates the cookie file,
+    and whether the image starts epmd (erlexec does unless -start_epmd false)."""
+    flag: str
+    node: str
+    cookie: str | None
+    generate_cookie: bool
+    epmd: bool
+
+
+def flag_values(init: list[str], flag: str) -> list[str]:
+    """The value after each `flag` among init arguments (up to -extra, which ends them)."""
+    out = []
+    for i, a in enumerate(init):
+        if a == "-extra":
+            break
+        if a == flag and i + 1 < len(init):
+            out.append(init[i + 1])
+    return out
+
+
+def drop_flags(init: list[str], flags: tuple[str, ...]) -> list[str]:
+    """init arguments without `flag value` for each of `flags` (up to -extra)."""
+    out, i = [], 0
+    while i < len(init):
+        if init[i] == "-extra":
+            return out + init[i:]
+        if init[i] in flags:
+            i += 2
+            continue
+        out.append(init[i])
+        i += 1
+    return out
+
+
+def release_dist(args, init: list[str], r: release.Release) -> tuple[Dist | None, list[str]]:
+    """The release's distribution, as `bin/<rel> start` would run it on Linux, after the
+    command line's --sname/--name/--cookie (which win over vm.args), and the release's init
+    arguments without the flags those replace.  A one-line ImageError when they contradict."""
+    sname, lname, cookie = (getattr(args, o, None) for o in ("sname", "name", "cookie"))
+    where = f"release {r.name}'s {r.vm_args.name if r.vm_args else 'vm.args'}"
+    names = [(f, v) for f in NODE_NAME_FLAGS for v in flag_values(init, f)]
+    start_epmd = flag_values(init, START_EPMD_FLAG)
+    epmd = not (start_epmd and start_epmd[-1] == "false")
+    own_epmd_module = flag_values(init, EPMD_MODULE_FLAG)
+    if sname or lname:
+        flag, node = ("-sname", sname) if sname else ("-name", lname)
+        if not epmd:
+            raise ImageError(f"--{flag[1:]} {node}: {where} says -start_epmd false (no epmd to "
+                             "register with); drop one of them")
+    elif names:
+        if len(names) > 1:
+            raise ImageError(f"{where} names the node more than once: "
+                             f"{', '.join(f'{f} {v}' for f, v in names)}")
+        flag, node = names[0]
+        check_node_name(f"{where}: {flag}", node, longnames=flag == "-name")
+    else:
+        for given, option in ((cookie, "--cookie"), (getattr(args, "dist_port", None), "--dist-port")):
+            if given is not None:
+                raise ImageError(f"{option} needs --sname or --name (release {r.name}'s vm.args "
+                                 "names no node)")
+        return None, init
+    if own_epmd_module and epmd:
+        raise ImageError(f"{where} sets -epmd_module {own_epmd_module[-1]}, but the image starts epmd "
+                         f"through its own ({EPMD_LAUNCHER_MODULE}); add -start_epmd false to use "
+                         "the release's module without epmd")
+    init = drop_flags(init, NODE_NAME_FLAGS)        # add_dist passes the one that counts
+    generate = False
+    if cookie is not None:
+        init = drop_flags(init, (COOKIE_FLAG,))
+    elif not flag_values(init, COOKIE_FLAG):
+        cookie_file = r.root / "releases" / RELEASE_COOKIE_FILE
+        if cookie_file.is_file():
+            cookie = cookie_file.read_text(errors="replace").strip()
+            if not cookie or any(c.isspace() for c in cookie):
+                raise ImageError(f"release {r.name}: releases/{RELEASE_COOKIE_FILE} must hold one "
+                                 "cookie without spaces")
+        else:
+            generate = True
+    return Dist(flag, node, cookie, generate, epmd), init
+
+
+BOOT_LOAD_MODULE = r"""
+In = os:getenv("TYN_BOOT_IN"), Out = os:getenv("TYN_BOOT_OUT"),
+Dir = os:getenv("TYN_BOOT_DIR"), Mod = list_to_atom(os:getenv("TYN_BOOT_MODULE")),
+{ok, Bin} = file:read_file(In),
+case catch binary_to_term(Bin) of
+    {script, Id, Instrs} when is_list(Instrs) ->
+        case lists:splitwith(fun(I) -> I =/= {progress, modules_loaded} end, Instrs) of
+            {_, []} -> io:format("no {progress, modules_loaded} step~n"), halt(1);
+            {Loading, Rest} ->
+                New = Loading ++ [{path, [Dir]}, {primLoad, [Mod]} | Rest],
+                ok = file:write_file(Out, term_to_binary({script, Id, New})),
+                halt(0)
+        end;
+    _ -> io:format("not a boot script~n"), halt(1)
+end.
+"""
+
+
+def release_boot_loading(hb, boot: Path, out: Path, guest_dir: str, module: str) -> Path:
+    """A copy of a release's boot script that also loads `module` from `guest_dir` where it
+    loads its own modules (embedded mode loads nothing else; interactive mode is unaffected)."""
+    p = hb.eval(BOOT_LOAD_MODULE, env={"TYN_BOOT_IN": str(boot), "TYN_BOOT_OUT": str(out),
+                                       "TYN_BOOT_DIR": guest_dir, "TYN_BOOT_MODULE": module})
+    if p.returncode != 0 or not out.is_file():
+        detail = " ".join((p.stdout + p.stderr).split())[:200]
+        raise ImageError(f"cannot add {module} to the release's boot script {boot}: {detail}")
+    return out
+
+
+def add_dist(plan: Plan, dist: Dist, hb, work: Path, dist_port: int | None) -> None:
+    """The init arguments (and epmd, its launcher and the cookie file) of a distributed node."""
+    if dist.epmd:
+        plan.epmd = erts.ensure_epmd()
+        dist_ebin = work / "dist-ebin"
+        dist_ebin.mkdir()
+        erts.compile_erlang(hb, EPMD_LAUNCHER_SRC, dist_ebin)
+        plan.app_files.append((dist_ebin, DIST_EBIN))
+        plan.pa.append(DIST_EBIN)
+        plan.init_args += ["-epmd_module", EPMD_LAUNCHER_MODULE]
+    plan.init_args += [dist.flag, dist.node]
+    if dist_port is not None:
+        # First: of two -kernel settings of one key the first wins, so this beats vm.args'.
+        plan.init_args[:0] = ["-kernel", "inet_dist_listen_min", str(dist_port),
+                              "inet_dist_listen_max", str(dist_port)]
+    if dist.cookie is not None:
+        plan.init_args += [COOKIE_FLAG, dist.cookie]
+    elif dist.generate_cookie:
+        plan.cookie_file = "".join(secrets.choice(COOKIE_LETTERS) for _ in range(COOKIE_LENGTH))
 
 
 def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.TemporaryDirectory]:
@@ -406,22 +556,9 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         plan.busybox = erts.ensure_busybox()
     sname, lname, cookie = check_dist_options(args)
     work = tempfile.TemporaryDirectory(prefix="tyn-image-")
-    if sname or lname:
-        plan.epmd = erts.ensure_epmd()
-        dist_ebin = Path(work.name) / "dist-ebin"
-        dist_ebin.mkdir()
-        erts.compile_erlang(hb, EPMD_LAUNCHER_SRC, dist_ebin)
-        plan.app_files.append((dist_ebin, DIST_EBIN))
-        plan.pa.append(DIST_EBIN)
-        plan.init_args += ["-sname" if sname else "-name", sname or lname,
-                           "-epmd_module", EPMD_LAUNCHER_MODULE]
-        if getattr(args, "dist_port", None) is not None:
-            plan.init_args += ["-kernel", "inet_dist_listen_min", str(args.dist_port),
-                               "inet_dist_listen_max", str(args.dist_port)]
-        if cookie is not None:
-            plan.init_args += ["-setcookie", cookie]
-        else:
-            plan.cookie_file = "".join(secrets.choice(COOKIE_LETTERS) for _ in range(COOKIE_LENGTH))
+    dist = None
+    if args.release is None and (sname or lname):
+        dist = Dist("-sname" if sname else "-name", sname or lname, cookie, cookie is None, epmd=True)
     fixed, wanted = [], [(a, otp.BASE_REASON) for a in otp.BASE_APPS]
 
     if args.eval is not None:
@@ -439,7 +576,12 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
         fixed, plan.shipped = release_apps(r, catalog)
         wanted = []             # a release's own list is taken as is (release_apps)
         emu, init, env = release.split_vm_args(vm)
+        dist, init = release_dist(args, init, r)
         vdir = f"{OTP_ROOT}/releases/{r.vsn}"
+        if dist is not None and dist.epmd:
+            # Embedded mode loads only what the boot script lists: tyn_epmd joins it.
+            plan.boot_file = release_boot_loading(hb, r.boot, Path(work.name) / "start.boot",
+                                                  DIST_EBIN, EPMD_LAUNCHER_MODULE)
         plan.emu_args += emu
         plan.init_args += ["-boot", f"{vdir}/start", "-boot_var", "RELEASE_LIB", f"{OTP_ROOT}/lib",
                            *no_shell, *no_input]
@@ -462,6 +604,8 @@ def plan_image(args, hb_factory=erts.HostBeam) -> tuple[Plan, tempfile.Temporary
     for host, guest in adds:
         plan.app_files.append((host, guest))
         plan.pa += ebin_paths(host, guest)
+    if dist is not None:
+        add_dist(plan, dist, hb, Path(work.name), getattr(args, "dist_port", None))
     if args.eval is not None:
         plan.init_args += ["-eval", args.eval]
     elif args.release is None and not shell:

@@ -25,6 +25,7 @@ cdef enum:
     # IPPROTO_IP options (linux/in.h)
     IP_TOS = 1
     IP_TTL = 2
+    IP_MULTICAST_TTL = 33
     INET_PEEK_MAX = 65536           # MSG_PEEK copies at most this much of a stream at once
 
 # Register AF_INET SOCK_STREAM (TCP) and SOCK_DGRAM (UDP) with the socket layer and hook

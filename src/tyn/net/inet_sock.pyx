@@ -16,17 +16,18 @@ from tyn.proc.task cimport process
 from tyn.proc.process cimport process_current
 from tyn.net.netinit cimport net_timer_update
 from tyn.net.netif cimport netif_poll, netif_is_local_addr
-from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP, IPDEFTTL
+from tyn.net.wire_ipv4 cimport IPPROTO_TCP, IPPROTO_UDP, IPDEFTTL, MAXTTL
 from tyn.net.tcp_types cimport (tcp_pcb, tcp_copy_fn, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_CLOSED,
                                 TCP_EVENT_ERR, TCP_EVENT_SOFT_ERR, TF_NODELAY, TCP_RMEM_DEFAULT)
 from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect, tcp_send, tcp_recv,
                           tcp_shutdown, tcp_close, tcp_abort, tcp_getsockname, tcp_getpeername, tcp_poll,
                           tcp_sock_error, tcp_soft_error, tcp_send_closing, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
                           tcp_set_keepalive, tcp_set_keepalive_params, tcp_set_reuseaddr, tcp_set_sndbuf,
-                          tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook)
+                          tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook, tcp_set_ip_tos,
+                          tcp_set_ip_ttl, tcp_ip_tos, tcp_ip_ttl)
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
                           udp_send, udp_recv, udp_next_length, udp_set_rcvbuf, udp_set_event_callback,
-                          udp_take_error, UDP_PCB_BOUND,
+                          udp_take_error, UDP_PCB_BOUND, IP_DEFAULT_MULTICAST_TTL,
                           UDP_PCB_REUSEADDR, UDP_PCB_CONNECTED, UDP_PCB_RCV_SHUTDOWN, UDP_PCB_SEND_SHUTDOWN, UDP_RECV_PEEK, UDP_MAX_PAYLOAD)
 
 cdef enum:
@@ -419,7 +420,7 @@ cdef int64_t stream_setsockopt(socket *sock, int32_t level, int32_t name, uint64
     cdef int64_t r
     cdef uint64_t flags
     if level == IPPROTO_IP:
-        return ip_setsockopt(name, uval, ulen)
+        return stream_ip_setsockopt(sock, name, uval, ulen)
     if level != IPPROTO_TCP:
         return -ENOPROTOOPT
     r = socket_opt_get_int(uval, ulen, &v)
@@ -453,7 +454,7 @@ cdef int64_t stream_getsockopt(socket *sock, int32_t level, int32_t name, uint64
     cdef uint64_t flags
     cdef int32_t v
     if level == IPPROTO_IP:
-        return ip_getsockopt(name, uval, ulen)
+        return stream_ip_getsockopt(sock, name, uval, ulen)
     if level != IPPROTO_TCP:
         return -ENOPROTOOPT
     flags = net_lock_acquire()
@@ -490,29 +491,110 @@ cdef int64_t stream_ioctl(socket *sock, uint64_t cmd, uint64_t arg) noexcept nog
     return 0
 
 # ---------------------------------------------------------------- IPPROTO_IP level
+# Linux's do_ip_setsockopt / do_ip_getsockopt for what an AF_INET socket keeps per socket:
+# IP_TOS and IP_TTL (every datagram or segment it sends), IP_MULTICAST_TTL (UDP to a
+# multicast group).  The values live in the pcb, under net_lock.
 
-cdef int64_t ip_setsockopt(int32_t name, uint64_t uval, uint32_t ulen) noexcept nogil:
-    # The stack sends every datagram with TOS 0 and TTL IPDEFTTL (not yet per socket):
-    # setting those values (or TTL -1, "the default") is honoured; any other value cannot
-    # be, and says so (ENOPROTOOPT) instead of pretending.  Linux's range checks come first.
+cdef int64_t ip_opt_value(int32_t name, int32_t sock_type, uint64_t uval, uint32_t ulen,
+                          int32_t *v) noexcept nogil:
+    # The value to store, after Linux's checks: an int, or one unsigned byte when optlen is
+    # shorter (0 with no bytes at all); TTL -1 = the default (stored as 0); a multicast TTL
+    # of -1 = 1.  -ENOPROTOOPT for the options not kept.
+    cdef uint8_t byte
+    if name != IP_TOS and name != IP_TTL and name != IP_MULTICAST_TTL:
+        return -ENOPROTOOPT
+    v[0] = 0
+    if ulen >= sizeof(int32_t):
+        if copy_from_user(v, uval, sizeof(int32_t)) < 0:
+            return -EFAULT
+    elif ulen >= 1:
+        if copy_from_user(&byte, uval, 1) < 0:
+            return -EFAULT
+        v[0] = byte
+    if name == IP_TOS:
+        v[0] = <uint8_t>v[0]            # inet_sock.tos is one byte: the value is truncated
+        return 0
+    if name == IP_MULTICAST_TTL and sock_type == SOCK_STREAM:
+        return -EINVAL
+    if ulen < 1:
+        return -EINVAL
+    if name == IP_TTL:
+        if v[0] == -1:
+            v[0] = 0
+        elif v[0] < 1 or v[0] > MAXTTL:
+            return -EINVAL
+        return 0
+    if v[0] == -1:
+        v[0] = IP_DEFAULT_MULTICAST_TTL
+    if v[0] < 0 or v[0] > MAXTTL:
+        return -EINVAL
+    return 0
+
+cdef int64_t ip_opt_put(uint64_t uval, uint64_t ulen, int32_t v) noexcept nogil:
+    # do_ip_getsockopt's reply: one byte when the buffer is shorter than an int and the
+    # value fits (optlen becomes 1), else up to an int's bytes.
+    cdef int32_t len
+    cdef uint8_t byte
+    if copy_from_user(&len, ulen, sizeof(int32_t)) < 0:
+        return -EFAULT
+    if len < 0:
+        return -EINVAL
+    if 0 < len < <int32_t>sizeof(int32_t) and v == <int32_t><uint8_t>v:
+        byte = <uint8_t>v
+        len = 1
+        if copy_to_user(uval, &byte, 1) < 0:
+            return -EFAULT
+    else:
+        if len > <int32_t>sizeof(int32_t):
+            len = sizeof(int32_t)
+        if len > 0 and copy_to_user(uval, &v, <uint64_t>len) < 0:
+            return -EFAULT
+    if copy_to_user(ulen, &len, sizeof(int32_t)) < 0:
+        return -EFAULT
+    return 0
+
+cdef int64_t ip_opt_known(int32_t name, uint64_t ulen) noexcept nogil:
+    # getsockopt's order: optlen is read and checked before the option name.
+    cdef int32_t len
+    if copy_from_user(&len, ulen, sizeof(int32_t)) < 0:
+        return -EFAULT
+    if len < 0:
+        return -EINVAL
+    if name != IP_TOS and name != IP_TTL and name != IP_MULTICAST_TTL:
+        return -ENOPROTOOPT
+    return 0
+
+cdef int64_t stream_ip_setsockopt(socket *sock, int32_t name, uint64_t uval, uint32_t ulen) noexcept nogil:
     cdef int32_t v
-    cdef int64_t r = socket_opt_get_int(uval, ulen, &v)
+    cdef uint64_t flags
+    cdef int64_t r = ip_opt_value(name, SOCK_STREAM, uval, ulen, &v)
     if r < 0:
         return r
+    flags = net_lock_acquire()
     if name == IP_TOS:
-        return 0 if v == 0 else -ENOPROTOOPT
-    if name == IP_TTL:
-        if v < -1 or v == 0 or v > 255:
-            return -EINVAL
-        return 0 if (v == -1 or v == IPDEFTTL) else -ENOPROTOOPT
-    return -ENOPROTOOPT
+        tcp_set_ip_tos(pcb_of(sock), <uint8_t>v)
+    else:
+        tcp_set_ip_ttl(pcb_of(sock), <uint8_t>v)
+    net_lock_release(flags)
+    return 0
 
-cdef int64_t ip_getsockopt(int32_t name, uint64_t uval, uint64_t ulen) noexcept nogil:
+cdef int64_t stream_ip_getsockopt(socket *sock, int32_t name, uint64_t uval, uint64_t ulen) noexcept nogil:
+    cdef int32_t v
+    cdef uint64_t flags
+    cdef int64_t r = ip_opt_known(name, ulen)
+    if r < 0:
+        return r
+    flags = net_lock_acquire()
     if name == IP_TOS:
-        return socket_opt_put_int(uval, ulen, 0)
-    if name == IP_TTL:
-        return socket_opt_put_int(uval, ulen, IPDEFTTL)
-    return -ENOPROTOOPT
+        v = tcp_ip_tos(pcb_of(sock))
+    elif name == IP_TTL:
+        v = tcp_ip_ttl(pcb_of(sock))
+        if v == 0:
+            v = IPDEFTTL
+    else:
+        v = IP_DEFAULT_MULTICAST_TTL    # every inet socket has one; TCP never sends multicast
+    net_lock_release(flags)
+    return ip_opt_put(uval, ulen, v)
 
 # ================================================================== UDP (SOCK_DGRAM)
 
@@ -738,14 +820,46 @@ cdef void dgram_option_changed(socket *sock, int32_t name) noexcept nogil:
             udp_of(sock).flags &= ~UDP_PCB_REUSEADDR
 
 cdef int64_t dgram_setsockopt(socket *sock, int32_t level, int32_t name, uint64_t uval, uint32_t ulen) noexcept nogil:
-    if level == IPPROTO_IP:
-        return ip_setsockopt(name, uval, ulen)
-    return -ENOPROTOOPT
+    cdef int32_t v
+    cdef uint64_t flags
+    cdef int64_t r
+    cdef udp_pcb *pcb
+    if level != IPPROTO_IP:
+        return -ENOPROTOOPT
+    r = ip_opt_value(name, SOCK_DGRAM, uval, ulen, &v)
+    if r < 0:
+        return r
+    flags = net_lock_acquire()
+    pcb = udp_of(sock)
+    if name == IP_TOS:
+        pcb.ip_tos = <uint8_t>v
+    elif name == IP_TTL:
+        pcb.ip_ttl = <uint8_t>v
+    else:
+        pcb.ip_mc_ttl = <uint8_t>v
+    net_lock_release(flags)
+    return 0
 
 cdef int64_t dgram_getsockopt(socket *sock, int32_t level, int32_t name, uint64_t uval, uint64_t ulen) noexcept nogil:
-    if level == IPPROTO_IP:
-        return ip_getsockopt(name, uval, ulen)
-    return -ENOPROTOOPT
+    cdef int32_t v
+    cdef uint64_t flags
+    cdef int64_t r
+    cdef udp_pcb *pcb
+    if level != IPPROTO_IP:
+        return -ENOPROTOOPT
+    r = ip_opt_known(name, ulen)
+    if r < 0:
+        return r
+    flags = net_lock_acquire()
+    pcb = udp_of(sock)
+    if name == IP_TOS:
+        v = pcb.ip_tos
+    elif name == IP_TTL:
+        v = pcb.ip_ttl if pcb.ip_ttl != 0 else IPDEFTTL
+    else:
+        v = pcb.ip_mc_ttl
+    net_lock_release(flags)
+    return ip_opt_put(uval, ulen, v)
 
 cdef int64_t dgram_ioctl(socket *sock, uint64_t cmd, uint64_t arg) noexcept nogil:
     cdef int32_t n

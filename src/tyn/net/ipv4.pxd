@@ -22,6 +22,10 @@ cdef extern int ipv4_register_protocol(uint8_t protocol, ipv4_handler handler) n
 # 65535 bytes), -ENOBUFS (no buffer / device full).  The payload is copied.
 cdef extern int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const uint8_t *payload,
                             uint32_t len) noexcept nogil
+# The same with the header's TOS byte and TTL as given (a socket's IP_TOS and IP_TTL or
+# IP_MULTICAST_TTL); ipv4_output is TOS 0 and TTL IPDEFTTL (net.ipv4.ip_default_ttl).
+cdef extern int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                                 const uint8_t *payload, uint32_t len) noexcept nogil
 # A datagram (IP header onward) received on nif.
 cdef extern void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len) noexcept nogil
 # The interface for dst and the next hop on it; NULL when there is no route.

@@ -83,6 +83,11 @@ cdef int send_one(netif *nif, uint32_t next_hop, ipv4_header *hdr, const uint8_t
 
 cdef int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const uint8_t *payload,
                      uint32_t len) noexcept nogil:
+    return ipv4_output_with(src, dst, protocol, 0, IPDEFTTL, payload, len)
+
+
+cdef int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                          const uint8_t *payload, uint32_t len) noexcept nogil:
     global next_id
     cdef ipv4_header hdr
     cdef uint32_t next_hop, chunk, offset = 0, max_chunk
@@ -95,8 +100,8 @@ cdef int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const uint8_t
     if nif == NULL:
         netstats_count(NET_DROP_IP_NO_ROUTE)
         return -ENETUNREACH
-    hdr.tos = 0
-    hdr.ttl = IPDEFTTL
+    hdr.tos = tos
+    hdr.ttl = ttl
     hdr.protocol = protocol
     hdr.src = src if src != 0 else source_on(nif, dst)
     hdr.dst = dst

@@ -80,6 +80,13 @@ cdef extern void tcp_set_keepalive_params(tcp_pcb *pcb, uint32_t idle_s, uint32_
 cdef extern void tcp_set_reuseaddr(tcp_pcb *pcb, bint on) noexcept nogil
 cdef extern void tcp_set_sndbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil
 cdef extern void tcp_set_rcvbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil
+# IP_TOS (the ECN bits stay TCP's, as Linux masks them for stream sockets) and IP_TTL
+# (0 = the default) of the segments the pcb sends from now on; children of a listener
+# inherit both.  tcp_ip_tos/tcp_ip_ttl read them back (the TTL as stored, 0 = default).
+cdef extern void tcp_set_ip_tos(tcp_pcb *pcb, uint8_t tos) noexcept nogil
+cdef extern void tcp_set_ip_ttl(tcp_pcb *pcb, uint8_t ttl) noexcept nogil
+cdef extern uint8_t tcp_ip_tos(tcp_pcb *pcb) noexcept nogil
+cdef extern uint8_t tcp_ip_ttl(tcp_pcb *pcb) noexcept nogil
 # The socket layer's pointer, passed back to the event hook.
 cdef extern void tcp_set_user(tcp_pcb *pcb, void *user) noexcept nogil
 cdef extern void *tcp_user(tcp_pcb *pcb) noexcept nogil

@@ -10,6 +10,7 @@ from tyn.net.tcp_iss cimport tcp_iss_set_secret_source, tcp_iss_generate
 from tyn.net.tcp_out cimport tcp_out_output, tcp_out_send_syn, tcp_out_send_rst_pcb, tcp_out_receive_space
 from tyn.net.tcp_timers cimport tcp_timers_ms, tcp_timers_arm_keepalive
 from tyn.net.tcp_seq cimport seq_gt
+from tyn.net.wire_ipv4 cimport IPTOS_ECN_MASK
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_offer
 cdef enum:
@@ -375,6 +376,18 @@ cdef void tcp_set_nodelay(tcp_pcb *pcb, bint on) noexcept nogil:
         tcp_out_output(pcb)
     else:
         pcb.flags &= ~TF_NODELAY
+
+cdef void tcp_set_ip_tos(tcp_pcb *pcb, uint8_t tos) noexcept nogil:
+    pcb.ip_tos = (tos & ~IPTOS_ECN_MASK) | (pcb.ip_tos & IPTOS_ECN_MASK)
+
+cdef void tcp_set_ip_ttl(tcp_pcb *pcb, uint8_t ttl) noexcept nogil:
+    pcb.ip_ttl = ttl
+
+cdef uint8_t tcp_ip_tos(tcp_pcb *pcb) noexcept nogil:
+    return pcb.ip_tos
+
+cdef uint8_t tcp_ip_ttl(tcp_pcb *pcb) noexcept nogil:
+    return pcb.ip_ttl
 
 cdef void tcp_set_keepalive(tcp_pcb *pcb, bint on) noexcept nogil:
     if on:

@@ -92,6 +92,8 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
     c.keep_idle_s = l.keep_idle_s
     c.keep_intvl_s = l.keep_intvl_s
     c.keep_cnt = l.keep_cnt
+    c.ip_tos = l.ip_tos                 # inherited, as sk_clone_lock copies inet_sock
+    c.ip_ttl = l.ip_ttl
     c.local_addr = dst
     c.local_port = seg.dst_port
     c.remote_addr = src

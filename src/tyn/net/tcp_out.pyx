@@ -74,7 +74,7 @@ cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, u
     if len > 0 and tcp_bq_copy_out(&pcb.sndq, off, scratch + hlen, len, NULL) != len:
         return -1
     wire_tcp_fill_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
-    r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
+    r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, pcb.ip_tos, pcb.ip_ttl, scratch, hlen + len)
     if flags & TCP_ACK:
         pcb.flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED)
         pcb.delack_deadline = 0
@@ -211,6 +211,12 @@ cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
 
 cdef void tcp_out_send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
                            uint32_t seq, uint32_t ack, bint with_ack) noexcept nogil:
+    send_rst(src, sport, dst, dport, seq, ack, with_ack, 0, 0)
+
+# A reset from a connection carries its IP_TOS/IP_TTL; one for a segment without a
+# connection the defaults.
+cdef void send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                   uint32_t seq, uint32_t ack, bint with_ack, uint8_t tos, uint8_t ttl) noexcept nogil:
     cdef tcp_segment seg
     cdef uint32_t hlen
     memset(&seg, 0, sizeof(seg))
@@ -224,8 +230,8 @@ cdef void tcp_out_send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t 
     hlen = wire_tcp_emit(&seg, scratch)
     wire_tcp_fill_checksum(src, dst, scratch, hlen)
     tcp_pcb_stats().rst_out += 1
-    tcp_pcb_transmit(src, dst, scratch, hlen)
+    tcp_pcb_transmit(src, dst, tos, ttl, scratch, hlen)
 
 cdef void tcp_out_send_rst_pcb(tcp_pcb *pcb) noexcept nogil:
-    tcp_out_send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,
-                     pcb.snd_nxt, pcb.rcv_nxt, True)
+    send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,
+             pcb.snd_nxt, pcb.rcv_nxt, True, pcb.ip_tos, pcb.ip_ttl)

@@ -21,7 +21,9 @@ cdef extern void tcp_pcb_set_output(tcp_output_fn fn) noexcept nogil
 cdef extern void tcp_pcb_set_event_hook(tcp_event_fn fn) noexcept nogil
 cdef extern void tcp_pcb_set_route(tcp_route_fn fn) noexcept nogil
 # Send a finished segment; 0 or -errno (counted).
-cdef extern int tcp_pcb_transmit(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil
+# ttl 0: the default (IPDEFTTL).
+cdef extern int tcp_pcb_transmit(uint32_t src, uint32_t dst, uint8_t tos, uint8_t ttl,
+                                 const uint8_t *segment, uint32_t len) noexcept nogil
 # Tell the socket layer about events (TCP_EVENT_* bits).
 cdef extern void tcp_pcb_event(tcp_pcb *pcb, uint32_t events) noexcept nogil
 # Source address and MSS towards dst (0 or -ENETUNREACH).  Without a route hook the

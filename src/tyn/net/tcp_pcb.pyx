@@ -4,6 +4,7 @@ from tyn.arch.cpu cimport memset
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.sys.errno cimport ENETUNREACH, ENOBUFS
 from tyn.net.tcp_types cimport *
+from tyn.net.wire_ipv4 cimport IPDEFTTL
 from tyn.net.tcp_buffers cimport tcp_buffers_init, tcp_bq_clear, tcp_ooo_clear
 from tyn.net.tcp_iss cimport tcp_iss_init, tcp_iss_port_offset
 
@@ -105,12 +106,13 @@ cdef void tcp_pcb_set_route(tcp_route_fn fn) noexcept nogil:
     route_fn = fn
 
 
-cdef int tcp_pcb_transmit(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil:
+cdef int tcp_pcb_transmit(uint32_t src, uint32_t dst, uint8_t tos, uint8_t ttl,
+                          const uint8_t *segment, uint32_t len) noexcept nogil:
     cdef int r
     if output_fn == NULL:
         stats.output_errors += 1
         return -ENOBUFS
-    r = output_fn(src, dst, IPPROTO_TCP, segment, len)
+    r = output_fn(src, dst, IPPROTO_TCP, tos, ttl if ttl != 0 else IPDEFTTL, segment, len)
     if r < 0:
         stats.output_errors += 1
     else:

@@ -193,8 +193,9 @@ cdef struct tcp_ooo_seg:
 # copy_from_user/copy_to_user for user ones (0 or -EFAULT).  NULL means memcpy.
 ctypedef int64_t (*tcp_copy_fn)(void *dst, const void *src, uint64_t n) noexcept nogil
 
-# Output: the agreed signature of ipv4_output.
-ctypedef int (*tcp_output_fn)(uint32_t src, uint32_t dst, uint8_t protocol,
+# Output: the agreed signature of ipv4_output_with (tos, ttl: the pcb's IP_TOS/IP_TTL,
+# the default TTL resolved).
+ctypedef int (*tcp_output_fn)(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
                               const uint8_t *payload, uint32_t len) noexcept nogil
 # Route lookup for connect and MSS: the source address to use towards dst and the MTU of
 # the interface; 0 or -ENETUNREACH.
@@ -298,6 +299,8 @@ cdef struct tcp_pcb:
 
     # The socket's view.
     int so_error                    # pending error, positive errno (SO_ERROR)
+    uint8_t ip_tos                  # IP_TOS byte of every segment sent (ECN bits kept clear)
+    uint8_t ip_ttl                  # IP_TTL; 0 = the default (IPDEFTTL)
     int soft_error                  # the last ICMP soft error (Linux's sk_err_soft): reported
                                     #   by SO_ERROR and instead of ETIMEDOUT on a timeout;
                                     #   cleared when new data is acknowledged

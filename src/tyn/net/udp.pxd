@@ -18,6 +18,7 @@ cdef enum:
     UDP_EPHEMERAL_FIRST = 32768     # Linux's net.ipv4.ip_local_port_range (TCP's too)
     UDP_EPHEMERAL_LAST = 60999
     UDP_MAX_PAYLOAD = 65507         # 65535 - IPv4 header - UDP header
+    IP_DEFAULT_MULTICAST_TTL = 1    # linux/in.h: a new socket's IP_MULTICAST_TTL
     # udp_pcb.flags
     UDP_PCB_BOUND = 1 << 0
     UDP_PCB_CONNECTED = 1 << 1
@@ -53,6 +54,9 @@ cdef struct udp_pcb:
     void *recv_arg
     udp_event_fn event_fn
     void *event_arg
+    uint8_t ip_tos                  # IP_TOS byte of every datagram sent
+    uint8_t ip_ttl                  # IP_TTL for unicast/broadcast; 0 = the default (IPDEFTTL)
+    uint8_t ip_mc_ttl               # IP_MULTICAST_TTL for multicast destinations
 
 cdef extern void udp_init() noexcept nogil
 # A new unbound pcb (NULL when out of memory).

@@ -5,14 +5,15 @@ from tyn.arch.cpu cimport memcpy
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.sys.errno cimport (EINVAL, EADDRNOTAVAIL, EADDRINUSE, EMSGSIZE, ENETUNREACH, ENOBUFS, EDESTADDRREQ,
                             EAGAIN)
-from tyn.net.ipv4 cimport (ipv4_output, ipv4_register_protocol, ipv4_source_for, ipv4_current_datagram,
+from tyn.net.ipv4 cimport (ipv4_output_with, ipv4_register_protocol, ipv4_source_for, ipv4_current_datagram,
                            ipv4_current_netif)
 from tyn.net.icmp cimport icmp_send_error
 from tyn.net.netif cimport netif, netif_is_local_addr, netif_is_broadcast
 from tyn.net.netstats cimport *
 from tyn.net.pbuf cimport pbuf, pbuf_alloc, pbuf_free, pbuf_free_queue, pbuf_charge
 from tyn.net.wire_udp cimport udp_header, wire_udp_parse, wire_udp_emit, UDP_HEADER_LEN
-from tyn.net.wire_ipv4 cimport IPPROTO_UDP, INADDR_ANY_HOST, INADDR_BROADCAST_HOST, wire_ipv4_is_multicast
+from tyn.net.wire_ipv4 cimport (IPPROTO_UDP, IPDEFTTL, INADDR_ANY_HOST, INADDR_BROADCAST_HOST,
+                                wire_ipv4_is_multicast)
 from tyn.net.wire_icmp cimport ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
 
 cdef enum:
@@ -34,6 +35,7 @@ cdef udp_pcb *udp_new() noexcept nogil:
     cdef udp_pcb *pcb = <udp_pcb *>kcalloc(1, sizeof(udp_pcb))
     if pcb != NULL:
         pcb.rcvbuf = UDP_RCVBUF_DEFAULT
+        pcb.ip_mc_ttl = IP_DEFAULT_MULTICAST_TTL
     return pcb
 
 
@@ -121,6 +123,7 @@ cdef int udp_sendto(udp_pcb *pcb, const uint8_t *data, uint32_t len, uint32_t ds
     cdef uint32_t src
     cdef pbuf *p
     cdef int rc
+    cdef uint8_t ttl
     if len > UDP_MAX_PAYLOAD:
         return -EMSGSIZE
     if not pcb.flags & UDP_PCB_BOUND:
@@ -134,7 +137,11 @@ cdef int udp_sendto(udp_pcb *pcb, const uint8_t *data, uint32_t len, uint32_t ds
         return -ENOBUFS
     memcpy(p.payload + UDP_HEADER_LEN, data, len)
     wire_udp_emit(p.payload, src, dst, pcb.local_port, dst_port, len)
-    rc = ipv4_output(src, dst, IPPROTO_UDP, p.payload, UDP_HEADER_LEN + len)
+    if wire_ipv4_is_multicast(dst):
+        ttl = pcb.ip_mc_ttl
+    else:
+        ttl = pcb.ip_ttl if pcb.ip_ttl != 0 else IPDEFTTL
+    rc = ipv4_output_with(src, dst, IPPROTO_UDP, pcb.ip_tos, ttl, p.payload, UDP_HEADER_LEN + len)
     pbuf_free(p)
     if rc != 0:
         return rc

@@ -11,6 +11,8 @@ cdef enum:
     IP_OFFMASK = 0x1fff             # fragment offset, in 8-byte units
     IP_FRAG_UNIT = 8
     IPDEFTTL = 64
+    MAXTTL = 255
+    IPTOS_ECN_MASK = 0x03           # the TOS byte's ECN field (RFC 3168); the rest is DSCP
     IPPROTO_ICMP = 1
     IPPROTO_TCP = 6
     IPPROTO_UDP = 17

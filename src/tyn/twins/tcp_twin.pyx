@@ -26,6 +26,7 @@ RTO_INITIAL_MS, RTO_MAX_MS, DELACK_MS, TIME_WAIT_MS = TCP_RTO_INITIAL_MS, TCP_RT
 DEFAULT_MSS, CHUNK_BYTES = TCP_DEFAULT_MSS, TCP_CHUNK_BYTES
 
 cdef list captured = []
+cdef list captured_ip = []      # (tos, ttl) of each captured segment
 cdef list events = []
 cdef uint64_t sim_now
 cdef uint32_t route_src
@@ -35,10 +36,11 @@ cdef uint8_t secret[16]
 cdef int output_result
 
 
-cdef int capture_output(uint32_t src, uint32_t dst, uint8_t protocol, const uint8_t *payload,
-                        uint32_t len) noexcept nogil:
+cdef int capture_output(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                        const uint8_t *payload, uint32_t len) noexcept nogil:
     with gil:
         captured.append((src, dst, protocol, (<const char *>payload)[:len]))
+        captured_ip.append((tos, ttl))
     return output_result
 
 cdef void capture_event(tcp_pcb *pcb, void *user, uint32_t ev) noexcept nogil:
@@ -64,6 +66,7 @@ def reset(uint32_t local_addr=0, uint32_t mtu=1500, bytes key=b"tyn-tcp-test-key
     global sim_now, route_src, route_mtu, route_fail, output_result
     tcp_init()
     captured.clear()
+    captured_ip.clear()
     events.clear()
     sim_now = now_ns
     route_src = local_addr
@@ -92,6 +95,15 @@ def take_output():
     """The segments sent since the last call: [(src, dst, protocol, bytes)]."""
     out = list(captured)
     captured.clear()
+    captured_ip.clear()
+    return out
+
+def take_output_ip():
+    """The segments sent since the last call with the IP fields the stack asked for:
+    [(tos, ttl, bytes)]."""
+    out = [(tos, ttl, seg[3]) for (tos, ttl), seg in zip(captured_ip, captured)]
+    captured.clear()
+    captured_ip.clear()
     return out
 
 def take_events():
@@ -255,6 +267,15 @@ def set_sndbuf(uint64_t pcb, uint32_t n):
 
 def set_rcvbuf(uint64_t pcb, uint32_t n):
     tcp_set_rcvbuf(P(pcb), n)
+
+def set_ip_tos(uint64_t pcb, uint8_t tos):
+    tcp_set_ip_tos(P(pcb), tos)
+
+def set_ip_ttl(uint64_t pcb, uint8_t ttl):
+    tcp_set_ip_ttl(P(pcb), ttl)
+
+def ip_tos_ttl(uint64_t pcb):
+    return tcp_ip_tos(P(pcb)), tcp_ip_ttl(P(pcb))
 
 def info(uint64_t pcb):
     """The protocol state of a pcb, for invariant checks."""
