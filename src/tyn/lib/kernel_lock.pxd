@@ -14,7 +14,6 @@
 # of what they touch: net_lock, the scheduler lock, the ktimer lock, mm_lock).  Waiting
 # for it happens with interrupts enabled, so a CPU waiting here still answers IPIs
 # (TLB shootdowns, reschedules) from the CPU that holds it.
-from libc.stdint cimport uint32_t
 
 cdef extern void kernel_lock_init() noexcept nogil
 # Take it (interrupts enabled while waiting; as the caller had them afterwards).
@@ -22,5 +21,4 @@ cdef extern void kernel_lock_acquire() noexcept nogil
 cdef extern void kernel_lock_release() noexcept nogil
 # Whether the calling CPU holds it.
 cdef extern bint kernel_lock_held() noexcept nogil
-# How often a CPU found it taken (profile figure).
-cdef extern uint32_t kernel_lock_contended() noexcept nogil
+# Waiting for it is profiled (profile=1: "kernel_lock wait", lib/kprofile).

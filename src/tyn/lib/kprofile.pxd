@@ -1,5 +1,5 @@
 # Kernel profile (profile=1 on the command line): counts and TSC cycles per kind of kernel
-# work, printed when init exits.  It answers "where does the kernel's time go" on a
+# work, printed when init exits.  Every CPU adds to the same counters (atomic adds).  It answers "where does the kernel's time go" on a
 # hypervisor where privileged operations are expensive (see docs/ARCHITECTURE.md).
 from libc.stdint cimport uint64_t
 
@@ -9,7 +9,8 @@ cdef enum:
     PROFILE_FORK_COPY = 1        # copying an address space for fork
     PROFILE_CONTEXT_SWITCH = 2
     PROFILE_ADDRESS_SPACE_FREE = 3   # a process's memory released (exit, execve)
-    PROFILE_EVENT_COUNT = 4
+    PROFILE_KERNEL_LOCK_WAIT = 4     # a CPU found the kernel_lock taken and waited for it
+    PROFILE_EVENT_COUNT = 5
 
 cdef extern void profile_enable(bint on) noexcept nogil
 cdef extern bint profile_enabled() noexcept nogil

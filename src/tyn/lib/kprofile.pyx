@@ -6,6 +6,15 @@ from tyn.lib.kprint cimport kputs, kput_udec
 from tyn.sys.numbers cimport SYSCALL_COUNT
 from tyn.sys.table cimport syscall_name
 
+# Several CPUs add to one counter at once: each add is one atomic read-modify-write.
+cdef extern from *:
+    """
+    static inline void tyn_profile_add(volatile unsigned long long *p, unsigned long long v) {
+        __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+    }
+    """
+    void tyn_profile_add(volatile unsigned long long *p, unsigned long long v) nogil
+
 cdef bint enabled
 cdef uint64_t event_count[PROFILE_EVENT_COUNT]
 cdef uint64_t event_cycles[PROFILE_EVENT_COUNT]
@@ -24,13 +33,13 @@ cdef uint64_t profile_begin() noexcept nogil:
 
 cdef void profile_end_event(int event, uint64_t started) noexcept nogil:
     if started != 0 and 0 <= event < PROFILE_EVENT_COUNT:
-        event_count[event] += 1
-        event_cycles[event] += rdtsc() - started
+        tyn_profile_add(<volatile unsigned long long *>&event_count[event], 1)
+        tyn_profile_add(<volatile unsigned long long *>&event_cycles[event], rdtsc() - started)
 
 cdef void profile_end_syscall(uint64_t number, uint64_t started) noexcept nogil:
     if started != 0 and number < SYSCALL_COUNT:
-        syscall_count[number] += 1
-        syscall_cycles[number] += rdtsc() - started
+        tyn_profile_add(<volatile unsigned long long *>&syscall_count[number], 1)
+        tyn_profile_add(<volatile unsigned long long *>&syscall_cycles[number], rdtsc() - started)
 
 cdef const char *event_name(int event) noexcept nogil:
     if event == PROFILE_PAGE_FAULT:
@@ -41,6 +50,8 @@ cdef const char *event_name(int event) noexcept nogil:
         return b"context switch"
     if event == PROFILE_ADDRESS_SPACE_FREE:
         return b"address space free"
+    if event == PROFILE_KERNEL_LOCK_WAIT:
+        return b"kernel_lock wait"
     return b"?"
 
 cdef void line(const char *kind, const char *name, uint64_t count, uint64_t cycles) noexcept nogil:
