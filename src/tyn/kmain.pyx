@@ -48,6 +48,7 @@ from tyn.proc.sched cimport sched_idle_loop, sched_current, sched_resched_pendin
 from tyn.proc.task cimport thread
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
+from tyn.sys.sigqueue cimport sigqueue_init
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport (pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, pmm_add_region, PMM_OK, PAGE_SIZE,
                          PMM_LOW_MEMORY_END)
@@ -287,6 +288,7 @@ cdef void start_processes() noexcept nogil:
     percpu_init(smap)
     syscall_table_init()
     sched_init()
+    sigqueue_init()
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)

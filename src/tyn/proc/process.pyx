@@ -42,6 +42,7 @@ from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
 from tyn.sys.signal cimport signal_fault_info, signal_raise, signal_process, signal_process_info
 from tyn.sys.itimer cimport itimer_process_init, itimer_process_stop
+from tyn.sys.sigqueue cimport SIGQUEUE_DEFAULT_LIMIT
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
@@ -156,6 +157,10 @@ cdef process *process_create() noexcept nogil:
     p = new_process(True)
     if p == NULL:
         return NULL
+    p.rlimit_nproc_cur = <uint64_t>process_limit
+    p.rlimit_nproc_max = <uint64_t>process_limit
+    p.rlimit_sigpending_cur = SIGQUEUE_DEFAULT_LIMIT
+    p.rlimit_sigpending_max = SIGQUEUE_DEFAULT_LIMIT
     p.pgid = p.pid
     p.sid = p.pid
     if fs_context_init(&p.fs, True) < 0:
@@ -224,6 +229,10 @@ cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint
     child.pgid = parent.pgid
     child.sid = parent.sid
     child.dumpable_cleared = parent.dumpable_cleared   # Linux copies the mm's dumpable bits
+    child.rlimit_nproc_cur = parent.rlimit_nproc_cur
+    child.rlimit_nproc_max = parent.rlimit_nproc_max
+    child.rlimit_sigpending_cur = parent.rlimit_sigpending_cur
+    child.rlimit_sigpending_max = parent.rlimit_sigpending_max
     for i in range(SIGNAL_SLOTS):
         child.actions[i] = parent.actions[i]
     child.fs.umask = parent.fs.umask
@@ -427,6 +436,7 @@ cdef void child_signal_info(process *child, signal_info *info) noexcept nogil:
     info.status = child.exit_signal if child.exit_signal != 0 else child.exit_code
     info.addr = child.utime_ns
     info.stime_ns = child.stime_ns
+    info.value = 0
 
 cdef void adopt_children(process *p) noexcept nogil:
     """Init adopts the children of an exiting process (getppid then says 1, as Linux);
@@ -597,6 +607,8 @@ cdef int fault_signal(uint64_t vector, signal_info *info) noexcept nogil:
     info.uid = 0
     info.status = 0
     info.addr = 0
+    info.stime_ns = 0
+    info.value = 0
     if vector == VECTOR_PAGE_FAULT:
         info.addr = read_cr2()
         info.code = SEGV_ACCERR if vma_find(process_mm(sched_current().proc), info.addr) != NULL \

@@ -8,6 +8,7 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.mm.heap cimport kcalloc, kmalloc, kfree
 from tyn.mm.kstack cimport kstack_alloc, kstack_free
 from tyn.proc.sched cimport sched_current
+from tyn.sys.sigqueue cimport sigqueue_release
 
 cdef enum:
     CALLEE_SAVED_REGISTERS = 6      # rbp rbx r12 r13 r14 r15 (shim/entry.S context_switch)
@@ -104,6 +105,7 @@ cdef void task_unregister(thread *t) noexcept nogil:
 
 cdef void task_free_thread(thread *t) noexcept nogil:
     task_unregister(t)
+    sigqueue_release(t)                 # real-time signals still queued for it
     if t.kstack_top != 0:
         kstack_free(t.kstack_top)
     if t.fpu_allocation != NULL:

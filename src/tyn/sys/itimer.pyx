@@ -34,6 +34,8 @@ cdef void expired(ktimer *t) noexcept nogil:
     info.uid = 0
     info.status = 0
     info.addr = 0
+    info.stime_ns = 0
+    info.value = 0
     if p.real_interval_ns != 0 and not t.armed:
         ktimer_arm(&p.real_timer, t.deadline_ns + p.real_interval_ns)
     signal_process_info(p, SIGALRM, &info)

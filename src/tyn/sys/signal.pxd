@@ -13,6 +13,9 @@ cdef extern int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_pause() noexcept nogil
+cdef extern int64_t sys_rt_sigqueueinfo(uint64_t pid, uint64_t sig, uint64_t user_info) noexcept nogil
+cdef extern int64_t sys_rt_tgsigqueueinfo(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t user_info) noexcept nogil
+cdef extern int64_t sys_rt_sigpending(uint64_t user_set, uint64_t size) noexcept nogil
 cdef extern int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t user_timeout,
                                         uint64_t size) noexcept nogil
 # The terminal's signals (Ctrl-C: SIGINT, Ctrl-\: SIGQUIT): sig to every process of the
