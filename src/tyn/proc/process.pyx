@@ -37,7 +37,8 @@ from tyn.mm.vma cimport mm_space, vma_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.cputime cimport cputime_reap_child, cputime_count_fault
 from tyn.proc.task cimport (process, thread, signal_info, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE,
-                            SIGNAL_SLOTS, task_new_thread, task_user_frame, task_of_process, task_find)
+                            SIGNAL_SLOTS, task_new_thread, task_user_frame, task_of_process, task_find,
+                            task_next_tid)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
 from tyn.sys.signal cimport signal_fault_info, signal_raise, signal_process, signal_process_info
@@ -139,8 +140,9 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
             kfree(p)
             return NULL
     p.mm.root = p.page_root
-    last_pid += 1
-    p.pid = last_pid
+    # Linux's one id space: a process's pid is its first thread's tid (task_new_thread).
+    p.pid = task_next_tid()
+    last_pid = p.pid
     p.state = PROCESS_RUNNING
     itimer_process_init(p)
     flags = waitq_lock()
@@ -326,6 +328,8 @@ cdef int process_exec_detach(process *p) noexcept nogil:
         p.exec_tid = 0
         if p.exiting:
             return -EAGAIN              # exit_group raced with us: we die with the rest
+        if me.tid != p.pid:
+            take_leader_tid(p, me)
     if p.vm_lender != NULL:
         root = new_address_space()
         if root == PAGING_NOT_MAPPED:
@@ -336,6 +340,16 @@ cdef int process_exec_detach(process *p) noexcept nogil:
         vfork_release(p)
     p.did_exec = True
     return 0
+
+cdef void take_leader_tid(process *p, thread *me) noexcept nogil:
+    """de_thread's exchange: a thread that execs becomes the leader and takes its tid
+    (the pid); the leader has left (out of tid lookups).  Children it forked keep it as
+    their creating thread (PR_SET_PDEATHSIG)."""
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].creator_tid == me.tid:
+            table[i].creator_tid = p.pid
+    me.tid = p.pid
 
 cdef void process_thread_left(process *p) noexcept nogil:
     """A thread of p has left (p.thread_count dropped): an execve waiting in de_thread

@@ -92,7 +92,8 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
     creator = sched_current()
     if creator != NULL and not creator.is_idle:
         memcpy(t.comm, creator.comm, sizeof(t.comm))     # clone and fork inherit the name
-    t.tid = task_next_tid()
+    # A process's first thread has the pid as its tid (Linux's one id space).
+    t.tid = proc.pid if proc.thread_count == 0 and proc.pid != 0 else task_next_tid()
     t.state = THREAD_RUNNABLE
     proc.thread_count += 1
     return t

@@ -9,7 +9,7 @@ from tyn.arch.trapframe cimport trap_frame, TRAP_NO_SYSCALL
 from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
-from tyn.proc.process cimport (process_exit, process_exit_signal, process_find, process_last_pid,
+from tyn.proc.process cimport (process_exit, process_exit_signal, process_find, process_for_each,
                               process_thread_leaves_for_exec)
 from tyn.proc.sched cimport sched_current, sched_wake, sched_block
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock
@@ -218,7 +218,6 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
     cdef process *me = sched_current().proc
     cdef process *p
     cdef int64_t target = <int64_t>pid
-    cdef int found = 0, candidate
     if sig > NSIG:
         return -EINVAL
     if target > 0:
@@ -232,27 +231,35 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
         return signal_group(me.pgid, <int>sig)
     if target < -1:
         return signal_group(<int>(-target), <int>sig)
-    for candidate in range(1, process_last_pid() + 1):
-        p = process_find(candidate)
-        if p == NULL or p.exiting:
-            continue
-        if p.pid != 1 and p != me:
-            found += 1
-            if sig != 0:
-                signal_process(p, <int>sig)
-    return 0 if found else -ESRCH
+    return signal_many(0, <int>sig, me)
+
+cdef struct kill_walk:
+    int pgid                            # 0: every process but init and `skip`
+    int sig
+    int found
+    process *skip
+
+cdef void kill_one(process *p, void *ctx) noexcept nogil:
+    cdef kill_walk *walk = <kill_walk *>ctx
+    if walk.pgid != 0 and p.pgid != walk.pgid:
+        return
+    if walk.pgid == 0 and (p.pid == 1 or p == walk.skip):
+        return
+    walk.found += 1
+    if walk.sig != 0:
+        signal_process(p, walk.sig)
+
+cdef int64_t signal_many(int pgid, int sig, process *skip) noexcept nogil:
+    cdef kill_walk walk
+    walk.pgid = pgid
+    walk.sig = sig
+    walk.found = 0
+    walk.skip = skip
+    process_for_each(kill_one, &walk)
+    return 0 if walk.found else -ESRCH
 
 cdef int64_t signal_group(int pgid, int sig) noexcept nogil:
-    cdef process *p
-    cdef int found = 0, candidate
-    for candidate in range(1, process_last_pid() + 1):
-        p = process_find(candidate)
-        if p == NULL or p.exiting or p.pgid != pgid:
-            continue
-        found += 1
-        if sig != 0:
-            signal_process(p, sig)
-    return 0 if found else -ESRCH
+    return signal_many(pgid, sig, NULL)
 
 cdef int process_signal_group(int pgid, int sig) noexcept nogil:
     """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL.
