@@ -15,7 +15,7 @@
 # walk it under waitq_lock (the tty's Ctrl-C: process_signal_group).  child_exits and
 # vfork_done are waitqs under waitq_lock.
 from libc.stdint cimport int64_t, uint64_t
-from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy
+from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy, memset
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.panic cimport exception_name
 from tyn.arch.power cimport power_exit
@@ -196,19 +196,43 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
 
 # ------------------------------------------------------------------ fork
 
+cdef bint hand_mm_to_borrowers(process *p) noexcept nogil:
+    """p leaves its address space (exit, execve) while CLONE_VM children still run in it:
+    the space moves to a holder (a process struct in no table slot) that they borrow from
+    now on, freed with the space when the last of them leaves (Linux's mm_users).  p keeps
+    no space (page_root 0).  False if the holder cannot be allocated."""
+    cdef process *holder = <process *>kcalloc(1, sizeof(process))
+    cdef int i
+    if holder == NULL:
+        return False
+    holder.mm_holder = True
+    holder.mm = p.mm
+    holder.page_root = p.page_root
+    holder.mm_borrowers = p.mm_borrowers
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].vm_lender == p:
+            table[i].vm_lender = holder
+    memset(&p.mm, 0, sizeof(mm_space))
+    p.page_root = 0
+    p.mm_borrowers = 0
+    return True
+
 cdef void release_process_memory(process *p) noexcept nogil:
     cdef uint64_t started
     if p.vm_lender != NULL or p.page_root == 0:
         return                          # the address space is the lender's (CLONE_VM)
+    if p.mm_borrowers > 0 and hand_mm_to_borrowers(p):
+        return                          # CLONE_VM children still run in it
     started = profile_begin()
     vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
     profile_end_event(PROFILE_ADDRESS_SPACE_FREE, started)
 
 cdef int64_t process_fork() noexcept nogil:
     """fork(): a new process running a copy of the calling thread; its pid, or -errno."""
-    return process_clone(False, 0, 0, 0)
+    return process_clone(False, False, 0, 0, 0)
 
-cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint64_t clear_tid) noexcept nogil:
+cdef int64_t process_clone(bint share_vm, bint vfork, uint64_t stack, uint64_t set_tid,
+                           uint64_t clear_tid) noexcept nogil:
     """A new process running the calling thread's registers (rsp = stack if not 0): a
     copy-on-write copy of the address space, or with share_vm the very same one until it
     execs or exits (CLONE_VM).  set_tid: where the child's memory gets its pid
@@ -268,7 +292,9 @@ cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint
     t.fs_base = parent_thread.fs_base
     t.signal_mask = parent_thread.signal_mask
     t.clear_child_tid = clear_tid
-    child.vfork_pending = share_vm
+    child.vfork_pending = vfork
+    if child.vm_lender != NULL:
+        child.vm_lender.mm_borrowers += 1
     if set_tid != 0:
         store_in_child(child, set_tid, child.pid)
     sched_make_runnable(t)
@@ -286,8 +312,15 @@ cdef void store_in_child(process *child, uint64_t address, int value) noexcept n
     waitq_unlock(flags)
 
 cdef void vfork_release(process *p) noexcept nogil:
-    """p stops using its lender's address space (execve or exit): the parent goes on."""
+    """p stops using its lender's address space (execve or exit): a vfork parent goes on;
+    the last borrower of a holder frees it and the space."""
+    cdef process *lender = p.vm_lender
     p.vm_lender = NULL
+    if lender != NULL:
+        lender.mm_borrowers -= 1
+        if lender.mm_holder and lender.mm_borrowers == 0:
+            vma_unmap(&lender.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
+            kfree(lender)
     if p.vfork_pending:
         p.vfork_pending = False
         waitq_wake_all(&vfork_done)
@@ -330,10 +363,12 @@ cdef int process_exec_detach(process *p) noexcept nogil:
             return -EAGAIN              # exit_group raced with us: we die with the rest
         if me.tid != p.pid:
             take_leader_tid(p, me)
-    if p.vm_lender != NULL:
+    if p.vm_lender != NULL or p.mm_borrowers > 0:
         root = new_address_space()
         if root == PAGING_NOT_MAPPED:
             return -ENOMEM
+        if p.vm_lender == NULL and not hand_mm_to_borrowers(p):
+            return -ENOMEM              # (the new root is lost: as any failed execve here)
         p.page_root = root
         p.mm.root = root
         write_cr3(root)

@@ -77,6 +77,9 @@ cdef struct process:
     int exit_signal                 # the signal that ended it, or 0
     bint did_exec                   # setpgid by the parent: EACCES after an execve
     process *vm_lender              # CLONE_VM child: whose address space it runs in, until execve/exit
+    int mm_borrowers                # CLONE_VM children running in this process's address space
+    bint mm_holder                  # no process: an address space kept for its borrowers after
+                                    # its owner exec'd or exited (proc/process.pyx)
     bint vfork_pending              # CLONE_VFORK: the parent waits until execve/exit clears it
     int exec_tid                    # execve in progress: the other threads leave quietly (de_thread)
     ktimer real_timer               # ITIMER_REAL (setitimer/alarm): SIGALRM at its deadline
