@@ -157,6 +157,22 @@ int main(void)
         printf("  %s value %d code %s pid_is_me %d\n", sig_name(seen_sig[i]), seen_value[i],
                code_name(seen_code[i]), seen_pid_me[i]);
 
+    SECTION("several handlers at once (frames stack: the last set up runs first)");
+    handle(SIGUSR1, NULL);
+    handle(SIGRTMIN, NULL);
+    handle(SIGRTMIN + 1, NULL);
+    queue(getpid(), SIGRTMIN + 1, 1);
+    queue(getpid(), SIGRTMIN + 1, 2);
+    queue(getpid(), SIGRTMIN, 10);
+    queue(getpid(), SIGRTMIN, 11);
+    queue(getpid(), SIGUSR1, 20);
+    seen = 0;
+    sigprocmask(SIG_UNBLOCK, &all_test, NULL);
+    sigprocmask(SIG_BLOCK, &all_test, NULL);
+    printf("delivered %d\n", seen);
+    for (int i = 0; i < seen && i < MAX_SEEN; i++)
+        printf("  %s value %d\n", sig_name(seen_sig[i]), seen_value[i]);
+
     SECTION("sigwaitinfo takes instances in order");
     R("sigqueue RTMIN+2 value 5", queue(getpid(), SIGRTMIN + 2, 5));
     R("kill RTMIN+2", kill(getpid(), SIGRTMIN + 2));

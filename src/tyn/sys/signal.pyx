@@ -509,14 +509,15 @@ cdef void syscall_restart(trap_frame *regs, bint handler, uint64_t sa_flags) noe
     regs.error_code = <uint64_t>TRAP_NO_SYSCALL    # decided once
 
 cdef void signal_deliver_pending() noexcept nogil:
-    """On the way back to user mode: run the handler of one deliverable pending signal
-    (ignored ones are dropped on the way), restart or fail an interrupted system call,
-    and put back a syscall's temporary signal mask."""
+    """On the way back to user mode: a handler frame for each deliverable pending signal,
+    each under the mask of the one before (ignored ones are dropped on the way), restart or
+    fail an interrupted system call, and put back a syscall's temporary signal mask."""
     cdef thread *t = sched_current()
     cdef trap_frame *regs
     cdef int sig
     cdef kernel_sigaction act
     cdef signal_info info
+    cdef bint delivered = False
     if t.is_idle:
         return
     regs = task_user_frame(t)
@@ -537,6 +538,11 @@ cdef void signal_deliver_pending() noexcept nogil:
             t.proc.actions[sig].handler = SIG_DFL
         if not (act.flags & SA_RESTORER) or not build_frame(t, regs, sig, &act, &info):
             die(t, SIGSEGV)              # Linux: an unwritable signal stack is fatal
+            return
+        # Linux's exit_to_user_mode_loop: while a signal is still deliverable under the
+        # mask the handler will run with, another frame goes on top (it runs first).
+        delivered = True
+    if delivered:
         return
     syscall_restart(regs, False, 0)
     if t.restore_sigmask:
