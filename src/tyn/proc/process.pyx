@@ -41,7 +41,8 @@ from tyn.proc.task cimport (process, thread, signal_info, FIRST_PID, PROCESS_RUN
                             task_next_tid)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
-from tyn.sys.signal cimport signal_fault_info, signal_raise, signal_process, signal_process_info
+from tyn.sys.signal cimport (signal_fault_info, signal_raise, signal_process, signal_process_info,
+                            signal_thread_leaves)
 from tyn.sys.itimer cimport itimer_process_init, itimer_process_stop
 from tyn.sys.sigqueue cimport SIGQUEUE_DEFAULT_LIMIT
 
@@ -507,8 +508,10 @@ cdef void adopt_children(process *p) noexcept nogil:
 
 cdef void process_thread_exits(thread *t) noexcept nogil:
     """t is leaving: children it forked get their PR_SET_PDEATHSIG signal (Linux ties
-    it to the forking thread, not the process)."""
+    it to the forking thread, not the process); its process-directed signals stay with
+    the process."""
     cdef int i
+    signal_thread_leaves(t)
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].creator_tid == t.tid:
             table[i].creator_tid = 0

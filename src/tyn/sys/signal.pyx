@@ -17,8 +17,8 @@ from tyn.proc.task cimport (thread, process, kernel_sigaction, signal_info, task
                             task_of_process, THREAD_BLOCKED, WAKE_INTERRUPTED, WAKE_TIMEOUT)
 from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EINTR, EAGAIN,
                             ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND)
-from tyn.sys.sigqueue cimport (sigqueue_add, sigqueue_take_next, sigqueue_discard, SIGQUEUE_PRIVATE,
-                               SIGQUEUE_SHARED)
+from tyn.sys.sigqueue cimport (sigqueue_add, sigqueue_take_next, sigqueue_discard, sigqueue_move_shared,
+                               SIGQUEUE_PRIVATE, SIGQUEUE_SHARED)
 from tyn.sys.timeutil cimport timeout_deadline_ns, TIMEOUT_RELATIVE
 
 cdef enum:
@@ -194,6 +194,23 @@ cdef void signal_process(process *p, int sig) noexcept nogil:
     cdef signal_info info
     sender_info(&info, SI_USER)
     signal_process_info(p, sig, &info)
+
+cdef void signal_thread_leaves(thread *t) noexcept nogil:
+    cdef thread *other = task_of_process(t.proc, NULL)
+    cdef thread *target = NULL
+    cdef uint64_t moved
+    while other != NULL:
+        if other != t:
+            if target == NULL or (t.class_pending[SIGQUEUE_SHARED] & ~other.signal_mask):
+                target = other
+            if t.class_pending[SIGQUEUE_SHARED] & ~other.signal_mask:
+                break
+        other = task_of_process(t.proc, other)
+    if target == NULL:
+        return                          # the last thread: they go with the process
+    moved = sigqueue_move_shared(t, target)
+    if moved & ~target.signal_mask:
+        sched_wake(target, WAKE_INTERRUPTED)
 
 cdef void signal_process_info(process *p, int sig, const signal_info *info) noexcept nogil:
     process_raise_checked(p, sig, info)

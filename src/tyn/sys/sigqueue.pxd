@@ -38,6 +38,9 @@ cdef extern int sigqueue_add(thread *t, int sig, const signal_info *info, uint64
 cdef extern int sigqueue_take_next(thread *t, uint64_t wanted, signal_info *out) noexcept nogil
 # Drop every pending instance of sig (a disposition set to SIG_IGN, Linux's flush).
 cdef extern void sigqueue_discard(thread *t, int sig) noexcept nogil
+# `from` is leaving its process: its process-directed signals go to `to` (Linux keeps them
+# in the process's shared set).  The signals now pending for `to` that were moved.
+cdef extern uint64_t sigqueue_move_shared(thread *src, thread *dst) noexcept nogil
 # t is being freed: its queued instances go.
 cdef extern void sigqueue_release(thread *t) noexcept nogil
 # Held siginfos in the whole system: Linux counts them per user, and every Tyn process

@@ -200,6 +200,50 @@ cdef void free_list(queued_signal *entry) noexcept nogil:
         kfree(entry)
         entry = next
 
+cdef uint64_t sigqueue_move_shared(thread *src, thread *dst) noexcept nogil:
+    global held
+    cdef uint64_t flags = spinlock_acquire(&sigqueue_lock)
+    cdef uint64_t moving = src.class_pending[SIGQUEUE_SHARED]
+    cdef queued_signal *entry = src.rt_queue
+    cdef queued_signal *prev = NULL
+    cdef queued_signal *next
+    cdef queued_signal *last
+    cdef int sig
+    for sig in range(1, SIGRTMIN_KERNEL):
+        if not (moving & bit(sig)):
+            continue
+        if dst.class_pending[SIGQUEUE_SHARED] & bit(sig):
+            if src.siginfo_held[SIGQUEUE_SHARED] & bit(sig):
+                held -= 1               # already pending there: one instance (legacy_queue)
+        elif src.siginfo_held[SIGQUEUE_SHARED] & bit(sig):
+            dst.siginfo[SIGQUEUE_SHARED][sig] = src.siginfo[SIGQUEUE_SHARED][sig]
+            dst.siginfo_held[SIGQUEUE_SHARED] |= bit(sig)
+    src.siginfo_held[SIGQUEUE_SHARED] = 0
+    while entry != NULL:                # queued instances keep their order, after dst's
+        next = entry.next
+        if entry.cls == SIGQUEUE_SHARED:
+            if prev == NULL:
+                src.rt_queue = next
+            else:
+                prev.next = next
+            entry.next = NULL
+            if dst.rt_queue == NULL:
+                dst.rt_queue = entry
+            else:
+                last = dst.rt_queue
+                while last.next != NULL:
+                    last = last.next
+                last.next = entry
+        else:
+            prev = entry
+        entry = next
+    src.class_pending[SIGQUEUE_SHARED] = 0
+    update_union(src)
+    dst.class_pending[SIGQUEUE_SHARED] |= moving
+    sigqueue_atomic_or64(<volatile unsigned long long *>&dst.signal_pending, moving)
+    spinlock_release(&sigqueue_lock, flags)
+    return moving
+
 cdef void sigqueue_discard(thread *t, int sig) noexcept nogil:
     cdef uint64_t flags = spinlock_acquire(&sigqueue_lock)
     cdef queued_signal *dropped = unlink_matching(t, sig)
