@@ -204,7 +204,11 @@ def test_open_flag_errors(k):
     assert k.open("/tmp/x", O_CREAT | O_DIRECTORY) == -E.EINVAL
     assert k.open("/nope/x", O_CREAT) == -E.ENOENT
     assert k.open("/etc/hosts/x", O_CREAT) == -E.ENOTDIR
-    assert k.open("/tmp/x", 0o20200000 | O_RDWR) == -E.EOPNOTSUPP      # O_TMPFILE
+    O_TMPFILE = 0o20200000
+    assert k.open("/tmp/x", O_TMPFILE | O_RDWR) == -E.ENOENT           # the directory is missing
+    assert k.open("/etc", O_TMPFILE | O_RDWR) == -E.EROFS              # the read-only root
+    assert k.open("/tmp", O_TMPFILE) == -E.EINVAL                      # no write access asked
+    assert k.open("/tmp", O_TMPFILE | O_RDWR) >= 0                     # tmpfs: an unnamed file
     fd = k.open("/etc")
     assert k.read(fd, 10) == -E.EISDIR
     assert k.write(fd, b"x") == -E.EBADF

@@ -48,6 +48,8 @@ from tyn.proc.sched cimport sched_idle_loop, sched_current, sched_resched_pendin
 from tyn.proc.task cimport thread
 from tyn.sys.info cimport info_set_hostname, info_random_bytes
 from tyn.sys.signal cimport signal_deliver_pending
+from tyn.sys.sigqueue cimport sigqueue_init
+from tyn.sys.itimer cimport itimer_cpu_check, itimer_cpu_due
 from tyn.boot.initfs cimport initfs_descriptor, INITFS_MAGIC
 from tyn.mm.pmm cimport (pmm_range, pmm_init, pmm_set_ceiling, pmm_free_count, pmm_add_region, PMM_OK, PAGE_SIZE,
                          PMM_LOW_MEMORY_END)
@@ -208,6 +210,7 @@ cdef void start_random() noexcept nogil:
 
 cdef void return_to_user() noexcept nogil:
     sched_user_return()
+    itimer_cpu_check(sched_current())
     signal_deliver_pending()
 
 cdef void enter_from_user() noexcept nogil:
@@ -260,7 +263,7 @@ cdef void start_vdso() noexcept nogil:
 
 cdef bint return_to_user_work() noexcept nogil:
     cdef thread *t = sched_current()
-    return sched_resched_pending() or (t.signal_pending & ~t.signal_mask) != 0
+    return sched_resched_pending() or (t.signal_pending & ~t.signal_mask) != 0 or itimer_cpu_due(t)
 
 cdef void start_processes() noexcept nogil:
     """What user programs need: per-CPU state, SYSCALL, FPU state, the scheduler."""
@@ -287,6 +290,7 @@ cdef void start_processes() noexcept nogil:
     percpu_init(smap)
     syscall_table_init()
     sched_init()
+    sigqueue_init()
     trap_set_syscall_handler(syscall_dispatch)
     trap_set_user_fault_handler(process_user_fault)
     trap_set_user_return_hook(return_to_user)

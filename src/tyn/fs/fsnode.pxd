@@ -43,6 +43,8 @@ cdef enum:
     FSNODE_OWNS_NAME = 1    # name was kmalloc'd (tmpfs) and is freed with the node
     FSNODE_NO_MOUNT = 2     # tmpfs node of no mounted instance (memfd: Linux's internal
                             # shm mount), so a name on a mount is another filesystem's
+    FSNODE_LINKABLE = 4     # an O_TMPFILE file opened without O_EXCL: linkat may give its
+                            # nlink-0 inode a first name (Linux's I_LINKABLE), once
 
     NAME_MAX = 255
     PATH_MAX = 4096

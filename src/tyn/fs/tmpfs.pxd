@@ -25,6 +25,9 @@ cdef extern int64_t tmpfs_create(fs_node *dir, const char *name, uint32_t len, u
 # name[0:len] is kept for diagnostics.  0 or -ENOMEM.
 cdef extern int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode,
                                           fs_node **out) noexcept nogil
+# O_TMPFILE: a regular file on the tmpfs mount in no directory (nlink 0, freed with its
+# last open file unless linkat names it; linkable: FSNODE_LINKABLE).  0 or -ENOMEM.
+cdef extern int64_t tmpfs_create_tmpfile(uint32_t mode, bint linkable, fs_node **out) noexcept nogil
 # Copy file bytes [off, off+n) to buf (a user address when user, else a kernel pointer).
 # Returns bytes copied (0 at/after EOF) or -EFAULT.
 cdef extern int64_t tmpfs_read(fs_node *n, uint64_t buf, uint64_t count, uint64_t off, bint user) noexcept nogil

@@ -127,6 +127,19 @@ cdef int64_t tmpfs_create_unlinked(const char *name, uint32_t len, uint32_t mode
     out[0] = n
     return 0
 
+cdef int64_t tmpfs_create_tmpfile(uint32_t mode, bint linkable, fs_node **out) noexcept nogil:
+    cdef fs_node *n = new_node(mode)
+    out[0] = NULL
+    if n == NULL:
+        return -ENOMEM
+    n.name = b""                    # Linux's d_tmpfile names it "#ino"; no lookup ever sees it
+    n.namelen = 0
+    n.nlink = 0                     # in no directory: the open file keeps it alive
+    if linkable:
+        n.flags |= FSNODE_LINKABLE
+    out[0] = n
+    return 0
+
 cdef void free_pages_from(fs_node *n, uint64_t first) noexcept nogil:
     global frames_in_use
     cdef uint64_t i

@@ -369,6 +369,35 @@ cdef int64_t vfs_open_node(fs_node *n, uint32_t flags, vfs_file **out) noexcept 
         out[0].wakeups = tty_wakeups()
     return 0
 
+cdef int64_t open_tmpfile(fs_node *start, const char *path, uint64_t len, uint32_t flags, uint32_t mode,
+                          vfs_file **out) noexcept nogil:
+    """O_TMPFILE in Linux's order: build_open_flags (O_DIRECTORY set and O_CREAT clear, a
+    writable access mode; O_PATH dropped it before), then do_tmpfile: the directory's lookup
+    (ENOENT, ENOTDIR), mnt_want_write (EROFS), the filesystem's tmpfile op (tmpfs only:
+    EOPNOTSUPP elsewhere).  Without O_EXCL the file may be linked later."""
+    cdef vfs_lookup r
+    cdef fs_node *n
+    cdef int64_t rc
+    cdef uint32_t acc = flags & O_ACCMODE
+    if (flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE or (acc != O_WRONLY and acc != O_RDWR):
+        return -EINVAL
+    rc = vfs_walk(start, path, len, 0 if flags & O_NOFOLLOW else VFS_FOLLOW, &r)
+    if rc < 0:
+        return rc
+    if not is_dir(r.node):
+        return -ENOTDIR
+    if vfs_node_readonly(r.node):
+        return -EROFS
+    if r.node.fs != FS_TMPFS:
+        return -EOPNOTSUPP
+    rc = tmpfs_create_tmpfile(S_IFREG | (mode & S_IALLUGO), (flags & O_EXCL) == 0, &n)
+    if rc < 0:
+        return rc
+    rc = vfs_open_node(n, flags & ~(<uint32_t>(O_TMPFILE | O_EXCL)), out)
+    if rc < 0:
+        tmpfs_node_release(n)
+    return rc
+
 cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t flags, uint32_t mode, vfs_file **out) noexcept nogil:
     cdef vfs_lookup r
     cdef int wflags = 0
@@ -377,12 +406,12 @@ cdef int64_t vfs_open(fs_node *start, const char *path, uint64_t len, uint32_t f
     cdef fs_node *n
     cdef bint writing
     out[0] = NULL
-    if (flags & O_TMPFILE) == O_TMPFILE:
-        return -EOPNOTSUPP
     if (flags & O_CREAT) and (flags & O_DIRECTORY):
         return -EINVAL
     if flags & O_PATH:
-        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC     # O_TMPFILE too, as Linux
+    if flags & O_TMPFILE_ONLY:
+        return open_tmpfile(start, path, len, flags, mode, out)
     if not (flags & O_NOFOLLOW) and not ((flags & O_CREAT) and (flags & O_EXCL)):
         wflags |= VFS_FOLLOW
     if flags & O_CREAT:
@@ -936,9 +965,12 @@ cdef int64_t vfs_link_node(fs_node *old, fs_node *nstart, const char *npath, uin
         return -ENOENT
     if is_dir(old):
         return -EPERM
-    if old.nlink == 0:
-        return -ENOENT
-    return tmpfs_link(old, r.parent, r.last, r.lastlen)
+    if old.nlink == 0 and not (old.flags & FSNODE_LINKABLE):
+        return -ENOENT              # unlinked, or an O_TMPFILE file opened with O_EXCL
+    rc = tmpfs_link(old, r.parent, r.last, r.lastlen)
+    if rc == 0:
+        old.flags &= ~FSNODE_LINKABLE   # Linux clears I_LINKABLE once it has a name
+    return rc
 
 cdef int64_t vfs_truncate(fs_node *start, const char *path, uint64_t len, int64_t length) noexcept nogil:
     cdef vfs_lookup r

@@ -18,6 +18,7 @@ cdef enum:
     SPINLOCK_RANK_UNIX = 200            # net/unix: every AF_UNIX socket's protocol state
     SPINLOCK_RANK_NET = 300             # net/netlock: the IPv4 stack, netlink
     SPINLOCK_RANK_SCHED = 500           # proc/sched: run queues, wait queues, futex queues
+    SPINLOCK_RANK_SIGQUEUE = 520        # sys/sigqueue: pending signals' siginfo and real-time queues
     SPINLOCK_RANK_TTY = 550             # fs/tty: the console tty (its poll op may pull UART bytes under sched)
     SPINLOCK_RANK_KTIMER = 600          # time/ktimer: the armed-timer list
     SPINLOCK_RANK_MM = 700              # mm/mm_lock: pmm, heap, kernel stacks, page tables

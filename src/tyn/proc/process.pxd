@@ -55,10 +55,11 @@ cdef extern int process_get_limit() noexcept nogil
 # The address space p runs in (its lender's for a CLONE_VM child before execve).
 cdef extern mm_space *process_mm(process *p) noexcept nogil
 cdef extern int64_t process_fork() noexcept nogil
-# fork, or with share_vm a CLONE_VM child in the caller's address space; rsp = stack if
-# not 0; set_tid/clear_tid: CLONE_CHILD_SETTID/CLEARTID addresses (0: none).  The child's
-# pid or -errno.
-cdef extern int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint64_t clear_tid) noexcept nogil
+# fork, or with share_vm a CLONE_VM child in the caller's address space (vfork: the caller
+# will wait in process_vfork_wait); rsp = stack if not 0; set_tid/clear_tid:
+# CLONE_CHILD_SETTID/CLEARTID addresses (0: none).  The child's pid or -errno.
+cdef extern int64_t process_clone(bint share_vm, bint vfork, uint64_t stack, uint64_t set_tid,
+                                  uint64_t clear_tid) noexcept nogil
 # CLONE_VFORK: wait until that child has exec'd or exited (only SIGKILL ends it early).
 cdef extern void process_vfork_wait(int child_pid) noexcept nogil
 # execve's point of no return: other threads leave, a CLONE_VM child gets its own

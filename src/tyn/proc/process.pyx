@@ -15,7 +15,7 @@
 # walk it under waitq_lock (the tty's Ctrl-C: process_signal_group).  child_exits and
 # vfork_done are waitqs under waitq_lock.
 from libc.stdint cimport int64_t, uint64_t
-from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy
+from tyn.arch.cpu cimport phys_to_virt, read_cr2, read_cr3, write_cr3, irq_disable, memcpy, memset
 from tyn.arch.fpu cimport fpu_save
 from tyn.arch.panic cimport exception_name
 from tyn.arch.power cimport power_exit
@@ -37,11 +37,14 @@ from tyn.mm.vma cimport mm_space, vma_find
 from tyn.proc.sched cimport sched_current, sched_make_runnable, sched_exit_current
 from tyn.proc.cputime cimport cputime_reap_child, cputime_count_fault
 from tyn.proc.task cimport (process, thread, signal_info, FIRST_PID, PROCESS_RUNNING, PROCESS_ZOMBIE,
-                            SIGNAL_SLOTS, task_new_thread, task_user_frame, task_of_process, task_find)
+                            SIGNAL_SLOTS, task_new_thread, task_user_frame, task_of_process, task_find,
+                            task_next_tid)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
-from tyn.sys.signal cimport signal_fault_info, signal_raise, signal_process, signal_process_info
+from tyn.sys.signal cimport (signal_fault_info, signal_raise, signal_process, signal_process_info,
+                            signal_thread_leaves)
 from tyn.sys.itimer cimport itimer_process_init, itimer_process_stop
+from tyn.sys.sigqueue cimport SIGQUEUE_DEFAULT_LIMIT
 
 cdef enum:
     KERNEL_HALF_FIRST_ENTRY = 256       # PML4 entries 256..511 map the kernel half
@@ -138,8 +141,9 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
             kfree(p)
             return NULL
     p.mm.root = p.page_root
-    last_pid += 1
-    p.pid = last_pid
+    # Linux's one id space: a process's pid is its first thread's tid (task_new_thread).
+    p.pid = task_next_tid()
+    last_pid = p.pid
     p.state = PROCESS_RUNNING
     itimer_process_init(p)
     flags = waitq_lock()
@@ -156,6 +160,10 @@ cdef process *process_create() noexcept nogil:
     p = new_process(True)
     if p == NULL:
         return NULL
+    p.rlimit_nproc_cur = <uint64_t>process_limit
+    p.rlimit_nproc_max = <uint64_t>process_limit
+    p.rlimit_sigpending_cur = SIGQUEUE_DEFAULT_LIMIT
+    p.rlimit_sigpending_max = SIGQUEUE_DEFAULT_LIMIT
     p.pgid = p.pid
     p.sid = p.pid
     if fs_context_init(&p.fs, True) < 0:
@@ -189,19 +197,43 @@ cdef bint process_page_fault(uint64_t address, uint64_t error_code) noexcept nog
 
 # ------------------------------------------------------------------ fork
 
+cdef bint hand_mm_to_borrowers(process *p) noexcept nogil:
+    """p leaves its address space (exit, execve) while CLONE_VM children still run in it:
+    the space moves to a holder (a process struct in no table slot) that they borrow from
+    now on, freed with the space when the last of them leaves (Linux's mm_users).  p keeps
+    no space (page_root 0).  False if the holder cannot be allocated."""
+    cdef process *holder = <process *>kcalloc(1, sizeof(process))
+    cdef int i
+    if holder == NULL:
+        return False
+    holder.mm_holder = True
+    holder.mm = p.mm
+    holder.page_root = p.page_root
+    holder.mm_borrowers = p.mm_borrowers
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].vm_lender == p:
+            table[i].vm_lender = holder
+    memset(&p.mm, 0, sizeof(mm_space))
+    p.page_root = 0
+    p.mm_borrowers = 0
+    return True
+
 cdef void release_process_memory(process *p) noexcept nogil:
     cdef uint64_t started
     if p.vm_lender != NULL or p.page_root == 0:
         return                          # the address space is the lender's (CLONE_VM)
+    if p.mm_borrowers > 0 and hand_mm_to_borrowers(p):
+        return                          # CLONE_VM children still run in it
     started = profile_begin()
     vma_unmap(&p.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
     profile_end_event(PROFILE_ADDRESS_SPACE_FREE, started)
 
 cdef int64_t process_fork() noexcept nogil:
     """fork(): a new process running a copy of the calling thread; its pid, or -errno."""
-    return process_clone(False, 0, 0, 0)
+    return process_clone(False, False, 0, 0, 0)
 
-cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint64_t clear_tid) noexcept nogil:
+cdef int64_t process_clone(bint share_vm, bint vfork, uint64_t stack, uint64_t set_tid,
+                           uint64_t clear_tid) noexcept nogil:
     """A new process running the calling thread's registers (rsp = stack if not 0): a
     copy-on-write copy of the address space, or with share_vm the very same one until it
     execs or exits (CLONE_VM).  set_tid: where the child's memory gets its pid
@@ -224,6 +256,10 @@ cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint
     child.pgid = parent.pgid
     child.sid = parent.sid
     child.dumpable_cleared = parent.dumpable_cleared   # Linux copies the mm's dumpable bits
+    child.rlimit_nproc_cur = parent.rlimit_nproc_cur
+    child.rlimit_nproc_max = parent.rlimit_nproc_max
+    child.rlimit_sigpending_cur = parent.rlimit_sigpending_cur
+    child.rlimit_sigpending_max = parent.rlimit_sigpending_max
     for i in range(SIGNAL_SLOTS):
         child.actions[i] = parent.actions[i]
     child.fs.umask = parent.fs.umask
@@ -257,7 +293,9 @@ cdef int64_t process_clone(bint share_vm, uint64_t stack, uint64_t set_tid, uint
     t.fs_base = parent_thread.fs_base
     t.signal_mask = parent_thread.signal_mask
     t.clear_child_tid = clear_tid
-    child.vfork_pending = share_vm
+    child.vfork_pending = vfork
+    if child.vm_lender != NULL:
+        child.vm_lender.mm_borrowers += 1
     if set_tid != 0:
         store_in_child(child, set_tid, child.pid)
     sched_make_runnable(t)
@@ -275,8 +313,15 @@ cdef void store_in_child(process *child, uint64_t address, int value) noexcept n
     waitq_unlock(flags)
 
 cdef void vfork_release(process *p) noexcept nogil:
-    """p stops using its lender's address space (execve or exit): the parent goes on."""
+    """p stops using its lender's address space (execve or exit): a vfork parent goes on;
+    the last borrower of a holder frees it and the space."""
+    cdef process *lender = p.vm_lender
     p.vm_lender = NULL
+    if lender != NULL:
+        lender.mm_borrowers -= 1
+        if lender.mm_holder and lender.mm_borrowers == 0:
+            vma_unmap(&lender.mm, VMA_USER_LOW, VMA_USER_HIGH - VMA_USER_LOW)
+            kfree(lender)
     if p.vfork_pending:
         p.vfork_pending = False
         waitq_wake_all(&vfork_done)
@@ -317,16 +362,30 @@ cdef int process_exec_detach(process *p) noexcept nogil:
         p.exec_tid = 0
         if p.exiting:
             return -EAGAIN              # exit_group raced with us: we die with the rest
-    if p.vm_lender != NULL:
+        if me.tid != p.pid:
+            take_leader_tid(p, me)
+    if p.vm_lender != NULL or p.mm_borrowers > 0:
         root = new_address_space()
         if root == PAGING_NOT_MAPPED:
             return -ENOMEM
+        if p.vm_lender == NULL and not hand_mm_to_borrowers(p):
+            return -ENOMEM              # (the new root is lost: as any failed execve here)
         p.page_root = root
         p.mm.root = root
         write_cr3(root)
         vfork_release(p)
     p.did_exec = True
     return 0
+
+cdef void take_leader_tid(process *p, thread *me) noexcept nogil:
+    """de_thread's exchange: a thread that execs becomes the leader and takes its tid
+    (the pid); the leader has left (out of tid lookups).  Children it forked keep it as
+    their creating thread (PR_SET_PDEATHSIG)."""
+    cdef int i
+    for i in range(PROCESS_TABLE_SIZE):
+        if table[i] != NULL and table[i].creator_tid == me.tid:
+            table[i].creator_tid = p.pid
+    me.tid = p.pid
 
 cdef void process_thread_left(process *p) noexcept nogil:
     """A thread of p has left (p.thread_count dropped): an execve waiting in de_thread
@@ -427,6 +486,7 @@ cdef void child_signal_info(process *child, signal_info *info) noexcept nogil:
     info.status = child.exit_signal if child.exit_signal != 0 else child.exit_code
     info.addr = child.utime_ns
     info.stime_ns = child.stime_ns
+    info.value = 0
 
 cdef void adopt_children(process *p) noexcept nogil:
     """Init adopts the children of an exiting process (getppid then says 1, as Linux);
@@ -448,8 +508,10 @@ cdef void adopt_children(process *p) noexcept nogil:
 
 cdef void process_thread_exits(thread *t) noexcept nogil:
     """t is leaving: children it forked get their PR_SET_PDEATHSIG signal (Linux ties
-    it to the forking thread, not the process)."""
+    it to the forking thread, not the process); its process-directed signals stay with
+    the process."""
     cdef int i
+    signal_thread_leaves(t)
     for i in range(PROCESS_TABLE_SIZE):
         if table[i] != NULL and table[i].creator_tid == t.tid:
             table[i].creator_tid = 0
@@ -597,6 +659,8 @@ cdef int fault_signal(uint64_t vector, signal_info *info) noexcept nogil:
     info.uid = 0
     info.status = 0
     info.addr = 0
+    info.stime_ns = 0
+    info.value = 0
     if vector == VECTOR_PAGE_FAULT:
         info.addr = read_cr2()
         info.code = SEGV_ACCERR if vma_find(process_mm(sched_current().proc), info.addr) != NULL \

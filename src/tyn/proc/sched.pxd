@@ -32,8 +32,11 @@ cdef extern void sched_thread_start() noexcept nogil
 # Called by this CPU's timer interrupt: wake the sleepers due, end the slice if it is over.
 cdef extern void sched_tick(uint64_t now_ns) noexcept nogil
 # When this CPU's scheduler next needs the timer: the earliest sleeper deadline or, while
-# others wait for the CPU, the end of the running thread's slice (0: never).
+# others wait for the CPU (or its process has a CPU-time itimer armed), the end of the
+# running thread's slice (0: never).
 cdef extern uint64_t sched_next_deadline() noexcept nogil
+# The current process armed ITIMER_VIRTUAL/PROF: this CPU ticks once a slice from now on.
+cdef extern void sched_cpu_timer_armed() noexcept nogil
 # Whether this CPU's slice is over with others waiting (user return then switches).
 cdef extern bint sched_resched_pending() noexcept nogil
 # Called on every return to user mode: switch if the time slice is over.

@@ -240,7 +240,7 @@ cdef void switch_to(run_queue *rq, thread *next) noexcept nogil:
     cdef uint64_t started = profile_begin()
     rq.need_resched = False
     rq.slice_end_ns = now + clock_slice_ns()
-    if rq.head != NULL and not next.is_idle:
+    if not next.is_idle and (rq.head != NULL or next.proc.cpu_timers_armed):
         clock_request(rq.slice_end_ns)
     if next == prev:
         return
@@ -411,13 +411,31 @@ cdef void sched_tick(uint64_t now_ns) noexcept nogil:
         make_runnable_locked(t)
     if now_ns >= rq.slice_end_ns and rq.head != NULL:
         rq.need_resched = True
+    elif now_ns >= rq.slice_end_ns and needs_cpu_tick(rq.current):
+        rq.slice_end_ns = now_ns + clock_slice_ns()     # alone on the CPU: keep sampling
+    sched_lock_release(flags)
+
+cdef inline bint needs_cpu_tick(thread *t) noexcept nogil:
+    """A thread whose process has a CPU-time itimer armed keeps its CPU's timer ticking
+    even alone, so user time is charged and the expiry seen (Linux's tick dependency
+    TICK_DEP_BIT_POSIX_TIMER)."""
+    return t != NULL and not t.is_idle and t.proc != NULL and t.proc.cpu_timers_armed
+
+cdef void sched_cpu_timer_armed() noexcept nogil:
+    cdef uint64_t flags = sched_lock_acquire()
+    cdef run_queue *rq = this_rq()
+    cdef uint64_t now = monotonic_ns()
+    if needs_cpu_tick(rq.current):
+        if rq.slice_end_ns <= now:
+            rq.slice_end_ns = now + clock_slice_ns()
+        clock_request(rq.slice_end_ns)
     sched_lock_release(flags)
 
 cdef uint64_t sched_next_deadline() noexcept nogil:
     cdef uint64_t flags = sched_lock_acquire()
     cdef run_queue *rq = this_rq()
     cdef uint64_t deadline = sleepers.wake_deadline_ns if sleepers != NULL else 0
-    if rq.head != NULL and not rq.current.is_idle and \
+    if (rq.head != NULL and not rq.current.is_idle or needs_cpu_tick(rq.current)) and \
             (deadline == 0 or rq.slice_end_ns < deadline):
         deadline = rq.slice_end_ns
     sched_lock_release(flags)

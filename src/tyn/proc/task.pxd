@@ -30,6 +30,7 @@ cdef enum:
     PROCESS_RUNNING = 1
     PROCESS_ZOMBIE = 2              # exited, status not yet collected by wait4
     SIGNAL_SLOTS = 65               # 1..64
+    SIGNAL_CLASSES = 2              # thread-directed, process-directed (sys/sigqueue.pxd)
 
 # What a pending signal's siginfo will say (sys/signal.pyx fills the user's siginfo_t).
 cdef struct signal_info:
@@ -39,6 +40,14 @@ cdef struct signal_info:
     int status                      # SIGCHLD: exit code or signal
     uint64_t addr                   # faults: si_addr; SIGCHLD: the child's user CPU time (ns)
     uint64_t stime_ns               # SIGCHLD: the child's kernel CPU time (ns)
+    uint64_t value                  # si_value (rt_sigqueueinfo's sigval), 0 for kill & co.
+
+# One instance of a real-time signal waiting in its thread's queue (sys/sigqueue.pyx).
+cdef struct queued_signal:
+    queued_signal *next
+    int sig
+    int cls                         # SIGQUEUE_PRIVATE or SIGQUEUE_SHARED
+    signal_info info
 
 cdef struct process:
     int pid
@@ -68,10 +77,21 @@ cdef struct process:
     int exit_signal                 # the signal that ended it, or 0
     bint did_exec                   # setpgid by the parent: EACCES after an execve
     process *vm_lender              # CLONE_VM child: whose address space it runs in, until execve/exit
+    int mm_borrowers                # CLONE_VM children running in this process's address space
+    bint mm_holder                  # no process: an address space kept for its borrowers after
+                                    # its owner exec'd or exited (proc/process.pyx)
     bint vfork_pending              # CLONE_VFORK: the parent waits until execve/exit clears it
     int exec_tid                    # execve in progress: the other threads leave quietly (de_thread)
     ktimer real_timer               # ITIMER_REAL (setitimer/alarm): SIGALRM at its deadline
     uint64_t real_interval_ns
+    # ITIMER_VIRTUAL/ITIMER_PROF (sys/itimer.pyx, under the kernel_lock): the process CPU
+    # time (user; user + system) at which each expires (0: disarmed), and its reload.
+    uint64_t cpu_timer_expires_ns[2]
+    uint64_t cpu_timer_interval_ns[2]
+    bint cpu_timers_armed           # either armed: the scheduler keeps ticking its threads
+    # Resource limits a process may lower (sys/info.pyx), inherited by fork.
+    uint64_t rlimit_nproc_cur, rlimit_nproc_max
+    uint64_t rlimit_sigpending_cur, rlimit_sigpending_max
 
 cdef struct thread:
     uint64_t saved_rsp              # context_switch() slot; keep first
@@ -92,8 +112,13 @@ cdef struct thread:
     uint64_t robust_list_head
     uint64_t robust_list_len
     uint64_t signal_mask            # blocked signals (bit n-1 = signal n)
-    uint64_t signal_pending         # raised for this thread, not yet delivered
-    signal_info siginfo[SIGNAL_SLOTS]   # per pending signal (standard signals do not queue)
+    uint64_t signal_pending         # raised for this thread, not yet delivered (both classes)
+    # sys/sigqueue, under sigqueue_lock: per class (thread-directed, process-directed) the
+    # pending bits, each standard signal's siginfo and which are held; real-time instances.
+    uint64_t class_pending[SIGNAL_CLASSES]
+    signal_info siginfo[SIGNAL_CLASSES][SIGNAL_SLOTS]
+    uint64_t siginfo_held[SIGNAL_CLASSES]
+    queued_signal *rt_queue         # pending real-time signal instances, oldest first
     uint64_t real_blocked           # rt_sigtimedwait: the mask before it unblocked its set
     uint64_t saved_sigmask          # the mask before a syscall's temporary one (ppoll & co.)
     bint restore_sigmask            # saved_sigmask goes back on the way to user mode

@@ -8,6 +8,7 @@ from tyn.arch.trapframe cimport trap_frame
 from tyn.mm.heap cimport kcalloc, kmalloc, kfree
 from tyn.mm.kstack cimport kstack_alloc, kstack_free
 from tyn.proc.sched cimport sched_current
+from tyn.sys.sigqueue cimport sigqueue_release
 
 cdef enum:
     CALLEE_SAVED_REGISTERS = 6      # rbp rbx r12 r13 r14 r15 (shim/entry.S context_switch)
@@ -91,7 +92,8 @@ cdef thread *task_new_thread(process *proc, const trap_frame *user) noexcept nog
     creator = sched_current()
     if creator != NULL and not creator.is_idle:
         memcpy(t.comm, creator.comm, sizeof(t.comm))     # clone and fork inherit the name
-    t.tid = task_next_tid()
+    # A process's first thread has the pid as its tid (Linux's one id space).
+    t.tid = proc.pid if proc.thread_count == 0 and proc.pid != 0 else task_next_tid()
     t.state = THREAD_RUNNABLE
     proc.thread_count += 1
     return t
@@ -104,6 +106,7 @@ cdef void task_unregister(thread *t) noexcept nogil:
 
 cdef void task_free_thread(thread *t) noexcept nogil:
     task_unregister(t)
+    sigqueue_release(t)                 # real-time signals still queued for it
     if t.kstack_top != 0:
         kstack_free(t.kstack_top)
     if t.fpu_allocation != NULL:

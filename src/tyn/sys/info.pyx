@@ -8,7 +8,7 @@ from tyn.fs.context cimport fs_current
 from tyn.fs.fdtable cimport fdtable_set_limit, fdtable_get_limit
 from tyn.proc.sched cimport sched_current
 from tyn.sys.errno cimport EFAULT, EINVAL, ESRCH, EPERM, ENAMETOOLONG, EAGAIN
-from tyn.proc.process cimport process_get_limit
+from tyn.proc.task cimport process
 
 cdef enum:
     UTS_FIELD = 65                  # struct new_utsname: six char[65]
@@ -24,6 +24,7 @@ cdef enum:
     RLIMIT_STACK = 3
     RLIMIT_NOFILE = 7
     RLIMIT_NPROC = 6
+    RLIMIT_SIGPENDING = 11
     RLIMIT_NLIMITS = 16
     RLIM_INFINITY = -1
     STACK_LIMIT = 8 * 1024 * 1024
@@ -120,8 +121,23 @@ cdef void current_limit(uint64_t resource, rlimit64 *out) noexcept nogil:
     elif resource == RLIMIT_NOFILE:
         fdtable_get_limit(&fs_current().fdt, &out.cur, &out.max)
     elif resource == RLIMIT_NPROC:
-        out.cur = <uint64_t>process_get_limit()     # what fork enforces (nproc=)
-        out.max = out.cur
+        out.cur = sched_current().proc.rlimit_nproc_cur
+        out.max = sched_current().proc.rlimit_nproc_max
+    elif resource == RLIMIT_SIGPENDING:
+        out.cur = sched_current().proc.rlimit_sigpending_cur
+        out.max = sched_current().proc.rlimit_sigpending_max
+
+cdef void set_process_limit(process *p, uint64_t resource, const rlimit64 *new) noexcept nogil:
+    """Limits kept per process (fork copies them).  Raising the hard limit needs
+    CAP_SYS_RESOURCE, which every Tyn process has (uid 0).  RLIMIT_NPROC is recorded and
+    reported but, as Linux does for root (copy_process exempts INIT_USER), not enforced:
+    the process table (nproc=) is the system-wide cap, Linux's threads-max."""
+    if resource == RLIMIT_NPROC:
+        p.rlimit_nproc_cur = new.cur
+        p.rlimit_nproc_max = new.max
+    else:
+        p.rlimit_sigpending_cur = new.cur
+        p.rlimit_sigpending_max = new.max
 
 cdef int64_t sys_prlimit64(uint64_t pid, uint64_t resource, uint64_t user_new, uint64_t user_old) noexcept nogil:
     cdef rlimit64 old, new
@@ -140,6 +156,8 @@ cdef int64_t sys_prlimit64(uint64_t pid, uint64_t resource, uint64_t user_new, u
             rc = fdtable_set_limit(&fs_current().fdt, new.cur, new.max)
             if rc < 0:
                 return rc
+        elif resource == RLIMIT_NPROC or resource == RLIMIT_SIGPENDING:
+            set_process_limit(sched_current().proc, resource, &new)
         elif new.max != old.max or new.cur != old.cur:
             return -EPERM           # other limits are fixed here
     if user_old != 0 and copy_to_user(user_old, &old, sizeof(old)) != 0:

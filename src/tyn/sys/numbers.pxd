@@ -100,7 +100,9 @@ cdef enum:
     SYS_setsid = 112
     SYS_getpgid = 121
     SYS_getsid = 124
+    SYS_rt_sigpending = 127
     SYS_rt_sigtimedwait = 128
+    SYS_rt_sigqueueinfo = 129
     SYS_rt_sigsuspend = 130
     SYS_sigaltstack = 131
     SYS_statfs = 137
@@ -151,6 +153,7 @@ cdef enum:
     SYS_dup3 = 292
     SYS_preadv = 295
     SYS_pwritev = 296
+    SYS_rt_tgsigqueueinfo = 297
     SYS_pipe2 = 293
     SYS_prlimit64 = 302
     SYS_renameat2 = 316

@@ -41,7 +41,7 @@ cdef enum:
     AFFINITY_MASK_BYTES = 8             # one CPU: bit 0 of an unsigned long
     SIGCHLD = 17
     # The clone flags a new process (not a thread) may carry here: exit signal, CLONE_VM
-    # with CLONE_VFORK (vfork, posix_spawn), the tid reports.
+    # (with CLONE_VFORK: vfork, posix_spawn), the tid reports.
     CLONE_PROCESS_FLAGS = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | \
         CLONE_CHILD_CLEARTID
 
@@ -86,7 +86,7 @@ cdef int64_t sys_fork() noexcept nogil:
 cdef int64_t sys_vfork() noexcept nogil:
     """The child runs in our address space (and on our stack) while we wait for its
     execve or exit."""
-    cdef int64_t pid = process_clone(True, 0, 0, 0)
+    cdef int64_t pid = process_clone(True, True, 0, 0, 0)
     if pid > 0:
         process_vfork_wait(<int>pid)
     return pid
@@ -220,20 +220,20 @@ cdef int64_t sys_arch_prctl(uint64_t code, uint64_t addr) noexcept nogil:
 
 cdef int64_t sys_clone(uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
                        uint64_t tls) noexcept nogil:
-    """Threads (musl's pthread_create flags) and new processes: fork (clone(SIGCHLD)) and
-    CLONE_VM|CLONE_VFORK (musl's posix_spawn, system, popen).  A CLONE_VM process without
-    CLONE_VFORK is not supported (EINVAL)."""
+    """Threads (musl's pthread_create flags) and new processes: fork (clone(SIGCHLD)),
+    CLONE_VM|CLONE_VFORK (musl's posix_spawn, system, popen) and CLONE_VM alone (a process
+    sharing the address space; either may exit or exec without taking the other's memory)."""
     cdef thread *parent = sched_current()
     cdef trap_frame child_regs
     cdef thread *child
     cdef int32_t tid
     cdef int64_t pid
     if not (flags & CLONE_THREAD):
-        if (flags & ~(<uint64_t>CLONE_PROCESS_FLAGS)) != 0 or (flags & CLONE_VM and not (flags & CLONE_VFORK)):
+        if (flags & ~(<uint64_t>CLONE_PROCESS_FLAGS)) != 0:
             return -EINVAL
         if (flags & CSIGNAL) != SIGCHLD and (flags & CSIGNAL) != 0:
             return -EINVAL              # another exit signal than SIGCHLD: not supported
-        pid = process_clone((flags & CLONE_VM) != 0, stack,
+        pid = process_clone((flags & CLONE_VM) != 0, (flags & CLONE_VFORK) != 0, stack,
                             child_tid if flags & CLONE_CHILD_SETTID else 0,
                             child_tid if flags & CLONE_CHILD_CLEARTID else 0)
         if pid < 0:

@@ -13,6 +13,9 @@ cdef extern int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil
 cdef extern int64_t sys_pause() noexcept nogil
+cdef extern int64_t sys_rt_sigqueueinfo(uint64_t pid, uint64_t sig, uint64_t user_info) noexcept nogil
+cdef extern int64_t sys_rt_tgsigqueueinfo(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t user_info) noexcept nogil
+cdef extern int64_t sys_rt_sigpending(uint64_t user_set, uint64_t size) noexcept nogil
 cdef extern int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t user_timeout,
                                         uint64_t size) noexcept nogil
 # The terminal's signals (Ctrl-C: SIGINT, Ctrl-\: SIGQUIT): sig to every process of the
@@ -32,6 +35,9 @@ cdef extern void signal_process_info(process *p, int sig, const signal_info *inf
 # temporary mask and sigreturn restores the old one (Linux's restore_saved_sigmask_unless).
 cdef extern int64_t signal_wait_mask_begin(uint64_t user_set, uint64_t size) noexcept nogil
 cdef extern void signal_wait_mask_end(bint interrupted) noexcept nogil
+# Thread t is leaving its process (not with it): its pending process-directed signals go
+# to another of its threads, one that does not block them if there is one.
+cdef extern void signal_thread_leaves(thread *t) noexcept nogil
 # On every return to user mode (after rescheduling): deliver a pending signal.
 cdef extern void signal_deliver_pending() noexcept nogil
 # A synchronous user fault raising sig (info: si_code, si_addr): 1 if the program

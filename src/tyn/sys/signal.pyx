@@ -9,7 +9,7 @@ from tyn.arch.trapframe cimport trap_frame, TRAP_NO_SYSCALL
 from tyn.arch.entry cimport TRAP_VECTOR_SYSCALL
 from tyn.arch.uaccess cimport copy_from_user, copy_to_user
 from tyn.lib.kprint cimport kputs, kput_udec
-from tyn.proc.process cimport (process_exit, process_exit_signal, process_find, process_last_pid,
+from tyn.proc.process cimport (process_exit, process_exit_signal, process_find, process_for_each,
                               process_thread_leaves_for_exec)
 from tyn.proc.sched cimport sched_current, sched_wake, sched_block
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock
@@ -17,6 +17,8 @@ from tyn.proc.task cimport (thread, process, kernel_sigaction, signal_info, task
                             task_of_process, THREAD_BLOCKED, WAKE_INTERRUPTED, WAKE_TIMEOUT)
 from tyn.sys.errno cimport (EFAULT, EINVAL, EPERM, ENOMEM, ESRCH, EINTR, EAGAIN,
                             ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND)
+from tyn.sys.sigqueue cimport (sigqueue_add, sigqueue_take_next, sigqueue_discard, sigqueue_move_shared,
+                               SIGQUEUE_PRIVATE, SIGQUEUE_SHARED)
 from tyn.sys.timeutil cimport timeout_deadline_ns, TIMEOUT_RELATIVE
 
 cdef enum:
@@ -55,9 +57,10 @@ cdef enum:
     SS_DISABLE = 2
     MINSIGSTKSZ = 2048
     SI_TKILL = -6
+    SI_QUEUE = -1
     SI_USER = 0
     SI_KERNEL = 0x80
-    SIGRTMIN_KERNEL = 32                # from here on, Linux queues every instance (not here: one)
+    SIGINFO_KERNEL_BYTES = 48           # Linux's kernel_siginfo: the header and the 32-byte union
     USER_HZ = 100                       # clock_t ticks of si_utime
     NSEC_PER_USER_TICK = 10000000
     UC_FP_XSTATE = 1
@@ -113,26 +116,9 @@ cdef struct rt_sigframe:
 cdef inline uint64_t bit(int sig) noexcept nogil:
     return <uint64_t>1 << (sig - 1)
 
-# A thread's pending set is also changed from interrupt context on another CPU (ktimer
-# callbacks raise SIGALRM, the console tty's receive interrupt SIGINT) while its own CPU
-# takes signals out under the kernel_lock: every change is one atomic read-modify-write.
-cdef extern from *:
-    """
-    static inline void tyn_atomic_or64(volatile unsigned long long *p, unsigned long long v) {
-        __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
-    }
-    static inline void tyn_atomic_andnot64(volatile unsigned long long *p, unsigned long long v) {
-        __atomic_fetch_and(p, ~v, __ATOMIC_SEQ_CST);
-    }
-    """
-    void tyn_atomic_or64(volatile unsigned long long *p, unsigned long long v) nogil
-    void tyn_atomic_andnot64(volatile unsigned long long *p, unsigned long long v) nogil
-
-cdef inline void pending_add(thread *t, int sig) noexcept nogil:
-    tyn_atomic_or64(<volatile unsigned long long *>&t.signal_pending, bit(sig))
-
-cdef inline void pending_remove(thread *t, int sig) noexcept nogil:
-    tyn_atomic_andnot64(<volatile unsigned long long *>&t.signal_pending, bit(sig))
+# A thread's pending set changes in sys/sigqueue under its lock (also from interrupt
+# context on another CPU: ktimer callbacks, the console tty), one atomic read-modify-write
+# each: the wait conditions here read it without the lock.
 
 cdef uint64_t unblockable() noexcept nogil:
     return bit(SIGKILL) | bit(SIGSTOP)
@@ -161,16 +147,27 @@ cdef void signal_raise(thread *t, int sig) noexcept nogil:
 
 cdef void signal_raise_info(thread *t, int sig, const signal_info *info) noexcept nogil:
     """Make sig pending for t with what its siginfo will say; a blocked thread wakes up
-    (its wait returns EINTR).  A signal already pending keeps its first siginfo."""
-    cdef kernel_sigaction *actions = t.proc.actions
-    if (actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig))) \
-            and sig != SIGKILL and not ((t.signal_mask | t.real_blocked) & bit(sig)):
-        return                          # discarded at generation unless blocked, as Linux does
-    if not (t.signal_pending & bit(sig)):
-        t.siginfo[sig] = info[0]
-        pending_add(t, sig)
+    (its wait returns EINTR).  A standard signal already pending keeps its first siginfo;
+    real-time signals queue (see raise_checked)."""
+    raise_checked(t, sig, info, SIGQUEUE_PRIVATE)
+
+cdef bint disposition_ignores(kernel_sigaction *actions, int sig) noexcept nogil:
+    return actions[sig].handler == SIG_IGN or (actions[sig].handler == SIG_DFL and ignored_by_default(sig))
+
+cdef int raise_checked(thread *t, int sig, const signal_info *info, int cls) noexcept nogil:
+    """Make sig pending for t as thread-directed or (kept on t) process-directed: 0, or
+    -EAGAIN when a real-time signal from rt_sigqueueinfo/tgkill finds the queue at the
+    target's RLIMIT_SIGPENDING."""
+    cdef int rc
+    if disposition_ignores(t.proc.actions, sig) and sig != SIGKILL \
+            and not ((t.signal_mask | t.real_blocked) & bit(sig)):
+        return 0                        # discarded at generation unless blocked, as Linux does
+    rc = sigqueue_add(t, sig, info, t.proc.rlimit_sigpending_cur, cls)
+    if rc < 0:
+        return rc
     if (t.signal_mask & bit(sig)) == 0:
         sched_wake(t, WAKE_INTERRUPTED)     # blocked: wakes; running on another CPU: an IPI
+    return 0
 
 cdef int64_t sys_tkill(uint64_t tid, uint64_t sig) noexcept nogil:
     cdef thread *t = task_find(<int>tid)
@@ -190,7 +187,7 @@ cdef int64_t sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig) noexcept nogi
         return -ESRCH
     if sig != 0:
         sender_info(&info, SI_TKILL)
-        signal_raise_info(t, <int>sig, &info)
+        return raise_checked(t, <int>sig, &info, SIGQUEUE_PRIVATE)
     return 0
 
 cdef void signal_process(process *p, int sig) noexcept nogil:
@@ -198,8 +195,29 @@ cdef void signal_process(process *p, int sig) noexcept nogil:
     sender_info(&info, SI_USER)
     signal_process_info(p, sig, &info)
 
+cdef void signal_thread_leaves(thread *t) noexcept nogil:
+    cdef thread *other = task_of_process(t.proc, NULL)
+    cdef thread *target = NULL
+    cdef uint64_t moved
+    while other != NULL:
+        if other != t:
+            if target == NULL or (t.class_pending[SIGQUEUE_SHARED] & ~other.signal_mask):
+                target = other
+            if t.class_pending[SIGQUEUE_SHARED] & ~other.signal_mask:
+                break
+        other = task_of_process(t.proc, other)
+    if target == NULL:
+        return                          # the last thread: they go with the process
+    moved = sigqueue_move_shared(t, target)
+    if moved & ~target.signal_mask:
+        sched_wake(target, WAKE_INTERRUPTED)
+
 cdef void signal_process_info(process *p, int sig, const signal_info *info) noexcept nogil:
-    """A process-directed signal goes to a thread that does not block it (else the first)."""
+    process_raise_checked(p, sig, info)
+
+cdef int process_raise_checked(process *p, int sig, const signal_info *info) noexcept nogil:
+    """A process-directed signal goes to a thread that does not block it (else the first).
+    0 or -EAGAIN (see raise_checked)."""
     cdef thread *t = task_of_process(p, NULL)
     cdef thread *target = t
     while t != NULL:
@@ -208,7 +226,8 @@ cdef void signal_process_info(process *p, int sig, const signal_info *info) noex
             break
         t = task_of_process(p, t)
     if target != NULL:
-        signal_raise_info(target, sig, info)
+        return raise_checked(target, sig, info, SIGQUEUE_SHARED)
+    return 0
 
 cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
     """pid > 0: that process; 0: the caller's process group; -1: every process but init
@@ -216,7 +235,6 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
     cdef process *me = sched_current().proc
     cdef process *p
     cdef int64_t target = <int64_t>pid
-    cdef int found = 0, candidate
     if sig > NSIG:
         return -EINVAL
     if target > 0:
@@ -230,27 +248,35 @@ cdef int64_t sys_kill(uint64_t pid, uint64_t sig) noexcept nogil:
         return signal_group(me.pgid, <int>sig)
     if target < -1:
         return signal_group(<int>(-target), <int>sig)
-    for candidate in range(1, process_last_pid() + 1):
-        p = process_find(candidate)
-        if p == NULL or p.exiting:
-            continue
-        if p.pid != 1 and p != me:
-            found += 1
-            if sig != 0:
-                signal_process(p, <int>sig)
-    return 0 if found else -ESRCH
+    return signal_many(0, <int>sig, me)
+
+cdef struct kill_walk:
+    int pgid                            # 0: every process but init and `skip`
+    int sig
+    int found
+    process *skip
+
+cdef void kill_one(process *p, void *ctx) noexcept nogil:
+    cdef kill_walk *walk = <kill_walk *>ctx
+    if walk.pgid != 0 and p.pgid != walk.pgid:
+        return
+    if walk.pgid == 0 and (p.pid == 1 or p == walk.skip):
+        return
+    walk.found += 1
+    if walk.sig != 0:
+        signal_process(p, walk.sig)
+
+cdef int64_t signal_many(int pgid, int sig, process *skip) noexcept nogil:
+    cdef kill_walk walk
+    walk.pgid = pgid
+    walk.sig = sig
+    walk.found = 0
+    walk.skip = skip
+    process_for_each(kill_one, &walk)
+    return 0 if walk.found else -ESRCH
 
 cdef int64_t signal_group(int pgid, int sig) noexcept nogil:
-    cdef process *p
-    cdef int found = 0, candidate
-    for candidate in range(1, process_last_pid() + 1):
-        p = process_find(candidate)
-        if p == NULL or p.exiting or p.pgid != pgid:
-            continue
-        found += 1
-        if sig != 0:
-            signal_process(p, sig)
-    return 0 if found else -ESRCH
+    return signal_many(pgid, sig, NULL)
 
 cdef int process_signal_group(int pgid, int sig) noexcept nogil:
     """The tty's Ctrl-C/Ctrl-\\: sig to every process of group pgid; 0 or -ESRCH/-EINVAL.
@@ -281,7 +307,17 @@ cdef int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old
     if user_act != 0:
         act.mask &= ~unblockable()
         actions[sig] = act
+        if disposition_ignores(actions, <int>sig):
+            discard_pending(sched_current().proc, <int>sig)
     return 0
+
+cdef void discard_pending(process *p, int sig) noexcept nogil:
+    """POSIX (and Linux's do_sigaction): setting a pending signal's action to ignore
+    discards it, every queued instance included, in every thread."""
+    cdef thread *t = task_of_process(p, NULL)
+    while t != NULL:
+        sigqueue_discard(t, sig)
+        t = task_of_process(p, t)
 
 cdef int64_t sys_rt_sigprocmask(uint64_t how, uint64_t user_set, uint64_t user_old, uint64_t size) noexcept nogil:
     cdef thread *t = sched_current()
@@ -405,8 +441,11 @@ cdef void fill_siginfo(siginfo *out, int sig, const signal_info *info) noexcept 
         out.si_status = info.status
         out.si_utime = <int64_t>(info.addr // NSEC_PER_USER_TICK)
         out.si_stime = <int64_t>(info.stime_ns // NSEC_PER_USER_TICK)
+    else:
+        memcpy(&out.si_status, &info.value, 8)      # _rt.si_value (0 unless queued with one)
 
-cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *act) noexcept nogil:
+cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *act,
+                      const signal_info *info) noexcept nogil:
     """Push an rt_sigframe (and the FPU state) and point regs at the handler."""
     cdef rt_sigframe frame
     cdef uint64_t sp = regs.rsp - REDZONE
@@ -448,7 +487,7 @@ cdef bint build_frame(thread *t, trap_frame *regs, int sig, kernel_sigaction *ac
     # sigreturn restores the mask from before a ppoll/pselect6/epoll_pwait mask.
     frame.uc.uc_sigmask = t.saved_sigmask if t.restore_sigmask else t.signal_mask
     t.restore_sigmask = False
-    fill_siginfo(&frame.info, sig, &t.siginfo[sig])
+    fill_siginfo(&frame.info, sig, info)
     if copy_to_user(frame_addr, &frame, sizeof(frame)) != 0:
         return False
     regs.rsp = frame_addr
@@ -487,25 +526,22 @@ cdef void syscall_restart(trap_frame *regs, bint handler, uint64_t sa_flags) noe
     regs.error_code = <uint64_t>TRAP_NO_SYSCALL    # decided once
 
 cdef void signal_deliver_pending() noexcept nogil:
-    """On the way back to user mode: run the handler of one deliverable pending signal
-    (ignored ones are dropped on the way), restart or fail an interrupted system call,
-    and put back a syscall's temporary signal mask."""
+    """On the way back to user mode: a handler frame for each deliverable pending signal,
+    each under the mask of the one before (ignored ones are dropped on the way), restart or
+    fail an interrupted system call, and put back a syscall's temporary signal mask."""
     cdef thread *t = sched_current()
     cdef trap_frame *regs
-    cdef uint64_t deliverable
     cdef int sig
     cdef kernel_sigaction act
+    cdef signal_info info
+    cdef bint delivered = False
     if t.is_idle:
         return
     regs = task_user_frame(t)
     while True:
-        deliverable = t.signal_pending & ~t.signal_mask
-        if deliverable == 0:
+        sig = sigqueue_take_next(t, ~t.signal_mask, &info)
+        if sig == 0:
             break
-        sig = 1
-        while not (deliverable & bit(sig)):
-            sig += 1
-        pending_remove(t, sig)
         act = t.proc.actions[sig]
         if act.handler == SIG_IGN:
             continue
@@ -517,8 +553,13 @@ cdef void signal_deliver_pending() noexcept nogil:
         syscall_restart(regs, True, act.flags)
         if act.flags & SA_RESETHAND:
             t.proc.actions[sig].handler = SIG_DFL
-        if not (act.flags & SA_RESTORER) or not build_frame(t, regs, sig, &act):
+        if not (act.flags & SA_RESTORER) or not build_frame(t, regs, sig, &act, &info):
             die(t, SIGSEGV)              # Linux: an unwritable signal stack is fatal
+            return
+        # Linux's exit_to_user_mode_loop: while a signal is still deliverable under the
+        # mask the handler will run with, another frame goes on top (it runs first).
+        delivered = True
+    if delivered:
         return
     syscall_restart(regs, False, 0)
     if t.restore_sigmask:
@@ -530,8 +571,7 @@ cdef int signal_fault_info(int sig, const signal_info *info) noexcept nogil:
     a handler will run."""
     cdef thread *t = sched_current()
     if t.proc.actions[sig].handler > SIG_IGN and not (t.signal_mask & bit(sig)):
-        t.siginfo[sig] = info[0]
-        pending_add(t, sig)
+        sigqueue_add(t, sig, info, t.proc.rlimit_sigpending_cur, SIGQUEUE_PRIVATE)
         return 1
     return 0
 
@@ -552,7 +592,7 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
     number, siginfo at user_info.  -EAGAIN at the timeout, -EINTR when another signal
     is delivered.  The set is unblocked for the wait (Linux's real_blocked)."""
     cdef thread *t = sched_current()
-    cdef uint64_t wanted, old_mask, flags, deadline = 0, ready
+    cdef uint64_t wanted, old_mask, flags, deadline = 0
     cdef int64_t rc
     cdef int sig = 0, reason
     cdef siginfo info
@@ -570,13 +610,8 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
     old_mask = t.signal_mask
     rc = 0
     while True:
-        ready = t.signal_pending & wanted
-        if ready != 0:
-            sig = 1
-            while not (ready & bit(sig)):
-                sig += 1
-            pending_remove(t, sig)
-            recorded = t.siginfo[sig]
+        sig = sigqueue_take_next(t, wanted, &recorded)
+        if sig != 0:
             break
         if t.signal_pending & ~old_mask & ~wanted:
             rc = -EINTR
@@ -600,6 +635,74 @@ cdef int64_t sys_rt_sigtimedwait(uint64_t user_set, uint64_t user_info, uint64_t
         if copy_to_user(user_info, &info, sizeof(info)) != 0:
             return -EFAULT
     return sig
+
+cdef int64_t user_siginfo(uint64_t user_info, signal_info *out) noexcept nogil:
+    """The sender's siginfo_t for rt_(tg)sigqueueinfo: si_code, si_pid, si_uid, si_value
+    kept as given (Linux copies the kernel_siginfo and sets only si_signo)."""
+    cdef siginfo si
+    if copy_from_user(&si, user_info, SIGINFO_KERNEL_BYTES) != 0:
+        return -EFAULT
+    memset(out, 0, sizeof(signal_info))
+    out.code = si.si_code
+    out.pid = si.si_pid
+    out.uid = si.si_uid
+    memcpy(&out.value, &si.si_status, 8)
+    return 0
+
+cdef bint impersonates(const signal_info *info, uint64_t target) noexcept nogil:
+    """Linux: not even root may send, to another thread, a siginfo claiming to come from
+    the kernel or from kill()/tgkill() (si_code >= 0 or SI_TKILL)."""
+    return (info.code >= 0 or info.code == SI_TKILL) and <int64_t>target != sched_current().tid
+
+cdef int64_t sys_rt_sigqueueinfo(uint64_t pid, uint64_t sig, uint64_t user_info) noexcept nogil:
+    """sigqueue(3): sig with the caller's siginfo (si_value) to process pid.  Linux's
+    order: EFAULT, EPERM, ESRCH, EINVAL; -EAGAIN when a real-time signal finds the
+    queue full (RLIMIT_SIGPENDING)."""
+    cdef signal_info info
+    cdef process *p
+    cdef int64_t rc = user_siginfo(user_info, &info)
+    if rc < 0:
+        return rc
+    if impersonates(&info, pid):
+        return -EPERM
+    p = process_find(<int>pid) if <int>pid > 0 else NULL
+    if p == NULL or p.exiting:
+        return -ESRCH
+    if <uint32_t>sig > NSIG:
+        return -EINVAL
+    if sig == 0:
+        return 0
+    return process_raise_checked(p, <int>sig, &info)
+
+cdef int64_t sys_rt_tgsigqueueinfo(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t user_info) noexcept nogil:
+    """The same for one thread (tid of process tgid)."""
+    cdef signal_info info
+    cdef thread *t
+    cdef int64_t rc = user_siginfo(user_info, &info)
+    if rc < 0:
+        return rc
+    if <int32_t>tid <= 0 or <int32_t>tgid <= 0:
+        return -EINVAL
+    if impersonates(&info, <uint64_t><int32_t>tid):
+        return -EPERM
+    t = task_find(<int32_t>tid)
+    if t == NULL or t.proc.pid != <int32_t>tgid or t.proc.exiting:
+        return -ESRCH
+    if <uint32_t>sig > NSIG:
+        return -EINVAL
+    if sig == 0:
+        return 0
+    return raise_checked(t, <int>sig, &info, SIGQUEUE_PRIVATE)
+
+cdef int64_t sys_rt_sigpending(uint64_t user_set, uint64_t size) noexcept nogil:
+    """The blocked signals pending for the caller (a set of at most 8 bytes)."""
+    cdef thread *t = sched_current()
+    cdef uint64_t pending = t.signal_pending & t.signal_mask
+    if size > SIGSET_SIZE:
+        return -EINVAL
+    if copy_to_user(user_set, &pending, size) != 0:
+        return -EFAULT
+    return 0
 
 cdef int64_t sys_rt_sigreturn() noexcept nogil:
     cdef thread *t = sched_current()

@@ -34,7 +34,8 @@ from tyn.fs.flock cimport sys_flock
 from tyn.sys.msync cimport sys_msync
 from tyn.sys.signal cimport (sys_rt_sigaction, sys_rt_sigprocmask, sys_sigaltstack, sys_rt_sigreturn,
                              sys_rt_sigsuspend,
-                             sys_tkill, sys_tgkill, sys_kill, sys_pause, sys_rt_sigtimedwait)
+                             sys_tkill, sys_tgkill, sys_kill, sys_pause, sys_rt_sigtimedwait,
+                             sys_rt_sigqueueinfo, sys_rt_tgsigqueueinfo, sys_rt_sigpending)
 from tyn.fs.pipe cimport sys_pipe, sys_pipe2
 from tyn.fs.eventfd cimport sys_eventfd, sys_eventfd2
 from tyn.sys.socket_syscall cimport (sys_socket, sys_socketpair, sys_bind, sys_listen, sys_accept, sys_accept4,
@@ -186,6 +187,9 @@ cdef void syscall_table_init() noexcept nogil:
     entry(SYS_kill, <void *>sys_kill)
     entry(SYS_pause, <void *>sys_pause)
     entry(SYS_rt_sigtimedwait, <void *>sys_rt_sigtimedwait)
+    entry(SYS_rt_sigqueueinfo, <void *>sys_rt_sigqueueinfo)
+    entry(SYS_rt_tgsigqueueinfo, <void *>sys_rt_tgsigqueueinfo)
+    entry(SYS_rt_sigpending, <void *>sys_rt_sigpending)
     # interval timers: sys/itimer.pyx
     entry(SYS_setitimer, <void *>sys_setitimer)
     entry(SYS_getitimer, <void *>sys_getitimer)
@@ -319,7 +323,7 @@ cdef extern from *:
         [90]="chmod", [91]="fchmod", [92]="chown", [95]="umask", [96]="gettimeofday",
         [97]="getrlimit", [98]="getrusage", [99]="sysinfo", [100]="times", [102]="getuid",
         [104]="getgid", [105]="setuid", [106]="setgid", [107]="geteuid", [108]="getegid",
-        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [128]="rt_sigtimedwait", [130]="rt_sigsuspend", [131]="sigaltstack",
+        [109]="setpgid", [110]="getppid", [111]="getpgrp", [112]="setsid", [127]="rt_sigpending", [128]="rt_sigtimedwait", [129]="rt_sigqueueinfo", [130]="rt_sigsuspend", [131]="sigaltstack",
         [137]="statfs", [138]="fstatfs", [157]="prctl", [158]="arch_prctl", [160]="setrlimit",
         [186]="gettid", [200]="tkill", [201]="time", [202]="futex", [203]="sched_setaffinity",
         [204]="sched_getaffinity", [213]="epoll_create", [217]="getdents64",
@@ -329,7 +333,7 @@ cdef extern from *:
         [264]="renameat", [265]="linkat", [267]="readlinkat", [269]="faccessat", [270]="pselect6", [271]="ppoll",
         [273]="set_robust_list", [274]="get_robust_list", [281]="epoll_pwait",
         [283]="timerfd_create", [284]="eventfd", [286]="timerfd_settime", [287]="timerfd_gettime",
-        [288]="accept4", [290]="eventfd2", [291]="epoll_create1", [292]="dup3", [293]="pipe2",
+        [288]="accept4", [290]="eventfd2", [291]="epoll_create1", [292]="dup3", [293]="pipe2", [297]="rt_tgsigqueueinfo",
         [302]="prlimit64", [316]="renameat2", [318]="getrandom", [319]="memfd_create",
         [332]="statx", [334]="rseq", [435]="clone3", [439]="faccessat2",
     };
