@@ -12,7 +12,7 @@ from tyn.arch.tsc cimport monotonic_ns
 from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinlock_release, SPINLOCK_RANK_TTY
 from tyn.proc.waitq cimport waitq_lock, waitq_unlock, waitq_sleep, io_waitq, io_notify
 from tyn.proc.task cimport process, thread, WAKE_INTERRUPTED, WAKE_TIMEOUT
-from tyn.proc.process cimport process_find, process_last_pid
+from tyn.proc.process cimport process_for_each
 from tyn.proc.sched cimport sched_current
 from tyn.sys.signal cimport process_signal_group
 from tyn.fs.wakeups cimport io_wakeups, io_wakeups_init, io_wake_in, io_wake_out
@@ -627,24 +627,34 @@ cdef void set_termios(const tty_termios *t) noexcept nogil:
     if not iflag(IXON) and tty.stopped:
         tty.stopped = False
 
+cdef struct process_match:
+    int pgrp                            # the group to find (and, with sid >= 0, its session)
+    int sid
+    int pid                             # or a process with this pid (pid_exists)
+    bint found
+
+cdef void match_process(process *p, void *ctx) noexcept nogil:
+    cdef process_match *m = <process_match *>ctx
+    if p.exiting:
+        return
+    if m.sid >= 0:
+        if p.pgid == m.pgrp and p.sid == m.sid:
+            m.found = True
+    elif p.pid == m.pid or p.pgid == m.pgrp:
+        m.found = True
+
 cdef bint group_in_session(int pgrp, int sid) noexcept nogil:
-    cdef int pid
-    cdef process *p
-    for pid in range(1, process_last_pid() + 1):
-        p = process_find(pid)
-        if p != NULL and not p.exiting and p.pgid == pgrp and p.sid == sid:
-            return True
-    return False
+    cdef process_match m
+    m.pgrp, m.sid, m.pid, m.found = pgrp, sid, 0, False
+    process_for_each(match_process, &m)
+    return m.found
 
 cdef bint pid_exists(int nr) noexcept nogil:
     """Whether nr names a live process or process group (Linux's find_vpid)."""
-    cdef int pid
-    cdef process *p
-    for pid in range(1, process_last_pid() + 1):
-        p = process_find(pid)
-        if p != NULL and not p.exiting and (p.pid == nr or p.pgid == nr):
-            return True
-    return False
+    cdef process_match m
+    m.pgrp, m.sid, m.pid, m.found = nr, -1, nr, False
+    process_for_each(match_process, &m)
+    return m.found
 
 cdef int64_t tty_ioctl(uint64_t cmd, uint64_t arg) noexcept nogil:
     cdef tty_termios t
