@@ -4,6 +4,7 @@ from tyn.sys.errno cimport ECONNREFUSED, ECONNRESET, EPIPE
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_in, seq_max
 from tyn.net.wire_tcp cimport wire_tcp_parse
+from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.tcp_pcb cimport (tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_alloc, tcp_pcb_free,
                               tcp_pcb_hash, tcp_pcb_lookup, tcp_pcb_lookup_listener, tcp_pcb_route,
                               tcp_pcb_event, tcp_pcb_terminate, tcp_pcb_wscale)
@@ -434,14 +435,15 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     tcp_out_output(pcb)
 
 
-cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil:
+cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+                    uint32_t rx_flags) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
     cdef tcp_segment seg
     cdef tcp_pcb *pcb
     cdef tcp_pcb *l
     cdef int r
     st.segs_in += 1
-    r = wire_tcp_parse(src, dst, segment, len, &seg)
+    r = wire_tcp_parse(src, dst, segment, len, &seg, (rx_flags & NETDEV_RX_CHECKSUM_OK) != 0)
     if r != WIRE_TCP_OK:
         if r == WIRE_TCP_ERR_CHECKSUM:
             st.bad_checksum += 1

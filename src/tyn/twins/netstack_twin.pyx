@@ -73,10 +73,12 @@ def refuse_transmit(bint refuse):
     tx_refuse = refuse
 
 
-def input(bytes frame):
-    """One received frame, delivered as the driver does (dev.receive under net_lock)."""
+def input(bytes frame, uint32_t rx_flags=0):
+    """One received frame, delivered as the driver does (dev.receive, then receive_done,
+    under net_lock); rx_flags: NETDEV_RX_* as a driver would pass."""
     cdef uint64_t flags = net_lock_acquire()
-    fake_dev.receive(&fake_dev, <const uint8_t *><const char *>frame, len(frame))
+    fake_dev.receive(&fake_dev, <const uint8_t *><const char *>frame, len(frame), rx_flags)
+    fake_dev.receive_done(&fake_dev)
     net_lock_release(flags)
 
 
@@ -154,7 +156,8 @@ def output(uint32_t src, uint32_t dst, uint8_t protocol, bytes payload):
     return ipv4_output(src, dst, protocol, <const uint8_t *><const char *>payload, len(payload))
 
 
-cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len) noexcept nogil:
+cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,
+                  uint32_t rx_flags) noexcept nogil:
     with gil:
         delivered.append((src, dst, (<const char *>payload)[:len]))
 
