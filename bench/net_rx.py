@@ -75,22 +75,26 @@ def one_sink(host: str, nbytes: int) -> dict:
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        t0 = time.perf_counter()
-        s.sendall(struct.pack(">BQ", OP_SINK, nbytes))
-        left = nbytes
-        while left:
-            n = min(left, CHUNK)
-            s.sendall(payload[:n])
-            left -= n
-        got = b""
-        while len(got) < len(DONE):
-            chunk = s.recv(len(DONE) - len(got))
-            if not chunk:
-                raise ConnectionError("sink: EOF before done")
-            got += chunk
-        elapsed = time.perf_counter() - t0
-        stop.set()
-        sampler.join()
+        try:
+            t0 = time.perf_counter()
+            s.sendall(struct.pack(">BQ", OP_SINK, nbytes))
+            left = nbytes
+            while left:
+                n = min(left, CHUNK)
+                s.sendall(payload[:n])
+                left -= n
+            got = b""
+            while len(got) < len(DONE):
+                chunk = s.recv(len(DONE) - len(got))
+                if not chunk:
+                    raise ConnectionError("sink: EOF before done")
+                got += chunk
+            elapsed = time.perf_counter() - t0
+        except OSError as e:
+            raise ConnectionError(f"sink: {e!r}; the sender's TCP_INFO then: {tcp_info(s)}") from e
+        finally:
+            stop.set()
+            sampler.join()
         after = tcp_info(s)
     if got != DONE:
         raise ValueError(f"sink answered {got!r}")

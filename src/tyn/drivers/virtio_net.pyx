@@ -96,7 +96,7 @@ cdef void merge_start(virtio_net *n, const uint8_t *data, uint32_t len, uint32_t
     cdef merged_packet *m = &n.merged
     m.len = 0
     m.rx_flags = rx_flags
-    m.buffers_left = <uint16_t>buffers
+    m.buffers_left = <uint16_t>(buffers - 1)  # this one is in
     m.bad = m.bytes == NULL             # no gather buffer: TSO off, so the device should not
     if not m.bad:
         memcpy(m.bytes, data, len)      # len <= one buffer < GSO_FRAME_MAX
