@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from tyn.sys.errno cimport ENOBUFS
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
-from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first
+from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
 from tyn.net.netinit cimport net_reset
 from tyn.net.netstats cimport netstats_get, netstats_name, netstats_drops, NET_COUNTER_COUNT, NET_DROP_FIRST, NET_DROP_LAST
 from tyn.net.pbuf cimport pbuf_stats, pbuf_get_stats, pbuf_set_limit
@@ -19,6 +19,8 @@ from tyn.net.udp cimport *
 from tyn.net.dhcp cimport *
 from tyn.net.wire_dhcp cimport dhcp_message
 from tyn.net.netconfig cimport *
+
+RX_CHECKSUM_OK = NETDEV_RX_CHECKSUM_OK      # input(frame, rx_flags): the device checked it
 
 cdef netdev fake_dev
 cdef netif *eth
