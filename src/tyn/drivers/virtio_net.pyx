@@ -306,6 +306,10 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
     kput_udec(n.rx.vq.size)
     kputs(b"/")
     kput_udec(n.tx.vq.size)
+    if has_feature(n, VIRTIO_NET_F_GUEST_TSO4):
+        kputs(b", receive offloads checksum+TSO")
+    elif has_feature(n, VIRTIO_NET_F_GUEST_CSUM):
+        kputs(b", receive offload checksum")
     kputs(b", link up\n" if n.link_up else b", link down\n")
 
 cdef uint64_t negotiate(virtio_net *n) noexcept nogil:
