@@ -20,6 +20,9 @@ cloud kernel + a busybox initramfs holding the same image's rootfs and beam.smp,
 QEMU command line and backend), followed by a "Tyn / Linux" row: each Tyn figure over the
 Linux guest's (rtt: below 1 is Tyn faster; MB/s and connections/s: above 1 is Tyn faster).
 --no-linux leaves the baseline out.
+
+bench/net_rx.py takes the host->guest column apart over tap (the guest's ACK rate, how long
+the sender waited on the guest's window, the window it saw), for Tyn and the same Linux guest.
 """
 
 from __future__ import annotations

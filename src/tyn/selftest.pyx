@@ -158,7 +158,7 @@ cdef void print_net_counters(netdev *dev) noexcept nogil:
     kput_udec(net_commands)
     kputs(b"\n")
 
-cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
+cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length, uint32_t rx_flags) noexcept nogil:
     """Send the frame back with its MAC addresses swapped (net_lock held by the driver)."""
     global net_commands
     cdef const uint8_t *command = frame + ETH_HLEN
@@ -171,6 +171,8 @@ cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length) noex
                 print_net_counters(dev)
                 power_exit(0)
         return
+    if length > VIRTIO_NET_FRAME_MAX:
+        return                          # a coalesced (GSO) frame: larger than one can send back
     memcpy(reflected, frame + ETH_ALEN, ETH_ALEN)
     memcpy(reflected + ETH_ALEN, frame, ETH_ALEN)
     memcpy(reflected + 2 * ETH_ALEN, frame + 2 * ETH_ALEN, length - 2 * ETH_ALEN)
@@ -188,6 +190,7 @@ cdef void net_reflect() noexcept nogil:
     flags = net_lock_acquire()
     net_commands = 0
     dev.receive = reflect_frame
+    dev.receive_done = NULL
     net_lock_release(flags)
     kputs(b"tyn: selftest netreflect: ")
     kputs(dev.name)

@@ -9,9 +9,9 @@ from tyn.drivers.virtio_mmio cimport virtio_mmio_find
 from tyn.drivers.virtio_pci cimport virtio_pci_find
 from tyn.drivers.virtqueue cimport *
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
-from tyn.mm.heap cimport kcalloc
+from tyn.mm.heap cimport kcalloc, kmalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
-from tyn.net.netdev cimport netdev, netdev_register, netdev_print_mac, NETDEV_NAME_MAX
+from tyn.net.netdev cimport netdev, netdev_register, netdev_print_mac, NETDEV_NAME_MAX, NETDEV_RX_CHECKSUM_OK
 from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN, ETH_DATA_LEN
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.sys.errno cimport EINVAL, ENOBUFS
@@ -29,12 +29,22 @@ cdef struct net_queue:
     uint16_t *free_buffers              # transmit only: a stack of idle buffers
     uint16_t free_count
 
+# A packet spread over several receive buffers (MRG_RXBUF), gathered in `bytes`.
+cdef struct merged_packet:
+    uint8_t *bytes                      # VIRTIO_NET_GSO_FRAME_MAX (only with GUEST_TSO4)
+    uint32_t len
+    uint32_t rx_flags
+    uint16_t buffers_left               # 0: no packet under way
+    bint bad                            # too long: dropped once its last buffer is in
+
 cdef struct virtio_net:
     netdev dev                          # first: &n.dev is n
     virtio_device vdev
     net_queue rx
     net_queue tx
     uint64_t features
+    uint32_t frame_max                  # VIRTIO_NET_FRAME_MAX, or GSO_FRAME_MAX with GUEST_TSO4
+    merged_packet merged
     int vector
     bint link_up                        # VIRTIO_NET_S_LINK_UP (always, without VIRTIO_NET_F_STATUS)
 
@@ -52,26 +62,88 @@ cdef void post_receive(virtio_net *n, uint64_t i) noexcept nogil:
     seg.len = VIRTIO_NET_BUFFER_BYTES
     virtqueue_add(&n.rx.vq, &seg, 0, 1, i)      # cannot fail: it replaces the one just taken
 
-cdef void deliver(virtio_net *n, const uint8_t *frame, uint32_t length) noexcept nogil:
+cdef inline bint has_feature(virtio_net *n, uint32_t bit) noexcept nogil:
+    return (n.features & (<uint64_t>1 << bit)) != 0
+
+cdef void deliver(virtio_net *n, const uint8_t *frame, uint32_t length, uint32_t rx_flags) noexcept nogil:
     """Count the frame and hand it to the stack; malformed or unbound: rx_drops."""
-    if length < ETH_HLEN or length > VIRTIO_NET_FRAME_MAX or n.dev.receive == NULL:
+    if length < ETH_HLEN or length > n.frame_max or n.dev.receive == NULL:
         n.dev.rx_drops += 1
         return
     n.dev.rx_packets += 1
     n.dev.rx_bytes += length
-    n.dev.receive(&n.dev, frame, length)
+    n.dev.receive(&n.dev, frame, length, rx_flags)
+
+cdef int header_check(virtio_net *n, const uint8_t *hdr, uint32_t *rx_flags) noexcept nogil:
+    """The packet's buffer count from its virtio_net_hdr, and its rx_flags; 0 when the header
+    asks for what was not negotiated (the packet is dropped)."""
+    cdef uint8_t gso = hdr[VIRTIO_NET_HDR_GSO_TYPE]
+    cdef uint32_t buffers = 1
+    rx_flags[0] = 0
+    if has_feature(n, VIRTIO_NET_F_GUEST_CSUM) and (
+            hdr[VIRTIO_NET_HDR_FLAGS] & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)):
+        rx_flags[0] = NETDEV_RX_CHECKSUM_OK
+    if gso != VIRTIO_NET_HDR_GSO_NONE and not (gso == VIRTIO_NET_HDR_GSO_TCPV4
+                                               and has_feature(n, VIRTIO_NET_F_GUEST_TSO4)):
+        buffers = 0
+    if has_feature(n, VIRTIO_NET_F_MRG_RXBUF):
+        buffers = 0 if buffers == 0 else (<uint32_t>hdr[VIRTIO_NET_HDR_NUM_BUFFERS]
+                                          | <uint32_t>hdr[VIRTIO_NET_HDR_NUM_BUFFERS + 1] << 8)
+    return <int>buffers
+
+cdef void merge_start(virtio_net *n, const uint8_t *data, uint32_t len, uint32_t buffers,
+                      uint32_t rx_flags) noexcept nogil:
+    cdef merged_packet *m = &n.merged
+    m.len = 0
+    m.rx_flags = rx_flags
+    m.buffers_left = <uint16_t>(buffers - 1)  # this one is in
+    m.bad = m.bytes == NULL             # no gather buffer: TSO off, so the device should not
+    if not m.bad:
+        memcpy(m.bytes, data, len)      # len <= one buffer < GSO_FRAME_MAX
+        m.len = len
+
+cdef void merge_more(virtio_net *n, const uint8_t *data, uint32_t len) noexcept nogil:
+    cdef merged_packet *m = &n.merged
+    if not m.bad and len <= VIRTIO_NET_BUFFER_BYTES and len <= VIRTIO_NET_GSO_FRAME_MAX - m.len:
+        memcpy(m.bytes + m.len, data, len)
+        m.len += len
+    else:
+        m.bad = True
+    m.buffers_left -= 1
+    if m.buffers_left == 0:
+        if m.bad:
+            n.dev.rx_drops += 1
+        else:
+            deliver(n, m.bytes, m.len, m.rx_flags)
 
 cdef void harvest_receive(virtio_net *n) noexcept nogil:
+    """Every received buffer, to the stack and back to the device; then the stack's batch end."""
     cdef uint64_t i
-    cdef uint32_t written
+    cdef uint32_t written, rx_flags
+    cdef uint8_t *buf
+    cdef int buffers
+    cdef bint any = False
     while virtqueue_pop_used(&n.rx.vq, &i, &written):
-        if written < VIRTIO_NET_HDR_BYTES or written > VIRTIO_NET_BUFFER_BYTES:
+        any = True
+        buf = buffer(&n.rx, i)
+        if n.merged.buffers_left > 0:
+            merge_more(n, buf, written)         # the next piece of a packet under way
+        elif written < VIRTIO_NET_HDR_BYTES or written > VIRTIO_NET_BUFFER_BYTES:
             n.dev.rx_drops += 1                 # the device wrote an impossible length
         else:
-            deliver(n, buffer(&n.rx, i) + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES)
+            buffers = header_check(n, buf, &rx_flags)
+            if buffers == 1:
+                deliver(n, buf + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES, rx_flags)
+            elif buffers > 1:
+                merge_start(n, buf + VIRTIO_NET_HDR_BYTES, written - VIRTIO_NET_HDR_BYTES,
+                            <uint32_t>buffers, rx_flags)
+            else:
+                n.dev.rx_drops += 1             # an offload not negotiated, or 0 buffers
         post_receive(n, i)
     if virtqueue_kick_prepare(&n.rx.vq):
         n.vdev.queue_notify(&n.vdev, VIRTIO_NET_RX_QUEUE)
+    if any and n.dev.receive_done != NULL:
+        n.dev.receive_done(&n.dev)
 
 # --------------------------------------------------------------- transmit
 
@@ -234,15 +306,34 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
     kput_udec(n.rx.vq.size)
     kputs(b"/")
     kput_udec(n.tx.vq.size)
+    if has_feature(n, VIRTIO_NET_F_GUEST_TSO4):
+        kputs(b", receive offloads checksum+TSO")
+    elif has_feature(n, VIRTIO_NET_F_GUEST_CSUM):
+        kputs(b", receive offload checksum")
     kputs(b", link up\n" if n.link_up else b", link down\n")
+
+cdef uint64_t negotiate(virtio_net *n) noexcept nogil:
+    """Features, with the receive offloads where offered; GUEST_TSO4 only with GUEST_CSUM and
+    MRG_RXBUF (our buffers are small) and a gather buffer, else negotiated again without."""
+    cdef uint64_t basic = (<uint64_t>1 << VIRTIO_NET_F_MAC) | (<uint64_t>1 << VIRTIO_NET_F_STATUS)
+    cdef uint64_t csum = <uint64_t>1 << VIRTIO_NET_F_GUEST_CSUM
+    cdef uint64_t tso = (<uint64_t>1 << VIRTIO_NET_F_GUEST_TSO4) | (<uint64_t>1 << VIRTIO_NET_F_MRG_RXBUF)
+    cdef uint64_t got = virtio_negotiate(&n.vdev, 0, basic | csum | tso)
+    if got & tso and (got & (tso | csum) != (tso | csum) or n.merged.bytes == NULL):
+        got = virtio_negotiate(&n.vdev, 0, basic | csum)
+    return got
 
 cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
     cdef uint16_t i
-    n.features = virtio_negotiate(&n.vdev, 0, (<uint64_t>1 << VIRTIO_NET_F_MAC)
-                                  | (<uint64_t>1 << VIRTIO_NET_F_STATUS))
+    n.merged.bytes = <uint8_t *>kmalloc(VIRTIO_NET_GSO_FRAME_MAX)   # NULL: no TSO, that is all
+    n.features = negotiate(n)
+    if not has_feature(n, VIRTIO_NET_F_GUEST_TSO4):
+        kfree(n.merged.bytes)
+        n.merged.bytes = NULL
     if n.features == 0:
         report(n, b"device refuses virtio 1.0 without offloads")
         return False
+    n.frame_max = VIRTIO_NET_GSO_FRAME_MAX if has_feature(n, VIRTIO_NET_F_GUEST_TSO4) else VIRTIO_NET_FRAME_MAX
     n.vector = VECTOR_NETDEV_FIRST + slot
     n.dev.driver = n
     n.dev.mtu = ETH_DATA_LEN

@@ -65,7 +65,8 @@ cdef bint to_broadcast(uint32_t dst) noexcept nogil:
     return wire_ipv4_is_multicast(dst) or (nif != NULL and netif_is_broadcast(nif, dst))
 
 
-cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len) noexcept nogil:
+cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len,
+                     uint32_t rx_flags) noexcept nogil:
     cdef icmp_header hdr
     cdef int status = wire_icmp_parse(msg, len, &hdr)
     if status != NET_OK:

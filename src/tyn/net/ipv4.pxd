@@ -8,7 +8,9 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from tyn.net.netif cimport netif
 
-ctypedef void (*ipv4_handler)(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len) noexcept nogil
+# rx_flags: NETDEV_RX_* of the frame the datagram came in (0 when reassembled or looped back).
+ctypedef void (*ipv4_handler)(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,
+                              uint32_t rx_flags) noexcept nogil
 
 cdef enum:
     IPV4_PROTOCOL_COUNT = 256
@@ -26,8 +28,8 @@ cdef extern int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const 
 # IP_MULTICAST_TTL); ipv4_output is TOS 0 and TTL IPDEFTTL (net.ipv4.ip_default_ttl).
 cdef extern int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
                                  const uint8_t *payload, uint32_t len) noexcept nogil
-# A datagram (IP header onward) received on nif.
-cdef extern void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len) noexcept nogil
+# A datagram (IP header onward) received on nif; rx_flags: NETDEV_RX_*.
+cdef extern void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len, uint32_t rx_flags) noexcept nogil
 # The interface for dst and the next hop on it; NULL when there is no route.
 cdef extern netif *ipv4_route(uint32_t dst, uint32_t *next_hop) noexcept nogil
 # The source address ipv4_output would use towards dst (0 if no route or unconfigured).

@@ -142,7 +142,7 @@ cdef bint for_us(netif *nif, uint32_t dst) noexcept nogil:
     return netif_is_local_addr(dst) and not wire_ipv4_is_loopback(dst)
 
 
-cdef void deliver(netif *nif, const ipv4_header *hdr, const uint8_t *packet) noexcept nogil:
+cdef void deliver(netif *nif, const ipv4_header *hdr, const uint8_t *packet, uint32_t rx_flags) noexcept nogil:
     global current_datagram, current_len, current_nif
     cdef const uint8_t *saved_datagram = current_datagram
     cdef uint32_t saved_len = current_len
@@ -156,13 +156,13 @@ cdef void deliver(netif *nif, const ipv4_header *hdr, const uint8_t *packet) noe
         icmp_send_error(ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, packet, hdr.total_len)
     else:
         netstats_count(NET_IP_RX)
-        handler(hdr.src, hdr.dst, packet + hdr.header_len, hdr.total_len - hdr.header_len)
+        handler(hdr.src, hdr.dst, packet + hdr.header_len, hdr.total_len - hdr.header_len, rx_flags)
     current_datagram = saved_datagram
     current_len = saved_len
     current_nif = saved_nif
 
 
-cdef void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len) noexcept nogil:
+cdef void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len, uint32_t rx_flags) noexcept nogil:
     cdef ipv4_header hdr
     cdef pbuf *whole
     cdef int status = wire_ipv4_parse(packet, len, &hdr)
@@ -181,10 +181,10 @@ cdef void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len) noexcept n
         if whole == NULL:
             return
         if wire_ipv4_parse(whole.payload, whole.len, &hdr) == NET_OK:
-            deliver(nif, &hdr, whole.payload)
+            deliver(nif, &hdr, whole.payload, 0)     # checked again: each fragment had its own
         pbuf_free(whole)
         return
-    deliver(nif, &hdr, packet)
+    deliver(nif, &hdr, packet, rx_flags)
 
 
 cdef const uint8_t *ipv4_current_datagram(uint32_t *len) noexcept nogil:

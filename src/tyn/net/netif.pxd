@@ -59,8 +59,8 @@ cdef extern void netif_set_default(netif *nif) noexcept nogil
 cdef extern bint netif_is_local_addr(uint32_t addr) noexcept nogil
 # 255.255.255.255, or nif's subnet-directed broadcast.
 cdef extern bint netif_is_broadcast(netif *nif, uint32_t addr) noexcept nogil
-# An Ethernet frame from nif's device (what dev.receive does).
-cdef extern void netif_input(netif *nif, const uint8_t *frame, uint32_t len) noexcept nogil
+# An Ethernet frame from nif's device (what dev.receive does); rx_flags: NETDEV_RX_*.
+cdef extern void netif_input(netif *nif, const uint8_t *frame, uint32_t len, uint32_t rx_flags) noexcept nogil
 # Send an IPv4 packet (payload = IP header onward, ETH_HLEN headroom) towards next_hop;
 # takes the packet.  0 or -errno (the drop is counted).
 cdef extern int netif_output_ipv4(netif *nif, pbuf *packet, uint32_t next_hop) noexcept nogil

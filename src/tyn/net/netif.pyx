@@ -55,6 +55,7 @@ cdef void netif_init() noexcept nogil:
         if nif != &loopback:
             if nif.dev != NULL:
                 nif.dev.receive = NULL
+                nif.dev.receive_done = NULL
                 nif.dev.stack = NULL
             kfree(nif)
         nif = next
@@ -73,11 +74,15 @@ cdef void netif_init() noexcept nogil:
     memset(broadcast_mac, 0xff, ETH_ALEN)
 
 
-cdef void netdev_receive(netdev *dev, const uint8_t *frame, uint32_t len) noexcept nogil:
+cdef void netdev_receive(netdev *dev, const uint8_t *frame, uint32_t len, uint32_t rx_flags) noexcept nogil:
     if dev.stack == NULL:
         netstats_count(NET_DROP_NO_INTERFACE)
         return
-    netif_input(<netif *>dev.stack, frame, len)
+    netif_input(<netif *>dev.stack, frame, len, rx_flags)
+
+
+# Once per batch, not per frame: the deadline scan walks every TCP connection.
+cdef void netdev_receive_done(netdev *dev) noexcept nogil:
     netif_poll()
     if deadline_hook != NULL:
         deadline_hook()
@@ -105,6 +110,7 @@ cdef netif *netif_add_netdev(netdev *dev) noexcept nogil:
     last.next = nif
     dev.stack = nif
     dev.receive = netdev_receive
+    dev.receive_done = netdev_receive_done
     if default_nif == NULL:
         default_nif = nif
     return nif
@@ -153,7 +159,7 @@ cdef bint netif_is_broadcast(netif *nif, uint32_t addr) noexcept nogil:
             and (addr & nif.netmask) == (nif.addr & nif.netmask) and (addr | nif.netmask) == INADDR_BROADCAST_HOST)
 
 
-cdef void netif_input(netif *nif, const uint8_t *frame, uint32_t len) noexcept nogil:
+cdef void netif_input(netif *nif, const uint8_t *frame, uint32_t len, uint32_t rx_flags) noexcept nogil:
     cdef eth_header eth
     cdef arp_packet arp
     cdef int status = wire_ethernet_parse(frame, len, &eth)
@@ -167,7 +173,7 @@ cdef void netif_input(netif *nif, const uint8_t *frame, uint32_t len) noexcept n
         netstats_count(NET_DROP_ETH_NOT_FOR_US)
         return
     if eth.ethertype == ETH_P_IP:
-        ipv4_input(nif, frame + ETH_HLEN, len - ETH_HLEN)
+        ipv4_input(nif, frame + ETH_HLEN, len - ETH_HLEN, rx_flags)
     elif eth.ethertype == ETH_P_ARP:
         status = wire_arp_parse(frame + ETH_HLEN, len - ETH_HLEN, &arp)
         if status != NET_OK:
@@ -255,7 +261,7 @@ cdef void netif_poll() noexcept nogil:
         p.queue_next = NULL
         loopback.rx_packets += 1
         loopback.rx_bytes += p.len
-        ipv4_input(&loopback, p.payload, p.len)
+        ipv4_input(&loopback, p.payload, p.len, 0)
         pbuf_free(p)
         budget -= 1
     polling = False

@@ -7,6 +7,7 @@ from tyn.net.tcp_pcb cimport *
 from tyn.net.tcp_buffers cimport (tcp_buffers_set_limit, tcp_buffers_mem_used, tcp_bq_append,
                                   tcp_bq_copy_out, tcp_bq_consume)
 from tyn.net.tcp_iss cimport tcp_iss_set_secret_source, tcp_iss_generate
+from tyn.net.tcp_rcvspace cimport tcp_rcvspace_adjust
 from tyn.net.tcp_out cimport tcp_out_output, tcp_out_send_syn, tcp_out_send_rst_pcb, tcp_out_receive_space
 from tyn.net.tcp_timers cimport tcp_timers_ms, tcp_timers_arm_keepalive
 from tyn.net.tcp_seq cimport seq_gt
@@ -218,6 +219,7 @@ cdef int64_t tcp_recv(tcp_pcb *pcb, uint8_t *dst, uint64_t len, int flags, tcp_c
         n = tcp_bq_copy_out(&pcb.rcvq, 0, dst, <uint32_t>len, copy)
         if n > 0 and not (flags & MSG_PEEK):
             tcp_bq_consume(&pcb.rcvq, <uint32_t>n)
+            tcp_rcvspace_adjust(pcb, <uint32_t>n)
             window_update(pcb)
         return n
     if pcb.so_error != 0:
@@ -426,6 +428,7 @@ cdef void tcp_set_sndbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil:
 
 cdef void tcp_set_rcvbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil:
     pcb.rcvbuf = clamp_buf(bytes)
+    pcb.flags |= TF_RCVBUF_LOCK                 # the size is the user's now (SOCK_RCVBUF_LOCK)
 
 cdef void tcp_set_user(tcp_pcb *pcb, void *user) noexcept nogil:
     pcb.user = user

@@ -4,6 +4,7 @@ from tyn.sys.errno cimport ECONNREFUSED, ECONNRESET, EPIPE
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_in, seq_max
 from tyn.net.wire_tcp cimport wire_tcp_parse
+from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.tcp_pcb cimport (tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_alloc, tcp_pcb_free,
                               tcp_pcb_hash, tcp_pcb_lookup, tcp_pcb_lookup_listener, tcp_pcb_route,
                               tcp_pcb_event, tcp_pcb_terminate, tcp_pcb_wscale)
@@ -14,6 +15,7 @@ from tyn.net.tcp_timers cimport (tcp_timers_ms, tcp_timers_arm_rexmt, tcp_timers
                                  tcp_timers_enter_time_wait, tcp_timers_rtt_sample)
 from tyn.net.tcp_cc cimport tcp_cc_init, tcp_cc_ack, tcp_cc_dupack
 from tyn.net.tcp_iss cimport tcp_iss_generate
+from tyn.net.tcp_rcvspace cimport tcp_rcvspace_measure
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_take_syn, tcp_tstamp_paws_reject, tcp_tstamp_update_recent, tcp_tstamp_rtt
 cdef enum:
@@ -86,7 +88,8 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
     c = tcp_pcb_alloc()
     if c == NULL:
         return
-    c.flags |= (l.flags & (TF_NODELAY | TF_KEEPALIVE | TF_REUSEADDR)) | TF_PASSIVE | TF_BOUND | TF_SEND_WSCALE
+    c.flags |= ((l.flags & (TF_NODELAY | TF_KEEPALIVE | TF_REUSEADDR | TF_RCVBUF_LOCK))
+                | TF_PASSIVE | TF_BOUND | TF_SEND_WSCALE)
     c.sndbuf = l.sndbuf
     c.rcvbuf = l.rcvbuf
     c.keep_idle_s = l.keep_idle_s
@@ -339,6 +342,7 @@ cdef void data_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
             n += tcp_ooo_drain(&pcb.ooo, &pcb.ooo_count, &pcb.ooo_bytes, &pcb.rcv_nxt, &pcb.rcvq)
             filled_hole = True                  # RFC 5681 §4.2: ACK at once when filling a gap
         if n > 0:
+            tcp_rcvspace_measure(pcb)
             tcp_pcb_event(pcb, TCP_EVENT_IN)
         if filled_hole or pcb.rcv_nxt - pcb.last_ack_sent >= 2 * <uint32_t>pcb.mss:
             pcb.flags |= TF_ACK_NOW             # every second full-sized segment
@@ -436,14 +440,15 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     tcp_out_output(pcb)
 
 
-cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil:
+cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+                    uint32_t rx_flags) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
     cdef tcp_segment seg
     cdef tcp_pcb *pcb
     cdef tcp_pcb *l
     cdef int r
     st.segs_in += 1
-    r = wire_tcp_parse(src, dst, segment, len, &seg)
+    r = wire_tcp_parse(src, dst, segment, len, &seg, (rx_flags & NETDEV_RX_CHECKSUM_OK) != 0)
     if r != WIRE_TCP_OK:
         if r == WIRE_TCP_ERR_CHECKSUM:
             st.bad_checksum += 1

@@ -83,6 +83,7 @@ cdef enum:
     TF_FORCE_SEND = 1 << 18             # persist timer: send into a small window
     TF_SEND_TSTAMP = 1 << 19            # offer timestamps in our SYN (RFC 7323 §3.2)
     TF_TSTAMP = 1 << 20                 # timestamps agreed: every segment but RST carries them
+    TF_RCVBUF_LOCK = 1 << 21            # SO_RCVBUF was set: no autotuning (tcp_rcvspace)
 
     TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
     TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
@@ -283,6 +284,16 @@ cdef struct tcp_pcb:
     uint32_t sndbuf
     uint32_t rcvbuf
 
+    # Receive buffer autotuning (tcp_rcvspace): the window being timed (ends at rcv_rtt_seq),
+    # the receiver's round trip (0: none yet), and what the reader took since
+    # rcv_space_start_ns against what it took in the last round trip (rcv_space).
+    uint32_t rcv_rtt_seq
+    uint64_t rcv_rtt_start_ns
+    uint64_t rcv_rtt_ns
+    uint32_t rcv_space
+    uint32_t rcv_space_copied
+    uint64_t rcv_space_start_ns
+
     # Keepalive tunables (seconds / probes), Linux's defaults.
     uint32_t keep_idle_s
     uint32_t keep_intvl_s
@@ -364,6 +375,7 @@ cdef struct tcp_stats:
     uint64_t ephemeral_exhausted
     uint64_t pcbs_allocated
     uint64_t pcbs_freed
+    uint64_t rcvbuf_grown           # receive buffers enlarged by autotuning
 
 # Tunables: Linux's sysctl defaults unless said otherwise.
 cdef struct tcp_tunables:

@@ -11,6 +11,7 @@ from tyn.net.icmp cimport icmp_send_error
 from tyn.net.netif cimport netif, netif_is_local_addr, netif_is_broadcast
 from tyn.net.netstats cimport *
 from tyn.net.pbuf cimport pbuf, pbuf_alloc, pbuf_free, pbuf_free_queue, pbuf_charge
+from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.wire_udp cimport udp_header, wire_udp_parse, wire_udp_emit, UDP_HEADER_LEN
 from tyn.net.wire_ipv4 cimport (IPPROTO_UDP, IPDEFTTL, INADDR_ANY_HOST, INADDR_BROADCAST_HOST,
                                 wire_ipv4_is_multicast)
@@ -276,12 +277,13 @@ cdef void enqueue(udp_pcb *pcb, uint32_t src, uint16_t src_port, const uint8_t *
         pcb.event_fn(pcb, pcb.event_arg)
 
 
-cdef void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len) noexcept nogil:
+cdef void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+                    uint32_t rx_flags) noexcept nogil:
     cdef udp_header hdr
     cdef udp_pcb *pcb
     cdef const uint8_t *datagram
     cdef uint32_t datagram_len
-    cdef int status = wire_udp_parse(segment, len, src, dst, &hdr)
+    cdef int status = wire_udp_parse(segment, len, src, dst, &hdr, (rx_flags & NETDEV_RX_CHECKSUM_OK) != 0)
     if status != NET_OK:
         netstats_count(status)
         return

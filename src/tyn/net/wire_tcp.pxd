@@ -5,10 +5,10 @@ from libc.stdint cimport uint8_t, uint32_t
 from tyn.net.tcp_types cimport tcp_segment
 
 # Parse segment (len bytes from src to dst, host-order addresses) into seg, verifying the
-# checksum.  WIRE_TCP_OK or a WIRE_TCP_ERR_* code.  Unknown options are skipped;
+# checksum unless checksum_ok (the device vouched for it).  WIRE_TCP_OK or a WIRE_TCP_ERR_* code.  Unknown options are skipped;
 # seg.payload points into segment.
 cdef extern int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
-                               tcp_segment *seg) noexcept nogil
+                               tcp_segment *seg, bint checksum_ok) noexcept nogil
 # Bytes the options of seg need (a multiple of 4).
 cdef extern uint32_t wire_tcp_options_len(const tcp_segment *seg) noexcept nogil
 # Write seg's header (options from its has_* fields; reserved bits zero, checksum zero) at

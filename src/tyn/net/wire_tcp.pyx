@@ -54,7 +54,7 @@ cdef int parse_options(const uint8_t *opt, uint32_t n, tcp_segment *seg) noexcep
 
 
 cdef int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
-                        tcp_segment *seg) noexcept nogil:
+                        tcp_segment *seg, bint checksum_ok) noexcept nogil:
     cdef uint32_t hlen
     cdef uint64_t sum
     memset(seg, 0, sizeof(tcp_segment))
@@ -65,9 +65,10 @@ cdef int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint
         return WIRE_TCP_ERR_OFFSET
     if hlen > len:
         return WIRE_TCP_ERR_SHORT
-    sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
-    if inet_checksum_fold(inet_checksum_add(sum, segment, len)) != 0:
-        return WIRE_TCP_ERR_CHECKSUM
+    if not checksum_ok:
+        sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
+        if inet_checksum_fold(inet_checksum_add(sum, segment, len)) != 0:
+            return WIRE_TCP_ERR_CHECKSUM
     seg.src_port = get_be16(segment + OFF_SRC_PORT)
     seg.dst_port = get_be16(segment + OFF_DST_PORT)
     seg.seq = get_be32(segment + OFF_SEQ)

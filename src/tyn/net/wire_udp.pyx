@@ -20,13 +20,14 @@ cdef uint16_t checksum(const uint8_t *segment, uint32_t length, uint32_t src, ui
 
 
 cdef int wire_udp_parse(const uint8_t *segment, uint32_t len, uint32_t src, uint32_t dst,
-                        udp_header *out) noexcept nogil:
+                        udp_header *out, bint checksum_ok) noexcept nogil:
     if len < UDP_HEADER_LEN:
         return NET_DROP_UDP_SHORT
     out.length = get_be16(segment + OFF_LENGTH)
     if out.length < UDP_HEADER_LEN or out.length > len:
         return NET_DROP_UDP_BAD_LENGTH
-    if get_be16(segment + OFF_CHECKSUM) != UDP_NO_CHECKSUM and checksum(segment, out.length, src, dst) != 0:
+    if (not checksum_ok and get_be16(segment + OFF_CHECKSUM) != UDP_NO_CHECKSUM
+            and checksum(segment, out.length, src, dst) != 0):
         return NET_DROP_UDP_BAD_CHECKSUM
     out.src_port = get_be16(segment + OFF_SRC_PORT)
     out.dst_port = get_be16(segment + OFF_DST_PORT)

@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from tyn.sys.errno cimport ENOBUFS
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
-from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first
+from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
 from tyn.net.netinit cimport net_reset
 from tyn.proc.sched cimport sched_init
 from tyn.net.netstats cimport netstats_get, netstats_name, netstats_drops, NET_COUNTER_COUNT, NET_DROP_FIRST, NET_DROP_LAST
@@ -20,6 +20,8 @@ from tyn.net.udp cimport *
 from tyn.net.dhcp cimport *
 from tyn.net.wire_dhcp cimport dhcp_message
 from tyn.net.netconfig cimport *
+
+RX_CHECKSUM_OK = NETDEV_RX_CHECKSUM_OK      # input(frame, rx_flags): the device checked it
 
 cdef netdev fake_dev
 cdef netif *eth
@@ -75,10 +77,12 @@ def refuse_transmit(bint refuse):
     tx_refuse = refuse
 
 
-def input(bytes frame):
-    """One received frame, delivered as the driver does (dev.receive under net_lock)."""
+def input(bytes frame, uint32_t rx_flags=0):
+    """One received frame, delivered as the driver does (dev.receive, then receive_done,
+    under net_lock); rx_flags: NETDEV_RX_* as a driver would pass."""
     cdef uint64_t flags = net_lock_acquire()
-    fake_dev.receive(&fake_dev, <const uint8_t *><const char *>frame, len(frame))
+    fake_dev.receive(&fake_dev, <const uint8_t *><const char *>frame, len(frame), rx_flags)
+    fake_dev.receive_done(&fake_dev)
     net_lock_release(flags)
 
 
@@ -156,7 +160,8 @@ def output(uint32_t src, uint32_t dst, uint8_t protocol, bytes payload):
     return ipv4_output(src, dst, protocol, <const uint8_t *><const char *>payload, len(payload))
 
 
-cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len) noexcept nogil:
+cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,
+                  uint32_t rx_flags) noexcept nogil:
     with gil:
         delivered.append((src, dst, (<const char *>payload)[:len]))
 

@@ -6,6 +6,7 @@ from libc.string cimport memcpy
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp cimport *
 from tyn.net.tcp_input cimport tcp_input
+from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
 from tyn.net.tcp_iss cimport tcp_iss_siphash
 from tyn.net.tcp_pcb cimport tcp_pcb_first
@@ -24,6 +25,7 @@ SHUT_RD_, SHUT_WR_, SHUT_RDWR_ = SHUT_RD, SHUT_WR, SHUT_RDWR
 MSG_PEEK_ = MSG_PEEK
 RTO_INITIAL_MS, RTO_MAX_MS, DELACK_MS, TIME_WAIT_MS = TCP_RTO_INITIAL_MS, TCP_RTO_MAX_MS, TCP_DELACK_MS, TCP_TIME_WAIT_MS
 DEFAULT_MSS, CHUNK_BYTES = TCP_DEFAULT_MSS, TCP_CHUNK_BYTES
+RX_CHECKSUM_OK = NETDEV_RX_CHECKSUM_OK      # input(..., rx_flags): the device checked it
 
 cdef list captured = []
 cdef list captured_ip = []      # (tos, ttl) of each captured segment
@@ -126,8 +128,8 @@ def run_timers():
 def next_deadline():
     return tcp_next_deadline_ns()
 
-def input(uint32_t src, uint32_t dst, bytes segment):
-    tcp_input(src, dst, <const uint8_t *><const char *>segment, len(segment))
+def input(uint32_t src, uint32_t dst, bytes segment, uint32_t rx_flags=0):
+    tcp_input(src, dst, <const uint8_t *><const char *>segment, len(segment), rx_flags)
 
 def icmp_error(uint32_t src, uint32_t dst, bytes quoted, uint8_t type, uint8_t code, uint32_t info=0):
     """An ICMP error quoting our segment from src to dst (quoted: its TCP header onward, as
@@ -288,7 +290,8 @@ def info(uint64_t pcb):
                 recover=p.recover, dupacks=p.dupacks, srtt_us=p.srtt_us, rto_ms=p.rto_ms,
                 rexmt_shift=p.rexmt_shift, persist_shift=p.persist_shift,
                 sndq=p.sndq.len, rcvq=p.rcvq.len, ooo_count=p.ooo_count, ooo_bytes=p.ooo_bytes,
-                sndbuf=p.sndbuf, rcvbuf=p.rcvbuf, backlog=p.backlog, syn_queue=p.syn_queue_len,
+                sndbuf=p.sndbuf, rcvbuf=p.rcvbuf, rcv_rtt_ns=p.rcv_rtt_ns, rcv_space=p.rcv_space,
+                backlog=p.backlog, syn_queue=p.syn_queue_len,
                 accept_queue=p.accept_queue_len, so_error=p.so_error, soft_error=p.soft_error,
                 rexmt_deadline=p.rexmt_deadline, persist_deadline=p.persist_deadline,
                 delack_deadline=p.delack_deadline, keepalive_deadline=p.keepalive_deadline,
