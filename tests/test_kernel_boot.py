@@ -44,8 +44,11 @@ def test_tick_rate_and_tsc_frequency_hold_against_independent_clocks(selftest_im
     vm = boot(selftest_image, accel=accel, append="selftest=clock hz=250")
     line = vm.expect(re.compile(r"tyn: selftest clock: 10 timers of 4000 us in \d+ us, the latest \d+ us late"))
     us, late = (int(x) for x in re.findall(r"in (\d+) us, the latest (\d+) us", line)[0])
-    assert 40_000 <= us <= 400_000, f"10 timers 4 ms apart should take ~40 ms, took {us} us\n{vm.log}"
-    assert late < 40_000, f"a timer fired {late} us late\n{vm.log}"
+    # Bounds for gross errors only (a timer firing early, or only when something else
+    # happens to interrupt): TCG's vCPU thread can lose its host core for ~100 ms when the
+    # host is loaded, so lateness is not a measurement here (bench/timers.py measures it).
+    assert 40_000 <= us <= 2_000_000, f"10 timers 4 ms apart should take ~40 ms, took {us} us\n{vm.log}"
+    assert late < 1_000_000, f"a timer fired {late} us late\n{vm.log}"
     line = vm.expect(re.compile(r"TSC (\d+) kHz against the PIT \(within \d+ ppm\), boot figure (\d+) kHz"))
     check, booted = (int(x) for x in re.findall(r"(\d+) kHz", line))
     assert abs(check - booted) * 1_000_000 <= 1000 * check, f"TSC {booted} kHz at boot, {check} kHz now\n{vm.log}"
