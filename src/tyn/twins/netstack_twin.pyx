@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from tyn.sys.errno cimport ENOBUFS
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
-from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
+from tyn.net.netdev cimport netdev, netdev_tx_offload, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
 from tyn.net.netinit cimport net_reset
 from tyn.proc.sched cimport sched_init
 from tyn.net.netstats cimport netstats_get, netstats_name, netstats_drops, NET_COUNTER_COUNT, NET_DROP_FIRST, NET_DROP_LAST
@@ -31,7 +31,8 @@ udp_events = {}
 cdef bint tx_refuse
 
 
-cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len) noexcept nogil:
+cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len,
+                       const netdev_tx_offload *offload) noexcept nogil:
     if tx_refuse:
         dev.tx_drops += 1
         return -ENOBUFS
