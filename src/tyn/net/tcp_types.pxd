@@ -50,7 +50,7 @@ cdef enum:
     TCP_CHECKSUM_OFFSET = 16            # of the checksum field in the header
     # Data of one segment the device cuts up (NETDEV_OFFLOAD_TSO4): the IP datagram stays
     # within 65535 bytes whatever the options (Linux: GSO_MAX_SIZE 65536).
-    TCP_TSO_MAX_DATA = TCP_MAX_SEGMENT - 20 - TCP_MAX_HEADER_LEN
+    TCP_TSO_MAX_DATA = TCP_MAX_SEGMENT - (TCP_IPV4_OVERHEAD - TCP_HEADER_LEN) - TCP_MAX_HEADER_LEN
 
     # States (RFC 9293 §3.3.2), in RFC order.
     TCP_CLOSED = 0
