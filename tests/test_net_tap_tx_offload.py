@@ -11,10 +11,16 @@ import subprocess
 import sys
 
 import netload_support as nl
-from test_net_tap_offload import CLIENT, echo_image, namespace  # noqa: F401  (fixtures)
+from test_net_tap_offload import CLIENT as ECHO_CLIENT, echo_image, namespace  # noqa: F401  (fixtures)
 
 BULK_BYTES = 8 << 20
 ETH_FRAME_LEN = 1514
+
+# The echo client, reading the echo only after a pause: the guest's send queue fills behind
+# the host's closed receive window, so when the reader opens it the guest has more than an
+# MSS to send at once (without the pause, an echo that keeps pace may send one MSS at a time).
+CLIENT = ECHO_CLIENT.replace("back = bytearray()", "import time; time.sleep(3)\nback = bytearray()")
+assert CLIENT != ECHO_CLIENT
 
 # Run inside the namespace: the longest frame that came in on the tap (from the guest), as a
 # packet socket sees it before the host's stack cuts anything up; printed on SIGINT.
