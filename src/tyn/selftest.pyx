@@ -176,7 +176,7 @@ cdef void reflect_frame(netdev *dev, const uint8_t *frame, uint32_t length, uint
     memcpy(reflected, frame + ETH_ALEN, ETH_ALEN)
     memcpy(reflected + ETH_ALEN, frame, ETH_ALEN)
     memcpy(reflected + 2 * ETH_ALEN, frame + 2 * ETH_ALEN, length - 2 * ETH_ALEN)
-    dev.transmit(dev, reflected, length)
+    dev.transmit(dev, reflected, length, NULL)
 
 cdef void net_reflect() noexcept nogil:
     """Reflect every frame the first NIC receives; idle (interrupts only) in between."""

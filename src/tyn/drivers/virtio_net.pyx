@@ -11,7 +11,8 @@ from tyn.drivers.virtqueue cimport *
 from tyn.lib.kprint cimport kputs, kput_udec, kput_hex
 from tyn.mm.heap cimport kcalloc, kmalloc, kfree
 from tyn.mm.pmm cimport pmm_alloc_frame, PAGE_SIZE
-from tyn.net.netdev cimport netdev, netdev_register, netdev_print_mac, NETDEV_NAME_MAX, NETDEV_RX_CHECKSUM_OK
+from tyn.net.netdev cimport (netdev, netdev_register, netdev_print_mac, netdev_tx_offload, NETDEV_NAME_MAX,
+                            NETDEV_RX_CHECKSUM_OK, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4)
 from tyn.net.wire_ethernet cimport ETH_ALEN, ETH_HLEN, ETH_DATA_LEN
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
 from tyn.sys.errno cimport EINVAL, ENOBUFS
@@ -20,6 +21,7 @@ cdef enum:
     BUFFERS_PER_PAGE = PAGE_SIZE // VIRTIO_NET_BUFFER_BYTES
     NO_FRAME = 0xFFFFFFFFFFFFFFFF       # pmm_alloc_frame: none left
     LOCAL_MAC_PREFIX = 0x02             # locally administered, unicast
+    CHAIN_END = 0xFFFF                  # chain_next: the last buffer of a frame
 
 # One queue with its DMA buffers (buffer i at buffer_phys[i], i is the queue token).
 cdef struct net_queue:
@@ -27,6 +29,7 @@ cdef struct net_queue:
     uint16_t index                      # VIRTIO_NET_RX_QUEUE / VIRTIO_NET_TX_QUEUE
     uint64_t *buffer_phys
     uint16_t *free_buffers              # transmit only: a stack of idle buffers
+    uint16_t *chain_next                # transmit only: the frame's next buffer, or CHAIN_END
     uint16_t free_count
 
 # A packet spread over several receive buffers (MRG_RXBUF), gathered in `bytes`.
@@ -147,35 +150,77 @@ cdef void harvest_receive(virtio_net *n) noexcept nogil:
 
 # --------------------------------------------------------------- transmit
 
+cdef void free_chain(virtio_net *n, uint16_t i) noexcept nogil:
+    while i != CHAIN_END:
+        n.tx.free_buffers[n.tx.free_count] = i
+        n.tx.free_count += 1
+        i = n.tx.chain_next[i]
+
 cdef void reclaim_transmit(virtio_net *n) noexcept nogil:
     cdef uint64_t i
     cdef uint32_t written
     while virtqueue_pop_used(&n.tx.vq, &i, &written):
-        n.tx.free_buffers[n.tx.free_count] = <uint16_t>i
-        n.tx.free_count += 1
+        free_chain(n, <uint16_t>i)
 
-cdef int virtio_net_transmit(netdev *dev, const uint8_t *frame, uint32_t length) noexcept nogil:
+cdef inline void put_le16(uint8_t *p, uint16_t v) noexcept nogil:
+    p[0] = <uint8_t>v
+    p[1] = <uint8_t>(v >> 8)
+
+cdef void write_header(uint8_t *hdr, const netdev_tx_offload *offload) noexcept nogil:
+    """virtio_net_hdr_v1 for a frame: zero (flags 0, gso_type NONE) without offloads."""
+    memset(hdr, 0, VIRTIO_NET_HDR_BYTES)
+    if offload == NULL:
+        return
+    if offload.flags & NETDEV_OFFLOAD_CSUM:
+        hdr[VIRTIO_NET_HDR_FLAGS] = VIRTIO_NET_HDR_F_NEEDS_CSUM
+        put_le16(hdr + VIRTIO_NET_HDR_CSUM_START, offload.csum_start)
+        put_le16(hdr + VIRTIO_NET_HDR_CSUM_OFFSET, offload.csum_offset)
+    if offload.flags & NETDEV_OFFLOAD_TSO4:
+        hdr[VIRTIO_NET_HDR_GSO_TYPE] = VIRTIO_NET_HDR_GSO_TCPV4
+        put_le16(hdr + VIRTIO_NET_HDR_HDR_LEN, offload.hdr_len)
+        put_le16(hdr + VIRTIO_NET_HDR_GSO_SIZE, offload.gso_size)
+
+cdef int virtio_net_transmit(netdev *dev, const uint8_t *frame, uint32_t length,
+                             const netdev_tx_offload *offload) noexcept nogil:
+    """The header and frame copied into as many buffers as they fill (one, up to
+    VIRTIO_NET_TX_CHAIN_MAX for a TSO4 frame), offered as one descriptor chain."""
     cdef virtio_net *n = <virtio_net *>dev.driver
-    cdef uint16_t i
+    cdef uint32_t flags = offload.flags if offload != NULL else 0
+    cdef uint32_t limit = VIRTIO_NET_GSO_FRAME_MAX if flags & NETDEV_OFFLOAD_TSO4 else VIRTIO_NET_FRAME_MAX
+    cdef uint32_t count, k, piece, done = 0, room
+    cdef uint16_t i, head = CHAIN_END, prev = CHAIN_END
     cdef uint8_t *buf
-    cdef virtq_buf seg
-    if length < ETH_HLEN or length > VIRTIO_NET_FRAME_MAX:
+    cdef virtq_buf segs[VIRTIO_NET_TX_CHAIN_MAX]
+    if length < ETH_HLEN or length > limit or (flags & ~dev.tx_offloads) != 0:
         dev.tx_drops += 1
         return -EINVAL
-    if n.tx.free_count == 0:
+    count = (VIRTIO_NET_HDR_BYTES + length + VIRTIO_NET_BUFFER_BYTES - 1) // VIRTIO_NET_BUFFER_BYTES
+    if n.tx.free_count < count:
         reclaim_transmit(n)
-    if n.tx.free_count == 0:
+    if n.tx.free_count < count:
         dev.tx_drops += 1
         return -ENOBUFS
-    n.tx.free_count -= 1
-    i = n.tx.free_buffers[n.tx.free_count]
-    buf = buffer(&n.tx, i)
-    memset(buf, 0, VIRTIO_NET_HDR_BYTES)         # no offloads: flags 0, gso_type NONE
-    memcpy(buf + VIRTIO_NET_HDR_BYTES, frame, length)
-    seg.phys = n.tx.buffer_phys[i]
-    seg.len = VIRTIO_NET_HDR_BYTES + length
-    if virtqueue_add(&n.tx.vq, &seg, 1, 0, i) < 0:
-        n.tx.free_count += 1                     # as many buffers as descriptors: not reached
+    for k in range(count):
+        n.tx.free_count -= 1
+        i = n.tx.free_buffers[n.tx.free_count]
+        buf = buffer(&n.tx, i)
+        room = VIRTIO_NET_BUFFER_BYTES
+        if k == 0:
+            head = i
+            write_header(buf, offload if flags != 0 else NULL)
+            buf += VIRTIO_NET_HDR_BYTES
+            room -= VIRTIO_NET_HDR_BYTES
+        else:
+            n.tx.chain_next[prev] = i
+        piece = length - done if length - done < room else room
+        memcpy(buf, frame + done, piece)
+        segs[k].phys = n.tx.buffer_phys[i]
+        segs[k].len = piece + (VIRTIO_NET_HDR_BYTES if k == 0 else 0)
+        done += piece
+        prev = i
+    n.tx.chain_next[prev] = CHAIN_END
+    if virtqueue_add(&n.tx.vq, segs, <int>count, 0, head) < 0:
+        free_chain(n, head)                      # as many buffers as descriptors: not reached
         dev.tx_drops += 1
         return -ENOBUFS
     if virtqueue_kick_prepare(&n.tx.vq):
@@ -234,8 +279,9 @@ cdef bint setup_queue(virtio_net *n, net_queue *q, uint16_t index) noexcept nogi
     shadow = kcalloc(1, virtqueue_shadow_bytes(fit))
     q.buffer_phys = <uint64_t *>kcalloc(fit, sizeof(uint64_t))
     q.free_buffers = <uint16_t *>kcalloc(fit, sizeof(uint16_t))
+    q.chain_next = <uint16_t *>kcalloc(fit, sizeof(uint16_t))
     if desc == NO_FRAME or avail == NO_FRAME or used == NO_FRAME or shadow == NULL \
-            or q.buffer_phys == NULL or q.free_buffers == NULL:
+            or q.buffer_phys == NULL or q.free_buffers == NULL or q.chain_next == NULL:
         return False
     if not virtqueue_init(&q.vq, fit, phys_to_virt(desc), phys_to_virt(avail), phys_to_virt(used), shadow):
         return False
@@ -310,17 +356,29 @@ cdef void report(virtio_net *n, const char *problem) noexcept nogil:
         kputs(b", receive offloads checksum+TSO")
     elif has_feature(n, VIRTIO_NET_F_GUEST_CSUM):
         kputs(b", receive offload checksum")
+    if n.dev.tx_offloads & NETDEV_OFFLOAD_TSO4:
+        kputs(b", transmit offloads checksum+TSO")
+    elif n.dev.tx_offloads & NETDEV_OFFLOAD_CSUM:
+        kputs(b", transmit offload checksum")
     kputs(b", link up\n" if n.link_up else b", link down\n")
 
 cdef uint64_t negotiate(virtio_net *n) noexcept nogil:
-    """Features, with the receive offloads where offered; GUEST_TSO4 only with GUEST_CSUM and
-    MRG_RXBUF (our buffers are small) and a gather buffer, else negotiated again without."""
+    """Features, with the offloads where offered; GUEST_TSO4 only with GUEST_CSUM and
+    MRG_RXBUF (our buffers are small) and a gather buffer, HOST_TSO4 only with CSUM
+    (virtio 1.0 §5.1.3.1), else negotiated again without."""
     cdef uint64_t basic = (<uint64_t>1 << VIRTIO_NET_F_MAC) | (<uint64_t>1 << VIRTIO_NET_F_STATUS)
     cdef uint64_t csum = <uint64_t>1 << VIRTIO_NET_F_GUEST_CSUM
     cdef uint64_t tso = (<uint64_t>1 << VIRTIO_NET_F_GUEST_TSO4) | (<uint64_t>1 << VIRTIO_NET_F_MRG_RXBUF)
-    cdef uint64_t got = virtio_negotiate(&n.vdev, 0, basic | csum | tso)
+    cdef uint64_t tx_csum = <uint64_t>1 << VIRTIO_NET_F_CSUM
+    cdef uint64_t tx_tso = <uint64_t>1 << VIRTIO_NET_F_HOST_TSO4
+    cdef uint64_t wanted = basic | csum | tso | tx_csum | tx_tso
+    cdef uint64_t got = virtio_negotiate(&n.vdev, 0, wanted)
     if got & tso and (got & (tso | csum) != (tso | csum) or n.merged.bytes == NULL):
-        got = virtio_negotiate(&n.vdev, 0, basic | csum)
+        wanted &= ~tso
+    if got & tx_tso and not got & tx_csum:
+        wanted &= ~tx_tso
+    if got != 0 and got & ~wanted & (tso | tx_tso):
+        got = virtio_negotiate(&n.vdev, 0, wanted)
     return got
 
 cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
@@ -352,6 +410,11 @@ cdef bint bring_up(virtio_net *n, int slot) noexcept nogil:
         report(n, b"cannot set up its queues (out of memory, or the device refused)")
         return False
     virtqueue_disable_interrupts(&n.tx.vq)
+    if has_feature(n, VIRTIO_NET_F_CSUM):
+        n.dev.tx_offloads = NETDEV_OFFLOAD_CSUM
+        # A frame of 64 KiB takes VIRTIO_NET_TX_CHAIN_MAX buffers: a shorter queue never fits one.
+        if has_feature(n, VIRTIO_NET_F_HOST_TSO4) and n.tx.vq.size >= VIRTIO_NET_TX_CHAIN_MAX:
+            n.dev.tx_offloads |= NETDEV_OFFLOAD_TSO4
     for i in range(n.rx.vq.size):
         post_receive(n, i)
     virtio_driver_ok(&n.vdev)

@@ -6,6 +6,7 @@
 # interface's gateway.  Limited broadcast (255.255.255.255) leaves on the default interface
 # even before it has an address (DHCP).  Under net_lock.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from tyn.net.netdev cimport netdev_tx_offload
 from tyn.net.netif cimport netif
 
 # rx_flags: NETDEV_RX_* of the frame the datagram came in (0 when reassembled or looped back).
@@ -28,6 +29,13 @@ cdef extern int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const 
 # IP_MULTICAST_TTL); ipv4_output is TOS 0 and TTL IPDEFTTL (net.ipv4.ip_default_ttl).
 cdef extern int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
                                  const uint8_t *payload, uint32_t len) noexcept nogil
+# The same, with what the device is asked to finish (TCP's checksum, segmentation), its
+# offsets counted from the payload's start; NULL: nothing.  When the route's device cannot
+# do all of it, it is done here (the checksum finished, a large segment fragmented), so
+# the datagram on the wire is the same either way.
+cdef extern int ipv4_output_offload(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                                    const uint8_t *payload, uint32_t len,
+                                    const netdev_tx_offload *offload) noexcept nogil
 # A datagram (IP header onward) received on nif; rx_flags: NETDEV_RX_*.
 cdef extern void ipv4_input(netif *nif, const uint8_t *packet, uint32_t len, uint32_t rx_flags) noexcept nogil
 # The interface for dst and the next hop on it; NULL when there is no route.

@@ -6,6 +6,7 @@ from tyn.net.netif cimport (netif, netif_first, netif_loopback, netif_default, n
                             netif_is_broadcast, netif_output_ipv4, NETIF_UP, NETIF_LOOPBACK)
 from tyn.net.netstats cimport *
 from tyn.net.pbuf cimport pbuf, pbuf_alloc, pbuf_free
+from tyn.net.netdev cimport netdev_tx_offload, netdev_finish_checksum, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4
 from tyn.net.wire_ethernet cimport ETH_HLEN
 from tyn.net.wire_ipv4 cimport *
 from tyn.net.wire_icmp cimport ICMP_DEST_UNREACH, ICMP_PROT_UNREACH
@@ -70,7 +71,7 @@ cdef uint32_t ipv4_source_for(uint32_t dst) noexcept nogil:
 
 
 cdef int send_one(netif *nif, uint32_t next_hop, ipv4_header *hdr, const uint8_t *payload,
-                  uint32_t len) noexcept nogil:
+                  uint32_t len, const netdev_tx_offload *offload) noexcept nogil:
     cdef pbuf *p = pbuf_alloc(ETH_HLEN, IPV4_HEADER_MIN + len)
     if p == NULL:
         netstats_count(NET_DROP_NO_BUFFER)
@@ -78,19 +79,52 @@ cdef int send_one(netif *nif, uint32_t next_hop, ipv4_header *hdr, const uint8_t
     hdr.total_len = <uint16_t>(IPV4_HEADER_MIN + len)
     wire_ipv4_emit(p.payload, hdr)
     memcpy(p.payload + IPV4_HEADER_MIN, payload, len)
+    if offload != NULL:
+        p.offload = offload[0]
+        p.offload.csum_start += IPV4_HEADER_MIN
+        p.offload.hdr_len += IPV4_HEADER_MIN
     return netif_output_ipv4(nif, p, next_hop)
 
 
 cdef int ipv4_output(uint32_t src, uint32_t dst, uint8_t protocol, const uint8_t *payload,
                      uint32_t len) noexcept nogil:
-    return ipv4_output_with(src, dst, protocol, 0, IPDEFTTL, payload, len)
+    return ipv4_output_offload(src, dst, protocol, 0, IPDEFTTL, payload, len, NULL)
 
 
 cdef int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
                           const uint8_t *payload, uint32_t len) noexcept nogil:
+    return ipv4_output_offload(src, dst, protocol, tos, ttl, payload, len, NULL)
+
+
+cdef inline uint32_t device_offloads(netif *nif) noexcept nogil:
+    return nif.dev.tx_offloads if nif.dev != NULL else 0
+
+
+cdef int output_in_software(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                            const uint8_t *payload, uint32_t len,
+                            const netdev_tx_offload *offload) noexcept nogil:
+    """What the device cannot do, done here on a copy (the payload is the caller's)."""
+    cdef pbuf *copy = pbuf_alloc(0, len)
+    cdef int rc
+    if copy == NULL:
+        netstats_count(NET_DROP_NO_BUFFER)
+        return -ENOBUFS
+    memcpy(copy.payload, payload, len)
+    if offload.flags & NETDEV_OFFLOAD_CSUM:
+        netdev_finish_checksum(copy.payload + offload.csum_start, len - offload.csum_start,
+                               offload.csum_offset)
+    netstats_count(NET_IP_TX_OFFLOAD_IN_SOFTWARE)
+    rc = ipv4_output_offload(src, dst, protocol, tos, ttl, copy.payload, len, NULL)
+    pbuf_free(copy)
+    return rc
+
+
+cdef int ipv4_output_offload(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
+                             const uint8_t *payload, uint32_t len,
+                             const netdev_tx_offload *offload) noexcept nogil:
     global next_id
     cdef ipv4_header hdr
-    cdef uint32_t next_hop, chunk, offset = 0, max_chunk
+    cdef uint32_t next_hop, chunk, offset = 0, max_chunk, wanted
     cdef int rc = 0, r
     cdef netif *nif
     if len > IP_MAXPACKET - IPV4_HEADER_MIN:
@@ -100,6 +134,10 @@ cdef int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t 
     if nif == NULL:
         netstats_count(NET_DROP_IP_NO_ROUTE)
         return -ENETUNREACH
+    wanted = offload.flags if offload != NULL else 0
+    if wanted != 0 and ((wanted & device_offloads(nif)) != wanted
+                        or (IPV4_HEADER_MIN + len > nif.mtu and not wanted & NETDEV_OFFLOAD_TSO4)):
+        return output_in_software(src, dst, protocol, tos, ttl, payload, len, offload)
     hdr.tos = tos
     hdr.ttl = ttl
     hdr.protocol = protocol
@@ -108,9 +146,15 @@ cdef int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t 
     hdr.id = next_id
     next_id += 1
     netstats_count(NET_IP_TX)
+    if wanted & NETDEV_OFFLOAD_TSO4:
+        hdr.frag = 0
+        if len > offload.hdr_len and offload.gso_size > 0:
+            # The device numbers the segments' IP ids from this one on (Linux's TSO does).
+            next_id += <uint16_t>((len - offload.hdr_len - 1) // offload.gso_size)
+        return send_one(nif, next_hop, &hdr, payload, len, offload)
     if IPV4_HEADER_MIN + len <= nif.mtu:
         hdr.frag = 0
-        return send_one(nif, next_hop, &hdr, payload, len)
+        return send_one(nif, next_hop, &hdr, payload, len, offload if wanted != 0 else NULL)
     max_chunk = (nif.mtu - IPV4_HEADER_MIN) & ~(<uint32_t>IP_FRAG_UNIT - 1)
     while offset < len:
         chunk = len - offset
@@ -119,7 +163,7 @@ cdef int ipv4_output_with(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t 
             chunk = max_chunk
             hdr.frag |= IP_MF
         netstats_count(NET_IP_FRAGMENTS_TX)
-        r = send_one(nif, next_hop, &hdr, payload + offset, chunk)
+        r = send_one(nif, next_hop, &hdr, payload + offset, chunk, NULL)
         if r < 0 and rc == 0:
             rc = r
         offset += chunk

@@ -1,8 +1,9 @@
 # The list of registered network devices (see netdev.pxd).  Under net_lock.
-from libc.stdint cimport uint8_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from tyn.sys.errno cimport EINVAL
 from tyn.lib.kprint cimport kputs
 from tyn.net.wire_ethernet cimport ETH_ALEN
+from tyn.net.checksum cimport inet_checksum
 
 cdef netdev *devices
 
@@ -42,3 +43,11 @@ cdef void netdev_print_mac(const uint8_t *mac) noexcept nogil:
         text[0] = digits[mac[i] >> 4]
         text[1] = digits[mac[i] & 0xF]
         kputs(text)
+
+
+cdef void netdev_finish_checksum(uint8_t *start, uint32_t len, uint16_t csum_offset) noexcept nogil:
+    # The field already holds the folded pseudo-header sum, so summing it with the rest
+    # gives the full one's-complement sum (RFC 1071).
+    cdef uint16_t c = inet_checksum(start, len)
+    start[csum_offset] = <uint8_t>(c >> 8)
+    start[csum_offset + 1] = <uint8_t>c

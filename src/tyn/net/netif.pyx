@@ -3,7 +3,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from tyn.arch.cpu cimport memcpy, memset
 from tyn.mm.heap cimport kcalloc, kfree
 from tyn.sys.errno cimport ENOBUFS
-from tyn.net.netdev cimport netdev
+from tyn.net.netdev cimport netdev, netdev_tx_offload, netdev_finish_checksum, NETDEV_OFFLOAD_CSUM
 from tyn.net.netclock cimport netclock_advance, netclock_now_ns
 from tyn.net.netstats cimport *
 from tyn.net.pbuf cimport pbuf, pbuf_free, pbuf_free_queue, pbuf_add_header
@@ -193,6 +193,7 @@ cdef inline bint mac_equal(const uint8_t *a, const uint8_t *b) noexcept nogil:
 
 
 cdef int netif_send_frame(netif *nif, pbuf *p, const uint8_t *dst_mac, uint16_t ethertype) noexcept nogil:
+    cdef netdev_tx_offload offload
     cdef uint32_t len
     cdef int rc
     if not pbuf_add_header(p, ETH_HLEN):
@@ -202,13 +203,22 @@ cdef int netif_send_frame(netif *nif, pbuf *p, const uint8_t *dst_mac, uint16_t 
     wire_ethernet_emit(p.payload, dst_mac, nif.mac, ethertype)
     len = p.len
     if len < ETH_ZLEN:
-        # Pad short frames here rather than trust every device to (the padding is not data).
+        # Pad short frames here rather than trust every device to (the padding is not data,
+        # so a checksum left to the device is finished here: it would sum the padding).
         memset(short_frame, 0, ETH_ZLEN)
         memcpy(short_frame, p.payload, len)
-        rc = nif.dev.transmit(nif.dev, short_frame, ETH_ZLEN)
+        if p.offload.flags & NETDEV_OFFLOAD_CSUM:
+            netdev_finish_checksum(short_frame + ETH_HLEN + p.offload.csum_start,
+                                   len - ETH_HLEN - p.offload.csum_start, p.offload.csum_offset)
+        rc = nif.dev.transmit(nif.dev, short_frame, ETH_ZLEN, NULL)
         len = ETH_ZLEN
+    elif p.offload.flags != 0:
+        offload = p.offload
+        offload.csum_start += ETH_HLEN
+        offload.hdr_len += ETH_HLEN
+        rc = nif.dev.transmit(nif.dev, p.payload, len, &offload)
     else:
-        rc = nif.dev.transmit(nif.dev, p.payload, len)
+        rc = nif.dev.transmit(nif.dev, p.payload, len, NULL)
     pbuf_free(p)
     if rc != 0:
         netstats_count(NET_DROP_LINK_TX_FULL)

@@ -21,7 +21,7 @@ from tyn.net.ipv4_reass cimport ipv4_reass_init
 from tyn.net.icmp cimport icmp_init, icmp_register_error_handler
 from tyn.net.udp cimport udp_init, udp_icmp_error
 from tyn.net.dhcp cimport dhcp_init
-from tyn.net.ipv4 cimport ipv4_output_with, ipv4_register_protocol, ipv4_route
+from tyn.net.ipv4 cimport ipv4_output_offload, ipv4_register_protocol, ipv4_route
 from tyn.net.tcp cimport (tcp_init, tcp_set_output, tcp_set_route, tcp_set_clock, tcp_set_secret_source)
 from tyn.net.tcp_input cimport tcp_input
 from tyn.net.tcp_icmp cimport tcp_icmp_error
@@ -36,7 +36,7 @@ cdef ktimer net_timer
 cdef bint timer_ready
 
 
-cdef int tcp_route(uint32_t dst, uint32_t *src, uint32_t *mtu) noexcept nogil:
+cdef int tcp_route(uint32_t dst, uint32_t *src, uint32_t *mtu, uint32_t *offloads) noexcept nogil:
     """TCP's view of routing: the source address and the MTU towards dst."""
     cdef uint32_t next_hop
     cdef netif *nif = ipv4_route(dst, &next_hop)
@@ -44,6 +44,7 @@ cdef int tcp_route(uint32_t dst, uint32_t *src, uint32_t *mtu) noexcept nogil:
         return -ENETUNREACH
     src[0] = nif.addr
     mtu[0] = nif.mtu
+    offloads[0] = nif.dev.tx_offloads if nif.dev != NULL else 0
     return 0
 
 
@@ -66,7 +67,7 @@ cdef void net_reset() noexcept nogil:
     netstats_reset()
     pbuf_init()
     # TCP sits on IPv4 through these hooks (it builds and tests without them).
-    tcp_set_output(ipv4_output_with)
+    tcp_set_output(ipv4_output_offload)
     tcp_set_route(tcp_route)
     tcp_set_clock(netclock_now_ns)
     tcp_set_secret_source(tcp_secret)

@@ -66,6 +66,7 @@ cdef enum:
     NET_UDP_RX
     NET_UDP_TX
     NET_LOOPBACK_TX
+    NET_IP_TX_OFFLOAD_IN_SOFTWARE       # a transmit offload the route's device lacks, done here
     NET_COUNTER_COUNT
 
 cdef enum:

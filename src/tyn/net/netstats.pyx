@@ -67,6 +67,7 @@ cdef void set_names() noexcept nogil:
     names[NET_UDP_RX] = b"udp_rx"
     names[NET_UDP_TX] = b"udp_tx"
     names[NET_LOOPBACK_TX] = b"loopback_tx"
+    names[NET_IP_TX_OFFLOAD_IN_SOFTWARE] = b"ip_tx_offload_in_software"
     names_ready = True
 
 

@@ -10,6 +10,7 @@
 # when the heap is empty, pbuf_alloc returns NULL and counts the failure; callers drop the
 # packet and count NET_DROP_NO_BUFFER.  Under net_lock.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from tyn.net.netdev cimport netdev_tx_offload
 
 cdef enum:
     PBUF_DEFAULT_LIMIT = 4 << 20    # bytes of buffers in use, all packets together
@@ -25,6 +26,8 @@ cdef struct pbuf:
     uint32_t ref
     uint32_t tag_addr
     uint32_t tag_value
+    netdev_tx_offload offload       # outgoing IP packet: what the device is asked to finish
+                                    # (offsets from the IP header; flags 0 from pbuf_alloc)
 
 cdef struct pbuf_stats:
     uint64_t bytes_in_use

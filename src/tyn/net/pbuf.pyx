@@ -39,6 +39,7 @@ cdef pbuf *pbuf_alloc(uint32_t headroom, uint32_t size) noexcept nogil:
     p.ref = 1
     p.tag_addr = 0
     p.tag_value = 0
+    p.offload.flags = 0
     stats.bytes_in_use += charge
     if stats.bytes_in_use > stats.peak_bytes:
         stats.peak_bytes = stats.bytes_in_use

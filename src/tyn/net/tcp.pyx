@@ -133,7 +133,7 @@ cdef int tcp_connect(tcp_pcb *pcb, uint32_t addr, uint16_t port) noexcept nogil:
     if addr == 0 or port == 0:
         return -ECONNREFUSED
     src = pcb.local_addr
-    if tcp_pcb_route(addr, &src, &mss) < 0:
+    if tcp_pcb_route(addr, &src, &mss, &pcb.tx_offloads) < 0:
         return -ENETUNREACH
     if not (pcb.flags & TF_BOUND):
         pcb.local_port = tcp_pcb_ephemeral_port(pcb, src, addr, port)

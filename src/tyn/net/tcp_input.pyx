@@ -103,7 +103,7 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
     c.remote_port = seg.src_port
     c.listener = l
     l.syn_queue_len += 1
-    tcp_pcb_route(src, &c.local_addr, &c.adv_mss)
+    tcp_pcb_route(src, &c.local_addr, &c.adv_mss, &c.tx_offloads)
     c.rcv_wscale = tcp_pcb_wscale()
     take_syn(c, seg)
     c.iss = tcp_iss_generate(c.local_addr, c.local_port, c.remote_addr, c.remote_port, tcp_pcb_now())

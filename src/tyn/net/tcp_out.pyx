@@ -3,11 +3,20 @@
 # The send queue holds the bytes from SND.UNA on: byte i of it has sequence number
 # SND.UNA + i (the SYN is acknowledged before data is queued), and a queued FIN follows
 # the last byte.  Segments are built in one scratch buffer, owned by net_lock's holder.
+#
+# Transmit offloads (pcb.tx_offloads, what the route's device said it can do): with
+# NETDEV_OFFLOAD_CSUM a data segment leaves its checksum to the device; with TSO4 as well,
+# a segment may carry up to TCP_TSO_MAX_DATA bytes, which the device sends as MSS-sized
+# segments (what the MSS-at-a-time loop would have sent: the same windows, Nagle and FIN
+# rules cut it).  Retransmissions are MSS-sized, as Linux's after a loss (cwnd is small
+# then).  Pure ACKs and SYNs are summed here: they are short, and a padded frame would
+# have the padding summed by the device.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from tyn.arch.cpu cimport memset
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_max
-from tyn.net.wire_tcp cimport wire_tcp_emit, wire_tcp_fill_checksum
+from tyn.net.wire_tcp cimport wire_tcp_emit, wire_tcp_fill_checksum, wire_tcp_fill_pseudo_checksum
+from tyn.net.netdev cimport netdev_tx_offload, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4
 from tyn.net.tcp_buffers cimport tcp_bq_copy_out
 from tyn.net.tcp_pcb cimport tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_transmit
 from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tcp_timers_ms
@@ -52,6 +61,7 @@ cdef uint16_t window_field(tcp_pcb *pcb, bint syn) noexcept nogil:
 # Build and send one segment: seq, flags, and len data bytes from send-queue offset off.
 cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len) noexcept nogil:
     cdef tcp_segment seg
+    cdef netdev_tx_offload offload
     cdef uint32_t hlen
     cdef int r
     cdef bint syn = (flags & TCP_SYN) != 0
@@ -73,8 +83,23 @@ cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, u
     hlen = wire_tcp_emit(&seg, scratch)
     if len > 0 and tcp_bq_copy_out(&pcb.sndq, off, scratch + hlen, len, NULL) != len:
         return -1
-    wire_tcp_fill_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
-    r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, pcb.ip_tos, pcb.ip_ttl, scratch, hlen + len)
+    if len > 0 and pcb.tx_offloads & NETDEV_OFFLOAD_CSUM:
+        offload.flags = NETDEV_OFFLOAD_CSUM
+        offload.csum_start = 0
+        offload.csum_offset = TCP_CHECKSUM_OFFSET
+        offload.hdr_len = <uint16_t>hlen
+        offload.gso_size = 0
+        if len > pcb.mss:                       # only built with TSO4 (max_segment_data)
+            offload.flags |= NETDEV_OFFLOAD_TSO4
+            offload.gso_size = pcb.mss
+            tcp_pcb_stats().tso_segs_out += 1
+        wire_tcp_fill_pseudo_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
+        r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, pcb.ip_tos, pcb.ip_ttl, scratch, hlen + len,
+                             &offload)
+    else:
+        wire_tcp_fill_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
+        r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, pcb.ip_tos, pcb.ip_ttl, scratch, hlen + len,
+                             NULL)
     if flags & TCP_ACK:
         pcb.flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED)
         pcb.delack_deadline = 0
@@ -142,8 +167,21 @@ cdef void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil:
     tcp_timers_arm_rexmt(pcb)
 
 
+# Data per segment: the MSS, or what the device cuts into MSS-sized segments.
+cdef inline uint32_t max_segment_data(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t tso_offloads = NETDEV_OFFLOAD_CSUM | NETDEV_OFFLOAD_TSO4
+    if pcb.tx_offloads & tso_offloads == tso_offloads:
+        return TCP_TSO_MAX_DATA - TCP_TSO_MAX_DATA % pcb.mss
+    return pcb.mss
+
+# Whether the last short piece of the queue would be held back by Nagle once the rest
+# is in flight (a FIN to send goes at once, as in the loop below).
+cdef inline bint nagle_holds_tail(tcp_pcb *pcb) noexcept nogil:
+    return not (pcb.flags & (TF_NODELAY | TF_FORCE_SEND)) and not fin_pending(pcb)
+
 cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
     cdef uint32_t in_flight, off, unsent, wnd, usable, len, seq
+    cdef uint32_t max_data = max_segment_data(pcb)
     cdef uint8_t flags
     cdef bint fin, sent = False, new_data
     if pcb.state == TCP_CLOSED or pcb.state == TCP_LISTEN:
@@ -159,10 +197,14 @@ cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
         wnd = pcb.snd_wnd if pcb.snd_wnd < pcb.cwnd else pcb.cwnd
         usable = wnd - in_flight if wnd > in_flight else 0
         len = unsent
-        if len > pcb.mss:
-            len = pcb.mss
+        if len > max_data:
+            len = max_data
         if len > usable:
             len = usable
+        if len > pcb.mss and len % pcb.mss != 0 and (len < unsent or nagle_holds_tail(pcb)):
+            # A large segment ends where the MSS-at-a-time loop would have stopped: a short
+            # tail waits for the window or for Nagle (Linux's tcp_mss_split_point).
+            len -= len % pcb.mss
         # The FIN goes with the segment that carries the last byte, or alone, once.
         fin = (fin_pending(pcb) and len == unsent
                and seq_le(pcb.snd_nxt + len, pcb.snd_una + pcb.sndq.len))
@@ -230,7 +272,7 @@ cdef void send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
     hlen = wire_tcp_emit(&seg, scratch)
     wire_tcp_fill_checksum(src, dst, scratch, hlen)
     tcp_pcb_stats().rst_out += 1
-    tcp_pcb_transmit(src, dst, tos, ttl, scratch, hlen)
+    tcp_pcb_transmit(src, dst, tos, ttl, scratch, hlen, NULL)
 
 cdef void tcp_out_send_rst_pcb(tcp_pcb *pcb) noexcept nogil:
     send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,

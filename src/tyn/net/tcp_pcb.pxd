@@ -3,6 +3,7 @@
 # module shares: counters, tunables, the clock and the hooks to the outside.
 # Protected by net_lock (held by every caller).
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from tyn.net.netdev cimport netdev_tx_offload
 from tyn.net.tcp_types cimport (tcp_pcb, tcp_stats, tcp_tunables, tcp_output_fn, tcp_event_fn,
                                 tcp_route_fn, tcp_clock_fn)
 
@@ -22,13 +23,15 @@ cdef extern void tcp_pcb_set_event_hook(tcp_event_fn fn) noexcept nogil
 cdef extern void tcp_pcb_set_route(tcp_route_fn fn) noexcept nogil
 # Send a finished segment; 0 or -errno (counted).
 # ttl 0: the default (IPDEFTTL).
+# offload: what the device finishes (tcp_output_fn), or NULL.
 cdef extern int tcp_pcb_transmit(uint32_t src, uint32_t dst, uint8_t tos, uint8_t ttl,
-                                 const uint8_t *segment, uint32_t len) noexcept nogil
+                                 const uint8_t *segment, uint32_t len,
+                                 const netdev_tx_offload *offload) noexcept nogil
 # Tell the socket layer about events (TCP_EVENT_* bits).
 cdef extern void tcp_pcb_event(tcp_pcb *pcb, uint32_t events) noexcept nogil
-# Source address and MSS towards dst (0 or -ENETUNREACH).  Without a route hook the
-# source stays as given and the MSS is Ethernet's.
-cdef extern int tcp_pcb_route(uint32_t dst, uint32_t *src, uint16_t *mss) noexcept nogil
+# Source address, MSS and the device's transmit offloads towards dst (0 or -ENETUNREACH).
+# Without a route hook the source stays as given, the MSS is Ethernet's, no offloads.
+cdef extern int tcp_pcb_route(uint32_t dst, uint32_t *src, uint16_t *mss, uint32_t *offloads) noexcept nogil
 
 # A zeroed pcb with the defaults, on the all-pcbs list; NULL at the cap (a TIME-WAIT pcb
 # is recycled first) or when the heap is exhausted.

@@ -107,12 +107,13 @@ cdef void tcp_pcb_set_route(tcp_route_fn fn) noexcept nogil:
 
 
 cdef int tcp_pcb_transmit(uint32_t src, uint32_t dst, uint8_t tos, uint8_t ttl,
-                          const uint8_t *segment, uint32_t len) noexcept nogil:
+                          const uint8_t *segment, uint32_t len,
+                          const netdev_tx_offload *offload) noexcept nogil:
     cdef int r
     if output_fn == NULL:
         stats.output_errors += 1
         return -ENOBUFS
-    r = output_fn(src, dst, IPPROTO_TCP, tos, ttl if ttl != 0 else IPDEFTTL, segment, len)
+    r = output_fn(src, dst, IPPROTO_TCP, tos, ttl if ttl != 0 else IPDEFTTL, segment, len, offload)
     if r < 0:
         stats.output_errors += 1
     else:
@@ -123,11 +124,12 @@ cdef void tcp_pcb_event(tcp_pcb *pcb, uint32_t events) noexcept nogil:
     if event_fn != NULL and not (pcb.flags & TF_USER_CLOSED):
         event_fn(pcb, pcb.user, events)
 
-cdef int tcp_pcb_route(uint32_t dst, uint32_t *src, uint16_t *mss) noexcept nogil:
+cdef int tcp_pcb_route(uint32_t dst, uint32_t *src, uint16_t *mss, uint32_t *offloads) noexcept nogil:
     cdef uint32_t mtu = TCP_MSS_ETHERNET + TCP_IPV4_OVERHEAD
     cdef uint32_t s = src[0]
+    offloads[0] = 0
     if route_fn != NULL:
-        if route_fn(dst, &s, &mtu) < 0:
+        if route_fn(dst, &s, &mtu, offloads) < 0:
             return -ENETUNREACH
         if src[0] == 0:
             src[0] = s

@@ -6,6 +6,7 @@
 # take a lock themselves; callbacks (output, events) run with it still held.
 from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, uint64_t, int64_t
 from tyn.net.wire_ipv4 cimport IPPROTO_TCP      # defined once, with the other protocol numbers
+from tyn.net.netdev cimport netdev_tx_offload
 
 cdef enum:
     # Header (RFC 9293 §3.1).
@@ -46,6 +47,10 @@ cdef enum:
     TCP_MIN_MSS = 88                    # Linux's TCP_MIN_MSS: a peer MSS below is raised
     TCP_MAX_SEGMENT = 65535             # largest segment we build (loopback MTU 65536)
     TCP_IPV4_OVERHEAD = 40              # IPv4 + TCP headers without options
+    TCP_CHECKSUM_OFFSET = 16            # of the checksum field in the header
+    # Data of one segment the device cuts up (NETDEV_OFFLOAD_TSO4): the IP datagram stays
+    # within 65535 bytes whatever the options (Linux: GSO_MAX_SIZE 65536).
+    TCP_TSO_MAX_DATA = TCP_MAX_SEGMENT - (TCP_IPV4_OVERHEAD - TCP_HEADER_LEN) - TCP_MAX_HEADER_LEN
 
     # States (RFC 9293 §3.3.2), in RFC order.
     TCP_CLOSED = 0
@@ -196,11 +201,15 @@ ctypedef int64_t (*tcp_copy_fn)(void *dst, const void *src, uint64_t n) noexcept
 
 # Output: the agreed signature of ipv4_output_with (tos, ttl: the pcb's IP_TOS/IP_TTL,
 # the default TTL resolved).
+# offload (NULL: a finished segment) asks the device to finish the checksum or to cut the
+# segment up, offsets counted from the segment's start: ipv4_output_offload's signature.
 ctypedef int (*tcp_output_fn)(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
-                              const uint8_t *payload, uint32_t len) noexcept nogil
+                              const uint8_t *payload, uint32_t len,
+                              const netdev_tx_offload *offload) noexcept nogil
 # Route lookup for connect and MSS: the source address to use towards dst and the MTU of
-# the interface; 0 or -ENETUNREACH.
-ctypedef int (*tcp_route_fn)(uint32_t dst, uint32_t *src, uint32_t *mtu) noexcept nogil
+# the interface, and the transmit offloads of its device (NETDEV_OFFLOAD_*; 0 for loopback
+# and devices without); 0 or -ENETUNREACH.
+ctypedef int (*tcp_route_fn)(uint32_t dst, uint32_t *src, uint32_t *mtu, uint32_t *offloads) noexcept nogil
 # The monotonic clock in ns.
 ctypedef uint64_t (*tcp_clock_fn)() noexcept nogil
 # Fills 16 secret bytes (the ISS key of RFC 6528).
@@ -235,6 +244,7 @@ cdef struct tcp_pcb:
     uint16_t mss                    # sender MSS: the peer's, capped by ours
     uint16_t adv_mss                # what our SYN advertised
     uint16_t peer_mss
+    uint32_t tx_offloads            # NETDEV_OFFLOAD_* of the route's device (set with adv_mss)
 
     # Receive sequence space.
     uint32_t irs
@@ -363,6 +373,7 @@ cdef struct tcp_stats:
     uint64_t keepalive_probes
     uint64_t data_segs_out
     uint64_t data_bytes_out
+    uint64_t tso_segs_out           # data segments left to the device to cut up (TSO4)
     uint64_t data_segs_in
     uint64_t data_bytes_in
     uint64_t output_errors          # the output hook failed

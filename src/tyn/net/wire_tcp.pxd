@@ -16,3 +16,6 @@ cdef extern uint32_t wire_tcp_options_len(const tcp_segment *seg) noexcept nogil
 cdef extern uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil
 # Fill in the checksum of the len-byte segment at out (header + payload).
 cdef extern void wire_tcp_fill_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint32_t len) noexcept nogil
+# Put only the pseudo-header's sum (folded, not complemented) in the checksum field: the
+# partial checksum a device with NETDEV_OFFLOAD_CSUM finishes (virtio 1.0 §5.1.6.2).
+cdef extern void wire_tcp_fill_pseudo_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint32_t len) noexcept nogil

@@ -138,3 +138,7 @@ cdef void wire_tcp_fill_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint3
     cdef uint64_t sum = inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)
     put_be16(out + OFF_CHECKSUM, 0)
     put_be16(out + OFF_CHECKSUM, inet_checksum_fold(inet_checksum_add(sum, out, len)))
+
+
+cdef void wire_tcp_fill_pseudo_checksum(uint32_t src, uint32_t dst, uint8_t *out, uint32_t len) noexcept nogil:
+    put_be16(out + OFF_CHECKSUM, <uint16_t>~inet_checksum_fold(inet_checksum_pseudo(src, dst, IPPROTO_TCP, len)))

@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from tyn.sys.errno cimport ENOBUFS
 from tyn.net.netlock cimport net_lock_acquire, net_lock_release
-from tyn.net.netdev cimport netdev, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
+from tyn.net.netdev cimport netdev, netdev_tx_offload, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4, netdev_register, netdev_reset, netdev_first, NETDEV_RX_CHECKSUM_OK
 from tyn.net.netinit cimport net_reset
 from tyn.proc.sched cimport sched_init
 from tyn.net.netstats cimport netstats_get, netstats_name, netstats_drops, NET_COUNTER_COUNT, NET_DROP_FIRST, NET_DROP_LAST
@@ -14,7 +14,7 @@ from tyn.net.netif cimport (netif, netif_add_netdev, netif_set_addr, netif_poll,
                             netif_next_deadline_ns, netif_loopback)
 from tyn.net.netclock cimport netclock_now_ns
 from tyn.net.arp cimport arp_state, arp_lookup, arp_queued
-from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol
+from tyn.net.ipv4 cimport ipv4_output, ipv4_output_offload, ipv4_register_protocol
 from tyn.net.ipv4_reass cimport ipv4_reass_datagrams, ipv4_reass_bytes
 from tyn.net.udp cimport *
 from tyn.net.dhcp cimport *
@@ -26,12 +26,14 @@ RX_CHECKSUM_OK = NETDEV_RX_CHECKSUM_OK      # input(frame, rx_flags): the device
 cdef netdev fake_dev
 cdef netif *eth
 tx_frames = []
+tx_offload = []     # per frame in tx_frames: the offload the stack asked for (dict), or None
 delivered = []
 udp_events = {}
 cdef bint tx_refuse
 
 
-cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len) noexcept nogil:
+cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len,
+                       const netdev_tx_offload *offload) noexcept nogil:
     if tx_refuse:
         dev.tx_drops += 1
         return -ENOBUFS
@@ -39,11 +41,20 @@ cdef int fake_transmit(netdev *dev, const uint8_t *frame, uint32_t len) noexcept
     dev.tx_bytes += len
     with gil:
         tx_frames.append((<const char *>frame)[:len])
+        tx_offload.append(None if offload == NULL else
+                          dict(flags=offload.flags, csum_start=offload.csum_start, csum_offset=offload.csum_offset,
+                               hdr_len=offload.hdr_len, gso_size=offload.gso_size))
     return 0
 
 
-def reset(bytes mac=b"\x52\x54\x00\x12\x34\x56", uint32_t mtu=1500, bint with_nic=True):
-    """All stack state fresh; a fake NIC (unless with_nic=False) bound as eth0 (no address)."""
+OFFLOAD_CSUM = NETDEV_OFFLOAD_CSUM
+OFFLOAD_TSO4 = NETDEV_OFFLOAD_TSO4
+
+
+def reset(bytes mac=b"\x52\x54\x00\x12\x34\x56", uint32_t mtu=1500, bint with_nic=True,
+          uint32_t tx_offloads=0):
+    """All stack state fresh; a fake NIC (unless with_nic=False) bound as eth0 (no address),
+    reporting tx_offloads (OFFLOAD_*)."""
     global eth, tx_refuse
     sched_init()        # as the kernel boots: the scheduler (and waitq_lock, which wake-ups take) first
     cdef uint64_t flags = net_lock_acquire()
@@ -53,11 +64,13 @@ def reset(bytes mac=b"\x52\x54\x00\x12\x34\x56", uint32_t mtu=1500, bint with_ni
     eth = NULL
     tx_refuse = False
     del tx_frames[:]
+    del tx_offload[:]
     del delivered[:]
     udp_events.clear()
     if with_nic:
         memcpy(fake_dev.mac, <const char *>mac, 6)
         fake_dev.mtu = mtu
+        fake_dev.tx_offloads = tx_offloads
         fake_dev.transmit = fake_transmit
         netdev_register(&fake_dev)
         eth = netif_add_netdev(&fake_dev)
@@ -90,6 +103,16 @@ def frames():
     """Frames transmitted since the last call."""
     out = list(tx_frames)
     del tx_frames[:]
+    del tx_offload[:]
+    return out
+
+
+def frames_offload():
+    """Frames transmitted since the last call with the offload asked of the device:
+    [(frame, dict or None)]."""
+    out = list(zip(tx_frames, tx_offload))
+    del tx_frames[:]
+    del tx_offload[:]
     return out
 
 
@@ -158,6 +181,14 @@ def reassembly():
 
 def output(uint32_t src, uint32_t dst, uint8_t protocol, bytes payload):
     return ipv4_output(src, dst, protocol, <const uint8_t *><const char *>payload, len(payload))
+
+
+def output_offload(uint32_t src, uint32_t dst, uint8_t protocol, bytes payload, uint32_t flags,
+                   uint16_t csum_start=0, uint16_t csum_offset=0, uint16_t hdr_len=0, uint16_t gso_size=0):
+    """ipv4_output_offload with a netdev_tx_offload (offsets from the payload's start)."""
+    cdef netdev_tx_offload o
+    o.flags, o.csum_start, o.csum_offset, o.hdr_len, o.gso_size = flags, csum_start, csum_offset, hdr_len, gso_size
+    return ipv4_output_offload(src, dst, protocol, 0, 64, <const uint8_t *><const char *>payload, len(payload), &o)
 
 
 cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,

@@ -6,7 +6,7 @@ from libc.string cimport memcpy
 from tyn.net.tcp_types cimport *
 from tyn.net.tcp cimport *
 from tyn.net.tcp_input cimport tcp_input
-from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
+from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4, netdev_tx_offload
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
 from tyn.net.tcp_iss cimport tcp_iss_siphash
 from tyn.net.tcp_pcb cimport tcp_pcb_first
@@ -29,6 +29,8 @@ RX_CHECKSUM_OK = NETDEV_RX_CHECKSUM_OK      # input(..., rx_flags): the device c
 
 cdef list captured = []
 cdef list captured_ip = []      # (tos, ttl) of each captured segment
+cdef list captured_offload = []     # its netdev_tx_offload as a dict, or None
+cdef uint32_t route_offloads
 cdef list events = []
 cdef uint64_t sim_now
 cdef uint32_t route_src
@@ -39,10 +41,16 @@ cdef int output_result
 
 
 cdef int capture_output(uint32_t src, uint32_t dst, uint8_t protocol, uint8_t tos, uint8_t ttl,
-                        const uint8_t *payload, uint32_t len) noexcept nogil:
+                        const uint8_t *payload, uint32_t len, const netdev_tx_offload *offload) noexcept nogil:
     with gil:
         captured.append((src, dst, protocol, (<const char *>payload)[:len]))
         captured_ip.append((tos, ttl))
+        if offload == NULL:
+            captured_offload.append(None)
+        else:
+            captured_offload.append(dict(flags=offload.flags, csum_start=offload.csum_start,
+                                         csum_offset=offload.csum_offset, hdr_len=offload.hdr_len,
+                                         gso_size=offload.gso_size))
     return output_result
 
 cdef void capture_event(tcp_pcb *pcb, void *user, uint32_t ev) noexcept nogil:
@@ -52,11 +60,12 @@ cdef void capture_event(tcp_pcb *pcb, void *user, uint32_t ev) noexcept nogil:
 cdef uint64_t sim_clock() noexcept nogil:
     return sim_now
 
-cdef int sim_route(uint32_t dst, uint32_t *src, uint32_t *mtu) noexcept nogil:
+cdef int sim_route(uint32_t dst, uint32_t *src, uint32_t *mtu, uint32_t *offloads) noexcept nogil:
     if route_fail:
         return -1
     src[0] = route_src
     mtu[0] = route_mtu
+    offloads[0] = route_offloads
     return 0
 
 cdef void sim_secret(uint8_t *key, uint32_t n) noexcept nogil:
@@ -65,10 +74,12 @@ cdef void sim_secret(uint8_t *key, uint32_t n) noexcept nogil:
 
 def reset(uint32_t local_addr=0, uint32_t mtu=1500, bytes key=b"tyn-tcp-test-key", uint64_t now_ns=1_000_000_000):
     """A fresh TCP module with the simulated hooks; local_addr is the route's source."""
-    global sim_now, route_src, route_mtu, route_fail, output_result
+    global sim_now, route_src, route_mtu, route_fail, output_result, route_offloads
     tcp_init()
     captured.clear()
     captured_ip.clear()
+    captured_offload.clear()
+    route_offloads = 0
     events.clear()
     sim_now = now_ns
     route_src = local_addr
@@ -86,6 +97,24 @@ def set_route(uint32_t local_addr, uint32_t mtu=1500, bint fail=False):
     global route_src, route_mtu, route_fail
     route_src, route_mtu, route_fail = local_addr, mtu, fail
 
+OFFLOAD_CSUM = NETDEV_OFFLOAD_CSUM
+OFFLOAD_TSO4 = NETDEV_OFFLOAD_TSO4
+
+def set_route_offloads(uint32_t offloads):
+    """The transmit offloads (OFFLOAD_*) the route's device reports to connections made
+    from now on."""
+    global route_offloads
+    route_offloads = offloads
+
+def take_output_offload():
+    """The segments sent since the last call with what they left to the device:
+    [(bytes, offload dict or None)]."""
+    out = [(seg[3], off) for seg, off in zip(captured, captured_offload)]
+    captured.clear()
+    captured_ip.clear()
+    captured_offload.clear()
+    return out
+
 def set_output_result(int r):
     global output_result
     output_result = r
@@ -98,6 +127,7 @@ def take_output():
     out = list(captured)
     captured.clear()
     captured_ip.clear()
+    captured_offload.clear()
     return out
 
 def take_output_ip():
@@ -106,6 +136,7 @@ def take_output_ip():
     out = [(tos, ttl, seg[3]) for (tos, ttl), seg in zip(captured_ip, captured)]
     captured.clear()
     captured_ip.clear()
+    captured_offload.clear()
     return out
 
 def take_events():
