@@ -424,6 +424,7 @@ cdef uint32_t clamp_buf(uint32_t bytes) noexcept nogil:
 
 cdef void tcp_set_sndbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil:
     pcb.sndbuf = clamp_buf(bytes)
+    pcb.flags |= TF_SNDBUF_LOCK                 # the size is the user's now (SOCK_SNDBUF_LOCK)
     tcp_pcb_event(pcb, TCP_EVENT_OUT)
 
 cdef void tcp_set_rcvbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil:

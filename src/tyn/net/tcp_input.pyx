@@ -14,6 +14,7 @@ from tyn.net.tcp_out cimport (tcp_out_output, tcp_out_send_syn, tcp_out_send_ack
 from tyn.net.tcp_timers cimport (tcp_timers_ms, tcp_timers_arm_rexmt, tcp_timers_arm_keepalive,
                                  tcp_timers_enter_time_wait, tcp_timers_rtt_sample)
 from tyn.net.tcp_cc cimport tcp_cc_init, tcp_cc_ack, tcp_cc_dupack
+from tyn.net.tcp_sndspace cimport tcp_sndspace_expand
 from tyn.net.tcp_iss cimport tcp_iss_generate
 from tyn.net.tcp_rcvspace cimport tcp_rcvspace_measure
 
@@ -88,7 +89,7 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
     c = tcp_pcb_alloc()
     if c == NULL:
         return
-    c.flags |= ((l.flags & (TF_NODELAY | TF_KEEPALIVE | TF_REUSEADDR | TF_RCVBUF_LOCK))
+    c.flags |= ((l.flags & (TF_NODELAY | TF_KEEPALIVE | TF_REUSEADDR | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK))
                 | TF_PASSIVE | TF_BOUND | TF_SEND_WSCALE)
     c.sndbuf = l.sndbuf
     c.rcvbuf = l.rcvbuf
@@ -294,6 +295,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         else:
             tcp_timers_arm_rexmt(pcb)           # RFC 6298 §5.3
         tcp_cc_ack(pcb, seg.ack, acked)
+        tcp_sndspace_expand(pcb)
         if data_acked > 0:
             tcp_pcb_event(pcb, TCP_EVENT_OUT)
     elif dupack:

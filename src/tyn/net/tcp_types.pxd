@@ -89,6 +89,7 @@ cdef enum:
     TF_SEND_TSTAMP = 1 << 19            # offer timestamps in our SYN (RFC 7323 §3.2)
     TF_TSTAMP = 1 << 20                 # timestamps agreed: every segment but RST carries them
     TF_RCVBUF_LOCK = 1 << 21            # SO_RCVBUF was set: no autotuning (tcp_rcvspace)
+    TF_SNDBUF_LOCK = 1 << 22            # SO_SNDBUF was set: no autotuning (tcp_sndspace)
 
     TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
     TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
@@ -119,7 +120,7 @@ cdef enum:
     # Tunable defaults (tcp_tunables), Linux's where Linux has one.
     TCP_MAX_PCBS_DEFAULT = 8192
     TCP_MEM_LIMIT_DEFAULT = 64 << 20
-    TCP_WMEM_DEFAULT = 65536            # Linux starts at 16 KiB and autotunes; we do not
+    TCP_WMEM_DEFAULT = 65536            # the start; grows with cwnd (tcp_sndspace) unless SO_SNDBUF
     TCP_RMEM_DEFAULT = 131072           # net.ipv4.tcp_rmem[1]
     TCP_BUF_MIN = 4096                  # tcp_rmem[0] / tcp_wmem[0]
     TCP_BUF_MAX = 4194304               # tcp_wmem[2]
@@ -387,6 +388,7 @@ cdef struct tcp_stats:
     uint64_t pcbs_allocated
     uint64_t pcbs_freed
     uint64_t rcvbuf_grown           # receive buffers enlarged by autotuning
+    uint64_t sndbuf_grown           # send buffers enlarged by autotuning
 
 # Tunables: Linux's sysctl defaults unless said otherwise.
 cdef struct tcp_tunables:
