@@ -167,3 +167,15 @@ def stub_guest(tmp_path):
         return qemu.write_stub_guest(tmp_path / f"stub{count[0]}.elf", *args, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def namespace():
+    """A network namespace with a tap device for a guest (tests/netload_support.py), or a
+    skip naming what this machine lacks."""
+    import netload_support as nl
+    ok, why = nl.namespace_available()
+    if not ok:
+        pytest.skip(f"no network namespace with a tap device here: {why}")
+    with nl.tap_namespace() as ns:
+        yield ns

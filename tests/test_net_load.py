@@ -35,15 +35,6 @@ def echo_image(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def namespace():
-    ok, why = nl.namespace_available()
-    if not ok:
-        pytest.skip(f"no network namespace with a tap device here: {why}")
-    with nl.tap_namespace() as ns:
-        yield ns
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

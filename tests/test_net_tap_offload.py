@@ -50,15 +50,6 @@ def echo_image(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def namespace():
-    ok, why = nl.namespace_available()
-    if not ok:
-        pytest.skip(f"no network namespace with a tap device here: {why}")
-    with nl.tap_namespace() as ns:
-        yield ns
-
-
 def test_bulk_from_host_through_receive_offloads(echo_image, namespace):
     with nl.boot_on_tap(echo_image, namespace, accel="tcg", timeout=180) as vm:
         vm.expect("tyn-demo: listening on 5555")

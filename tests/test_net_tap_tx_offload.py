@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import netload_support as nl
-from test_net_tap_offload import CLIENT as ECHO_CLIENT, echo_image, namespace  # noqa: F401  (fixtures)
+from test_net_tap_offload import CLIENT as ECHO_CLIENT, echo_image  # noqa: F401  (a fixture)
 
 BULK_BYTES = 8 << 20
 ETH_FRAME_LEN = 1514

@@ -41,7 +41,7 @@ from tyn.proc.task cimport (process, thread, signal_info, FIRST_PID, PROCESS_RUN
                             task_next_tid)
 from tyn.proc.waitq cimport waitq, waitq_lock, waitq_unlock, waitq_sleep, waitq_wake_all
 from tyn.sys.errno cimport EAGAIN, ENOMEM, ECHILD, EFAULT, EINTR, EINVAL, ESRCH, EPERM, EACCES
-from tyn.sys.signal cimport (signal_fault_info, signal_raise, signal_process, signal_process_info,
+from tyn.sys.signal cimport (signal_fault_info, signal_info_kernel, SI_KERNEL, signal_raise, signal_process, signal_process_info,
                             signal_thread_leaves)
 from tyn.sys.itimer cimport itimer_process_init, itimer_process_stop
 from tyn.sys.sigqueue cimport SIGQUEUE_DEFAULT_LIMIT
@@ -53,7 +53,6 @@ cdef enum:
     SIG_IGN = 1
     SA_NOCLDWAIT = 2
     # si_code values (include/uapi/asm-generic/siginfo.h)
-    SI_KERNEL = 0x80
     SEGV_MAPERR = 1
     SEGV_ACCERR = 2
     BUS_ADRERR = 2
@@ -654,13 +653,7 @@ cdef int64_t process_setsid() noexcept nogil:
 cdef int fault_signal(uint64_t vector, signal_info *info) noexcept nogil:
     """The signal and siginfo Linux's trap handlers give a user fault (si_addr of a
     page fault: CR2; of divide and invalid-opcode faults: the instruction)."""
-    info.code = SI_KERNEL               # #GP, #SS and others: force_sig, no address
-    info.pid = 0
-    info.uid = 0
-    info.status = 0
-    info.addr = 0
-    info.stime_ns = 0
-    info.value = 0
+    signal_info_kernel(info)            # #GP, #SS and others: force_sig, no address
     if vector == VECTOR_PAGE_FAULT:
         info.addr = read_cr2()
         info.code = SEGV_ACCERR if vma_find(process_mm(sched_current().proc), info.addr) != NULL \

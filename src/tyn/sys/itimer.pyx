@@ -15,12 +15,11 @@ from tyn.proc.task cimport process, thread, signal_info
 from tyn.proc.cputime cimport cputime_process_now
 from tyn.time.clock cimport clock_slice_ns
 from tyn.sys.errno cimport EFAULT, EINVAL
-from tyn.sys.signal cimport signal_process_info
+from tyn.sys.signal cimport signal_process_info, signal_info_kernel
 from tyn.sys.timeutil cimport linux_timeval
 from tyn.time.ktimer cimport ktimer, ktimer_init, ktimer_arm, ktimer_cancel, ktimer_cancel_sync
 
 cdef enum:
-    SI_KERNEL = 0x80                    # it_real_fn sends SEND_SIG_PRIV
     SIGVTALRM = 26
     SIGPROF = 27
     CPU_TIMERS = 2                      # process.cpu_timer_*[which - ITIMER_VIRTUAL]
@@ -32,15 +31,6 @@ cdef struct linux_itimerval:
     linux_timeval it_interval
     linux_timeval it_value
 
-cdef void kernel_info(signal_info *info) noexcept nogil:
-    info.code = SI_KERNEL
-    info.pid = 0
-    info.uid = 0
-    info.status = 0
-    info.addr = 0
-    info.stime_ns = 0
-    info.value = 0
-
 cdef void expired(ktimer *t) noexcept nogil:
     # Any CPU's tick, the ktimer lock released: p's timer fields change under waitq_lock
     # only (setitimer/alarm on another CPU).  This expiry happened before a setitimer
@@ -48,7 +38,7 @@ cdef void expired(ktimer *t) noexcept nogil:
     cdef process *p = <process *>t.arg
     cdef signal_info info
     cdef uint64_t flags = waitq_lock()
-    kernel_info(&info)
+    signal_info_kernel(&info)     # it_real_fn: SEND_SIG_PRIV
     if p.real_interval_ns != 0 and not t.armed:
         ktimer_arm(&p.real_timer, t.deadline_ns + p.real_interval_ns)
     signal_process_info(p, SIGALRM, &info)
@@ -158,7 +148,7 @@ cdef void itimer_cpu_check(thread *t) noexcept nogil:
             p.cpu_timer_expires_ns[index] += p.cpu_timer_interval_ns[index]
         else:
             p.cpu_timer_expires_ns[index] = 0
-        kernel_info(&info)
+        signal_info_kernel(&info)     # it_real_fn: SEND_SIG_PRIV
         signal_process_info(p, SIGVTALRM if index == ITIMER_VIRTUAL - ITIMER_VIRTUAL else SIGPROF, &info)
     p.cpu_timers_armed = p.cpu_timer_expires_ns[0] != 0 or p.cpu_timer_expires_ns[1] != 0
 

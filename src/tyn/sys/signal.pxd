@@ -2,6 +2,8 @@ from libc.stdint cimport int64_t, uint64_t
 from tyn.proc.task cimport thread, process, signal_info
 
 cdef enum:
+    SI_USER = 0                         # si_code of kill()
+    SI_KERNEL = 0x80                    # si_code of a signal the kernel sends (SEND_SIG_PRIV)
     SIGPIPE = 13                    # raised by stream sockets' EPIPE (tyn.sys.socket_syscall)
 
 cdef extern int64_t sys_rt_sigaction(uint64_t sig, uint64_t user_act, uint64_t user_old, uint64_t size) noexcept nogil
@@ -43,3 +45,5 @@ cdef extern void signal_deliver_pending() noexcept nogil
 # A synchronous user fault raising sig (info: si_code, si_addr): 1 if the program
 # handles it (delivery follows).
 cdef extern int signal_fault_info(int sig, const signal_info *info) noexcept nogil
+# A siginfo from the kernel itself: SI_KERNEL, no sender, every other field zero.
+cdef extern void signal_info_kernel(signal_info *info) noexcept nogil

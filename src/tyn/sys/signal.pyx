@@ -58,8 +58,6 @@ cdef enum:
     MINSIGSTKSZ = 2048
     SI_TKILL = -6
     SI_QUEUE = -1
-    SI_USER = 0
-    SI_KERNEL = 0x80
     SIGINFO_KERNEL_BYTES = 48           # Linux's kernel_siginfo: the header and the 32-byte union
     USER_HZ = 100                       # clock_t ticks of si_utime
     NSEC_PER_USER_TICK = 10000000
@@ -128,6 +126,10 @@ cdef bint ignored_by_default(int sig) noexcept nogil:
         or sig == SIGSTOP or sig == SIGTSTP or sig == SIGTTIN or sig == SIGTTOU
 
 # ------------------------------------------------------------ raising
+
+cdef void signal_info_kernel(signal_info *info) noexcept nogil:
+    memset(info, 0, sizeof(signal_info))
+    info.code = SI_KERNEL
 
 cdef void sender_info(signal_info *info, int code) noexcept nogil:
     """A signal sent by the current thread's process (SI_USER: kill, or the kernel on its

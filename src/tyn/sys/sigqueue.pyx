@@ -6,10 +6,9 @@ from tyn.lib.spinlock cimport spinlock, spinlock_init, spinlock_acquire, spinloc
 from tyn.mm.heap cimport kmalloc, kfree
 from tyn.proc.task cimport thread, signal_info, queued_signal, SIGNAL_CLASSES
 from tyn.sys.errno cimport EAGAIN
+from tyn.sys.signal cimport SI_USER, SI_KERNEL
 
 cdef enum:
-    SI_USER = 0
-    SI_KERNEL = 0x80
     SIGQUEUE_ALL = 0                    # unlink_matching: every signal
     # Linux's SYNCHRONOUS_MASK: SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS
     SYNCHRONOUS_MASK = (1 << 10) | (1 << 6) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 30)
