@@ -179,3 +179,18 @@ def namespace():
         pytest.skip(f"no network namespace with a tap device here: {why}")
     with nl.tap_namespace() as ns:
         yield ns
+
+
+@pytest.fixture
+def netns():
+    """A private network namespace with only its loopback up (its name): port forwards and
+    host-side nodes meet there, not on the machine's own loopback."""
+    import subprocess
+    name = f"tyn-netns-{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
+        pytest.skip("cannot create a network namespace (needs root and iproute2)")
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)

@@ -175,20 +175,6 @@ halt().
 '''
 
 
-@pytest.fixture
-def netns():
-    """A private network namespace: the hostfwd of 4369/4370 and the host node meet there,
-    not on the machine's own loopback."""
-    name = f"tynepmd-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
-        pytest.skip("cannot create a network namespace (needs root and iproute2)")
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
 def test_host_node_to_guest_node_over_user_net(tmp_path, boot, netns):
     """The guest's epmd and distribution port published with tyn.run -p: a node on the host
     (the same static beam.smp, hidden: -dist_listen false) finds the guest's node through the

@@ -278,19 +278,6 @@ DIST_PORT = 4370
 EPMD_PORT = 4369
 
 
-@pytest.fixture
-def netns():
-    """A private network namespace for the port forwarding and the host node."""
-    name = f"tynreldist-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
-        pytest.skip("cannot create a network namespace (needs root and iproute2)")
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
 def test_host_node_to_release_named_on_the_command_line(tmp_path, boot, netns):
     """One release, its node name and cookie given per image (they replace vm.args'): a
     node on the host finds it through the guest's epmd, pings it and calls it."""
