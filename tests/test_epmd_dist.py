@@ -5,7 +5,6 @@ as erlexec would (tyn_epmd.erl), and OTP's erl_epmd registers the node over 127.
 The guest check starts a second BEAM node in the same guest as a port program: it finds
 the first through epmd and pings it, a real distribution handshake over loopback.
 """
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -9,7 +9,6 @@ release really is a node: one pinged by a second node in the same guest, one by 
 the host through user-net port forwarding (the clustering case: one release, the name and
 cookie given per image).
 """
-import os
 import subprocess
 from pathlib import Path
 
