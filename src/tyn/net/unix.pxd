@@ -106,3 +106,6 @@ cdef extern void unix_sock_wake(unix_sock *s, uint32_t key) noexcept nogil
 cdef extern int64_t unix_address_check(const uint8_t *addr, int32_t len) noexcept nogil
 # An autobind name: sa_family AF_UNIX, "\0", then number as five hex digits ("\0%05x").
 cdef extern void unix_autobind_name(uint8_t *name, uint32_t number) noexcept nogil
+# getsockname/getpeername's answer (unix_getname): a socket's name of len bytes into addr, an
+# unbound one (len 0) as sa_family alone; returns the length written.
+cdef extern int32_t unix_name_put(uint8_t *addr, const uint8_t *name, uint32_t len) noexcept nogil

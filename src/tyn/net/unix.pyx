@@ -626,6 +626,14 @@ cdef int64_t unix_address_check(const uint8_t *addr, int32_t len) noexcept nogil
     memcpy(&family, addr, SA_FAMILY_SIZE)
     return 0 if family == AF_UNIX else -EINVAL
 
+cdef int32_t unix_name_put(uint8_t *addr, const uint8_t *name, uint32_t len) noexcept nogil:
+    cdef uint16_t family = AF_UNIX
+    if len == 0:
+        memcpy(addr, &family, SA_FAMILY_SIZE)
+        return SA_FAMILY_SIZE
+    memcpy(addr, name, len)
+    return <int32_t>len
+
 cdef void unix_autobind_name(uint8_t *name, uint32_t number) noexcept nogil:
     cdef const char *digits = b"0123456789abcdef"
     cdef uint16_t family = AF_UNIX

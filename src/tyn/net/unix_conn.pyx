@@ -9,7 +9,7 @@ from tyn.proc.waitq cimport io_notify
 from tyn.arch.cpu cimport memcpy, memcmp
 from tyn.net.sockaddr cimport AF_UNIX, SA_FAMILY_SIZE, UNIX_SOCKADDR_MAX
 from tyn.net.socket cimport *
-from tyn.net.unix cimport (unix_sock, unix_address_check, unix_autobind_name, unix_lock_acquire, unix_lock_release, unix_sock_new, unix_sock_link,
+from tyn.net.unix cimport (unix_sock, unix_address_check, unix_autobind_name, unix_name_put, unix_lock_acquire, unix_lock_release, unix_sock_new, unix_sock_link,
                            unix_sock_drop, unix_sock_wake, unix_rights_drop)
 from tyn.net.unix_dgram cimport UNIX_AUTOBIND_LEN, UNIX_AUTOBIND_NAMES
 from tyn.sys.errno cimport *
@@ -373,13 +373,7 @@ cdef int32_t unix_conn_getname(socket *sock, uint8_t *addr, bint peer) noexcept 
         if who == NULL:
             unix_lock_release(lock)
             return -ENOTCONN
-    if who.addrlen == 0:
-        addr[0] = AF_UNIX
-        addr[1] = 0
-        n = SA_FAMILY_SIZE
-    else:
-        memcpy(addr, who.addr, who.addrlen)
-        n = <int32_t>who.addrlen
+    n = unix_name_put(addr, who.addr, who.addrlen)
     unix_lock_release(lock)
     return n
 

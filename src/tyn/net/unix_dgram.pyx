@@ -10,7 +10,7 @@ from tyn.arch.uaccess cimport copy_to_user
 from tyn.proc.waitq cimport io_notify
 from tyn.net.sockaddr cimport AF_UNIX, AF_UNSPEC, SA_FAMILY_SIZE, UNIX_SOCKADDR_MAX
 from tyn.net.socket cimport *
-from tyn.net.unix cimport (unix_address_check, unix_autobind_name, unix_lock_acquire, unix_lock_release, unix_rights, unix_rights_parse,
+from tyn.net.unix cimport (unix_address_check, unix_autobind_name, unix_name_put, unix_lock_acquire, unix_lock_release, unix_rights, unix_rights_parse,
                            unix_rights_deliver, unix_rights_drop, PF_UNIX, SIOCINQ, SIOCOUTQ)
 from tyn.net.unix_conn cimport unix_conn_path_node, unix_conn_make_node, unix_conn_node_put
 from tyn.sys.errno cimport *
@@ -238,13 +238,7 @@ cdef int32_t dgram_getname(socket *sock, uint8_t *addr, bint peer) noexcept nogi
         if who == NULL:
             unix_lock_release(lock)
             return -ENOTCONN
-    if who.addrlen == 0:
-        addr[0] = AF_UNIX
-        addr[1] = 0
-        n = SA_FAMILY_SIZE
-    else:
-        memcpy(addr, who.addr, who.addrlen)
-        n = <int32_t>who.addrlen
+    n = unix_name_put(addr, who.addr, who.addrlen)
     unix_lock_release(lock)
     return n
 

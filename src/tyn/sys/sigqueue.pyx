@@ -28,6 +28,17 @@ cdef extern from *:
     void sigqueue_atomic_or64(volatile unsigned long long *p, unsigned long long v) nogil
     void sigqueue_atomic_store64(volatile unsigned long long *p, unsigned long long v) nogil
 
+cdef void rt_queue_append(thread *t, queued_signal *entry) noexcept nogil:
+    """Queue entry last on t's real-time queue (delivery order: arrival within a number)."""
+    cdef queued_signal *last
+    if t.rt_queue == NULL:
+        t.rt_queue = entry
+        return
+    last = t.rt_queue
+    while last.next != NULL:
+        last = last.next
+    last.next = entry
+
 cdef inline uint64_t bit(int sig) noexcept nogil:
     return <uint64_t>1 << (sig - 1)
 
@@ -45,7 +56,6 @@ cdef int sigqueue_add(thread *t, int sig, const signal_info *info, uint64_t limi
                       int cls) noexcept nogil:
     global held
     cdef queued_signal *entry = NULL
-    cdef queued_signal *last
     cdef uint64_t flags
     cdef int rc = SIGQUEUE_ADDED
     cdef bint realtime = sig >= SIGRTMIN_KERNEL
@@ -68,13 +78,7 @@ cdef int sigqueue_add(thread *t, int sig, const signal_info *info, uint64_t limi
         # else: pending without its siginfo
     elif entry != NULL and held < limit:
         held += 1
-        if t.rt_queue == NULL:
-            t.rt_queue = entry
-        else:
-            last = t.rt_queue
-            while last.next != NULL:
-                last = last.next
-            last.next = entry
+        rt_queue_append(t, entry)
         entry = NULL
     elif info.code != SI_USER and info.code != SI_KERNEL:
         rc = -EAGAIN                    # queue overflow: the sender hears of it
@@ -206,7 +210,6 @@ cdef uint64_t sigqueue_move_shared(thread *src, thread *dst) noexcept nogil:
     cdef queued_signal *entry = src.rt_queue
     cdef queued_signal *prev = NULL
     cdef queued_signal *next
-    cdef queued_signal *last
     cdef int sig
     for sig in range(1, SIGRTMIN_KERNEL):
         if not (moving & bit(sig)):
@@ -226,13 +229,7 @@ cdef uint64_t sigqueue_move_shared(thread *src, thread *dst) noexcept nogil:
             else:
                 prev.next = next
             entry.next = NULL
-            if dst.rt_queue == NULL:
-                dst.rt_queue = entry
-            else:
-                last = dst.rt_queue
-                while last.next != NULL:
-                    last = last.next
-                last.next = entry
+            rt_queue_append(dst, entry)
         else:
             prev = entry
         entry = next
