@@ -48,7 +48,6 @@ cdef extern process *process_current() noexcept nogil
 cdef extern process *process_find(int pid) noexcept nogil
 # fn(p, ctx) for every process with an address space (running, not yet exited).
 cdef extern void process_for_each(void (*fn)(process *p, void *ctx) noexcept nogil, void *ctx) noexcept nogil
-cdef extern int process_last_pid() noexcept nogil
 # Most processes alive at once (fork beyond it: EAGAIN).
 cdef extern void process_set_limit(int limit) noexcept nogil
 cdef extern int process_get_limit() noexcept nogil

@@ -67,7 +67,6 @@ cdef enum:
     VECTOR_SIMD_FP = 19
 
 cdef process *table[PROCESS_TABLE_SIZE]
-cdef int last_pid
 cdef int process_limit
 cdef waitq child_exits                  # parents in wait4/waitid
 cdef waitq vfork_done                   # CLONE_VFORK parents; also execve waiting for de_thread
@@ -120,7 +119,6 @@ cdef uint64_t new_address_space() noexcept nogil:
 
 cdef process *new_process(bint own_address_space) noexcept nogil:
     """An empty process in the table, with a fresh address space if asked."""
-    global last_pid
     cdef process *p
     cdef int i, slot = -1
     cdef uint64_t flags
@@ -142,7 +140,6 @@ cdef process *new_process(bint own_address_space) noexcept nogil:
     p.mm.root = p.page_root
     # Linux's one id space: a process's pid is its first thread's tid (task_new_thread).
     p.pid = task_next_tid()
-    last_pid = p.pid
     p.state = PROCESS_RUNNING
     itimer_process_init(p)
     flags = waitq_lock()
@@ -418,9 +415,6 @@ cdef void process_reap(process *p) noexcept nogil:
             table[i] = NULL
     waitq_unlock(flags)
     kfree(p)
-
-cdef int process_last_pid() noexcept nogil:
-    return last_pid
 
 cdef void process_exit(process *p, int status) noexcept nogil:
     """exit(status): see ending()."""
