@@ -19,7 +19,14 @@ Each QEMU path is also measured with the Linux baseline (bench/linux_guest.py: D
 cloud kernel + a busybox initramfs holding the same image's rootfs and beam.smp, on the same
 QEMU command line and backend), followed by a "Tyn / Linux" row: each Tyn figure over the
 Linux guest's (rtt: below 1 is Tyn faster; MB/s and connections/s: above 1 is Tyn faster).
---no-linux leaves the baseline out.
+--no-linux leaves the baseline out.  With the baseline, the two guests take turns: each run
+boots Tyn and measures once, then boots Linux and measures once, so a noisy stretch of the
+host hits both sides rather than one.
+
+The last column is the host's steal time during the measurements (median over the runs, from
+/proc/stat): the time the machine running this benchmark was itself descheduled by its
+hypervisor.  When this machine is a VM, a run with high steal is slow on every column whichever
+guest it measured; read the ratios with it.
 
 bench/net_rx.py takes the host->guest column apart over tap (the guest's ACK rate, how long
 the sender waited on the guest's window, the window it saw), for Tyn and the same Linux guest.
@@ -86,62 +93,82 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def host_cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole host so far (first line of /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return fields[PROC_STAT_STEAL], sum(fields)
+
+
 def measure(host: str, echo_port: int, bulk_port: int, args, ns=None) -> dict:
     argv = [sys.executable, str(CLIENT), host, str(echo_port), str(bulk_port),
             "--echoes", str(args.echoes), "--bulk-bytes", str(args.bulk_mib << 20),
             "--connections", str(args.connections)]
     if ns is not None:
         argv = ns.exec_argv(argv)
+    steal0, total0 = host_cpu_times()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+    steal1, total1 = host_cpu_times()
     if p.returncode != 0:
         return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"status {p.returncode}"}
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    figures = json.loads(p.stdout.strip().splitlines()[-1])
+    return figures | {"steal_pct": 100.0 * (steal1 - steal0) / max(1, total1 - total0)}
 
 
-def runs(n: int, once) -> list[dict]:
-    return [once() for _ in range(n)]
-
-
-def path_user(image, args, runner=()) -> list[dict]:
+def user_once(image, args, runner=()) -> dict:
+    """Boot on user-net with two forwarded ports and measure once."""
     echo, bulk = free_port(), free_port()
     with harness.boot(image, accel=args.accel, timeout=180, runner=runner,
                       args=["-p", f"{echo}:{ECHO_PORT}", "-p", f"{bulk}:{BULK_PORT}"]) as vm:
         vm.expect(READY)
-        return runs(args.runs, lambda: measure("127.0.0.1", echo, bulk, args))
+        return measure("127.0.0.1", echo, bulk, args)
 
 
-def path_tap(image, args, runner=()) -> list[dict]:
+def tap_once(image, args, runner=()) -> dict:
+    """Boot on a tap device in a fresh namespace and measure once."""
     with nl.tap_namespace() as ns, \
             nl.boot_on_tap(image, ns, accel=args.accel, timeout=180, runner=runner) as vm:
         vm.expect(READY)
-        return runs(args.runs, lambda: measure(ns.guest_addr, ECHO_PORT, BULK_PORT, args, ns))
+        return measure(ns.guest_addr, ECHO_PORT, BULK_PORT, args, ns)
 
 
-def path_hostrun(image, args, runner=()) -> list[dict]:
+def hostrun_runs(image, args) -> list[dict]:
     with nl.tap_namespace(with_tap=False) as ns, nl.hostrun_in(image, ns, ready=READY):
-        return runs(args.runs, lambda: measure("127.0.0.1", ECHO_PORT, BULK_PORT, args, ns))
+        return [measure("127.0.0.1", ECHO_PORT, BULK_PORT, args, ns) for _ in range(args.runs)]
 
 
-PATHS = {"user": ("guest, user-net hostfwd", path_user),        # "Tyn " / "Linux " + label
-         "tap": ("guest, tap in a netns", path_tap),
-         "hostrun": ("tyn.hostrun, host Linux loopback", path_hostrun)}
+def guest_runs(once, image, args, linux: bool) -> tuple[list[dict], list[dict]]:
+    """--runs fresh boots of Tyn and, with the baseline, of the Linux guest, taking turns."""
+    tyn, base = [], []
+    for _ in range(args.runs):
+        tyn.append(once(image, args))
+        if linux:
+            base.append(once(image, args, LINUX_RUNNER))
+    return tyn, base
+
+
+PATHS = {"user": ("guest, user-net hostfwd", user_once),        # "Tyn " / "Linux " + label
+         "tap": ("guest, tap in a netns", tap_once),
+         "hostrun": ("tyn.hostrun, host Linux loopback", None)}
 FIGURES = (("rtt_p50_ms", "rtt p50 ms", "{:.3f}"), ("rtt_p99_ms", "rtt p99 ms", "{:.3f}"),
            ("to_guest_MBps", "host->guest MB/s", "{:.1f}"), ("from_guest_MBps", "guest->host MB/s", "{:.1f}"),
            ("conn_per_s", "connections/s", "{:.0f}"))
+STEAL = ("steal_pct", "host steal %", "{:.1f}")
+PROC_STAT_STEAL = 7     # /proc/stat cpu fields: user nice system idle iowait irq softirq steal ...
 
 
 def median_row(results: list[dict]) -> dict:
     ok = [r for r in results if "error" not in r]
     if not ok:
         return {"error": results[0].get("error", "no result")}
-    return {k: statistics.median(r[k] for r in ok) for k, *_ in FIGURES} | {"n": len(ok)}
+    return {k: statistics.median(r[k] for r in ok) for k, *_ in FIGURES + (STEAL,)} | {"n": len(ok)}
 
 
 def print_row(label: str, row: dict) -> None:
     if "error" in row:
         print(f"{label:<40} failed: {row['error']}")
     else:
-        print(f"{label:<40}" + "".join(f"{fmt.format(row[k]):>18}" for k, _, fmt in FIGURES))
+        print(f"{label:<40}" + "".join(f"{fmt.format(row[k]):>18}" for k, _, fmt in FIGURES + (STEAL,)))
     sys.stdout.flush()
 
 
@@ -182,7 +209,7 @@ def main() -> int:
           f"{args.echoes} x 64-byte echoes, {args.bulk_mib} MiB each way, {args.connections} connections")
     if linux:
         print(f"Linux guest: {linux.kernel.package} {linux.kernel.version}, same QEMU command and backend")
-    header = f"{'path':<40}" + "".join(f"{title:>18}" for _, title, _ in FIGURES)
+    header = f"{'path':<40}" + "".join(f"{title:>18}" for _, title, _ in FIGURES + (STEAL,))
     print(header)
     for p in paths:
         label, fn = PATHS[p]
@@ -192,14 +219,13 @@ def main() -> int:
                 print(f"{label:<40} skipped: {why}")
                 continue
         if p == "hostrun":
-            print_row(label, median_row(fn(image, args)))
+            print_row(label, median_row(hostrun_runs(image, args)))
             continue
-        tyn = median_row(fn(image, args))
-        print_row(f"Tyn {label} ({args.accel})", tyn)
+        tyn, base = guest_runs(fn, image, args, linux is not None)
+        print_row(f"Tyn {label} ({args.accel})", median_row(tyn))
         if linux:
-            base = median_row(fn(image, args, LINUX_RUNNER))
-            print_row(f"Linux {label} ({args.accel})", base)
-            print_ratio(tyn, base)
+            print_row(f"Linux {label} ({args.accel})", median_row(base))
+            print_ratio(median_row(tyn), median_row(base))
     return 0
 
 
