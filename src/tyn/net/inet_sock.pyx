@@ -23,7 +23,7 @@ from tyn.net.tcp cimport (tcp_new, tcp_bind, tcp_listen, tcp_accept, tcp_connect
                           tcp_shutdown, tcp_close, tcp_abort, tcp_getsockname, tcp_getpeername, tcp_poll,
                           tcp_sock_error, tcp_soft_error, tcp_send_closing, tcp_readable, tcp_unacked_and_unsent, tcp_state, tcp_set_nodelay,
                           tcp_set_keepalive, tcp_set_keepalive_params, tcp_set_reuseaddr, tcp_set_sndbuf,
-                          tcp_set_rcvbuf, tcp_set_user, tcp_user, tcp_set_event_hook, tcp_set_ip_tos,
+                          tcp_set_rcvbuf, tcp_buffer_size, tcp_set_user, tcp_user, tcp_set_event_hook, tcp_set_ip_tos,
                           tcp_set_ip_ttl, tcp_ip_tos, tcp_ip_ttl)
 from tyn.net.udp cimport (udp_pcb, udp_new, udp_free, udp_bind, udp_connect, udp_disconnect, udp_sendto,
                           udp_send, udp_recv, udp_next_length, udp_set_rcvbuf, udp_set_event_callback,
@@ -95,6 +95,15 @@ cdef void apply_options(socket *sock, tcp_pcb *pcb) noexcept nogil:
         tcp_set_sndbuf(pcb, <uint32_t>sock.opt.sndbuf)
     if sock.opt.flags & SOCKOPT_RCVBUF_LOCK:
         tcp_set_rcvbuf(pcb, <uint32_t>sock.opt.rcvbuf)
+
+cdef uint32_t stream_buffer_size(socket *sock, bint send) noexcept nogil:
+    # Linux reports sk_sndbuf/sk_rcvbuf: the user's size once set (SOCK_*BUF_LOCK), else the
+    # start values until the connection is made (tcp_init_buffer_space sizes the send
+    # buffer then), and what autotuning made of them after.
+    cdef uint32_t lock = SOCKOPT_SNDBUF_LOCK if send else SOCKOPT_RCVBUF_LOCK
+    if sock.opt.flags & lock or sock.state != SS_CONNECTED or sock.proto == NULL:
+        return <uint32_t>(sock.opt.sndbuf if send else sock.opt.rcvbuf)
+    return tcp_buffer_size(pcb_of(sock), send)
 
 cdef void tcp_event(tcp_pcb *pcb, void *user, uint32_t events) noexcept nogil:
     # TCP's readiness hook (net_lock held): mirror readiness, finish connects, move errors
@@ -897,6 +906,7 @@ cdef void inet_init() noexcept nogil:
     stream_ops.setsockopt = stream_setsockopt
     stream_ops.getsockopt = stream_getsockopt
     stream_ops.option_changed = stream_option_changed
+    stream_ops.buffer_size = stream_buffer_size
     stream_ops.ioctl = stream_ioctl
     dgram_ops.lock = inet_lock
     dgram_ops.unlock = inet_unlock

@@ -202,6 +202,10 @@ ctypedef int64_t (*sock_getsockopt_fn)(socket *sock, int32_t level, int32_t name
 # A SOL_SOCKET option changed (name: SO_*), called with the protocol lock held after the
 # socket layer stored it in sock.opt: apply it (buffer sizes, keepalive...).  May be NULL.
 ctypedef void (*sock_option_changed_fn)(socket *sock, int32_t name) noexcept nogil
+# The size SO_SNDBUF (send) or SO_RCVBUF reports while the protocol sizes that buffer itself
+# (Linux's sk_sndbuf/sk_rcvbuf after autotuning), called with the protocol lock held.
+# NULL: sock.opt's.
+ctypedef uint32_t (*sock_buffer_size_fn)(socket *sock, bint send) noexcept nogil
 # ioctl on the socket file (FIONREAD/SIOCINQ, SIOCOUTQ, ...).  NULL: -ENOTTY.
 ctypedef int64_t (*sock_ioctl_fn)(socket *sock, uint64_t cmd, uint64_t arg) noexcept nogil
 # Connect two fresh sockets of this type to each other (socketpair).  NULL: -EOPNOTSUPP.
@@ -223,6 +227,7 @@ cdef struct sock_proto_ops:
     sock_setsockopt_fn setsockopt
     sock_getsockopt_fn getsockopt
     sock_option_changed_fn option_changed
+    sock_buffer_size_fn buffer_size
     sock_ioctl_fn ioctl
     sock_socketpair_fn socketpair
 

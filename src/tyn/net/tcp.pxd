@@ -80,6 +80,8 @@ cdef extern void tcp_set_keepalive_params(tcp_pcb *pcb, uint32_t idle_s, uint32_
 cdef extern void tcp_set_reuseaddr(tcp_pcb *pcb, bint on) noexcept nogil
 cdef extern void tcp_set_sndbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil
 cdef extern void tcp_set_rcvbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil
+# The send (send true) or receive buffer's size now: the user's, or as autotuning grew it.
+cdef extern uint32_t tcp_buffer_size(tcp_pcb *pcb, bint send) noexcept nogil
 # IP_TOS (the ECN bits stay TCP's, as Linux masks them for stream sockets) and IP_TTL
 # (0 = the default) of the segments the pcb sends from now on; children of a listener
 # inherit both.  tcp_ip_tos/tcp_ip_ttl read them back (the TTL as stored, 0 = default).

@@ -431,6 +431,9 @@ cdef void tcp_set_rcvbuf(tcp_pcb *pcb, uint32_t bytes) noexcept nogil:
     pcb.rcvbuf = clamp_buf(bytes)
     pcb.flags |= TF_RCVBUF_LOCK                 # the size is the user's now (SOCK_RCVBUF_LOCK)
 
+cdef uint32_t tcp_buffer_size(tcp_pcb *pcb, bint send) noexcept nogil:
+    return pcb.sndbuf if send else pcb.rcvbuf
+
 cdef void tcp_set_user(tcp_pcb *pcb, void *user) noexcept nogil:
     pcb.user = user
 

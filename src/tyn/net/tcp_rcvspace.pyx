@@ -39,7 +39,12 @@ cdef void tcp_rcvspace_adjust(tcp_pcb *pcb, uint32_t copied) noexcept nogil:
     pcb.rcv_space_copied += copied
     if pcb.rcv_space_start_ns == 0:
         pcb.rcv_space_start_ns = now if now != 0 else 1
-        pcb.rcv_space = TCP_INITIAL_WINDOW_SEGS * <uint32_t>pcb.adv_mss      # Linux's start
+        # Linux's start: min(rcv_wnd, 10 * advmss).  Our window is the whole buffer; the
+        # bound matters where the MSS is large (loopback's 65495 bytes: 10 of them are
+        # more than the buffer, and a reader could then never show it needs more).
+        pcb.rcv_space = TCP_INITIAL_WINDOW_SEGS * <uint32_t>pcb.adv_mss
+        if pcb.rcv_space > pcb.rcvbuf:
+            pcb.rcv_space = pcb.rcvbuf
         return
     if pcb.rcv_rtt_ns == 0 or now - pcb.rcv_space_start_ns < pcb.rcv_rtt_ns:
         return

@@ -696,10 +696,11 @@ cdef int64_t sol_getsockopt(socket *sock, int32_t name, uint64_t uval, uint64_t 
         v = socket_take_so_error(sock)
     elif name == SO_ACCEPTCONN:
         v = 1 if sock.flags & SOCKET_ACCEPTCONN else 0
-    elif name == SO_SNDBUF:
-        v = sock.opt.sndbuf
-    elif name == SO_RCVBUF:
-        v = sock.opt.rcvbuf
+    elif name == SO_SNDBUF or name == SO_RCVBUF:
+        if sock.ops.buffer_size != NULL:
+            v = <int32_t>sock.ops.buffer_size(sock, name == SO_SNDBUF)
+        else:
+            v = sock.opt.sndbuf if name == SO_SNDBUF else sock.opt.rcvbuf
     elif name == SO_REUSEADDR:
         v = (sock.opt.flags & SOCKOPT_REUSEADDR) != 0
     elif name == SO_REUSEPORT:
