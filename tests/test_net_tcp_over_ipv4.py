@@ -50,6 +50,19 @@ def test_closed_port_gets_rst_through_ipv4(stack):
     assert len(out) == 1 and out[0][TCP].flags == "RA" and out[0][TCP].ack == 6
 
 
+def test_resets_answering_a_segment_copy_its_tos_without_ecn(stack):
+    # Linux's tcp_v4_send_reset (the host's Linux answers a SYN with TOS 0x2b with 0x28).
+    feed(Ether(src=PEER_MAC, dst=MY_MAC) / ARP(op=2, hwsrc=PEER_MAC, psrc=PEER, hwdst=MY_MAC, pdst=ME))
+    stack.frames()
+    feed(Ether(src=PEER_MAC, dst=MY_MAC) / IP(src=PEER, dst=ME, tos=0x2B) / TCP(sport=40001, dport=7, flags="S"))
+    lst = tcp.new()
+    assert tcp.bind(lst, 0, 5555) == 0 and tcp.listen(lst, 8) == 0
+    feed(Ether(src=PEER_MAC, dst=MY_MAC) / IP(src=PEER, dst=ME, tos=0xB9) /
+         TCP(sport=40002, dport=5555, flags="A", seq=1, ack=99))
+    out = tcp_frames(stack)
+    assert [(f[TCP].flags, f[IP].tos) for f in out] == [("RA", 0x28), ("R", 0xB8)]
+
+
 def test_connect_over_loopback_and_exchange(stack):
     lst = tcp.new()
     assert tcp.bind(lst, ip("127.0.0.1"), 4369) == 0 and tcp.listen(lst, 4) == 0

@@ -34,6 +34,15 @@ def test_echo_reply_sizes(stack, size):
     assert buffers_in_use() == 0
 
 
+@pytest.mark.parametrize("tos", [0x00, 0x2B, 0xFF])
+def test_echo_reply_copies_the_requests_tos_byte(stack, tos):
+    # Linux's icmp_reply: the whole byte, ECN field included (checked on the host's Linux:
+    # a request with 0x2b is answered with 0x2b).
+    teach_arp()
+    feed(eth_to_me(IP(src=PEER, dst=ME, tos=tos) / ICMP(type=8, id=0x1234, seq=1) / b"tyn-ping"))
+    assert echo_reply(b"tyn-ping")[IP].tos == tos
+
+
 def test_echo_before_arp_resolves_through_the_pending_queue(stack):
     feed(ping())
     assert only(sent()).type == 0x0806
@@ -145,6 +154,16 @@ def test_unknown_protocol_answered_with_protocol_unreachable(stack):
     assert r[ICMP].type == 3 and r[ICMP].code == 2
     assert r[IPerror].proto == 200 and r[IPerror].src == PEER and len(bytes(r[IPerror])) == 28
     assert drops() == {"drop_ip_unknown_protocol": 1}
+
+
+# Linux's icmp_send: the offending datagram's RFC 1349 TOS bits (RT_TOS) at precedence
+# "internetwork control"; the host's Linux answers 0x2b with 0xca and 0xff with 0xde.
+@pytest.mark.parametrize("tos, reply_tos", [(0x00, 0xC0), (0x2B, 0xCA), (0xFF, 0xDE)])
+def test_errors_carry_internetwork_control_precedence(stack, tos, reply_tos):
+    teach_arp()
+    feed(eth_to_me(IP(src=PEER, dst=ME, proto=200, tos=tos) / (b"P" * 30)))
+    r = only(sent())
+    assert r[ICMP].type == 3 and r[IP].tos == reply_tos
 
 
 # ---- fragments ----

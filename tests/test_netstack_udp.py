@@ -25,6 +25,12 @@ def test_closed_port_gets_port_unreachable(stack):
     assert drops() == {"drop_udp_no_port": 1}
 
 
+def test_port_unreachable_tos_as_linux(stack):
+    teach_arp()
+    feed(eth_to_me(IP(src=PEER, dst=ME, tos=0x2B) / UDP(sport=5000, dport=7777) / Raw(b"x")))
+    assert only(sent())[IP].tos == 0xCA            # what the host's Linux answers
+
+
 def test_no_port_unreachable_for_broadcast(stack):
     feed(Ether(src=PEER_MAC, dst=BROADCAST_MAC) / IP(src=PEER, dst="255.255.255.255") / UDP(dport=7777))
     feed(Ether(src=PEER_MAC, dst=BROADCAST_MAC) / IP(src=PEER, dst="10.0.2.255") / UDP(dport=7777))

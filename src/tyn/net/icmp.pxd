@@ -30,7 +30,7 @@ cdef extern void icmp_init() noexcept nogil
 # ICMP errors about protocol's datagrams go to fn from now on.
 cdef extern void icmp_register_error_handler(uint8_t protocol, icmp_error_fn fn) noexcept nogil
 # The IPPROTO_ICMP handler.  Its checksum is always checked (devices vouch only for TCP/UDP).
-cdef extern void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len,
+cdef extern void icmp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *msg, uint32_t len,
                             uint32_t rx_flags) noexcept nogil
 # Send an error of type/code about datagram (its IP header onward, datagram_len bytes).
 cdef extern void icmp_send_error(uint8_t type, uint8_t code, uint32_t rest, const uint8_t *datagram,

@@ -4,17 +4,19 @@ from tyn.arch.cpu cimport memcpy, memset
 from tyn.sys.errno cimport (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE,
                             EOPNOTSUPP, EPROTO)
 from tyn.net.byteorder cimport get_be16, get_be32
-from tyn.net.ipv4 cimport ipv4_output, ipv4_register_protocol, ipv4_current_netif
+from tyn.net.ipv4 cimport ipv4_output_with, ipv4_register_protocol, ipv4_current_netif
 from tyn.net.netclock cimport netclock_now_ns
 from tyn.net.netif cimport netif, netif_default, netif_is_broadcast, netif_is_local_addr
 from tyn.net.netstats cimport *
 from tyn.net.pbuf cimport pbuf, pbuf_alloc, pbuf_free
 from tyn.net.wire_icmp cimport *
 from tyn.net.wire_ipv4 cimport (IPPROTO_ICMP, IPV4_HEADER_MIN, IPV4_HEADER_MAX, IP_OFFMASK, INADDR_ANY_HOST,
+                                IPDEFTTL, IPTOS_TOS_MASK, IPTOS_PREC_INTERNETCONTROL,
                                 wire_ipv4_is_multicast, wire_ipv4_is_loopback)
 
 cdef enum:
     # Offsets in a raw IPv4 header, for quoting it.
+    OFF_TOS = 1
     OFF_FRAG = 6
     OFF_PROTOCOL = 9
     OFF_SRC = 12
@@ -41,7 +43,7 @@ cdef void icmp_init() noexcept nogil:
     ipv4_register_protocol(IPPROTO_ICMP, icmp_input)
 
 
-cdef void echo_reply(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len,
+cdef void echo_reply(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *msg, uint32_t len,
                      const icmp_header *request) noexcept nogil:
     cdef icmp_header reply
     cdef pbuf *p = pbuf_alloc(0, len)
@@ -53,7 +55,8 @@ cdef void echo_reply(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t le
     reply.code = 0
     reply.rest = request.rest
     wire_icmp_emit(p.payload, &reply, len - ICMP_HEADER_LEN)
-    if ipv4_output(dst, src, IPPROTO_ICMP, p.payload, len) == 0:
+    # The request's TOS byte, whole (Linux's icmp_reply).
+    if ipv4_output_with(dst, src, IPPROTO_ICMP, tos, IPDEFTTL, p.payload, len) == 0:
         netstats_count(NET_ICMP_ECHO_REPLIES)
     pbuf_free(p)
 
@@ -65,7 +68,7 @@ cdef bint to_broadcast(uint32_t dst) noexcept nogil:
     return wire_ipv4_is_multicast(dst) or (nif != NULL and netif_is_broadcast(nif, dst))
 
 
-cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t len,
+cdef void icmp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *msg, uint32_t len,
                      uint32_t rx_flags) noexcept nogil:
     cdef icmp_header hdr
     cdef int status = wire_icmp_parse(msg, len, &hdr)
@@ -77,7 +80,7 @@ cdef void icmp_input(uint32_t src, uint32_t dst, const uint8_t *msg, uint32_t le
         if to_broadcast(dst):
             netstats_count(NET_DROP_ICMP_BROADCAST_ECHO)
             return
-        echo_reply(src, dst, msg, len, &hdr)
+        echo_reply(src, dst, tos, msg, len, &hdr)
     elif hdr.type == ICMP_DEST_UNREACH or hdr.type == ICMP_TIME_EXCEEDED or hdr.type == ICMP_PARAMETERPROB:
         quoted_error(&hdr, msg + ICMP_HEADER_LEN, len - ICMP_HEADER_LEN)
     # Other messages are counted only (source quench is deprecated, RFC 6633; redirects
@@ -162,6 +165,7 @@ cdef void icmp_send_error(uint8_t type, uint8_t code, uint32_t rest, const uint8
     cdef uint8_t msg[ICMP_HEADER_LEN + IPV4_HEADER_MAX + ICMP_ERROR_QUOTE_DATA]
     cdef icmp_header hdr
     cdef uint32_t header_len, quote_len, src, dst, from_addr
+    cdef uint8_t tos
     if datagram_len < IPV4_HEADER_MIN:
         return
     header_len = (datagram[0] & 0xf) * IHL_UNIT
@@ -184,5 +188,7 @@ cdef void icmp_send_error(uint8_t type, uint8_t code, uint32_t rest, const uint8
     hdr.rest = rest
     wire_icmp_emit(msg, &hdr, quote_len)
     from_addr = dst if netif_is_local_addr(dst) else INADDR_ANY_HOST
-    if ipv4_output(from_addr, src, IPPROTO_ICMP, msg, ICMP_HEADER_LEN + quote_len) == 0:
+    # Linux's icmp_send: the offending datagram's TOS bits at internetwork-control precedence.
+    tos = (datagram[OFF_TOS] & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL
+    if ipv4_output_with(from_addr, src, IPPROTO_ICMP, tos, IPDEFTTL, msg, ICMP_HEADER_LEN + quote_len) == 0:
         netstats_count(NET_ICMP_ERRORS_SENT)

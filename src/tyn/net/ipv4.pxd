@@ -9,9 +9,10 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from tyn.net.netdev cimport netdev_tx_offload
 from tyn.net.netif cimport netif
 
-# rx_flags: NETDEV_RX_* of the frame the datagram came in (0 when reassembled or looped back).
-ctypedef void (*ipv4_handler)(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,
-                              uint32_t rx_flags) noexcept nogil
+# tos: the datagram's TOS byte; rx_flags: NETDEV_RX_* of the frame the datagram came in (0
+# when reassembled or looped back).
+ctypedef void (*ipv4_handler)(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *payload,
+                              uint32_t len, uint32_t rx_flags) noexcept nogil
 
 cdef enum:
     IPV4_PROTOCOL_COUNT = 256

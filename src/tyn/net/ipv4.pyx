@@ -200,7 +200,7 @@ cdef void deliver(netif *nif, const ipv4_header *hdr, const uint8_t *packet, uin
         icmp_send_error(ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, packet, hdr.total_len)
     else:
         netstats_count(NET_IP_RX)
-        handler(hdr.src, hdr.dst, packet + hdr.header_len, hdr.total_len - hdr.header_len, rx_flags)
+        handler(hdr.src, hdr.dst, hdr.tos, packet + hdr.header_len, hdr.total_len - hdr.header_len, rx_flags)
     current_datagram = saved_datagram
     current_len = saved_len
     current_nif = saved_nif

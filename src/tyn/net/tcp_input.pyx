@@ -35,9 +35,9 @@ cdef void closed_input(uint32_t src, uint32_t dst, tcp_segment *seg) noexcept no
     if seg.flags & TCP_RST:
         return
     if seg.flags & TCP_ACK:
-        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, seg.ack, 0, False)
+        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, seg.ack, 0, False, seg.ip_tos)
     else:
-        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, 0, seg.seq + seg_len(seg), True)
+        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, 0, seg.seq + seg_len(seg), True, seg.ip_tos)
 
 
 # Connection parameters from the peer's SYN: its ISN, MSS and window scale.
@@ -75,7 +75,7 @@ cdef void listen_input(tcp_pcb *l, uint32_t src, uint32_t dst, tcp_segment *seg)
         return
     if seg.flags & TCP_ACK:
         st.listen_drops += 1
-        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, seg.ack, 0, False)
+        tcp_out_send_rst(dst, seg.dst_port, src, seg.src_port, seg.ack, 0, False, seg.ip_tos)
         return
     if not (seg.flags & TCP_SYN):
         st.listen_drops += 1
@@ -136,7 +136,7 @@ cdef void syn_sent_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
             st.bad_ack_dropped += 1
             if not (seg.flags & TCP_RST):
                 tcp_out_send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,
-                                 seg.ack, 0, False)
+                                 seg.ack, 0, False, seg.ip_tos)
             return
     if seg.flags & TCP_RST:
         if seg.flags & TCP_ACK:
@@ -251,7 +251,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     if pcb.state == TCP_SYN_RECEIVED:
         if not (seq_gt(seg.ack, pcb.snd_una) and seq_le(seg.ack, pcb.snd_max)):
             tcp_out_send_rst(pcb.local_addr, pcb.local_port, pcb.remote_addr, pcb.remote_port,
-                             seg.ack, 0, False)
+                             seg.ack, 0, False, seg.ip_tos)
             return False
         pcb.snd_una = pcb.iss + 1               # the SYN is acknowledged
         pcb.snd_wnd = wnd
@@ -442,7 +442,7 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     tcp_out_output(pcb)
 
 
-cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+cdef void tcp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *segment, uint32_t len,
                     uint32_t rx_flags) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
     cdef tcp_segment seg
@@ -459,6 +459,7 @@ cdef void tcp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t
         else:
             st.bad_header += 1
         return
+    seg.ip_tos = tos
     if (seg.flags & (TCP_SYN | TCP_RST)) == (TCP_SYN | TCP_RST) or seg.dst_port == 0 or seg.src_port == 0:
         st.bad_flags += 1                       # impossible: dropped, never answered
         return

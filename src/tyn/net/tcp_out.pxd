@@ -17,9 +17,10 @@ cdef extern void tcp_out_challenge_ack(tcp_pcb *pcb) noexcept nogil
 cdef extern void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil
 # A zero-window or keepalive probe: SEG.SEQ = SND.UNA - 1, no data, forcing an ACK.
 cdef extern void tcp_out_send_probe(tcp_pcb *pcb) noexcept nogil
-# RST from (src, sport) to (dst, dport).  with_ack: RST|ACK carrying ack.
+# RST from (src, sport) to (dst, dport) answering a segment whose datagram had TOS byte
+# tos.  with_ack: RST|ACK carrying ack.
 cdef extern void tcp_out_send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-                                  uint32_t seq, uint32_t ack, bint with_ack) noexcept nogil
+                                  uint32_t seq, uint32_t ack, bint with_ack, uint8_t tos) noexcept nogil
 # RST for an existing connection (abort): SEQ = SND.NXT.
 cdef extern void tcp_out_send_rst_pcb(tcp_pcb *pcb) noexcept nogil
 # The receive window we can offer now (bytes, before scaling).

@@ -17,6 +17,7 @@ from tyn.net.tcp_types cimport *
 from tyn.net.tcp_seq cimport seq_lt, seq_le, seq_gt, seq_ge, seq_max
 from tyn.net.wire_tcp cimport wire_tcp_emit, wire_tcp_fill_checksum, wire_tcp_fill_pseudo_checksum
 from tyn.net.netdev cimport netdev_tx_offload, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4
+from tyn.net.wire_ipv4 cimport IPTOS_ECN_MASK
 from tyn.net.tcp_buffers cimport tcp_bq_copy_out
 from tyn.net.tcp_pcb cimport tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_transmit
 from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tcp_timers_ms
@@ -252,11 +253,12 @@ cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
 
 
 cdef void tcp_out_send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-                           uint32_t seq, uint32_t ack, bint with_ack) noexcept nogil:
-    send_rst(src, sport, dst, dport, seq, ack, with_ack, 0, 0)
+                           uint32_t seq, uint32_t ack, bint with_ack, uint8_t tos) noexcept nogil:
+    send_rst(src, sport, dst, dport, seq, ack, with_ack, tos & ~IPTOS_ECN_MASK, 0)
 
-# A reset from a connection carries its IP_TOS/IP_TTL; one for a segment without a
-# connection the defaults.
+# A reset the connection sends (an abort) carries its IP_TOS/IP_TTL; one answering a
+# segment the TOS of that segment without its ECN field (Linux's tcp_v4_send_reset) and the
+# default TTL.
 cdef void send_rst(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
                    uint32_t seq, uint32_t ack, bint with_ack, uint8_t tos, uint8_t ttl) noexcept nogil:
     cdef tcp_segment seg

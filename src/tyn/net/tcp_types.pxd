@@ -174,6 +174,7 @@ cdef struct tcp_segment:
     uint32_t ts_ecr
     const uint8_t *payload
     uint32_t payload_len
+    uint8_t ip_tos                  # the TOS byte of the datagram it came in (replies copy it)
 
 # One piece of a byte queue.
 cdef struct tcp_chunk:

@@ -91,5 +91,5 @@ cdef extern void udp_icmp_error(uint32_t src, uint32_t dst, const uint8_t *quote
                                 uint8_t type, uint8_t code, uint32_t info, int32_t err,
                                 bint hard) noexcept nogil
 # The IPPROTO_UDP handler.
-cdef extern void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
-                           uint32_t rx_flags) noexcept nogil
+cdef extern void udp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *segment,
+                           uint32_t len, uint32_t rx_flags) noexcept nogil

@@ -277,7 +277,7 @@ cdef void enqueue(udp_pcb *pcb, uint32_t src, uint16_t src_port, const uint8_t *
         pcb.event_fn(pcb, pcb.event_arg)
 
 
-cdef void udp_input(uint32_t src, uint32_t dst, const uint8_t *segment, uint32_t len,
+cdef void udp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *segment, uint32_t len,
                     uint32_t rx_flags) noexcept nogil:
     cdef udp_header hdr
     cdef udp_pcb *pcb

@@ -13,6 +13,8 @@ cdef enum:
     IPDEFTTL = 64
     MAXTTL = 255
     IPTOS_ECN_MASK = 0x03           # the TOS byte's ECN field (RFC 3168); the rest is DSCP
+    IPTOS_TOS_MASK = 0x1e           # RFC 1349's TOS bits (Linux's RT_TOS keeps these)
+    IPTOS_PREC_INTERNETCONTROL = 0xc0   # precedence 6 (RFC 791), for ICMP errors
     IPPROTO_ICMP = 1
     IPPROTO_TCP = 6
     IPPROTO_UDP = 17

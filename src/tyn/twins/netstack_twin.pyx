@@ -191,7 +191,7 @@ def output_offload(uint32_t src, uint32_t dst, uint8_t protocol, bytes payload, 
     return ipv4_output_offload(src, dst, protocol, 0, 64, <const uint8_t *><const char *>payload, len(payload), &o)
 
 
-cdef void capture(uint32_t src, uint32_t dst, const uint8_t *payload, uint32_t len,
+cdef void capture(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *payload, uint32_t len,
                   uint32_t rx_flags) noexcept nogil:
     with gil:
         delivered.append((src, dst, (<const char *>payload)[:len]))

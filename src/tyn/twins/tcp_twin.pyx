@@ -159,8 +159,8 @@ def run_timers():
 def next_deadline():
     return tcp_next_deadline_ns()
 
-def input(uint32_t src, uint32_t dst, bytes segment, uint32_t rx_flags=0):
-    tcp_input(src, dst, <const uint8_t *><const char *>segment, len(segment), rx_flags)
+def input(uint32_t src, uint32_t dst, bytes segment, uint32_t rx_flags=0, uint8_t tos=0):
+    tcp_input(src, dst, tos, <const uint8_t *><const char *>segment, len(segment), rx_flags)
 
 def icmp_error(uint32_t src, uint32_t dst, bytes quoted, uint8_t type, uint8_t code, uint32_t info=0):
     """An ICMP error quoting our segment from src to dst (quoted: its TCP header onward, as
