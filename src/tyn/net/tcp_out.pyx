@@ -23,7 +23,8 @@ from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tc
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_emit
 from tyn.net.tcp_sack cimport tcp_sack_fill, tcp_sack_option_len
-from tyn.net.tcp_scoreboard cimport tcp_scoreboard_pipe, tcp_scoreboard_next_hole, tcp_scoreboard_range_after
+from tyn.net.tcp_scoreboard cimport (tcp_scoreboard_pipe, tcp_scoreboard_next_hole, tcp_scoreboard_range_after,
+                                     tcp_scoreboard_sacked_below)
 from tyn.net.wire_tcp cimport wire_tcp_sack_len
 cdef uint8_t scratch[TCP_MAX_HEADER_LEN + TCP_MAX_SEGMENT]
 
@@ -219,7 +220,7 @@ cdef inline bint nagle_holds_tail(tcp_pcb *pcb) noexcept nogil:
 # at most budget bytes (cwnd - pipe) in place of the congestion window.  Returns the
 # sequence space sent.
 cdef uint32_t send_new_data(tcp_pcb *pcb, uint32_t mss, bint recovery, uint32_t budget) noexcept nogil:
-    cdef uint32_t in_flight, off, unsent, usable, len, seq, cwnd_room, wnd_room, left, right
+    cdef uint32_t in_flight, off, unsent, usable, len, seq, cwnd_room, wnd_room, left, right, network
     cdef uint32_t max_data = mss if recovery else max_segment_data(pcb, mss)
     cdef uint32_t total = 0
     cdef uint8_t flags
@@ -231,7 +232,12 @@ cdef uint32_t send_new_data(tcp_pcb *pcb, uint32_t mss, bint recovery, uint32_t 
         if recovery:
             cwnd_room = budget
         else:
-            cwnd_room = pcb.cwnd - in_flight if pcb.cwnd > in_flight else 0
+            # What SACKs report received is out of the network: cwnd does not count it
+            # (the peer's window, a range of sequence numbers, still does).
+            network = in_flight
+            if pcb.sacked_count > 0:
+                network -= tcp_scoreboard_sacked_below(pcb, pcb.snd_nxt)
+            cwnd_room = pcb.cwnd - network if pcb.cwnd > network else 0
         wnd_room = pcb.snd_wnd - in_flight if pcb.snd_wnd > in_flight else 0
         usable = cwnd_room if cwnd_room < wnd_room else wnd_room
         len = unsent

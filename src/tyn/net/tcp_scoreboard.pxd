@@ -31,3 +31,5 @@ cdef extern bint tcp_scoreboard_next_hole(tcp_pcb *pcb, bint lost_only, uint32_t
 # The first SACKed range ending after seq: True with its edges, False if none.
 cdef extern bint tcp_scoreboard_range_after(tcp_pcb *pcb, uint32_t seq, uint32_t *left,
                                             uint32_t *right) noexcept nogil
+# SACKed bytes between SND.UNA and seq: sent, but no longer in the network.
+cdef extern uint32_t tcp_scoreboard_sacked_below(tcp_pcb *pcb, uint32_t seq) noexcept nogil

@@ -178,3 +178,14 @@ cdef bint tcp_scoreboard_range_after(tcp_pcb *pcb, uint32_t seq, uint32_t *left,
             right[0] = pcb.sacked[i].right
             return True
     return False
+
+
+cdef uint32_t tcp_scoreboard_sacked_below(tcp_pcb *pcb, uint32_t seq) noexcept nogil:
+    cdef uint32_t i, n = 0, o = off(pcb, seq), lo, hi
+    for i in range(pcb.sacked_count):
+        lo = off(pcb, pcb.sacked[i].left)
+        hi = off(pcb, pcb.sacked[i].right)
+        if lo >= o:
+            break
+        n += (hi if hi < o else o) - lo
+    return n
