@@ -677,6 +677,47 @@ def test_simultaneous_close(t):                                              # c
     assert flags_of(t.one()) == "A"
 
 
+# ======================================================================= SACK (RFC 2018, RFC 6675)
+
+def test_sack_permitted_answered(t):
+    """SACK-permitted in T's SYN is answered in the SYN-ACK (Linux's net.ipv4.tcp_sack
+    default); a SYN without it gets none."""
+    port = t.port()
+    t.listen(port)
+    sport = t.port()
+    t.send(TCP(sport=sport, dport=port, flags="S", seq=1000, options=[("MSS", 1460), ("SAckOK", b"")]))
+    synack = t.one()
+    assert flags_of(synack) == F("SA") and ("SAckOK", b"") in synack.options
+    plain = t.port()
+    t.send(TCP(sport=plain, dport=port, flags="S", seq=1000, options=[("MSS", 1460)]))
+    synack = t.one()
+    assert flags_of(synack) == F("SA") and ("SAckOK", b"") not in synack.options
+
+
+def test_sack_recovery_resends_only_the_hole(t):
+    """T lost segment 1 of 6 and SACKs 2..5: S resends segment 1 alone, before the RTO."""
+    c = passive_open(t, sack=True)
+    assert ("SAckOK", b"") in c.synack.options
+    t.nodelay(c.app)
+    t.app_send(c.app, 6 * 1460)
+    segs = t.segments()
+    assert len(segs) == 6, [summary(s) for s in segs]
+    s = [x.seq for x in segs] + [segs[-1].seq + len(payload(segs[-1]))]
+    sent_at = t.now()
+    c.take(segs[:1])
+    for k in (3, 4, 5):                          # three duplicate ACKs, each SACKing more
+        c.send("A", ack=s[1], options=[("SAck", (s[2], s[k]))])
+    r = t.next(0.9)                              # before the RTO (1 s) could fire
+    assert r is not None and r.seq == s[1] and payload(r) == payload(segs[1]), r and summary(r)
+    assert t.now() - sent_at < 1.0
+    c.send("A", ack=s[1], options=[("SAck", (s[2], s[6]))])
+    more = t.segments()
+    assert all(not (s[2] <= x.seq < s[6]) for x in more), [summary(x) for x in more]
+    c.take([r] + segs[2:])
+    c.send("A")
+    t.none()
+
+
 # ======================================================================= the state × segment matrix
 
 def to_syn_received(t):

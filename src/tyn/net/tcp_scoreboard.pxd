@@ -21,9 +21,10 @@ cdef extern void tcp_scoreboard_clear(tcp_pcb *pcb) noexcept nogil
 # RFC 6675 IsLost(seq): DupThresh discontiguous SACKed ranges above seq, or more than
 # (DupThresh - 1) * SMSS SACKed bytes above it.
 cdef extern bint tcp_scoreboard_is_lost(tcp_pcb *pcb, uint32_t seq) noexcept nogil
-# RFC 6675 SetPipe(): bytes presumed in the network, from SND.UNA to SND.MAX.
+# RFC 6675 SetPipe(): bytes presumed in the network, from SND.UNA to SND.MAX (bytes
+# retransmitted count twice during recovery, below HighRxt).
 cdef extern uint32_t tcp_scoreboard_pipe(tcp_pcb *pcb) noexcept nogil
-# NextSeg() rule 1 (lost_only) or rule 3: the first unSACKed byte at or above HighRxt and
+# During recovery (HighRxt set on entry), NextSeg() rule 1 (lost_only) or rule 3: the first unSACKed byte at or above HighRxt and
 # below the highest SACKed byte (and lost, for rule 1); *len: up to max_len bytes of its
 # hole.  False when there is none.
 cdef extern bint tcp_scoreboard_next_hole(tcp_pcb *pcb, bint lost_only, uint32_t max_len,

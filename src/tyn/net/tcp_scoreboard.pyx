@@ -134,9 +134,11 @@ cdef bint tcp_scoreboard_is_lost(tcp_pcb *pcb, uint32_t seq) noexcept nogil:
 
 cdef uint32_t tcp_scoreboard_pipe(tcp_pcb *pcb) noexcept nogil:
     cdef uint32_t lost = lost_below(pcb)
-    cdef uint32_t rxt = off(pcb, pcb.high_rxt) if seq_gt(pcb.high_rxt, pcb.snd_una) else 0
+    cdef uint32_t rxt = 0
     cdef uint32_t end = off(pcb, pcb.snd_max)
     cdef uint32_t pipe = 0, a = 0, b, i
+    if pcb.flags & TF_IN_RECOVERY and seq_gt(pcb.high_rxt, pcb.snd_una):
+        rxt = off(pcb, pcb.high_rxt)            # HighRxt means something in recovery only
     for i in range(pcb.sacked_count + 1):
         b = off(pcb, pcb.sacked[i].left) if i < pcb.sacked_count else end
         if a < b:
