@@ -9,9 +9,10 @@ timeout, bogus blocks ignored and counted, NewReno kept when SACK is not agreed)
 import struct
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from scapy.layers.inet import TCP
 
-from tcp_harness import F, MS, PEER, Conn, flags_of, opt, payload, stack, tw  # noqa: F401
+from tcp_harness import F, MS, SEC, Conn, Stack, flags_of, opt, payload, stack, tw  # noqa: F401
 
 MSS = 1460
 NOP, SACK_PERM, TS, WS = 1, 4, 8, 3
@@ -461,3 +462,49 @@ def test_newreno_unchanged_without_sack(stack):
     c.send("A", ack=s[4])                                          # partial ACK: NewReno resends
     assert stack.output()[0].seq == s[4]
     assert tw.stats()["partial_ack_retransmits"] == 1
+
+
+# ------------------------------------------------------------------ any state: blocks never trusted
+
+def check_scoreboard(pcb):
+    i = tw.info(pcb)
+    una, mx = i["snd_una"], i["snd_max"]
+    board = [((l - una) % (1 << 32), (r - una) % (1 << 32)) for l, r in i["scoreboard"]]
+    span = (mx - una) % (1 << 32)
+    assert len(board) <= 8
+    for lo, hi in board:
+        assert lo < hi <= span, (board, span)
+    for (_, hi), (lo, _) in zip(board, board[1:]):
+        assert hi < lo, board                                      # sorted, disjoint, merged
+    if i["state"] == tw.ESTABLISHED:
+        assert tw.sack_pipe(pcb) <= 2 * span
+
+
+SACK_STEP = st.one_of(
+    st.tuples(st.just("ack"), st.integers(-3000, 30000),
+              st.lists(st.tuples(st.integers(-5000, 40000), st.integers(-2000, 6000)), max_size=4)),
+    st.tuples(st.just("send"), st.integers(0, 20000)),
+    st.tuples(st.just("time"), st.sampled_from([1 * MS, 200 * MS, 1 * SEC, 3 * SEC])),
+)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(SACK_STEP, max_size=40), st.booleans())
+def test_random_sack_blocks_keep_the_scoreboard_sane(steps, ts):
+    s = Stack()
+    c = sack_open(s, ts=ts)
+    tw.set_nodelay(c.pcb, True)
+    for step in steps:
+        if step[0] == "ack":
+            _, dack, ranges = step
+            una = tw.info(c.pcb)["snd_una"]
+            flat = tuple(x & 0xFFFFFFFF for lo, n in ranges for x in (una + lo, una + lo + n))
+            o = ([("SAck", flat)] if flat else []) + ([("Timestamp", (7000, 0))] if ts else [])
+            c.send("A", ack=(una + dack) & 0xFFFFFFFF, options=o)
+        elif step[0] == "send":
+            tw.send(c.pcb, b"s" * step[1])
+        else:
+            tw.advance(step[1])
+        s.output()
+        if tw.state(c.pcb) == tw.ESTABLISHED:
+            check_scoreboard(c.pcb)
