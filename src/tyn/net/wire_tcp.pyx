@@ -16,6 +16,7 @@ cdef enum:
     OFF_CHECKSUM = 16
     OFF_URGENT = 18
     TCPOLEN_NOP_PAIR = 2                # NOP NOP before a 2-byte-aligned option
+    SACK_EDGE_LEN = 4                   # a block's left edge, then its right edge
 
 
 # The SACK option (RFC 2018 §3): kind, length 2 + 8n, n blocks of left and right edges.
@@ -26,21 +27,24 @@ cdef void parse_sack(const uint8_t *o, uint8_t olen, tcp_segment *seg) noexcept 
         seg.sack_malformed = True
         return
     n = body // TCPOLEN_SACK_PERBLOCK
+    o += TCPOLEN_SACK_BASE
     for i in range(n):
-        seg.sack[i].left = get_be32(o + TCPOLEN_SACK_BASE + i * TCPOLEN_SACK_PERBLOCK)
-        seg.sack[i].right = get_be32(o + TCPOLEN_SACK_BASE + i * TCPOLEN_SACK_PERBLOCK + 4)
+        seg.sack[i].left = get_be32(o + i * TCPOLEN_SACK_PERBLOCK)
+        seg.sack[i].right = get_be32(o + i * TCPOLEN_SACK_PERBLOCK + SACK_EDGE_LEN)
     seg.sack_count = <uint8_t>n
 
 # NOP NOP, then the option: 4-byte aligned edges.  Returns the bytes written.
 cdef uint32_t emit_sack(const tcp_segment *seg, uint8_t *o) noexcept nogil:
     cdef uint32_t i
+    cdef uint8_t *edges
     o[0] = TCPOPT_NOP
     o[1] = TCPOPT_NOP
     o[2] = TCPOPT_SACK
     o[3] = <uint8_t>(TCPOLEN_SACK_BASE + seg.sack_count * TCPOLEN_SACK_PERBLOCK)
+    edges = o + TCPOLEN_NOP_PAIR + TCPOLEN_SACK_BASE
     for i in range(seg.sack_count):
-        put_be32(o + 4 + i * TCPOLEN_SACK_PERBLOCK, seg.sack[i].left)
-        put_be32(o + 8 + i * TCPOLEN_SACK_PERBLOCK, seg.sack[i].right)
+        put_be32(edges + i * TCPOLEN_SACK_PERBLOCK, seg.sack[i].left)
+        put_be32(edges + i * TCPOLEN_SACK_PERBLOCK + SACK_EDGE_LEN, seg.sack[i].right)
     return wire_tcp_sack_len(seg.sack_count)
 
 cdef uint32_t wire_tcp_sack_len(uint32_t blocks) noexcept nogil:
