@@ -694,6 +694,24 @@ def test_sack_permitted_answered(t):
     assert flags_of(synack) == F("SA") and ("SAckOK", b"") not in synack.options
 
 
+def test_sack_blocks_report_the_hole(t):
+    """With SACK agreed, the duplicate ACK for data beyond a hole carries its block, the
+    newest first; filling the hole ends the blocks."""
+    c = passive_open(t, sack=True)
+    base = c.snd
+    c.send("A", b"2" * 100, seq=base + 100)
+    dup = t.one()
+    assert dup.ack == base and opt(dup, "SAck") == (base + 100, base + 200)
+    c.send("A", b"4" * 100, seq=base + 300)
+    dup = t.one()
+    assert dup.ack == base and opt(dup, "SAck") == (base + 300, base + 400, base + 100, base + 200)
+    c.send("A", b"1" * 100, seq=base)
+    c.send("A", b"3" * 100, seq=base + 200)
+    acks = t.segments()
+    assert acks and acks[-1].ack == base + 400 and opt(acks[-1], "SAck") is None
+    assert t.recv(c.app, 400, 2) == b"1" * 100 + b"2" * 100 + b"3" * 100 + b"4" * 100
+
+
 def test_sack_recovery_resends_only_the_hole(t):
     """T lost segment 1 of 6 and SACKs 2..5: S resends segment 1 alone, before the RTO."""
     c = passive_open(t, sack=True)
