@@ -187,14 +187,57 @@ def test_blocks_newest_first_then_coalesced(stack):
     assert blocks(stack.one()) == [(b + 100, b + 600)]
 
 
-def test_duplicate_of_held_data_reports_its_block_first(stack):
+def test_duplicate_of_held_data_dsack_then_its_block(stack):
     c = sack_open(stack)
     b = c.snd
     c.send("A", b"x" * 100, seq=b + 100)
     c.send("A", b"y" * 100, seq=b + 300)
+    c.send("A", b"x" * 50, seq=b + 100)                          # inside the held block
     stack.output()
-    c.send("A", b"x" * 100, seq=b + 100)                         # again
-    assert blocks(stack.one()) == [(b + 100, b + 200), (b + 300, b + 400)]
+    c.send("A", b"y" * 100, seq=b + 300)                         # held already, again
+    # RFC 2883 §4: the duplicate first, then the block that holds it, then the others
+    assert blocks(stack.one()) == [(b + 300, b + 400), (b + 300, b + 400), (b + 100, b + 200)]
+    assert tw.stats()["dsack_blocks_out"] == 2
+    c.send("A", b"z" * 100, seq=b + 500)
+    assert blocks(stack.one()) == [(b + 500, b + 600), (b + 300, b + 400), (b + 100, b + 200)]
+
+
+def test_old_data_again_reported_once_as_dsack(stack):
+    c = sack_open(stack, ts=True)
+    b = c.snd
+    c.send("PA", b"a" * 100, options=[("Timestamp", (6000, 0))])
+    stack.advance(500 * MS)
+    stack.output()
+    c.send("PA", b"a" * 100, seq=b, options=[("Timestamp", (6001, 0))])     # received before
+    ack = stack.one()
+    assert ack.ack == b + 100 and blocks(ack) == [(b, b + 100)]          # below the ACK: a D-SACK
+    c.send("PA", b"b" * 10, options=[("Timestamp", (6002, 0))])
+    stack.advance(500 * MS)
+    ack = stack.one()
+    assert ack.ack == b + 110 and opt(ack, "SAck") is None              # once only
+    assert tw.recv(c.pcb, 200) == b"a" * 100 + b"b" * 10
+
+
+def test_partly_old_segment_dsacks_the_old_part(stack):
+    c = sack_open(stack)
+    b = c.snd
+    c.send("A", b"1" * 100)
+    c.send("A", b"2" * 100, seq=b + 200)                         # a hole at b + 100: ACKs now
+    stack.output()
+    c.send("A", b"1" * 50 + b"h" * 100, seq=b + 50)              # 50 old bytes, then the hole
+    ack = stack.one()
+    assert ack.ack == b + 300 and blocks(ack) == [(b + 50, b + 100)]
+    assert tw.recv(c.pcb, 400) == b"1" * 100 + b"h" * 100 + b"2" * 100
+
+
+def test_no_dsack_unless_agreed(stack):
+    c = sack_open(stack, sack=False)
+    c.send("PA", b"a" * 100)
+    stack.advance(500 * MS)
+    stack.output()
+    c.send("PA", b"a" * 100, seq=c.snd - 100)
+    ack = stack.one()
+    assert opt(ack, "SAck") is None and tw.stats()["dsack_blocks_out"] == 0
 
 
 @pytest.mark.parametrize("ts,most", [(True, 3), (False, 4)])

@@ -8,7 +8,7 @@ from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.tcp_pcb cimport (tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_alloc, tcp_pcb_free,
                               tcp_pcb_hash, tcp_pcb_lookup, tcp_pcb_lookup_listener, tcp_pcb_route,
                               tcp_pcb_event, tcp_pcb_terminate, tcp_pcb_wscale)
-from tyn.net.tcp_buffers cimport tcp_bq_append, tcp_bq_consume, tcp_ooo_insert, tcp_ooo_drain
+from tyn.net.tcp_buffers cimport tcp_bq_append, tcp_bq_consume, tcp_ooo_insert, tcp_ooo_drain, tcp_ooo_block
 from tyn.net.tcp_out cimport (tcp_out_output, tcp_out_send_syn, tcp_out_send_ack, tcp_out_ack_later,
                               tcp_out_challenge_ack, tcp_out_send_rst, tcp_out_send_rst_pcb)
 from tyn.net.tcp_timers cimport (tcp_timers_ms, tcp_timers_arm_rexmt, tcp_timers_arm_keepalive,
@@ -19,7 +19,7 @@ from tyn.net.tcp_iss cimport tcp_iss_generate
 from tyn.net.tcp_rcvspace cimport tcp_rcvspace_measure
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_take_syn, tcp_tstamp_paws_reject, tcp_tstamp_update_recent, tcp_tstamp_rtt
-from tyn.net.tcp_sack cimport tcp_sack_take_syn, tcp_sack_note_ooo
+from tyn.net.tcp_sack cimport tcp_sack_take_syn, tcp_sack_note_ooo, tcp_sack_note_duplicate
 from tyn.net.tcp_scoreboard cimport tcp_scoreboard_update, tcp_scoreboard_ack
 cdef enum:
     MS_PER_S = 1000
@@ -337,6 +337,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
 
 cdef void data_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
+    cdef tcp_sack_block held
     cdef int64_t n
     cdef bint filled_hole = False
     if seg.seq == pcb.rcv_nxt:
@@ -361,6 +362,9 @@ cdef void data_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
             tcp_out_ack_later(pcb)
     else:
         # Beyond a hole: keep it, and send a duplicate ACK at once (RFC 5681 §4.2).
+        if (tcp_ooo_block(pcb.ooo, seg.seq, &held) and
+                seq_le(seg.seq + seg.payload_len, held.right)):
+            tcp_sack_note_duplicate(pcb, seg.seq, seg.payload_len)     # all of it held already
         if tcp_ooo_insert(&pcb.ooo, &pcb.ooo_count, &pcb.ooo_bytes, tcp_pcb_tunables().ooo_max_segs,
                           seg.seq, seg.payload, seg.payload_len):
             st.ooo_queued += 1
@@ -405,6 +409,8 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         return
     if not acceptable(pcb, seg, wnd):
         st.out_of_window += 1
+        if seg.payload_len > 0 and seq_le(seg.seq + seg.payload_len, pcb.rcv_nxt):
+            tcp_sack_note_duplicate(pcb, seg.seq, seg.payload_len)     # old data again
         tcp_out_send_ack(pcb)
         return
     tcp_tstamp_update_recent(pcb, seg)
@@ -415,6 +421,7 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         dup = pcb.rcv_nxt - seg.seq
         if dup >= seg.payload_len:
             dup = seg.payload_len
+        tcp_sack_note_duplicate(pcb, seg.seq, dup)
         seg.payload += dup
         seg.payload_len -= dup
         seg.seq += dup

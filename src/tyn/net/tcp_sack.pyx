@@ -61,31 +61,50 @@ cdef void tcp_sack_note_ooo(tcp_pcb *pcb, uint32_t seq) noexcept nogil:
     current_blocks(pcb, blocks)
 
 
-cdef void tcp_sack_fill(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
-    cdef tcp_sack_block blocks[TCP_MAX_SACK_BLOCKS]
-    cdef uint32_t n, fit, i
-    seg.sack_count = 0
-    if not (pcb.flags & TF_SACK) or pcb.ooo == NULL:
-        pcb.sack_recent_count = 0
+cdef void tcp_sack_note_duplicate(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept nogil:
+    if not (pcb.flags & TF_SACK) or len == 0:
         return
-    n = current_blocks(pcb, blocks)
-    fit = wire_tcp_sack_blocks_fit(seg)
-    if n > fit:
-        n = fit
-    for i in range(n):
-        seg.sack[i] = blocks[i]
+    pcb.dsack.left = seq
+    pcb.dsack.right = seq + len
+    pcb.flags |= TF_DSACK
+
+
+# What the next ACK reports: the D-SACK block if one is owed, then the out-of-order
+# blocks, as many as fit.
+cdef uint32_t blocks_to_send(tcp_pcb *pcb, uint32_t fit, tcp_sack_block *out) noexcept nogil:
+    cdef tcp_sack_block blocks[TCP_MAX_SACK_BLOCKS]
+    cdef uint32_t n = 0, k, i
+    if not (pcb.flags & TF_SACK):
+        return 0
+    if pcb.flags & TF_DSACK and fit > 0:
+        out[0] = pcb.dsack
+        n = 1
+    if pcb.ooo == NULL:
+        pcb.sack_recent_count = 0
+        return n
+    k = current_blocks(pcb, blocks)
+    for i in range(k):
+        if n == fit:
+            break
+        out[n] = blocks[i]
+        n += 1
+    return n
+
+
+cdef void tcp_sack_fill(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
+    cdef uint32_t n = blocks_to_send(pcb, wire_tcp_sack_blocks_fit(seg), seg.sack)
     seg.sack_count = <uint8_t>n
     tcp_pcb_stats().sack_blocks_out += n
+    if pcb.flags & TF_DSACK and n > 0:
+        pcb.flags &= ~TF_DSACK                  # reported once (RFC 2883 §4)
+        tcp_pcb_stats().dsack_blocks_out += 1
 
 
 cdef uint32_t tcp_sack_option_len(tcp_pcb *pcb) noexcept nogil:
     cdef tcp_sack_block blocks[TCP_MAX_SACK_BLOCKS]
     cdef tcp_segment probe
-    cdef uint32_t n, fit
-    if not (pcb.flags & TF_SACK) or pcb.ooo == NULL:
+    if not (pcb.flags & TF_SACK) or (pcb.ooo == NULL and not (pcb.flags & TF_DSACK)):
         return 0
-    n = current_blocks(pcb, blocks)
     memset(&probe, 0, sizeof(probe))
     probe.has_timestamp = (pcb.flags & TF_TSTAMP) != 0     # what a data segment carries besides
-    fit = wire_tcp_sack_blocks_fit(&probe)
-    return wire_tcp_sack_len(n if n < fit else fit)
+    return wire_tcp_sack_len(blocks_to_send(pcb, wire_tcp_sack_blocks_fit(&probe), blocks))

@@ -95,6 +95,7 @@ cdef enum:
     TF_SNDBUF_LOCK = 1 << 22            # SO_SNDBUF was set: no autotuning (tcp_sndspace)
     TF_SEND_SACK = 1 << 23              # offer SACK-permitted in our SYN (RFC 2018 §2)
     TF_SACK = 1 << 24                   # SACK agreed (both SYNs carried SACK-permitted)
+    TF_DSACK = 1 << 25                  # a D-SACK block (RFC 2883) goes first in the next ACK
 
     TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
     TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
@@ -292,12 +293,14 @@ cdef struct tcp_pcb:
     # SACK (RFC 2018, RFC 6675), used when TF_SACK.  Sender: the scoreboard, SACKed
     # ranges above SND.UNA, sorted and disjoint (tcp_scoreboard), and HighRxt, one past the
     # highest byte retransmitted in this recovery.  Receiver: a sequence number inside each
-    # of the out-of-order blocks most recently reported, newest first (tcp_sack).
+    # of the out-of-order blocks most recently reported, newest first, and the duplicate
+    # range to report once (dsack, when TF_DSACK) (tcp_sack).
     tcp_sack_block sacked[TCP_SACK_SCOREBOARD_RANGES]
     uint32_t sacked_count
     uint32_t high_rxt
     uint32_t sack_recent[TCP_MAX_SACK_BLOCKS]
     uint32_t sack_recent_count
+    tcp_sack_block dsack
 
     # Timers: absolute deadlines in ns, 0 = not armed.
     uint64_t rexmt_deadline         # retransmission (also SYN, SYN-ACK, FIN)
@@ -415,7 +418,8 @@ cdef struct tcp_stats:
     uint64_t pcbs_freed
     uint64_t rcvbuf_grown           # receive buffers enlarged by autotuning
     uint64_t sndbuf_grown           # send buffers enlarged by autotuning
-    uint64_t sack_blocks_out        # SACK blocks in the ACKs we sent
+    uint64_t sack_blocks_out        # SACK blocks in the ACKs we sent (D-SACK blocks included)
+    uint64_t dsack_blocks_out       # D-SACK blocks sent (RFC 2883: data received twice)
     uint64_t sack_blocks_in         # SACK blocks taken into a scoreboard
     uint64_t sack_blocks_bad        # ignored: reversed, beyond SND.NXT, or SACK not agreed
     uint64_t sack_blocks_old        # ignored: at or below SND.UNA (stale, or a D-SACK)
