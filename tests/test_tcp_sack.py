@@ -2,7 +2,8 @@
 state: SACK-permitted offered in our SYN and answered only when offered, with the exact
 option layout next to MSS, timestamps and window scale (SYN-SENT, LISTEN/SYN-RECEIVED);
 the SACK option's parse of bad lengths (any state); the receiver's blocks (ESTABLISHED,
-receiving: newest first, coalesced, at most 3 or 4, gone once the holes fill); the sender's
+receiving: newest first, coalesced, at most 3 or 4, gone once the holes fill, data received
+twice reported once as a D-SACK block); the sender's
 scoreboard and loss recovery (ESTABLISHED, sending: only the holes resent, RFC 6675's
 entry, cwnd/ssthresh and exit, two holes in one recovery, the scoreboard forgotten on a
 timeout, bogus blocks ignored and counted, NewReno kept when SACK is not agreed)."""
