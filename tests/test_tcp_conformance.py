@@ -736,6 +736,76 @@ def test_sack_recovery_resends_only_the_hole(t):
     t.none()
 
 
+class SackPeer:
+    """T as a SACK receiver: in-order bytes, out-of-order ranges held, and the blocks of
+    its next ACK (the newest segment's block first, then the most recently reported)."""
+
+    def __init__(self, base: int):
+        self.base, self.rcv_nxt, self.data = base, base, {}
+        self.held: list[list[int]] = []
+        self.recent: list[int] = []
+
+    def take(self, seq: int, data: bytes) -> None:
+        for i, b in enumerate(data):
+            self.data.setdefault(seq + i, b)
+        merged: list[list[int]] = []
+        for lo, hi in sorted(self.held + [[seq, seq + len(data)]]):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        while merged and merged[0][0] <= self.rcv_nxt:
+            self.rcv_nxt = max(self.rcv_nxt, merged.pop(0)[1])
+        self.held = merged
+        if seq > self.rcv_nxt:
+            self.recent.insert(0, seq)
+
+    def blocks(self) -> tuple:
+        out = []
+        for b in self.recent:
+            for lo, hi in self.held:
+                if lo <= b < hi and (lo, hi) not in out:
+                    out.append((lo, hi))
+        self.recent = [lo for lo, _ in out][:4]
+        return tuple(x for blk in out[:4] for x in blk)
+
+    def bytes_in_order(self) -> bytes:
+        return bytes(self.data[i] for i in range(self.base, self.rcv_nxt))
+
+
+def test_sack_lossy_transfer_resends_only_lost_data(t):
+    """T drops the first transmission of every 7th segment of a 30-segment transfer and
+    SACKs what arrives: S repairs every hole, and nothing it resends had arrived."""
+    c = passive_open(t, sack=True)
+    t.nodelay(c.app)
+    total, mss = 30 * 1460, 1460
+    t.app_send(c.app, total)
+    peer = SackPeer(c.rcv)
+    sent_end, dropped, resent = c.rcv, [], []
+    for _ in range(80):
+        segs = t.segments() or [s for s in [t.next(3.0)] if s is not None]
+        for s in segs:
+            data = payload(s)
+            if not data:
+                continue
+            if s.seq >= sent_end:                         # a first transmission
+                sent_end = s.seq + len(data)
+                if (s.seq - c.rcv) // mss % 7 == 3:
+                    dropped.append((s.seq, s.seq + len(data)))
+                    continue
+            else:
+                resent.append((s.seq, s.seq + len(data)))
+            peer.take(s.seq, data)
+            blocks = peer.blocks()
+            c.send("A", ack=peer.rcv_nxt, options=[("SAck", blocks)] if blocks else [])
+        if peer.rcv_nxt - c.rcv >= total:
+            break
+    assert peer.bytes_in_order() == pattern(total)
+    assert len(dropped) >= 4
+    for lo, hi in resent:
+        assert any(d_lo <= lo and hi <= d_hi for d_lo, d_hi in dropped), (lo, hi, dropped)
+
+
 # ======================================================================= the state × segment matrix
 
 def to_syn_received(t):
