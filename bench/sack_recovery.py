@@ -24,7 +24,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from scapy.layers.inet import IP, TCP  # noqa: E402
-from scapy.packet import Raw  # noqa: E402
 
 from tcp_harness import LOCAL, MS, PEER, Stack, ip  # noqa: E402
 from tyn.twins import tcp_twin as tw  # noqa: E402
