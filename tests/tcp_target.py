@@ -575,8 +575,10 @@ class Conn:
         return self.t.next()
 
 
-def passive_open(t: Target, mss=1460, window=65535, wscale=None, backlog=8, listener=None, port=None):
-    """T opens a connection to a listener of the application, which accepts it."""
+def passive_open(t: Target, mss=1460, window=65535, wscale=None, backlog=8, listener=None, port=None,
+                 sack=False):
+    """T opens a connection to a listener of the application, which accepts it; sack:
+    T's SYN offers SACK-permitted."""
     port = port if port is not None else t.port()
     l = listener if listener is not None else t.listen(port, backlog)
     sport = t.port()
@@ -584,6 +586,8 @@ def passive_open(t: Target, mss=1460, window=65535, wscale=None, backlog=8, list
     opts = [("MSS", mss)] if mss is not None else []
     if wscale is not None:
         opts.append(("WScale", wscale))
+    if sack:
+        opts.append(("SAckOK", b""))
     t.send(TCP(sport=sport, dport=port, flags="S", seq=isn, window=window, options=opts))
     synack = t.next()
     assert synack is not None and flags_of(synack) == F("SA"), synack and summary(synack)

@@ -677,6 +677,135 @@ def test_simultaneous_close(t):                                              # c
     assert flags_of(t.one()) == "A"
 
 
+# ======================================================================= SACK (RFC 2018, RFC 6675)
+
+def test_sack_permitted_answered(t):
+    """SACK-permitted in T's SYN is answered in the SYN-ACK (Linux's net.ipv4.tcp_sack
+    default); a SYN without it gets none."""
+    port = t.port()
+    t.listen(port)
+    sport = t.port()
+    t.send(TCP(sport=sport, dport=port, flags="S", seq=1000, options=[("MSS", 1460), ("SAckOK", b"")]))
+    synack = t.one()
+    assert flags_of(synack) == F("SA") and ("SAckOK", b"") in synack.options
+    plain = t.port()
+    t.send(TCP(sport=plain, dport=port, flags="S", seq=1000, options=[("MSS", 1460)]))
+    synack = t.one()
+    assert flags_of(synack) == F("SA") and ("SAckOK", b"") not in synack.options
+
+
+def test_sack_blocks_report_the_hole(t):
+    """With SACK agreed, the duplicate ACK for data beyond a hole carries its block, the
+    newest first; filling the hole ends the blocks."""
+    c = passive_open(t, sack=True)
+    base = c.snd
+    c.send("A", b"2" * 100, seq=base + 100)
+    dup = t.one()
+    assert dup.ack == base and opt(dup, "SAck") == (base + 100, base + 200)
+    c.send("A", b"4" * 100, seq=base + 300)
+    dup = t.one()
+    assert dup.ack == base and opt(dup, "SAck") == (base + 300, base + 400, base + 100, base + 200)
+    c.send("A", b"1" * 100, seq=base)
+    c.send("A", b"3" * 100, seq=base + 200)
+    acks = t.segments()
+    assert acks and acks[-1].ack == base + 400 and opt(acks[-1], "SAck") is None
+    assert t.recv(c.app, 400, 2) == b"1" * 100 + b"2" * 100 + b"3" * 100 + b"4" * 100
+
+
+def test_sack_recovery_resends_only_the_hole(t):
+    """T lost segment 1 of 6 and SACKs 2..5: S resends segment 1 alone, before the RTO."""
+    c = passive_open(t, sack=True)
+    assert ("SAckOK", b"") in c.synack.options
+    t.nodelay(c.app)
+    t.app_send(c.app, 6 * 1460)
+    segs = t.segments()
+    assert len(segs) == 6, [summary(s) for s in segs]
+    s = [x.seq for x in segs] + [segs[-1].seq + len(payload(segs[-1]))]
+    sent_at = t.now()
+    c.take(segs[:1])
+    for k in (3, 4, 5):                          # three duplicate ACKs, each SACKing more
+        c.send("A", ack=s[1], options=[("SAck", (s[2], s[k]))])
+    r = t.next(0.9)                              # before the RTO (1 s) could fire
+    assert r is not None and r.seq == s[1] and payload(r) == payload(segs[1]), r and summary(r)
+    assert t.now() - sent_at < 1.0
+    c.send("A", ack=s[1], options=[("SAck", (s[2], s[6]))])
+    more = t.segments()
+    assert all(not (s[2] <= x.seq < s[6]) for x in more), [summary(x) for x in more]
+    c.take([r] + segs[2:])
+    c.send("A")
+    t.none()
+
+
+class SackPeer:
+    """T as a SACK receiver: in-order bytes, out-of-order ranges held, and the blocks of
+    its next ACK (the newest segment's block first, then the most recently reported)."""
+
+    def __init__(self, base: int):
+        self.base, self.rcv_nxt, self.data = base, base, {}
+        self.held: list[list[int]] = []
+        self.recent: list[int] = []
+
+    def take(self, seq: int, data: bytes) -> None:
+        for i, b in enumerate(data):
+            self.data.setdefault(seq + i, b)
+        merged: list[list[int]] = []
+        for lo, hi in sorted(self.held + [[seq, seq + len(data)]]):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        while merged and merged[0][0] <= self.rcv_nxt:
+            self.rcv_nxt = max(self.rcv_nxt, merged.pop(0)[1])
+        self.held = merged
+        if seq > self.rcv_nxt:
+            self.recent.insert(0, seq)
+
+    def blocks(self) -> tuple:
+        out = []
+        for b in self.recent:
+            for lo, hi in self.held:
+                if lo <= b < hi and (lo, hi) not in out:
+                    out.append((lo, hi))
+        self.recent = [lo for lo, _ in out][:4]
+        return tuple(x for blk in out[:4] for x in blk)
+
+    def bytes_in_order(self) -> bytes:
+        return bytes(self.data[i] for i in range(self.base, self.rcv_nxt))
+
+
+def test_sack_lossy_transfer_resends_only_lost_data(t):
+    """T drops the first transmission of every 7th segment of a 30-segment transfer and
+    SACKs what arrives: S repairs every hole, and nothing it resends had arrived."""
+    c = passive_open(t, sack=True)
+    t.nodelay(c.app)
+    total, mss = 30 * 1460, 1460
+    t.app_send(c.app, total)
+    peer = SackPeer(c.rcv)
+    sent_end, dropped, resent = c.rcv, [], []
+    for _ in range(80):
+        segs = t.segments() or [s for s in [t.next(3.0)] if s is not None]
+        for s in segs:
+            data = payload(s)
+            if not data:
+                continue
+            if s.seq >= sent_end:                         # a first transmission
+                sent_end = s.seq + len(data)
+                if (s.seq - c.rcv) // mss % 7 == 3:
+                    dropped.append((s.seq, s.seq + len(data)))
+                    continue
+            else:
+                resent.append((s.seq, s.seq + len(data)))
+            peer.take(s.seq, data)
+            blocks = peer.blocks()
+            c.send("A", ack=peer.rcv_nxt, options=[("SAck", blocks)] if blocks else [])
+        if peer.rcv_nxt - c.rcv >= total:
+            break
+    assert peer.bytes_in_order() == pattern(total)
+    assert len(dropped) >= 4
+    for lo, hi in resent:
+        assert any(d_lo <= lo and hi <= d_hi for d_lo, d_hi in dropped), (lo, hi, dropped)
+
+
 # ======================================================================= the state × segment matrix
 
 def to_syn_received(t):

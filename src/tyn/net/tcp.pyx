@@ -14,6 +14,7 @@ from tyn.net.tcp_seq cimport seq_gt
 from tyn.net.wire_ipv4 cimport IPTOS_ECN_MASK
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_offer
+from tyn.net.tcp_sack cimport tcp_sack_offer
 cdef enum:
     POLLRDHUP = 0x2000                  # Linux's; fs/vfs.pxd has no entry for it
     MS_PER_S = 1000
@@ -150,6 +151,7 @@ cdef int tcp_connect(tcp_pcb *pcb, uint32_t addr, uint16_t port) noexcept nogil:
     pcb.flags |= TF_SEND_WSCALE
     pcb.iss = tcp_iss_generate(src, pcb.local_port, addr, port, tcp_pcb_now())
     tcp_tstamp_offer(pcb)
+    tcp_sack_offer(pcb)
     pcb.snd_una = pcb.iss
     pcb.snd_nxt = pcb.iss
     pcb.snd_max = pcb.iss

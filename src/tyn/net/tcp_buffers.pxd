@@ -4,7 +4,7 @@
 # when it is reached, appends stop short and out-of-order segments are refused: the
 # callers drop and count, never fail harder.  net_lock protects all of it.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from tyn.net.tcp_types cimport tcp_bytequeue, tcp_ooo_seg, tcp_copy_fn
+from tyn.net.tcp_types cimport tcp_bytequeue, tcp_ooo_seg, tcp_copy_fn, tcp_sack_block
 
 cdef extern void tcp_buffers_init(uint64_t mem_limit) noexcept nogil
 cdef extern void tcp_buffers_set_limit(uint64_t mem_limit) noexcept nogil
@@ -33,4 +33,7 @@ cdef extern bint tcp_ooo_insert(tcp_ooo_seg **head, uint32_t *count, uint32_t *b
 # the bytes moved.
 cdef extern int64_t tcp_ooo_drain(tcp_ooo_seg **head, uint32_t *count, uint32_t *bytes,
                                   uint32_t *rcv_nxt, tcp_bytequeue *q) noexcept nogil
+# The contiguous run of queued data that holds byte seq (segments touching end to end
+# count as one: what a SACK block reports); False when seq is not queued.
+cdef extern bint tcp_ooo_block(const tcp_ooo_seg *head, uint32_t seq, tcp_sack_block *block) noexcept nogil
 cdef extern void tcp_ooo_clear(tcp_ooo_seg **head, uint32_t *count, uint32_t *bytes) noexcept nogil

@@ -198,6 +198,27 @@ cdef int64_t tcp_ooo_drain(tcp_ooo_seg **head, uint32_t *count, uint32_t *bytes,
     return moved
 
 
+cdef bint tcp_ooo_block(const tcp_ooo_seg *head, uint32_t seq, tcp_sack_block *block) noexcept nogil:
+    # Segments touching end to end form one block.
+    cdef const tcp_ooo_seg *s = head
+    cdef const tcp_ooo_seg *prev = NULL
+    cdef uint32_t run_left = 0
+    while s != NULL:
+        if prev == NULL or prev.seq + prev.len != s.seq:
+            run_left = s.seq
+        if seq_le(s.seq, seq) and seq_lt(seq, s.seq + s.len):
+            block.left = run_left
+            block.right = s.seq + s.len
+            s = s.next
+            while s != NULL and s.seq == block.right:
+                block.right = s.seq + s.len
+                s = s.next
+            return True
+        prev = s
+        s = s.next
+    return False
+
+
 cdef void tcp_ooo_clear(tcp_ooo_seg **head, uint32_t *count, uint32_t *bytes) noexcept nogil:
     cdef tcp_ooo_seg *s = head[0]
     cdef tcp_ooo_seg *n

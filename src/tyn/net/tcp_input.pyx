@@ -8,7 +8,7 @@ from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK
 from tyn.net.tcp_pcb cimport (tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_pcb_alloc, tcp_pcb_free,
                               tcp_pcb_hash, tcp_pcb_lookup, tcp_pcb_lookup_listener, tcp_pcb_route,
                               tcp_pcb_event, tcp_pcb_terminate, tcp_pcb_wscale)
-from tyn.net.tcp_buffers cimport tcp_bq_append, tcp_bq_consume, tcp_ooo_insert, tcp_ooo_drain
+from tyn.net.tcp_buffers cimport tcp_bq_append, tcp_bq_consume, tcp_ooo_insert, tcp_ooo_drain, tcp_ooo_block
 from tyn.net.tcp_out cimport (tcp_out_output, tcp_out_send_syn, tcp_out_send_ack, tcp_out_ack_later,
                               tcp_out_challenge_ack, tcp_out_send_rst, tcp_out_send_rst_pcb)
 from tyn.net.tcp_timers cimport (tcp_timers_ms, tcp_timers_arm_rexmt, tcp_timers_arm_keepalive,
@@ -19,6 +19,8 @@ from tyn.net.tcp_iss cimport tcp_iss_generate
 from tyn.net.tcp_rcvspace cimport tcp_rcvspace_measure
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_take_syn, tcp_tstamp_paws_reject, tcp_tstamp_update_recent, tcp_tstamp_rtt
+from tyn.net.tcp_sack cimport tcp_sack_take_syn, tcp_sack_note_ooo, tcp_sack_note_duplicate
+from tyn.net.tcp_scoreboard cimport tcp_scoreboard_update, tcp_scoreboard_ack
 cdef enum:
     MS_PER_S = 1000
 
@@ -61,6 +63,7 @@ cdef void take_syn(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         pcb.snd_wscale = 0
         pcb.rcv_wscale = 0
     tcp_tstamp_take_syn(pcb, seg)
+    tcp_sack_take_syn(pcb, seg)
     pcb.snd_wnd = seg.window                    # never scaled in a SYN (RFC 7323 §2.2)
     pcb.max_snd_wnd = pcb.snd_wnd
     pcb.snd_wl1 = seg.seq
@@ -245,7 +248,7 @@ cdef void fin_received(tcp_pcb *pcb) noexcept nogil:
 # Returns False when pcb is gone (or the segment must go no further).
 cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
-    cdef uint32_t acked, data_acked, wnd, queued
+    cdef uint32_t acked, data_acked, wnd, queued, newly_sacked
     cdef bint fin_acked = False, dupack
     wnd = (<uint32_t>seg.window) << pcb.snd_wscale
     if pcb.state == TCP_SYN_RECEIVED:
@@ -272,8 +275,13 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         st.bad_ack_dropped += 1                 # too old (RFC 5961 §5.2)
         tcp_out_send_ack(pcb)
         return False
+    newly_sacked = tcp_scoreboard_update(pcb, seg)
     dupack = (seg.ack == pcb.snd_una and seg.payload_len == 0 and not (seg.flags & (TCP_FIN | TCP_SYN))
               and wnd == pcb.snd_wnd and pcb.snd_una != pcb.snd_max)
+    # RFC 6675 §2: with SACK, an ACK at SND.UNA that SACKs new data is a duplicate too
+    # (the window it carries may have changed with the peer's out-of-order queue).
+    if newly_sacked > 0 and seg.ack == pcb.snd_una and pcb.snd_una != pcb.snd_max:
+        dupack = True
     if seq_gt(seg.ack, pcb.snd_una):
         acked = seg.ack - pcb.snd_una
         queued = pcb.sndq.len
@@ -282,6 +290,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         tcp_bq_consume(&pcb.sndq, data_acked)
         pcb.snd_una = seg.ack
         pcb.soft_error = 0                      # something got through (Linux's tcp_ack)
+        tcp_scoreboard_ack(pcb)
         if seq_lt(pcb.snd_nxt, pcb.snd_una):
             pcb.snd_nxt = pcb.snd_una
         if tcp_tstamp_rtt(pcb, seg):
@@ -328,6 +337,7 @@ cdef bint ack_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
 
 cdef void data_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
     cdef tcp_stats *st = tcp_pcb_stats()
+    cdef tcp_sack_block held
     cdef int64_t n
     cdef bint filled_hole = False
     if seg.seq == pcb.rcv_nxt:
@@ -352,11 +362,15 @@ cdef void data_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
             tcp_out_ack_later(pcb)
     else:
         # Beyond a hole: keep it, and send a duplicate ACK at once (RFC 5681 §4.2).
+        if (tcp_ooo_block(pcb.ooo, seg.seq, &held) and
+                seq_le(seg.seq + seg.payload_len, held.right)):
+            tcp_sack_note_duplicate(pcb, seg.seq, seg.payload_len)     # all of it held already
         if tcp_ooo_insert(&pcb.ooo, &pcb.ooo_count, &pcb.ooo_bytes, tcp_pcb_tunables().ooo_max_segs,
                           seg.seq, seg.payload, seg.payload_len):
             st.ooo_queued += 1
         else:
             st.ooo_drops += 1
+        tcp_sack_note_ooo(pcb, seg.seq)         # its block goes first in the ACK (RFC 2018 §4)
         pcb.flags |= TF_ACK_NOW
 
 
@@ -395,6 +409,8 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         return
     if not acceptable(pcb, seg, wnd):
         st.out_of_window += 1
+        if seg.payload_len > 0 and seq_le(seg.seq + seg.payload_len, pcb.rcv_nxt):
+            tcp_sack_note_duplicate(pcb, seg.seq, seg.payload_len)     # old data again
         tcp_out_send_ack(pcb)
         return
     tcp_tstamp_update_recent(pcb, seg)
@@ -405,6 +421,7 @@ cdef void synchronized_input(tcp_pcb *pcb, tcp_segment *seg) noexcept nogil:
         dup = pcb.rcv_nxt - seg.seq
         if dup >= seg.payload_len:
             dup = seg.payload_len
+        tcp_sack_note_duplicate(pcb, seg.seq, dup)
         seg.payload += dup
         seg.payload_len -= dup
         seg.seq += dup
@@ -451,6 +468,8 @@ cdef void tcp_input(uint32_t src, uint32_t dst, uint8_t tos, const uint8_t *segm
     cdef int r
     st.segs_in += 1
     r = wire_tcp_parse(src, dst, segment, len, &seg, (rx_flags & NETDEV_RX_CHECKSUM_OK) != 0)
+    if seg.sack_malformed:
+        st.sack_options_bad += 1                # ignored; the segment goes on
     if r != WIRE_TCP_OK:
         if r == WIRE_TCP_ERR_CHECKSUM:
             st.bad_checksum += 1

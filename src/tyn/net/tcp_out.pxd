@@ -3,7 +3,8 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from tyn.net.tcp_types cimport tcp_pcb
 
-# Send what the windows, Nagle and the queue allow, the FIN when due, and an owed ACK.
+# Send what the windows, Nagle and the queue allow, the FIN when due, and an owed ACK;
+# in SACK loss recovery, what RFC 6675's pipe and NextSeg allow.
 cdef extern void tcp_out_output(tcp_pcb *pcb) noexcept nogil
 # (Re)send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) at ISS with MSS and window scale.
 cdef extern void tcp_out_send_syn(tcp_pcb *pcb) noexcept nogil
@@ -15,6 +16,12 @@ cdef extern void tcp_out_ack_later(tcp_pcb *pcb) noexcept nogil
 cdef extern void tcp_out_challenge_ack(tcp_pcb *pcb) noexcept nogil
 # Resend the first unacknowledged segment (fast retransmit, NewReno partial ACK).
 cdef extern void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil
+# Resend the sequence space [seq, seq + len) already sent (data, and the FIN if it lies
+# there): one segment, len at most tcp_out_seg_mss.  Returns the sequence space sent (0:
+# nothing).  The retransmission timer restarts when seq is SND.UNA.
+cdef extern uint32_t tcp_out_resend(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept nogil
+# The payload room of one segment now: the MSS less the SACK blocks it would carry.
+cdef extern uint32_t tcp_out_seg_mss(tcp_pcb *pcb) noexcept nogil
 # A zero-window or keepalive probe: SEG.SEQ = SND.UNA - 1, no data, forcing an ACK.
 cdef extern void tcp_out_send_probe(tcp_pcb *pcb) noexcept nogil
 # RST from (src, sport) to (dst, dport) answering a segment whose datagram had TOS byte

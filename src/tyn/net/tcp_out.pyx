@@ -23,6 +23,10 @@ from tyn.net.tcp_pcb cimport tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_p
 from tyn.net.tcp_timers cimport tcp_timers_arm_rexmt, tcp_timers_arm_persist, tcp_timers_ms
 
 from tyn.net.tcp_tstamp cimport tcp_tstamp_emit
+from tyn.net.tcp_sack cimport tcp_sack_fill, tcp_sack_option_len
+from tyn.net.tcp_scoreboard cimport (tcp_scoreboard_pipe, tcp_scoreboard_next_hole, tcp_scoreboard_range_after,
+                                     tcp_scoreboard_sacked_below)
+from tyn.net.wire_tcp cimport wire_tcp_sack_len
 cdef uint8_t scratch[TCP_MAX_HEADER_LEN + TCP_MAX_SEGMENT]
 
 
@@ -63,7 +67,7 @@ cdef uint16_t window_field(tcp_pcb *pcb, bint syn) noexcept nogil:
 cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len) noexcept nogil:
     cdef tcp_segment seg
     cdef netdev_tx_offload offload
-    cdef uint32_t hlen
+    cdef uint32_t hlen, mss
     cdef int r
     cdef bint syn = (flags & TCP_SYN) != 0
     memset(&seg, 0, sizeof(seg))
@@ -79,7 +83,10 @@ cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, u
         if pcb.flags & TF_SEND_WSCALE:
             seg.has_wscale = True
             seg.wscale = pcb.rcv_wscale
+        seg.sack_permitted = (pcb.flags & TF_SEND_SACK) != 0
     tcp_tstamp_emit(pcb, &seg, syn)
+    if flags & TCP_ACK and not syn:
+        tcp_sack_fill(pcb, &seg)                # after the timestamp: blocks take what is left
     seg.window = window_field(pcb, syn)
     hlen = wire_tcp_emit(&seg, scratch)
     if len > 0 and tcp_bq_copy_out(&pcb.sndq, off, scratch + hlen, len, NULL) != len:
@@ -90,9 +97,10 @@ cdef int send_segment(tcp_pcb *pcb, uint32_t seq, uint8_t flags, uint32_t off, u
         offload.csum_offset = TCP_CHECKSUM_OFFSET
         offload.hdr_len = <uint16_t>hlen
         offload.gso_size = 0
-        if len > pcb.mss:                       # only built with TSO4 (max_segment_data)
+        mss = pcb.mss - wire_tcp_sack_len(seg.sack_count)
+        if len > mss:                           # only built with TSO4 (max_segment_data)
             offload.flags |= NETDEV_OFFLOAD_TSO4
-            offload.gso_size = pcb.mss
+            offload.gso_size = <uint16_t>mss
             tcp_pcb_stats().tso_segs_out += 1
         wire_tcp_fill_pseudo_checksum(pcb.local_addr, pcb.remote_addr, scratch, hlen + len)
         r = tcp_pcb_transmit(pcb.local_addr, pcb.remote_addr, pcb.ip_tos, pcb.ip_ttl, scratch, hlen + len,
@@ -154,9 +162,10 @@ cdef inline bint fin_pending(tcp_pcb *pcb) noexcept nogil:
 
 cdef void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil:
     cdef uint32_t len = pcb.sndq.len
+    cdef uint32_t mss = tcp_out_seg_mss(pcb)
     cdef uint8_t flags = TCP_ACK
-    if len > pcb.mss:
-        len = pcb.mss
+    if len > mss:
+        len = mss
     if fin_pending(pcb) and len == pcb.sndq.len and (pcb.flags & TF_FIN_SENT):
         flags |= TCP_FIN
     if len == 0 and not (flags & TCP_FIN):
@@ -168,50 +177,93 @@ cdef void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil:
     tcp_timers_arm_rexmt(pcb)
 
 
+cdef uint32_t tcp_out_resend(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept nogil:
+    cdef uint32_t queue_end = pcb.snd_una + pcb.sndq.len
+    cdef uint32_t data = 0
+    cdef uint8_t flags = TCP_ACK
+    if seq_lt(seq, pcb.snd_una) or not seq_lt(seq, pcb.snd_max) or len == 0:
+        return 0
+    if seq_lt(seq, queue_end):
+        data = queue_end - seq if queue_end - seq < len else len
+    if (fin_pending(pcb) and pcb.flags & TF_FIN_SENT and seq + data == queue_end
+            and seq_gt(seq + len, queue_end)):
+        flags |= TCP_FIN
+    if data == 0 and not (flags & TCP_FIN):
+        return 0
+    if data > 0 and seq + data == queue_end:
+        flags |= TCP_PSH
+    pcb.flags &= ~TF_RTT_TIMING                 # Karn: no sample from a retransmission
+    if send_segment(pcb, seq, flags, seq - pcb.snd_una, data) < 0:
+        return 0
+    if seq == pcb.snd_una:
+        tcp_timers_arm_rexmt(pcb)
+    return data + (1 if flags & TCP_FIN else 0)
+
+
+cdef uint32_t tcp_out_seg_mss(tcp_pcb *pcb) noexcept nogil:
+    return pcb.mss - tcp_sack_option_len(pcb)
+
+
 # Data per segment: the MSS, or what the device cuts into MSS-sized segments.
-cdef inline uint32_t max_segment_data(tcp_pcb *pcb) noexcept nogil:
+cdef inline uint32_t max_segment_data(tcp_pcb *pcb, uint32_t mss) noexcept nogil:
     cdef uint32_t tso_offloads = NETDEV_OFFLOAD_CSUM | NETDEV_OFFLOAD_TSO4
     if pcb.tx_offloads & tso_offloads == tso_offloads:
-        return TCP_TSO_MAX_DATA - TCP_TSO_MAX_DATA % pcb.mss
-    return pcb.mss
+        return TCP_TSO_MAX_DATA - TCP_TSO_MAX_DATA % mss
+    return mss
 
 # Whether the last short piece of the queue would be held back by Nagle once the rest
 # is in flight (a FIN to send goes at once, as in the loop below).
 cdef inline bint nagle_holds_tail(tcp_pcb *pcb) noexcept nogil:
     return not (pcb.flags & (TF_NODELAY | TF_FORCE_SEND)) and not fin_pending(pcb)
 
-cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
-    cdef uint32_t in_flight, off, unsent, wnd, usable, len, seq
-    cdef uint32_t max_data = max_segment_data(pcb)
+# New data (and the FIN) from SND.NXT: what the windows, Nagle and the queue allow, in
+# segments of mss bytes.  recovery (SACK loss recovery, NextSeg rule 2): one segment, of
+# at most budget bytes (cwnd - pipe) in place of the congestion window.  Returns the
+# sequence space sent.
+cdef uint32_t send_new_data(tcp_pcb *pcb, uint32_t mss, bint recovery, uint32_t budget) noexcept nogil:
+    cdef uint32_t in_flight, off, unsent, usable, len, seq, cwnd_room, wnd_room, left, right, network
+    cdef uint32_t max_data = mss if recovery else max_segment_data(pcb, mss)
+    cdef uint32_t total = 0
     cdef uint8_t flags
-    cdef bint fin, sent = False, new_data
-    if pcb.state == TCP_CLOSED or pcb.state == TCP_LISTEN:
-        return
-    if pcb.state == TCP_SYN_SENT or pcb.state == TCP_SYN_RECEIVED or pcb.state == TCP_TIME_WAIT:
-        if pcb.flags & TF_ACK_NOW and pcb.state != TCP_SYN_SENT:
-            tcp_out_send_ack(pcb)
-        return
+    cdef bint fin, new_data
     while True:
         in_flight = pcb.snd_nxt - pcb.snd_una
         off = in_flight
         unsent = pcb.sndq.len - off if off < pcb.sndq.len else 0
-        wnd = pcb.snd_wnd if pcb.snd_wnd < pcb.cwnd else pcb.cwnd
-        usable = wnd - in_flight if wnd > in_flight else 0
+        if recovery:
+            cwnd_room = budget
+        else:
+            # What SACKs report received is out of the network: cwnd does not count it
+            # (the peer's window, a range of sequence numbers, still does).
+            network = in_flight
+            if pcb.sacked_count > 0:
+                network -= tcp_scoreboard_sacked_below(pcb, pcb.snd_nxt)
+            cwnd_room = pcb.cwnd - network if pcb.cwnd > network else 0
+        wnd_room = pcb.snd_wnd - in_flight if pcb.snd_wnd > in_flight else 0
+        usable = cwnd_room if cwnd_room < wnd_room else wnd_room
         len = unsent
         if len > max_data:
             len = max_data
         if len > usable:
             len = usable
-        if len > pcb.mss and len % pcb.mss != 0 and (len < unsent or nagle_holds_tail(pcb)):
+        # Going back after a timeout: what the peer SACKed since is not sent again.
+        if (pcb.flags & TF_SACK and pcb.sacked_count > 0 and seq_lt(pcb.snd_nxt, pcb.snd_max)
+                and tcp_scoreboard_range_after(pcb, pcb.snd_nxt, &left, &right)):
+            if seq_le(left, pcb.snd_nxt):
+                pcb.snd_nxt = right
+                continue
+            if left - pcb.snd_nxt < len:
+                len = left - pcb.snd_nxt
+        if len > mss and len % mss != 0 and (len < unsent or nagle_holds_tail(pcb)):
             # A large segment ends where the MSS-at-a-time loop would have stopped: a short
             # tail waits for the window or for Nagle (Linux's tcp_mss_split_point).
-            len -= len % pcb.mss
+            len -= len % mss
         # The FIN goes with the segment that carries the last byte, or alone, once.
         fin = (fin_pending(pcb) and len == unsent
                and seq_le(pcb.snd_nxt + len, pcb.snd_una + pcb.sndq.len))
         if len == 0 and not fin:
             break
-        if len > 0 and len < pcb.mss and not fin:
+        if len > 0 and len < mss and not fin:
             if pcb.flags & TF_FORCE_SEND:
                 pass                            # the persist timer overrides SWS avoidance
             elif len < unsent:
@@ -229,7 +281,7 @@ cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
         new_data = pcb.snd_nxt == pcb.snd_max
         if send_segment(pcb, seq, flags, off, len) < 0 and len > 0:
             break
-        sent = True
+        total += len + (1 if fin else 0)
         pcb.snd_nxt += len + (1 if fin else 0)
         if seq_gt(pcb.snd_nxt, pcb.snd_max):
             pcb.snd_max = pcb.snd_nxt
@@ -241,8 +293,52 @@ cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
             pcb.rtt_start_ns = tcp_pcb_now()
         if pcb.rexmt_deadline == 0:
             tcp_timers_arm_rexmt(pcb)
-        if fin:
+        if fin or recovery:
             break
+    return total
+
+
+# SACK loss recovery's transmissions (RFC 6675 §5 (C)): while cwnd - pipe allows a full
+# segment, NextSeg: rule 1, a lost hole; rule 2, new data; rule 3, a hole not yet judged
+# lost.  HighRxt follows each retransmission (C.2).  The optional rule 4 (rescue
+# retransmission) is not done: the retransmission timer covers that case.
+cdef bint sack_recovery_output(tcp_pcb *pcb, uint32_t mss) noexcept nogil:
+    cdef uint32_t pipe = tcp_scoreboard_pipe(pcb)
+    cdef uint32_t seq = 0, len = 0, n
+    cdef bint sent = False
+    while pcb.cwnd > pipe and pcb.cwnd - pipe >= pcb.mss:
+        if not tcp_scoreboard_next_hole(pcb, True, mss, &seq, &len):
+            n = send_new_data(pcb, mss, True, pcb.cwnd - pipe)
+            if n > 0:
+                pipe += n
+                sent = True
+                continue
+            if not tcp_scoreboard_next_hole(pcb, False, mss, &seq, &len):
+                break
+        n = tcp_out_resend(pcb, seq, len)
+        if n == 0:
+            break
+        pcb.high_rxt = seq + n
+        tcp_pcb_stats().sack_retransmits += 1
+        pipe += n
+        sent = True
+    return sent
+
+
+cdef void tcp_out_output(tcp_pcb *pcb) noexcept nogil:
+    cdef uint32_t mss
+    cdef bint sent
+    if pcb.state == TCP_CLOSED or pcb.state == TCP_LISTEN:
+        return
+    if pcb.state == TCP_SYN_SENT or pcb.state == TCP_SYN_RECEIVED or pcb.state == TCP_TIME_WAIT:
+        if pcb.flags & TF_ACK_NOW and pcb.state != TCP_SYN_SENT:
+            tcp_out_send_ack(pcb)
+        return
+    mss = tcp_out_seg_mss(pcb)                  # less the SACK blocks each segment carries
+    if pcb.flags & TF_IN_RECOVERY and pcb.flags & TF_SACK:
+        sent = sack_recovery_output(pcb, mss)
+    else:
+        sent = send_new_data(pcb, mss, False, 0) > 0
     pcb.flags &= ~TF_FORCE_SEND
     if pcb.flags & TF_ACK_NOW and not sent:
         tcp_out_send_ack(pcb)

@@ -70,6 +70,7 @@ cdef void tcp_pcb_init() noexcept nogil:
     tunables.ephemeral_low = TCP_EPHEMERAL_LOW
     tunables.ephemeral_high = TCP_EPHEMERAL_HIGH
     tunables.timestamps = 1
+    tunables.sack = 1
     tcp_buffers_init(tunables.mem_limit)
     tcp_iss_init()
 

@@ -7,6 +7,7 @@ from tyn.net.tcp_pcb cimport (tcp_pcb_stats, tcp_pcb_tunables, tcp_pcb_now, tcp_
 from tyn.net.tcp_out cimport (tcp_out_output, tcp_out_send_syn, tcp_out_send_ack, tcp_out_send_probe,
                               tcp_out_send_rst_pcb, tcp_out_unsent)
 from tyn.net.tcp_cc cimport tcp_cc_timeout
+from tyn.net.tcp_scoreboard cimport tcp_scoreboard_clear
 
 cdef enum:
     NS_PER_MS = 1000000
@@ -112,6 +113,7 @@ cdef bint rexmt_expired(tcp_pcb *pcb) noexcept nogil:
     pcb.rexmt_shift += 1
     st.retransmits += 1
     tcp_cc_timeout(pcb)
+    tcp_scoreboard_clear(pcb)                   # the peer may have reneged (RFC 2018 §8)
     pcb.snd_nxt = pcb.snd_una                   # go back: resend from the first hole
     pcb.flags &= ~TF_RTT_TIMING                 # Karn
     tcp_out_output(pcb)

@@ -37,6 +37,9 @@ cdef enum:
     TCPOLEN_WINDOW = 3
     TCPOLEN_SACK_PERM = 2
     TCPOLEN_TIMESTAMP = 10
+    TCPOLEN_SACK_BASE = 2               # kind, length; then 8 bytes per block (RFC 2018 §3)
+    TCPOLEN_SACK_PERBLOCK = 8
+    TCP_MAX_SACK_BLOCKS = 4             # what 40 option bytes hold (NOP NOP + 2 + 4 * 8 = 36)
     TCP_MAX_WSCALE = 14                 # RFC 7323 §2.3
     TCP_MAX_WINDOW_FIELD = 65535
 
@@ -90,6 +93,9 @@ cdef enum:
     TF_TSTAMP = 1 << 20                 # timestamps agreed: every segment but RST carries them
     TF_RCVBUF_LOCK = 1 << 21            # SO_RCVBUF was set: no autotuning (tcp_rcvspace)
     TF_SNDBUF_LOCK = 1 << 22            # SO_SNDBUF was set: no autotuning (tcp_sndspace)
+    TF_SEND_SACK = 1 << 23              # offer SACK-permitted in our SYN (RFC 2018 §2)
+    TF_SACK = 1 << 24                   # SACK agreed (both SYNs carried SACK-permitted)
+    TF_DSACK = 1 << 25                  # a D-SACK block (RFC 2883) goes first in the next ACK
 
     TCPOLEN_TSTAMP_ALIGNED = 12         # NOP, NOP, TSopt: what each segment's payload room loses
     TCP_PAWS_IDLE_MS = 24 * 24 * 3600 * 1000    # RFC 7323 §5.5: TS.Recent older than 24 days is invalid
@@ -145,7 +151,10 @@ cdef enum:
     TCP_RTO_GRANULARITY_US = 1000       # G: our clock is finer; 1 ms keeps 4*RTTVAR sane
     TCP_INITIAL_WINDOW_SEGS = 10        # RFC 6928 IW10
     TCP_INITIAL_WINDOW_BYTES = 14600
-    TCP_DUPACK_THRESHOLD = 3            # RFC 5681 §3.2
+    TCP_DUPACK_THRESHOLD = 3            # RFC 5681 §3.2; RFC 6675's DupThresh
+    # The sender's scoreboard (tcp_scoreboard): SACKed ranges kept per pcb, merged.  A
+    # receiver reports at most 4 blocks per ACK, so 8 ranges hold two ACKs' worth of holes.
+    TCP_SACK_SCOREBOARD_RANGES = 8
 
     # Wire parse results.
     WIRE_TCP_OK = 0
@@ -153,6 +162,11 @@ cdef enum:
     WIRE_TCP_ERR_OFFSET = -2            # data offset < 5
     WIRE_TCP_ERR_CHECKSUM = -3
     WIRE_TCP_ERR_OPTIONS = -4           # an option length of 0/1, or running past the header
+
+# One SACK block (RFC 2018 §3): the data [left, right) was received; host order.
+cdef struct tcp_sack_block:
+    uint32_t left
+    uint32_t right
 
 # A parsed (or to-be-emitted) segment header; ports and numbers in host order.
 cdef struct tcp_segment:
@@ -172,6 +186,9 @@ cdef struct tcp_segment:
     bint has_timestamp
     uint32_t ts_val
     uint32_t ts_ecr
+    uint8_t sack_count              # SACK option blocks (0: none)
+    tcp_sack_block sack[TCP_MAX_SACK_BLOCKS]
+    bint sack_malformed             # a SACK option with a bad length (ignored)
     const uint8_t *payload
     uint32_t payload_len
     uint8_t ip_tos                  # the TOS byte of the datagram it came in (replies copy it)
@@ -273,6 +290,18 @@ cdef struct tcp_pcb:
     uint32_t ts_recent
     uint64_t ts_recent_ns
     uint32_t ts_offset
+
+    # SACK (RFC 2018, RFC 6675), used when TF_SACK.  Sender: the scoreboard, SACKed
+    # ranges above SND.UNA, sorted and disjoint (tcp_scoreboard), and HighRxt, one past the
+    # highest byte retransmitted in this recovery.  Receiver: a sequence number inside each
+    # of the out-of-order blocks most recently reported, newest first, and the duplicate
+    # range to report once (dsack, when TF_DSACK) (tcp_sack).
+    tcp_sack_block sacked[TCP_SACK_SCOREBOARD_RANGES]
+    uint32_t sacked_count
+    uint32_t high_rxt
+    uint32_t sack_recent[TCP_MAX_SACK_BLOCKS]
+    uint32_t sack_recent_count
+    tcp_sack_block dsack
 
     # Timers: absolute deadlines in ns, 0 = not armed.
     uint64_t rexmt_deadline         # retransmission (also SYN, SYN-ACK, FIN)
@@ -390,6 +419,16 @@ cdef struct tcp_stats:
     uint64_t pcbs_freed
     uint64_t rcvbuf_grown           # receive buffers enlarged by autotuning
     uint64_t sndbuf_grown           # send buffers enlarged by autotuning
+    uint64_t sack_blocks_out        # SACK blocks in the ACKs we sent (D-SACK blocks included)
+    uint64_t dsack_blocks_out       # D-SACK blocks sent (RFC 2883: data received twice)
+    uint64_t sack_blocks_in         # SACK blocks taken into a scoreboard
+    uint64_t sack_blocks_bad        # ignored: reversed, beyond SND.NXT, or SACK not agreed
+    uint64_t sack_blocks_old        # ignored: at or below SND.UNA (stale, or a D-SACK)
+    uint64_t sack_options_bad       # SACK options with a bad length (ignored)
+    uint64_t sack_scoreboard_full   # a range forgotten: the scoreboard was full
+    uint64_t sack_recoveries        # loss recoveries driven by SACK (RFC 6675)
+    uint64_t sack_retransmits       # segments resent from a hole during SACK recovery
+    uint64_t sack_bytes_not_resent  # SACKed bytes later covered by SND.UNA, never resent
 
 # Tunables: Linux's sysctl defaults unless said otherwise.
 cdef struct tcp_tunables:
@@ -413,3 +452,4 @@ cdef struct tcp_tunables:
     uint16_t ephemeral_low
     uint16_t ephemeral_high
     uint32_t timestamps             # net.ipv4.tcp_timestamps: offer RFC 7323 timestamps (0: off)
+    uint32_t sack                   # net.ipv4.tcp_sack: offer and accept SACK (0: off)

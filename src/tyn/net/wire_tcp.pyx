@@ -15,8 +15,42 @@ cdef enum:
     OFF_WINDOW = 14
     OFF_CHECKSUM = 16
     OFF_URGENT = 18
+    TCPOLEN_NOP_PAIR = 2                # NOP NOP before a 2-byte-aligned option
+    SACK_EDGE_LEN = 4                   # a block's left edge, then its right edge
 
 
+# The SACK option (RFC 2018 §3): kind, length 2 + 8n, n blocks of left and right edges.
+# A length that is not 2 + 8n with 1 <= n <= 4 leaves the option ignored and flagged.
+cdef void parse_sack(const uint8_t *o, uint8_t olen, tcp_segment *seg) noexcept nogil:
+    cdef uint32_t body = olen - TCPOLEN_SACK_BASE, n, i
+    if body == 0 or body % TCPOLEN_SACK_PERBLOCK != 0 or body // TCPOLEN_SACK_PERBLOCK > TCP_MAX_SACK_BLOCKS:
+        seg.sack_malformed = True
+        return
+    n = body // TCPOLEN_SACK_PERBLOCK
+    o += TCPOLEN_SACK_BASE
+    for i in range(n):
+        seg.sack[i].left = get_be32(o + i * TCPOLEN_SACK_PERBLOCK)
+        seg.sack[i].right = get_be32(o + i * TCPOLEN_SACK_PERBLOCK + SACK_EDGE_LEN)
+    seg.sack_count = <uint8_t>n
+
+# NOP NOP, then the option: 4-byte aligned edges.  Returns the bytes written.
+cdef uint32_t emit_sack(const tcp_segment *seg, uint8_t *o) noexcept nogil:
+    cdef uint32_t i
+    cdef uint8_t *edges
+    o[0] = TCPOPT_NOP
+    o[1] = TCPOPT_NOP
+    o[2] = TCPOPT_SACK
+    o[3] = <uint8_t>(TCPOLEN_SACK_BASE + seg.sack_count * TCPOLEN_SACK_PERBLOCK)
+    edges = o + TCPOLEN_NOP_PAIR + TCPOLEN_SACK_BASE
+    for i in range(seg.sack_count):
+        put_be32(edges + i * TCPOLEN_SACK_PERBLOCK, seg.sack[i].left)
+        put_be32(edges + i * TCPOLEN_SACK_PERBLOCK + SACK_EDGE_LEN, seg.sack[i].right)
+    return wire_tcp_sack_len(seg.sack_count)
+
+cdef uint32_t wire_tcp_sack_len(uint32_t blocks) noexcept nogil:
+    if blocks == 0:
+        return 0
+    return TCPOLEN_NOP_PAIR + TCPOLEN_SACK_BASE + blocks * TCPOLEN_SACK_PERBLOCK
 
 
 # Options (RFC 9293 §3.2): EOL ends the list, NOP is one byte, every other kind has a
@@ -45,6 +79,8 @@ cdef int parse_options(const uint8_t *opt, uint32_t n, tcp_segment *seg) noexcep
             seg.wscale = opt[i + 2]
         elif kind == TCPOPT_SACK_PERM and olen == TCPOLEN_SACK_PERM:
             seg.sack_permitted = True
+        elif kind == TCPOPT_SACK:
+            parse_sack(opt + i, olen, seg)
         elif kind == TCPOPT_TIMESTAMP and olen == TCPOLEN_TIMESTAMP:
             seg.has_timestamp = True
             seg.ts_val = get_be32(opt + i + 2)
@@ -82,17 +118,29 @@ cdef int wire_tcp_parse(uint32_t src, uint32_t dst, const uint8_t *segment, uint
     return parse_options(segment + TCP_HEADER_LEN, hlen - TCP_HEADER_LEN, seg)
 
 
+# Linux's layout (tcp_options_write), every option 4-byte aligned: MSS; SACK-permitted
+# in the two bytes before the timestamp (or NOP NOP SACK-permitted without it); NOP,
+# window scale; NOP NOP, SACK blocks.
 cdef uint32_t wire_tcp_options_len(const tcp_segment *seg) noexcept nogil:
     cdef uint32_t n = 0
     if seg.has_mss:
         n += TCPOLEN_MSS
+    if seg.has_timestamp:
+        n += TCPOLEN_TIMESTAMP + TCPOLEN_NOP_PAIR   # SACK-permitted rides in the pair
+    elif seg.sack_permitted:
+        n += TCPOLEN_SACK_PERM + TCPOLEN_NOP_PAIR
     if seg.has_wscale:
         n += TCPOLEN_WINDOW + 1             # NOP first, for alignment
-    if seg.has_timestamp:
-        n += TCPOLEN_TIMESTAMP + 2          # NOP NOP first
-    if seg.sack_permitted:
-        n += TCPOLEN_SACK_PERM + 2
-    return n
+    return n + wire_tcp_sack_len(seg.sack_count)
+
+
+cdef uint32_t wire_tcp_sack_blocks_fit(const tcp_segment *seg) noexcept nogil:
+    cdef uint32_t used = wire_tcp_options_len(seg) - wire_tcp_sack_len(seg.sack_count)
+    cdef uint32_t room = TCP_MAX_OPTIONS_LEN - used
+    if room < TCPOLEN_NOP_PAIR + TCPOLEN_SACK_BASE + TCPOLEN_SACK_PERBLOCK:
+        return 0
+    room = (room - TCPOLEN_NOP_PAIR - TCPOLEN_SACK_BASE) // TCPOLEN_SACK_PERBLOCK
+    return room if room < TCP_MAX_SACK_BLOCKS else TCP_MAX_SACK_BLOCKS
 
 
 cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil:
@@ -112,25 +160,32 @@ cdef uint32_t wire_tcp_emit(const tcp_segment *seg, uint8_t *out) noexcept nogil
         o[1] = TCPOLEN_MSS
         put_be16(o + 2, seg.mss)
         o += TCPOLEN_MSS
+    if seg.has_timestamp:
+        if seg.sack_permitted:
+            o[0] = TCPOPT_SACK_PERM
+            o[1] = TCPOLEN_SACK_PERM
+        else:
+            o[0] = TCPOPT_NOP
+            o[1] = TCPOPT_NOP
+        o[2] = TCPOPT_TIMESTAMP
+        o[3] = TCPOLEN_TIMESTAMP
+        put_be32(o + 4, seg.ts_val)
+        put_be32(o + 8, seg.ts_ecr)
+        o += TCPOLEN_TIMESTAMP + TCPOLEN_NOP_PAIR
+    elif seg.sack_permitted:
+        o[0] = TCPOPT_NOP
+        o[1] = TCPOPT_NOP
+        o[2] = TCPOPT_SACK_PERM
+        o[3] = TCPOLEN_SACK_PERM
+        o += TCPOLEN_SACK_PERM + TCPOLEN_NOP_PAIR
     if seg.has_wscale:
         o[0] = TCPOPT_NOP
         o[1] = TCPOPT_WINDOW
         o[2] = TCPOLEN_WINDOW
         o[3] = seg.wscale
         o += TCPOLEN_WINDOW + 1
-    if seg.has_timestamp:
-        o[0] = TCPOPT_NOP
-        o[1] = TCPOPT_NOP
-        o[2] = TCPOPT_TIMESTAMP
-        o[3] = TCPOLEN_TIMESTAMP
-        put_be32(o + 4, seg.ts_val)
-        put_be32(o + 8, seg.ts_ecr)
-        o += TCPOLEN_TIMESTAMP + 2
-    if seg.sack_permitted:
-        o[0] = TCPOPT_NOP
-        o[1] = TCPOPT_NOP
-        o[2] = TCPOPT_SACK_PERM
-        o[3] = TCPOLEN_SACK_PERM
+    if seg.sack_count > 0:
+        o += emit_sack(seg, o)
     return hlen
 
 

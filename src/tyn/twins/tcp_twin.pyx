@@ -9,6 +9,7 @@ from tyn.net.tcp_input cimport tcp_input
 from tyn.net.netdev cimport NETDEV_RX_CHECKSUM_OK, NETDEV_OFFLOAD_CSUM, NETDEV_OFFLOAD_TSO4, netdev_tx_offload
 from tyn.net.tcp_timers cimport tcp_timers_run, tcp_next_deadline_ns
 from tyn.net.tcp_iss cimport tcp_iss_siphash
+from tyn.net.tcp_scoreboard cimport tcp_scoreboard_pipe, tcp_scoreboard_is_lost
 from tyn.net.tcp_pcb cimport tcp_pcb_first
 from tyn.net.tcp_icmp cimport tcp_icmp_error
 from tyn.net.icmp cimport icmp_error_errno
@@ -326,4 +327,13 @@ def info(uint64_t pcb):
                 accept_queue=p.accept_queue_len, so_error=p.so_error, soft_error=p.soft_error,
                 rexmt_deadline=p.rexmt_deadline, persist_deadline=p.persist_deadline,
                 delack_deadline=p.delack_deadline, keepalive_deadline=p.keepalive_deadline,
-                close_deadline=p.close_deadline, in_recovery=bool(p.flags & TF_IN_RECOVERY))
+                close_deadline=p.close_deadline, in_recovery=bool(p.flags & TF_IN_RECOVERY),
+                sack=bool(p.flags & TF_SACK), high_rxt=p.high_rxt,
+                scoreboard=[(p.sacked[i].left, p.sacked[i].right) for i in range(p.sacked_count)])
+
+def sack_pipe(uint64_t pcb):
+    """RFC 6675 SetPipe() on the pcb's scoreboard now."""
+    return tcp_scoreboard_pipe(P(pcb))
+
+def sack_is_lost(uint64_t pcb, uint32_t seq):
+    return tcp_scoreboard_is_lost(P(pcb), seq)
