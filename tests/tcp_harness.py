@@ -192,6 +192,28 @@ def opt(seg: TCP, name: str):
     return None
 
 
+def open_offering(stack: Stack, options: list, port=80, sport=40000, isn=1000) -> Conn:
+    """A passive open whose SYN carries `options` (scapy's list).  When that offered
+    timestamps and the SYN-ACK answered with its own, the handshake's ACK carries the SYN's
+    TSval + 1 and echoes the SYN-ACK's."""
+    l = stack.listener(port)
+    stack.send(TCP(sport=sport, dport=port, flags="S", seq=isn, window=65535, options=options))
+    synack = stack.one()
+    assert flags_of(synack) == F("SA")
+    syn_ts = dict(options).get("Timestamp")
+    ack_opts = []
+    if syn_ts and opt(synack, "Timestamp"):
+        ack_opts = [("Timestamp", (syn_ts[0] + 1, opt(synack, "Timestamp")[0]))]
+    stack.send(TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=synack.seq + 1, window=65535,
+                   options=ack_opts))
+    stack.none()
+    conn = Conn(stack, None, sport=sport, dport=port, snd=isn + 1, rcv=synack.seq + 1, synack=synack)
+    c, err = tw.accept(l)
+    assert err == 0 and c
+    conn.pcb = c
+    return conn
+
+
 @pytest.fixture
 def stack():
     return Stack()

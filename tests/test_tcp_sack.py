@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from scapy.layers.inet import TCP
 
-from tcp_harness import F, MS, SEC, Conn, Stack, flags_of, opt, payload, stack, tw  # noqa: F401
+from tcp_harness import F, MS, SEC, Conn, Stack, flags_of, open_offering, opt, payload, stack, tw  # noqa: F401
 
 MSS = 1460
 NOP, SACK_PERM, TS, WS = 1, 4, 8, 3
@@ -21,7 +21,6 @@ NOP, SACK_PERM, TS, WS = 1, 4, 8, 3
 
 def sack_open(stack, port=80, sport=40000, isn=1000, mss=MSS, sack=True, ts=False, wscale=None):
     """A passive open whose SYN offers SACK-permitted (and timestamps) as asked."""
-    l = stack.listener(port)
     opts = [("MSS", mss)]
     if sack:
         opts.append(("SAckOK", b""))
@@ -29,17 +28,7 @@ def sack_open(stack, port=80, sport=40000, isn=1000, mss=MSS, sack=True, ts=Fals
         opts.append(("Timestamp", (5000, 0)))
     if wscale is not None:
         opts.append(("WScale", wscale))
-    stack.send(TCP(sport=sport, dport=port, flags="S", seq=isn, window=65535, options=opts))
-    synack = stack.one()
-    assert flags_of(synack) == F("SA")
-    ack_opts = [("Timestamp", (5001, opt(synack, "Timestamp")[0]))] if ts and opt(synack, "Timestamp") else []
-    stack.send(TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=synack.seq + 1, window=65535,
-                   options=ack_opts))
-    stack.none()
-    conn = Conn(stack, None, sport=sport, dport=port, snd=isn + 1, rcv=synack.seq + 1, synack=synack)
-    c, err = tw.accept(l)
-    assert err == 0 and c
-    conn.pcb = c
+    conn = open_offering(stack, opts, port=port, sport=sport, isn=isn)
     conn.ts = ts
     return conn
 

@@ -7,7 +7,7 @@ updates (§4.3), and RTT samples from TSecr (§4.1)."""
 from scapy.layers.inet import TCP
 from scapy.packet import Raw
 
-from tcp_harness import F, MS, PEER, SEC, Conn, flags_of, opt, payload, stack, tw  # noqa: F401
+from tcp_harness import F, MS, PEER, SEC, Conn, flags_of, open_offering, opt, payload, stack, tw  # noqa: F401
 
 DAY = 24 * 3600 * SEC
 PAWS_IDLE = 24 * DAY
@@ -15,20 +15,8 @@ PAWS_IDLE = 24 * DAY
 
 def ts_open(stack, tsval=5000, port=80, sport=40000, isn=1000, mss=1460, ts=True):
     """A passive open whose SYN (and handshake ACK) carry timestamps when ts."""
-    l = stack.listener(port)
     opts = [("MSS", mss)] + ([("Timestamp", (tsval, 0))] if ts else [])
-    stack.send(TCP(sport=sport, dport=port, flags="S", seq=isn, window=65535, options=opts))
-    synack = stack.one()
-    assert flags_of(synack) == F("SA")
-    ack_opts = [("Timestamp", (tsval + 1, opt(synack, "Timestamp")[0]))] if ts and opt(synack, "Timestamp") else []
-    stack.send(TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=synack.seq + 1, window=65535,
-                   options=ack_opts))
-    stack.none()
-    conn = Conn(stack, None, sport=sport, dport=port, snd=isn + 1, rcv=synack.seq + 1, synack=synack)
-    c, err = tw.accept(l)
-    assert err == 0 and c
-    conn.pcb = c
-    return conn
+    return open_offering(stack, opts, port=port, sport=sport, isn=isn)
 
 
 # ------------------------------------------------------------------ SYN-SENT
