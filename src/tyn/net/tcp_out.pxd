@@ -16,8 +16,8 @@ cdef extern void tcp_out_ack_later(tcp_pcb *pcb) noexcept nogil
 cdef extern void tcp_out_challenge_ack(tcp_pcb *pcb) noexcept nogil
 # Resend the first unacknowledged segment (fast retransmit, NewReno partial ACK).
 cdef extern void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil
-# Resend the sequence space [seq, seq + len) already sent (data, and the FIN if it lies
-# there): one segment, len at most tcp_out_seg_mss.  Returns the sequence space sent (0:
+# Resend data of [seq, seq + len) already sent, and the FIN when it was sent after the
+# last of that data: one segment, len at most tcp_out_seg_mss.  Returns the sequence space sent (0:
 # nothing).  The retransmission timer restarts when seq is SND.UNA.
 cdef extern uint32_t tcp_out_resend(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept nogil
 # The payload room of one segment now: the MSS less the SACK blocks it would carry.

@@ -161,20 +161,7 @@ cdef inline bint fin_pending(tcp_pcb *pcb) noexcept nogil:
                                                   or pcb.state == TCP_LAST_ACK)
 
 cdef void tcp_out_retransmit_first(tcp_pcb *pcb) noexcept nogil:
-    cdef uint32_t len = pcb.sndq.len
-    cdef uint32_t mss = tcp_out_seg_mss(pcb)
-    cdef uint8_t flags = TCP_ACK
-    if len > mss:
-        len = mss
-    if fin_pending(pcb) and len == pcb.sndq.len and (pcb.flags & TF_FIN_SENT):
-        flags |= TCP_FIN
-    if len == 0 and not (flags & TCP_FIN):
-        return
-    if len > 0:
-        flags |= TCP_PSH if len == pcb.sndq.len else 0
-    pcb.flags &= ~TF_RTT_TIMING                 # Karn: no sample from a retransmission
-    send_segment(pcb, pcb.snd_una, flags, 0, len)
-    tcp_timers_arm_rexmt(pcb)
+    tcp_out_resend(pcb, pcb.snd_una, tcp_out_seg_mss(pcb))
 
 
 cdef uint32_t tcp_out_resend(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept nogil:
@@ -185,9 +172,8 @@ cdef uint32_t tcp_out_resend(tcp_pcb *pcb, uint32_t seq, uint32_t len) noexcept 
         return 0
     if seq_lt(seq, queue_end):
         data = queue_end - seq if queue_end - seq < len else len
-    if (fin_pending(pcb) and pcb.flags & TF_FIN_SENT and seq + data == queue_end
-            and seq_gt(seq + len, queue_end)):
-        flags |= TCP_FIN
+    if fin_pending(pcb) and pcb.flags & TF_FIN_SENT and seq + data == queue_end:
+        flags |= TCP_FIN                        # the FIN went after this data: it goes again
     if data == 0 and not (flags & TCP_FIN):
         return 0
     if data > 0 and seq + data == queue_end:
